@@ -1,0 +1,1 @@
+//! depeer-io: not built yet.

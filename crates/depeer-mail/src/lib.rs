@@ -1,0 +1,1 @@
+//! depeer-mail: not built yet.

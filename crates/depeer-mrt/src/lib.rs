@@ -1,0 +1,1 @@
+//! depeer-mrt: not built yet.

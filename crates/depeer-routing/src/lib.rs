@@ -1,0 +1,1 @@
+//! depeer-routing: not built yet.

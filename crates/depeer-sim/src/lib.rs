@@ -1,0 +1,1 @@
+//! depeer-sim: not built yet.

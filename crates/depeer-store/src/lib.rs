@@ -1,0 +1,1 @@
+//! depeer-store: not built yet.

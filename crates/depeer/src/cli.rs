@@ -1,0 +1,117 @@
+//! The command line: clap definitions and dispatch.
+
+use clap::{Parser, Subcommand};
+
+use crate::cmd;
+
+const EXAMPLES: &str = "\
+Examples:
+  depeer demo                                  # simulate McColo 2008 and tell the story
+  depeer ingest mail ~/traps/*.mbox.gz         # spamtrap mail into ./depeer-data
+  depeer sql \"SELECT relay_ip, count(*) n FROM messages GROUP BY 1 ORDER BY n DESC LIMIT 10\"
+  depeer show 3f2a...                          # the raw message behind an observation
+  depeer ingest mrt rib.20081111.0000.bz2 updates.20081111.*.bz2
+  depeer route lookup 208.66.192.10 --at 2008-11-11T21:00Z";
+
+/// depeer: find the next McColo before it is cut off, and prove what cutting it did.
+#[derive(Debug, Parser)]
+#[command(name = "depeer", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr; no progress bars.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read sources into the data directory.
+    #[command(subcommand)]
+    Ingest(Ingest),
+    /// Run SQL over the dataset (DataFusion); every table is Parquet.
+    Sql(cmd::sql::Args),
+    /// Print the raw message stored under a SHA-256.
+    Show(cmd::show::Args),
+    /// Ask the routing history.
+    #[command(subcommand)]
+    Route(Route),
+    /// Generate a synthetic world in the real formats.
+    Sim(cmd::sim::Args),
+    /// Simulate McColo 2008 at small scale, run every stage, tell the story.
+    Demo(cmd::demo::Args),
+}
+
+/// `depeer ingest ...`
+#[derive(Debug, Subcommand)]
+pub enum Ingest {
+    /// Spamtrap mail: mbox, Maildir, .eml, trees; gzip/bzip2/zstd/xz; `-` for stdin.
+    Mail(cmd::ingest_mail::Args),
+    /// BGP data in MRT format: RIB dumps and update files.
+    Mrt(cmd::ingest_mrt::Args),
+    /// A pyasn IP->AS table as a routing snapshot.
+    Ipasn(cmd::ingest_ipasn::Args),
+    /// AS names and organisations (CAIDA as2org JSON-lines or `ASN<TAB>name`).
+    As2org(cmd::ingest_as2org::Args),
+}
+
+/// `depeer route ...`
+#[derive(Debug, Subcommand)]
+pub enum Route {
+    /// Longest-prefix match of addresses at a time.
+    Lookup(cmd::route::LookupArgs),
+    /// One AS: prefixes, upstreams, customers, peers, events.
+    As(cmd::route::AsArgs),
+    /// Routing events.
+    Events(cmd::route::EventsArgs),
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let quiet = cli.quiet;
+    match cli.command {
+        Command::Ingest(Ingest::Mail(a)) => cmd::ingest_mail::run(&a, quiet),
+        Command::Ingest(Ingest::Mrt(a)) => cmd::ingest_mrt::run(&a, quiet),
+        Command::Ingest(Ingest::Ipasn(a)) => cmd::ingest_ipasn::run(&a, quiet),
+        Command::Ingest(Ingest::As2org(a)) => cmd::ingest_as2org::run(&a, quiet),
+        Command::Sql(a) => cmd::sql::run(&a),
+        Command::Show(a) => cmd::show::run(&a),
+        Command::Route(Route::Lookup(a)) => cmd::route::lookup(&a),
+        Command::Route(Route::As(a)) => cmd::route::as_info(&a),
+        Command::Route(Route::Events(a)) => cmd::route::events(&a),
+        Command::Sim(a) => cmd::sim::run(&a, quiet),
+        Command::Demo(a) => cmd::demo::run(&a),
+    }
+}
+
+/// Logging on stderr, filtered by `-v`/`-q` or `RUST_LOG`.
+pub fn init_tracing(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}
+
+/// Whether an error is a closed stdout (`depeer sql ... | head`), which is
+/// not a failure.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

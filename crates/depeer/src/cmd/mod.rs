@@ -1,0 +1,12 @@
+//! One module per subcommand. Each has an `Args` (clap) and a `run` that a
+//! test can call.
+
+pub mod demo;
+pub mod ingest_as2org;
+pub mod ingest_ipasn;
+pub mod ingest_mail;
+pub mod ingest_mrt;
+pub mod route;
+pub mod show;
+pub mod sim;
+pub mod sql;

@@ -1,0 +1,6 @@
+//! depeer as a library: every subcommand of the `depeer` binary is a function
+//! here that a test can call. `main.rs` only parses flags and maps errors to
+//! exit codes.
+
+pub mod cli;
+pub mod cmd;
