@@ -1,16 +1,90 @@
-//! `depeer ingest mail`: not built yet.
+//! `depeer ingest mail`: spamtrap mail into the data directory.
 
 use std::path::PathBuf;
 
+use crate::pipeline::mail::{IngestOptions, ingest};
+
+const AFTER: &str = "\
+Inputs: mbox (mboxo and mboxrd), Maildir (cur/ and new/), single .eml files,
+directory trees of any of these, and `-` for standard input; each may be
+gzip, bzip2, zstd or xz compressed (told by magic bytes, never by name).
+
+Every message is stored once, content-addressed: ingesting the same input
+again only counts duplicates. A message that cannot be used is quarantined
+with its bytes and a reason (see `depeer sql \"SELECT * FROM quarantine\"`),
+and the run goes on.
+
+Exit codes: 0 done (quarantined messages are not a failure); 1 the run
+could not start or the store failed (nothing half-written is visible);
+2 usage error.
+
+Examples:
+  depeer ingest mail trap/2008-11-*.mbox.gz
+  depeer ingest mail --trust trusted.cf ~/Maildir
+  zcat spam.mbox.gz | depeer ingest mail --json -";
+
 /// Flags of `depeer ingest mail`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = AFTER)]
 pub struct Args {
-    /// Data directory.
+    /// Data directory (created if missing).
     #[arg(long, default_value = "depeer-data")]
     pub data: PathBuf,
+    /// Trust file: the trap's own networks and hosts (CIDRs or names, one per
+    /// line, `trusted_networks` lines as in SpamAssassin). Without it the
+    /// trust boundary is inferred as SpamAssassin does (see docs/mail.md).
+    #[arg(long, value_name = "FILE")]
+    pub trust: Option<PathBuf>,
+    /// Print one JSON summary object on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Parse and extract only; store nothing (for benchmarks).
+    #[arg(long)]
+    pub no_store: bool,
+    /// Worker threads for parsing (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Largest single message accepted, in bytes; larger ones are quarantined.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub max_message: usize,
+    /// Largest decompressed size of one input, in bytes (bomb guard).
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 30)]
+    pub max_decompressed: u64,
+    /// Commit a batch every N messages (smaller: less lost work on a crash).
+    #[arg(long, value_name = "N", default_value_t = 50_000)]
+    pub batch_messages: usize,
+    /// Files, directories or `-` (stdin).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
 }
 
 /// Runs `depeer ingest mail`.
-pub fn run(_args: &Args, _quiet: bool) -> anyhow::Result<()> {
-    anyhow::bail!("`depeer ingest mail` is not built yet")
+pub fn run(args: &Args, quiet: bool) -> anyhow::Result<()> {
+    let trust = match &args.trust {
+        Some(p) => depeer_mail::TrustConfig::from_file(p)
+            .map_err(|e| anyhow::anyhow!("{}: {e}; fix the trust file or leave --trust out", p.display()))?,
+        None => depeer_mail::TrustConfig::default(),
+    };
+    let opts = IngestOptions {
+        data: (!args.no_store).then(|| args.data.clone()),
+        trust,
+        jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        max_message: args.max_message,
+        limits: depeer_io::Limits {
+            max_total: args.max_decompressed,
+            ..depeer_io::Limits::default()
+        },
+        batch_messages: args.batch_messages,
+        progress: !quiet && !args.json,
+    };
+    let summary = ingest(&args.paths, &opts)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer(&mut out, &summary)?;
+        use std::io::Write;
+        writeln!(out)?;
+    } else {
+        summary.print_table(&mut out)?;
+    }
+    Ok(())
 }

@@ -1,0 +1,434 @@
+//! The mail ingestion pipeline.
+//!
+//! ```text
+//! reader thread            workers (one per core)         this thread
+//! walk -> decode -> frame  -> extract + sha256 + zstd   -> store (dedup, batch, commit)
+//! ```
+//!
+//! Work moves in chunks over bounded channels, so memory is bounded by
+//! (channel depth × chunk size), never by the input size.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use depeer_core::{Quarantine, SourceRef, Timestamp};
+use depeer_io::{Input, Limits};
+use depeer_mail::{ExtractContext, Extracted, Framing, MboxReader, RawMessage, TrustConfig};
+use serde::Serialize;
+
+/// What to do.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Data directory; `None` parses and extracts without storing.
+    pub data: Option<PathBuf>,
+    /// The trust boundary of the trap.
+    pub trust: TrustConfig,
+    /// Worker threads.
+    pub jobs: usize,
+    /// Per-message size cap.
+    pub max_message: usize,
+    /// Decompression limits per input.
+    pub limits: Limits,
+    /// Commit a batch every N messages.
+    pub batch_messages: usize,
+    /// Show a progress bar on stderr (only when it is a terminal).
+    pub progress: bool,
+}
+
+/// The summary of a run (`--json` prints it).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Summary {
+    /// Messages read (always `stored + duplicate + quarantined`).
+    pub read: u64,
+    /// Messages new to the store (or extracted, with `--no-store`).
+    pub stored: u64,
+    /// Messages already in the store (or seen earlier in this run).
+    pub duplicate: u64,
+    /// Messages or stream parts that could not be used.
+    pub quarantined: u64,
+    /// Quarantine counts by reason.
+    pub quarantine_reasons: BTreeMap<String, u64>,
+    /// Decompressed bytes of all messages read.
+    pub bytes: u64,
+    /// Wall time.
+    pub seconds: f64,
+    /// Input files (or stdin) read.
+    pub files: u64,
+    /// URLs extracted from stored messages.
+    pub urls: u64,
+    /// `read / seconds`.
+    pub messages_per_second: f64,
+    /// Where the data went (`null` with `--no-store`).
+    pub data_dir: Option<String>,
+    /// Problems with whole inputs (missing paths, unreadable directories).
+    pub input_errors: Vec<String>,
+}
+
+impl Summary {
+    fn quarantine(&mut self, reason: &str) {
+        self.quarantined += 1;
+        *self.quarantine_reasons.entry(reason.to_string()).or_default() += 1;
+    }
+
+    /// The summary as a table for people.
+    pub fn print_table(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(out, "files        {:>12}", self.files)?;
+        writeln!(out, "read         {:>12}", self.read)?;
+        writeln!(out, "stored       {:>12}", self.stored)?;
+        writeln!(out, "duplicate    {:>12}", self.duplicate)?;
+        writeln!(out, "quarantined  {:>12}", self.quarantined)?;
+        for (reason, n) in &self.quarantine_reasons {
+            writeln!(out, "  {reason:<24} {n:>8}")?;
+        }
+        writeln!(out, "urls         {:>12}", self.urls)?;
+        writeln!(out, "bytes        {:>12}", self.bytes)?;
+        writeln!(
+            out,
+            "seconds      {:>12.2}   ({:.0} messages/s)",
+            self.seconds, self.messages_per_second
+        )?;
+        if let Some(d) = &self.data_dir {
+            writeln!(out, "data         {d}")?;
+        }
+        for e in &self.input_errors {
+            writeln!(out, "input error: {e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Per-file context shared by the messages of one input.
+#[derive(Debug)]
+struct FileCtx {
+    display: String,
+    mtime: Option<Timestamp>,
+}
+
+enum Work {
+    Message(RawMessage, Arc<FileCtx>),
+    Broken(Quarantine),
+}
+
+enum Done {
+    Extracted {
+        extracted: Box<Extracted>,
+        compressed: Vec<u8>,
+        size: u64,
+    },
+    Quarantined(Quarantine),
+}
+
+const CHUNK_MESSAGES: usize = 256;
+const CHUNK_BYTES: usize = 4 << 20;
+
+/// Ingests mail from `paths` (files, directories, `-`).
+pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> anyhow::Result<Summary> {
+    let start = Instant::now();
+    let (inputs, input_errors) = depeer_io::walk(paths);
+    let mut summary = Summary {
+        input_errors: input_errors.iter().map(ToString::to_string).collect(),
+        data_dir: opts.data.as_ref().map(|d| d.display().to_string()),
+        ..Summary::default()
+    };
+    if inputs.is_empty() {
+        anyhow::bail!(
+            "nothing to read: {}; give mbox files, Maildirs, .eml files, directories or `-`",
+            if summary.input_errors.is_empty() {
+                "no files found".to_string()
+            } else {
+                summary.input_errors.join("; ")
+            }
+        );
+    }
+    let mut store = match &opts.data {
+        Some(dir) => Some(
+            depeer_store::Store::open(dir)
+                .with_context(|| format!("cannot open the data directory {}", dir.display()))?,
+        ),
+        None => None,
+    };
+    let mut writer = store.as_mut().map(|s| s.message_writer());
+    let mut seen_no_store = std::collections::HashSet::<[u8; 32]>::new();
+    let progress = crate::progress::Progress::new(
+        opts.progress,
+        inputs.iter().filter_map(|i| i.size).sum(),
+        "messages",
+    );
+    let ingest_time = now();
+    let jobs = opts.jobs.max(1);
+    let (work_tx, work_rx) = crossbeam_channel::bounded::<Vec<Work>>(jobs * 4);
+    let (done_tx, done_rx) = crossbeam_channel::bounded::<Vec<Done>>(jobs * 4);
+
+    let result: anyhow::Result<()> = std::thread::scope(|scope| {
+        let reader_progress = progress.clone();
+        let reader = scope.spawn(move || {
+            let mut files = 0u64;
+            for input in &inputs {
+                files += 1;
+                read_input(input, opts, &work_tx);
+                reader_progress.add_bytes(input.size.unwrap_or(0));
+            }
+            files
+        });
+        for _ in 0..jobs {
+            let work_rx = work_rx.clone();
+            let done_tx = done_tx.clone();
+            let trust = &opts.trust;
+            let compress = opts.data.is_some();
+            scope.spawn(move || {
+                for chunk in work_rx {
+                    let done: Vec<Done> = chunk
+                        .into_iter()
+                        .map(|w| process(w, trust, ingest_time, compress))
+                        .collect();
+                    if done_tx.send(done).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(work_rx);
+        drop(done_tx);
+        for chunk in done_rx {
+            for d in chunk {
+                summary.read += 1;
+                match d {
+                    Done::Quarantined(q) => {
+                        summary.bytes += q.bytes.len() as u64;
+                        summary.quarantine(&q.reason);
+                        if let Some(w) = writer.as_mut() {
+                            w.add_quarantine(&q).context("writing quarantine")?;
+                        }
+                    }
+                    Done::Extracted {
+                        extracted,
+                        compressed,
+                        size,
+                    } => {
+                        summary.bytes += size;
+                        let Extracted { message, urls } = *extracted;
+                        let n_urls = urls.len() as u64;
+                        let stored = match writer.as_mut() {
+                            Some(w) => matches!(
+                                w.add(message, urls, compressed).context("writing to the store")?,
+                                depeer_store::AddOutcome::Stored
+                            ),
+                            None => seen_no_store.insert(message.sha256),
+                        };
+                        if stored {
+                            summary.stored += 1;
+                            summary.urls += n_urls;
+                        } else {
+                            summary.duplicate += 1;
+                        }
+                    }
+                }
+            }
+            progress.set_count(summary.read);
+        }
+        summary.files = reader
+            .join()
+            .map_err(|_| anyhow::anyhow!("the reader thread failed"))?;
+        Ok(())
+    });
+    result?;
+    if let Some(mut w) = writer {
+        w.finish().context("committing the last batch")?;
+    }
+    progress.finish();
+    summary.seconds = start.elapsed().as_secs_f64();
+    summary.messages_per_second = if summary.seconds > 0.0 {
+        summary.read as f64 / summary.seconds
+    } else {
+        0.0
+    };
+    Ok(summary)
+}
+
+fn now() -> Timestamp {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+fn process(w: Work, trust: &TrustConfig, ingest_time: Timestamp, compress: bool) -> Done {
+    match w {
+        Work::Broken(q) => Done::Quarantined(q),
+        Work::Message(raw, file) => {
+            let source = SourceRef::new(file.display.clone(), raw.offset, raw.index);
+            let ctx = ExtractContext {
+                trust,
+                source: source.clone(),
+                mbox_from_time: raw.mbox_from_time,
+                envelope_sender: raw.envelope_sender.clone(),
+                file_time: file.mtime,
+                ingest_time,
+            };
+            match depeer_mail::extract(&raw.bytes, &ctx) {
+                Ok(extracted) => Done::Extracted {
+                    compressed: if compress {
+                        depeer_store::compress_raw(&raw.bytes)
+                    } else {
+                        Vec::new()
+                    },
+                    size: raw.bytes.len() as u64,
+                    extracted: Box::new(extracted),
+                },
+                Err(e) => Done::Quarantined(Quarantine {
+                    source,
+                    reason: e.reason().to_string(),
+                    detail: e.to_string(),
+                    bytes: raw.bytes,
+                    truncated: false,
+                }),
+            }
+        }
+    }
+}
+
+/// Sends chunks of work to the workers.
+struct Chunker<'a> {
+    tx: &'a crossbeam_channel::Sender<Vec<Work>>,
+    buf: Vec<Work>,
+    bytes: usize,
+}
+
+impl Chunker<'_> {
+    fn push(&mut self, w: Work) {
+        self.bytes += match &w {
+            Work::Message(m, _) => m.bytes.len(),
+            Work::Broken(q) => q.bytes.len(),
+        };
+        self.buf.push(w);
+        if self.buf.len() >= CHUNK_MESSAGES || self.bytes >= CHUNK_BYTES {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.buf.is_empty() {
+            let chunk = std::mem::take(&mut self.buf);
+            self.bytes = 0;
+            // The receivers only go away when the run is failing anyway.
+            let _ = self.tx.send(chunk);
+        }
+    }
+}
+
+impl Drop for Chunker<'_> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+fn stream_error(display: &str, offset: u64, index: u64, e: &std::io::Error) -> Quarantine {
+    let reason = match depeer_io::limit_error(e) {
+        Some(l) => l.reason(),
+        None if e.kind() == std::io::ErrorKind::UnexpectedEof => "truncated-input",
+        None => "unreadable",
+    };
+    Quarantine {
+        source: SourceRef::new(display, offset, index),
+        reason: reason.to_string(),
+        detail: format!("{display}: stopped reading at byte {offset}: {e}"),
+        bytes: Vec::new(),
+        truncated: true,
+    }
+}
+
+/// Reads one input and sends its messages (and what could not be read) on.
+fn read_input(input: &Input, opts: &IngestOptions, tx: &crossbeam_channel::Sender<Vec<Work>>) {
+    let mut chunker = Chunker {
+        tx,
+        buf: Vec::with_capacity(CHUNK_MESSAGES),
+        bytes: 0,
+    };
+    let file = Arc::new(FileCtx {
+        display: input.display.clone(),
+        mtime: input.mtime,
+    });
+    let raw = match input.open() {
+        Ok(r) => r,
+        Err(e) => {
+            chunker.push(Work::Broken(Quarantine {
+                source: SourceRef::new(&input.display, 0, 0),
+                reason: e.reason().to_string(),
+                detail: e.to_string(),
+                bytes: Vec::new(),
+                truncated: true,
+            }));
+            return;
+        }
+    };
+    let mut decoded = match depeer_io::open_decoded(raw, opts.limits) {
+        Ok(d) => d,
+        Err(e) => {
+            chunker.push(Work::Broken(stream_error(&input.display, 0, 0, &e)));
+            return;
+        }
+    };
+    let framing = if input.in_maildir {
+        Framing::Single
+    } else {
+        match decoded.reader.fill_buf() {
+            Ok(head) => depeer_mail::sniff_framing(head),
+            Err(e) => {
+                chunker.push(Work::Broken(stream_error(&input.display, 0, 0, &e)));
+                return;
+            }
+        }
+    };
+    match framing {
+        Framing::Single => read_single(decoded.reader, &file, opts.max_message, &mut chunker),
+        Framing::Mbox => {
+            for item in MboxReader::new(decoded.reader, opts.max_message) {
+                match item {
+                    Ok(m) => chunker.push(Work::Message(m, file.clone())),
+                    Err(e) => chunker.push(Work::Broken(e.into_quarantine(&input.display))),
+                }
+            }
+        }
+    }
+}
+
+fn read_single(reader: Box<dyn BufRead + Send>, file: &Arc<FileCtx>, max: usize, chunker: &mut Chunker<'_>) {
+    let mut bytes = Vec::new();
+    let cap = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+    match reader.take(cap).read_to_end(&mut bytes) {
+        Ok(_) if bytes.len() > max => {
+            bytes.truncate(max);
+            chunker.push(Work::Broken(Quarantine {
+                source: SourceRef::new(&file.display, 0, 0),
+                reason: "oversize".into(),
+                detail: format!("{}: message larger than {max} bytes (raise --max-message)", file.display),
+                bytes,
+                truncated: true,
+            }));
+        }
+        Ok(_) => chunker.push(Work::Message(
+            RawMessage {
+                bytes,
+                offset: 0,
+                index: 0,
+                mbox_from_time: None,
+                envelope_sender: None,
+            },
+            file.clone(),
+        )),
+        Err(e) => {
+            let mut q = stream_error(&file.display, bytes.len() as u64, 0, &e);
+            q.bytes = bytes;
+            chunker.push(Work::Broken(q));
+        }
+    }
+}
+
+/// Whether a path is an existing data directory.
+pub fn is_dataset(dir: &Path) -> bool {
+    dir.join("tables").is_dir()
+}

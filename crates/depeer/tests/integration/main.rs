@@ -1,0 +1,5 @@
+//! End-to-end tests of the `depeer` binary: real processes, real files,
+//! real data from ../shared/data.
+
+mod ingest_mail;
+mod support;

@@ -1,0 +1,44 @@
+//! Helpers shared by the end-to-end tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The binary under test (built by cargo for this test target).
+pub fn depeer() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_depeer"))
+}
+
+/// ../shared/data
+pub fn shared_data() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    assert!(p.is_dir(), "shared data not found at {}", p.display());
+    p
+}
+
+/// Runs and insists on success; returns stdout.
+pub fn ok(cmd: &mut Command) -> String {
+    let out: Output = cmd.output().expect("run depeer");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+/// `depeer sql --json` as parsed rows.
+pub fn sql(data: &Path, query: &str) -> Vec<serde_json::Value> {
+    let out = ok(depeer().arg("sql").arg("--data").arg(data).arg("--json").arg(query));
+    match serde_json::from_str(&out).expect("sql --json is JSON") {
+        serde_json::Value::Array(rows) => rows,
+        other => panic!("expected an array, got {other}"),
+    }
+}
+
+/// An integer cell of a row.
+pub fn int(row: &serde_json::Value, col: &str) -> i64 {
+    row.get(col)
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or_else(|| panic!("no integer {col} in {row}"))
+}
