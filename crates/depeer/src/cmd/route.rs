@@ -1,38 +1,605 @@
-//! `depeer route ...`: not built yet.
+//! `depeer route lookup | as | events`: questions to the routing history.
+//!
+//! Every command reads the stored tables (Parquet; no MRT is re-parsed),
+//! builds what it needs for the moment asked (`--at`, default: the end of
+//! the data) and prints a table for people, or `--json` / `--csv`.
 
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, Write};
+use std::net::IpAddr;
 use std::path::PathBuf;
+
+use anyhow::Context;
+use depeer_core::{AsLinkObs, AsNameObs, Asn, Relationship, RouteObs, RoutingEventObs, Timestamp};
+use depeer_routing::RouteTable;
+
+use super::ingest_mrt::parse_time;
+
+/// Output format flags shared by the route commands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Format {
+    /// JSON on stdout.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// CSV on stdout (with a header line).
+    #[arg(long)]
+    pub csv: bool,
+}
 
 /// Flags of `depeer route lookup`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  depeer route lookup 208.66.192.10 --at 2008-11-11T21:00Z
+  depeer route lookup --file addresses.txt --csv > enriched.csv")]
 pub struct LookupArgs {
     /// Data directory.
     #[arg(long, default_value = "depeer-data")]
     pub data: PathBuf,
+    /// The moment (default: the end of the data).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Also read addresses from this file, one per line (`-`: stdin).
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Output format.
+    #[command(flatten)]
+    pub format: Format,
+    /// Addresses (IPv4 or IPv6).
+    #[arg(value_name = "IP")]
+    pub ips: Vec<String>,
 }
+
 /// Flags of `depeer route as`.
 #[derive(Debug, clap::Args)]
 pub struct AsArgs {
     /// Data directory.
     #[arg(long, default_value = "depeer-data")]
     pub data: PathBuf,
+    /// The moment (default: the end of the data).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Output format.
+    #[command(flatten)]
+    pub format: Format,
+    /// The AS (`26780` or `AS26780`).
+    #[arg(value_name = "ASN")]
+    pub asn: String,
 }
+
 /// Flags of `depeer route events`.
 #[derive(Debug, clap::Args)]
 pub struct EventsArgs {
     /// Data directory.
     #[arg(long, default_value = "depeer-data")]
     pub data: PathBuf,
+    /// Only events of this AS.
+    #[arg(long = "as", value_name = "ASN")]
+    pub asn: Option<String>,
+    /// Only events at or after this time.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only events at or before this time.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only events of this kind (e.g. `origin-change`, `upstream-lost`).
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
+    /// Output format.
+    #[command(flatten)]
+    pub format: Format,
+}
+
+fn open(data: &std::path::Path) -> anyhow::Result<depeer_store::Dataset> {
+    depeer_store::Dataset::open(data).with_context(|| {
+        format!(
+            "{}: no dataset; ingest routing data first (depeer ingest mrt / ingest ipasn)",
+            data.display()
+        )
+    })
+}
+
+fn parse_asn(s: &str) -> anyhow::Result<Asn> {
+    s.parse::<Asn>()
+        .map_err(|_| anyhow::anyhow!("{s:?} is not an AS number (use 26780 or AS26780)"))
+}
+
+/// Names by AS (the last row read wins).
+fn names_by_asn(rows: Vec<AsNameObs>) -> HashMap<Asn, AsNameObs> {
+    rows.into_iter().map(|r| (r.asn, r)).collect()
+}
+
+/// The links alive at `at` (same rule as routes: seen around `at`, or still
+/// seen at the end of the data), by AS.
+fn links_at(links: &[AsLinkObs], at: Option<Timestamp>) -> HashMap<Asn, Vec<&AsLinkObs>> {
+    let end = links.iter().map(|l| l.last_seen).max();
+    let mut out: HashMap<Asn, Vec<&AsLinkObs>> = HashMap::new();
+    for l in links {
+        let live = match at {
+            None => true,
+            Some(t) => l.first_seen <= t && (t <= l.last_seen || Some(l.last_seen) == end),
+        };
+        if live {
+            let v = out.entry(l.asn).or_default();
+            if !v.iter().any(|x| x.neighbor_asn == l.neighbor_asn) {
+                v.push(l);
+            }
+        }
+    }
+    out
+}
+
+fn neighbours(links: &HashMap<Asn, Vec<&AsLinkObs>>, asn: Asn, rel: Relationship) -> Vec<Asn> {
+    let mut v: Vec<Asn> = links
+        .get(&asn)
+        .map(|ls| {
+            ls.iter()
+                .filter(|l| l.relationship == rel)
+                .map(|l| l.neighbor_asn)
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn at_text(at: Option<Timestamp>, routes: &[RouteObs]) -> String {
+    match at {
+        Some(t) => t.to_rfc3339(),
+        None => routes
+            .iter()
+            .map(|r| r.last_seen)
+            .max()
+            .map_or_else(String::new, |t| t.to_rfc3339()),
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn join_asns(v: &[Asn], sep: &str) -> String {
+    v.iter()
+        .map(|a| a.0.to_string())
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// Prints rows as an aligned table (tab-separated beyond 10,000 rows).
+fn print_table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
+    if rows.len() > 10_000 {
+        writeln!(out, "{}", header.join("\t"))?;
+        for r in rows {
+            writeln!(out, "{}", r.join("\t"))?;
+        }
+        return Ok(());
+    }
+    let mut w: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            if let Some(x) = w.get_mut(i) {
+                *x = (*x).max(c.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<&str>| -> String {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            let width = w.get(i).copied().unwrap_or(0);
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<width$}  "));
+            }
+        }
+        s.trim_end().to_string()
+    };
+    writeln!(out, "{}", line(header.to_vec()))?;
+    for r in rows {
+        writeln!(out, "{}", line(r.iter().map(String::as_str).collect()))?;
+    }
+    Ok(())
+}
+
+/// One answer of `depeer route lookup` (the `--json` object).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LookupRow {
+    /// The address asked.
+    pub ip: String,
+    /// The longest matching prefix, if any.
+    pub prefix: Option<String>,
+    /// Its origin ASes at that moment (more than one: MOAS or AS_SET).
+    pub origin_asns: Vec<u32>,
+    /// Name of the (first) origin AS, when known.
+    pub as_name: Option<String>,
+    /// Providers of the origin ASes (inferred or from as-rel).
+    pub upstreams: Vec<u32>,
+    /// The moment of the table.
+    pub at: String,
+}
+
+/// Answers lookups from the dataset in `data` (the library side of
+/// `depeer route lookup`).
+pub fn lookup_rows(
+    data: &std::path::Path,
+    addrs: &[IpAddr],
+    at: Option<Timestamp>,
+) -> anyhow::Result<Vec<LookupRow>> {
+    let ds = open(data)?;
+    let routes = ds.read_routes()?;
+    if routes.is_empty() {
+        anyhow::bail!(
+            "{}: no routes stored; run `depeer ingest mrt` or `depeer ingest ipasn` first",
+            data.display()
+        );
+    }
+    let table = RouteTable::from_routes(&routes, at);
+    let names = names_by_asn(ds.read_as_names()?);
+    let all_links = ds.read_as_links()?;
+    let links = links_at(&all_links, at);
+    let at_s = at_text(at, &routes);
+    let mut upstream_cache: HashMap<Asn, Vec<Asn>> = HashMap::new();
+    let mut rows = Vec::with_capacity(addrs.len());
+    for ip in addrs {
+        let e = table.lookup(*ip);
+        let origins: Vec<Asn> = e.map(|e| e.origins.clone()).unwrap_or_default();
+        let mut ups: Vec<u32> = Vec::new();
+        for o in &origins {
+            let u = upstream_cache
+                .entry(*o)
+                .or_insert_with(|| neighbours(&links, *o, Relationship::Provider));
+            for a in u.iter() {
+                if !ups.contains(&a.0) {
+                    ups.push(a.0);
+                }
+            }
+        }
+        rows.push(LookupRow {
+            ip: ip.to_string(),
+            prefix: e.map(|e| e.prefix.to_string()),
+            as_name: origins.first().and_then(|a| names.get(a)).map(|n| n.name.clone()),
+            origin_asns: origins.iter().map(|a| a.0).collect(),
+            upstreams: ups,
+            at: at_s.clone(),
+        });
+    }
+    Ok(rows)
+}
+
+fn join_u32(v: &[u32], sep: &str) -> String {
+    v.iter().map(u32::to_string).collect::<Vec<_>>().join(sep)
 }
 
 /// Runs `depeer route lookup`.
-pub fn lookup(_args: &LookupArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`depeer route lookup` is not built yet")
+pub fn lookup(args: &LookupArgs) -> anyhow::Result<()> {
+    let at = args.at.as_deref().map(parse_time).transpose()?;
+    let mut ips: Vec<String> = args.ips.clone();
+    if let Some(f) = &args.file {
+        let reader: Box<dyn BufRead> = if f.as_os_str() == "-" {
+            Box::new(std::io::stdin().lock())
+        } else {
+            Box::new(std::io::BufReader::new(
+                std::fs::File::open(f).with_context(|| format!("{}: cannot open", f.display()))?,
+            ))
+        };
+        for line in reader.lines() {
+            let line = line?;
+            let t = line.trim();
+            if !t.is_empty() && !t.starts_with('#') {
+                ips.push(t.to_string());
+            }
+        }
+    }
+    if ips.is_empty() {
+        anyhow::bail!("no address given: `depeer route lookup IP...` or --file FILE");
+    }
+    let addrs: Vec<IpAddr> = ips
+        .iter()
+        .map(|s| {
+            s.parse::<IpAddr>()
+                .map_err(|_| anyhow::anyhow!("{s:?} is not an IP address"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let rows = lookup_rows(&args.data, &addrs, at)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if args.format.json {
+        writeln!(out, "[")?;
+        for (i, r) in rows.iter().enumerate() {
+            let sep = if i + 1 < rows.len() { "," } else { "" };
+            writeln!(out, "  {}{sep}", serde_json::to_string(r)?)?;
+        }
+        writeln!(out, "]")?;
+    } else if args.format.csv {
+        writeln!(out, "ip,prefix,origin_asns,as_name,upstreams,at")?;
+        for r in &rows {
+            writeln!(
+                out,
+                "{},{},{},{},{},{}",
+                r.ip,
+                r.prefix.as_deref().unwrap_or_default(),
+                join_u32(&r.origin_asns, " "),
+                csv_field(r.as_name.as_deref().unwrap_or_default()),
+                join_u32(&r.upstreams, " "),
+                r.at
+            )?;
+        }
+    } else {
+        let dash = |s: String| if s.is_empty() { "-".to_string() } else { s };
+        let table: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.ip.clone(),
+                    dash(r.prefix.clone().unwrap_or_default()),
+                    dash(join_u32(&r.origin_asns, ",")),
+                    dash(r.as_name.clone().unwrap_or_default()),
+                    dash(join_u32(&r.upstreams, ",")),
+                ]
+            })
+            .collect();
+        print_table(&mut out, &["IP", "PREFIX", "ORIGIN", "AS NAME", "UPSTREAMS"], &table)?;
+        let at_s = rows.first().map(|r| r.at.clone()).unwrap_or_default();
+        writeln!(
+            out,
+            "(routing table at {at_s}{})",
+            if at.is_none() { ", the end of the data" } else { "" }
+        )?;
+    }
+    out.flush()?;
+    Ok(())
 }
+
 /// Runs `depeer route as`.
-pub fn as_info(_args: &AsArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`depeer route as` is not built yet")
+pub fn as_info(args: &AsArgs) -> anyhow::Result<()> {
+    let asn = parse_asn(&args.asn)?;
+    let at = args.at.as_deref().map(parse_time).transpose()?;
+    let ds = open(&args.data)?;
+    let routes = ds.read_routes()?;
+    let table = RouteTable::from_routes(&routes, at);
+    let at_s = at_text(at, &routes);
+    let names = names_by_asn(ds.read_as_names()?);
+    let all_links = ds.read_as_links()?;
+    let links = links_at(&all_links, at);
+    let mut events: Vec<RoutingEventObs> = ds
+        .read_routing_events()?
+        .into_iter()
+        .filter(|e| e.asn == Some(asn) && at.is_none_or(|t| e.time <= t))
+        .collect();
+    events.sort_by_key(|e| e.time);
+    let prefixes: Vec<(String, u32, Vec<Asn>)> = table
+        .entries()
+        .iter()
+        .filter(|e| e.origins.contains(&asn))
+        .map(|e| (e.prefix.to_string(), e.peer_count, e.origins.clone()))
+        .collect();
+    let ever: usize = {
+        let mut v: Vec<_> = routes
+            .iter()
+            .filter(|r| r.origin_asn == asn)
+            .map(|r| r.prefix)
+            .collect();
+        v.sort();
+        v.dedup();
+        v.len()
+    };
+    let rel = |r| neighbours(&links, asn, r);
+    let groups = [
+        ("upstreams", rel(Relationship::Provider)),
+        ("customers", rel(Relationship::Customer)),
+        ("peers", rel(Relationship::Peer)),
+        ("siblings", rel(Relationship::Sibling)),
+        ("unclassified", rel(Relationship::Unknown)),
+    ];
+    let info = names.get(&asn);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let name_of = |a: &Asn| names.get(a).map(|n| n.name.clone()).unwrap_or_default();
+    if args.format.json {
+        let mut obj = serde_json::json!({
+            "asn": asn.0,
+            "name": info.map(|n| n.name.clone()),
+            "org": info.and_then(|n| n.org.clone()),
+            "country": info.and_then(|n| n.country.clone()),
+            "at": at_s,
+            "prefixes": prefixes.iter().map(|(p, c, o)| serde_json::json!({"prefix": p, "peer_count": c, "origin_asns": o.iter().map(|a| a.0).collect::<Vec<_>>()})).collect::<Vec<_>>(),
+            "prefixes_ever": ever,
+            "events": events.iter().map(event_json).collect::<Vec<_>>(),
+        });
+        for (k, v) in &groups {
+            obj[*k] = serde_json::json!(v.iter().map(|a| a.0).collect::<Vec<_>>());
+        }
+        writeln!(out, "{obj}")?;
+    } else if args.format.csv {
+        writeln!(out, "section,value,detail")?;
+        for (p, c, _) in &prefixes {
+            writeln!(out, "prefix,{p},{c} peers")?;
+        }
+        for (k, v) in &groups {
+            for a in v {
+                writeln!(out, "{k},{},{}", a.0, csv_field(&name_of(a)))?;
+            }
+        }
+        for e in &events {
+            writeln!(
+                out,
+                "event,{},{} {}",
+                e.time.to_rfc3339(),
+                e.kind.as_str(),
+                csv_field(&e.detail)
+            )?;
+        }
+    } else {
+        writeln!(
+            out,
+            "{asn} {}{}{}  (at {at_s})",
+            info.map_or("(no name known)", |n| n.name.as_str()),
+            info.and_then(|n| n.org.as_deref())
+                .map_or(String::new(), |o| format!(" / {o}")),
+            info.and_then(|n| n.country.as_deref())
+                .map_or(String::new(), |c| format!(" [{c}]")),
+        )?;
+        writeln!(
+            out,
+            "prefixes originated: {} at that moment, {} ever",
+            prefixes.len(),
+            ever
+        )?;
+        for (p, c, o) in &prefixes {
+            let moas = if o.len() > 1 {
+                format!("  (MOAS: {})", join_asns(o, ","))
+            } else {
+                String::new()
+            };
+            writeln!(out, "  {p:<20} {c} peers{moas}")?;
+        }
+        for (k, v) in &groups {
+            if v.is_empty() {
+                continue;
+            }
+            writeln!(out, "{k}:")?;
+            for a in v {
+                writeln!(out, "  {a:<10} {}", name_of(a))?;
+            }
+        }
+        writeln!(out, "events: {}", events.len())?;
+        for e in events
+            .iter()
+            .rev()
+            .take(20)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
+            writeln!(
+                out,
+                "  {}  {:<15} {}",
+                e.time.to_rfc3339(),
+                e.kind.as_str(),
+                e.detail
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(())
 }
+
+fn event_json(e: &RoutingEventObs) -> serde_json::Value {
+    serde_json::json!({
+        "time": e.time.to_rfc3339(),
+        "kind": e.kind.as_str(),
+        "asn": e.asn.map(|a| a.0),
+        "prefix": e.prefix.map(|p| p.to_string()),
+        "detail": e.detail,
+    })
+}
+
 /// Runs `depeer route events`.
-pub fn events(_args: &EventsArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`depeer route events` is not built yet")
+pub fn events(args: &EventsArgs) -> anyhow::Result<()> {
+    let asn = args.asn.as_deref().map(parse_asn).transpose()?;
+    let since = args.since.as_deref().map(parse_time).transpose()?;
+    let until = args.until.as_deref().map(parse_time).transpose()?;
+    let ds = open(&args.data)?;
+    let mut events: Vec<RoutingEventObs> = ds
+        .read_routing_events()?
+        .into_iter()
+        .filter(|e| asn.is_none_or(|a| e.asn == Some(a)))
+        .filter(|e| since.is_none_or(|t| e.time >= t))
+        .filter(|e| until.is_none_or(|t| e.time <= t))
+        .filter(|e| args.kind.as_deref().is_none_or(|k| e.kind.as_str() == k))
+        .collect();
+    events.sort_by_key(|e| e.time);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if args.format.json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::Value::Array(events.iter().map(event_json).collect())
+        )?;
+    } else if args.format.csv {
+        writeln!(out, "time,kind,asn,prefix,detail")?;
+        for e in &events {
+            writeln!(
+                out,
+                "{},{},{},{},{}",
+                e.time.to_rfc3339(),
+                e.kind.as_str(),
+                e.asn.map_or(String::new(), |a| a.0.to_string()),
+                e.prefix.map_or(String::new(), |p| p.to_string()),
+                csv_field(&e.detail)
+            )?;
+        }
+    } else {
+        let rows: Vec<Vec<String>> = events
+            .iter()
+            .map(|e| {
+                vec![
+                    e.time.to_rfc3339(),
+                    e.kind.as_str().to_string(),
+                    e.asn.map_or("-".into(), |a| a.to_string()),
+                    e.prefix.map_or("-".into(), |p| p.to_string()),
+                    e.detail.clone(),
+                ]
+            })
+            .collect();
+        print_table(&mut out, &["TIME", "KIND", "AS", "PREFIX", "DETAIL"], &rows)?;
+        let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+        for e in &events {
+            *by_kind.entry(e.kind.as_str()).or_insert(0) += 1;
+        }
+        writeln!(out, "{} events {:?}", events.len(), by_kind)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+
+    #[test]
+    fn lookup_after_ingesting_pyasn_and_caida_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("d");
+        super::super::ingest_ipasn::run(
+            &super::super::ingest_ipasn::Args {
+                data: data.clone(),
+                at: "2008-05-01T06:44Z".into(),
+                collector: None,
+                json: true,
+                max_decompressed: 1 << 30,
+                path: format!("{DATA}/ipasn/ipasn_20080501_v12.dat.gz").into(),
+            },
+            true,
+        )
+        .unwrap();
+        super::super::ingest_as2org::run(
+            &super::super::ingest_as2org::Args {
+                data: data.clone(),
+                json: true,
+                max_decompressed: 1 << 30,
+                path: format!("{DATA}/feeds/caida/20080402.as-org2info.jsonl.gz").into(),
+            },
+            true,
+        )
+        .unwrap();
+        let ips: Vec<IpAddr> = ["208.66.192.10", "192.0.2.1"].iter().map(|s| s.parse().unwrap()).collect();
+        let at = Some(Timestamp::parse("2008-11-11T21:00Z").unwrap());
+        let rows = lookup_rows(&data, &ips, at).unwrap();
+        assert_eq!(rows[0].prefix.as_deref(), Some("208.66.192.0/22"));
+        assert_eq!(rows[0].origin_asns, vec![26780]);
+        assert_eq!(rows[0].as_name.as_deref(), Some("MCCOLO"));
+        assert_eq!(rows[0].at, "2008-11-11T21:00:00Z");
+        assert_eq!(rows[1].prefix, None);
+        // Before the table's moment nothing is known.
+        let early = lookup_rows(&data, &ips, Some(Timestamp::parse("2008-01-01").unwrap())).unwrap();
+        assert_eq!(early[0].prefix, None);
+    }
 }

@@ -9,7 +9,7 @@
 //! (channel depth × chunk size), never by the input size.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Read, Write};
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,7 +17,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 use depeer_core::{Quarantine, SourceRef, Timestamp};
 use depeer_io::{Input, Limits};
-use depeer_mail::{ExtractContext, Extracted, Framing, MboxReader, RawMessage, TrustConfig};
+use depeer_mail::{ExtractContext, Extracted, Framing, MailError, MessageReader, RawMessage, TrustConfig};
 use serde::Serialize;
 
 /// What to do.
@@ -144,14 +144,19 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> anyhow::Result<Summary
             }
         );
     }
-    let mut store = match &opts.data {
+    let store = match &opts.data {
         Some(dir) => Some(
             depeer_store::Store::open(dir)
                 .with_context(|| format!("cannot open the data directory {}", dir.display()))?,
         ),
         None => None,
     };
-    let mut writer = store.as_mut().map(|s| s.message_writer());
+    let mut writer = store.as_ref().map(|s| {
+        s.message_writer().with_limits(depeer_store::BatchLimits {
+            messages: opts.batch_messages.max(1),
+            ..depeer_store::BatchLimits::default()
+        })
+    });
     let mut seen_no_store = std::collections::HashSet::<[u8; 32]>::new();
     let progress = crate::progress::Progress::new(
         opts.progress,
@@ -261,14 +266,10 @@ fn process(w: Work, trust: &TrustConfig, ingest_time: Timestamp, compress: bool)
         Work::Broken(q) => Done::Quarantined(q),
         Work::Message(raw, file) => {
             let source = SourceRef::new(file.display.clone(), raw.offset, raw.index);
-            let ctx = ExtractContext {
-                trust,
-                source: source.clone(),
-                mbox_from_time: raw.mbox_from_time,
-                envelope_sender: raw.envelope_sender.clone(),
-                file_time: file.mtime,
-                ingest_time,
-            };
+            let mut ctx = ExtractContext::new(trust, source.clone(), ingest_time);
+            ctx.mbox_from_time = raw.mbox_from_time;
+            ctx.envelope_sender = raw.envelope_sender.clone();
+            ctx.file_time = file.mtime;
             match depeer_mail::extract(&raw.bytes, &ctx) {
                 Ok(extracted) => Done::Extracted {
                     compressed: if compress {
@@ -383,47 +384,38 @@ fn read_input(input: &Input, opts: &IngestOptions, tx: &crossbeam_channel::Sende
             }
         }
     };
-    match framing {
-        Framing::Single => read_single(decoded.reader, &file, opts.max_message, &mut chunker),
-        Framing::Mbox => {
-            for item in MboxReader::new(decoded.reader, opts.max_message) {
-                match item {
-                    Ok(m) => chunker.push(Work::Message(m, file.clone())),
-                    Err(e) => chunker.push(Work::Broken(e.into_quarantine(&input.display))),
-                }
-            }
-        }
-    }
-}
-
-fn read_single(reader: Box<dyn BufRead + Send>, file: &Arc<FileCtx>, max: usize, chunker: &mut Chunker<'_>) {
-    let mut bytes = Vec::new();
-    let cap = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
-    match reader.take(cap).read_to_end(&mut bytes) {
-        Ok(_) if bytes.len() > max => {
-            bytes.truncate(max);
-            chunker.push(Work::Broken(Quarantine {
-                source: SourceRef::new(&file.display, 0, 0),
+    let reader = MessageReader::new(decoded.reader, framing).max_message_size(opts.max_message as u64);
+    for item in reader {
+        match item {
+            Ok(m) => chunker.push(Work::Message(m, file.clone())),
+            Err(MailError::Oversize {
+                offset,
+                index,
+                size,
+                cap,
+                prefix,
+            }) => chunker.push(Work::Broken(Quarantine {
+                source: SourceRef::new(&input.display, offset, index),
                 reason: "oversize".into(),
-                detail: format!("{}: message larger than {max} bytes (raise --max-message)", file.display),
-                bytes,
+                detail: format!(
+                    "{}: message #{index} at byte {offset} has {size} bytes, more than {cap} \
+                     (raise --max-message if it is genuine)",
+                    input.display
+                ),
+                bytes: prefix,
                 truncated: true,
-            }));
-        }
-        Ok(_) => chunker.push(Work::Message(
-            RawMessage {
-                bytes,
-                offset: 0,
-                index: 0,
-                mbox_from_time: None,
-                envelope_sender: None,
-            },
-            file.clone(),
-        )),
-        Err(e) => {
-            let mut q = stream_error(&file.display, bytes.len() as u64, 0, &e);
-            q.bytes = bytes;
-            chunker.push(Work::Broken(q));
+            })),
+            Err(MailError::Io { offset, source }) => {
+                chunker.push(Work::Broken(stream_error(&input.display, offset, 0, &source)));
+                break;
+            }
+            Err(e) => chunker.push(Work::Broken(Quarantine {
+                source: SourceRef::new(&input.display, 0, 0),
+                reason: e.reason().to_string(),
+                detail: format!("{}: {e}", input.display),
+                bytes: Vec::new(),
+                truncated: true,
+            })),
         }
     }
 }

@@ -1,0 +1,239 @@
+//! Measures framing + extraction throughput on real mail, single-threaded,
+//! with every file already in memory (so the figure is parse + extract, not
+//! I/O). With `--dump` it prints one JSON line per message instead
+//! (`id`, `ip`, `hosts`, or `error`), for the conformance comparison.
+//!
+//! ```text
+//! cargo run --release -p depeer-mail --example mail_throughput -- [--dump] [--rounds N] PATH...
+//! ```
+//! PATH defaults to ../shared/data/spam (files and directories, recursively).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use depeer_core::{SourceRef, Timestamp};
+use depeer_mail::{ExtractContext, Extractor, MessageReader, TrustConfig};
+use mail_parser::MimeHeaders;
+
+fn walk(p: &Path, out: &mut Vec<PathBuf>) {
+    if p.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(p)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        for e in entries {
+            walk(&e, out);
+        }
+    } else if p
+        .file_name()
+        .is_some_and(|n| n != "SHA256SUMS" && !n.to_string_lossy().ends_with(".md"))
+    {
+        out.push(p.to_path_buf());
+    }
+}
+
+/// User + system CPU seconds of this process (from /proc; the machine is
+/// shared, so wall time over-states the cost).
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or_default();
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn main() {
+    let mut dump = false;
+    let mut rounds = 5usize;
+    let mut paths = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--dump" => dump = true,
+            "--html" => {
+                // Print the decoded HTML parts of message N of FILE.
+                let f = args.next().unwrap_or_default();
+                let n: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+                let data = std::fs::read(&f).unwrap_or_default();
+                for m in MessageReader::sniffed(&data[..])
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter(|m| m.index == n)
+                {
+                    if let Some(msg) = mail_parser::MessageParser::default().parse(&m.bytes[..]) {
+                        for p in &msg.parts {
+                            if let mail_parser::PartType::Html(h) | mail_parser::PartType::Text(h) =
+                                &p.body
+                            {
+                                println!("{h}");
+                            }
+                        }
+                    }
+                }
+                return;
+            }
+            "--parts" => {
+                for f in args.by_ref() {
+                    let data = std::fs::read(&f).unwrap_or_default();
+                    for m in MessageReader::sniffed(&data[..])
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                    {
+                        let msg = mail_parser::MessageParser::default().parse(&m.bytes[..]);
+                        for p in msg.iter().flat_map(|x| x.parts.iter()) {
+                            let kind = match &p.body {
+                                mail_parser::PartType::Text(t) => format!("text {}", t.len()),
+                                mail_parser::PartType::Html(t) => format!("html {}", t.len()),
+                                mail_parser::PartType::Binary(t) => format!("binary {}", t.len()),
+                                mail_parser::PartType::InlineBinary(t) => {
+                                    format!("inline {}", t.len())
+                                }
+                                mail_parser::PartType::Message(_) => "message".into(),
+                                mail_parser::PartType::Multipart(v) => format!("multipart {v:?}"),
+                            };
+                            println!(
+                                "{f}#{}: {kind} {:?}",
+                                m.index,
+                                p.content_type().map(|c| (c.ctype(), c.subtype()))
+                            );
+                        }
+                    }
+                }
+                return;
+            }
+            "--rounds" => rounds = args.next().and_then(|n| n.parse().ok()).unwrap_or(5),
+            _ => paths.push(PathBuf::from(a)),
+        }
+    }
+    if paths.is_empty() {
+        paths.push(PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/data/spam"
+        )));
+    }
+    let mut files = Vec::new();
+    for p in &paths {
+        walk(p, &mut files);
+    }
+    // Frame everything once (framing is timed separately).
+    let t0 = Instant::now();
+    let mut msgs = Vec::new();
+    let mut bytes = 0usize;
+    for f in &files {
+        let Ok(data) = std::fs::read(f) else { continue };
+        bytes += data.len();
+        let Ok(reader) = MessageReader::sniffed(&data[..]) else {
+            continue;
+        };
+        let mbox = f.extension().is_some_and(|e| e == "mbox");
+        for m in reader.flatten() {
+            let id = if mbox {
+                format!("{}#{}", f.display(), m.index)
+            } else {
+                f.display().to_string()
+            };
+            msgs.push((id, m));
+        }
+    }
+    let frame_secs = t0.elapsed().as_secs_f64();
+    let trust = TrustConfig::default();
+    let now = Timestamp::from_secs(1_800_000_000);
+    let mut ex = Extractor::new();
+    if dump {
+        for (id, m) in &msgs {
+            let ctx =
+                ExtractContext::new(&trust, SourceRef::new(id.clone(), m.offset, m.index), now);
+            match ex.extract(&m.bytes, &ctx) {
+                Ok(e) => {
+                    let mut hosts: Vec<&str> = e.urls.iter().map(|u| u.host.as_str()).collect();
+                    hosts.sort_unstable();
+                    hosts.dedup();
+                    let ip = e.message.relay_ip.map(|i| i.to_string());
+                    println!(
+                        "{}",
+                        serde_json::json!({"id": id, "ip": ip, "hosts": hosts})
+                    );
+                }
+                Err(err) => println!("{}", serde_json::json!({"id": id, "error": err.reason()})),
+            }
+        }
+        return;
+    }
+    if std::env::var_os("MP_ONLY").is_some() {
+        // Floor: mail-parser alone with the same configuration as extract.
+        let parser = mail_parser::MessageParser::new()
+            .with_mime_headers()
+            .header_date(mail_parser::HeaderName::Date)
+            .header_text(mail_parser::HeaderName::Subject)
+            .header_address(mail_parser::HeaderName::From)
+            .header_address(mail_parser::HeaderName::To)
+            .header_id(mail_parser::HeaderName::MessageId)
+            .default_header_ignore();
+        let c = cpu_secs();
+        for _ in 0..rounds {
+            for (_, m) in &msgs {
+                std::hint::black_box(parser.parse(&m.bytes[..]));
+            }
+        }
+        let cpu = cpu_secs() - c;
+        println!(
+            "mail-parser alone: {:.0} msgs per CPU second",
+            (msgs.len() * rounds) as f64 / cpu.max(0.01)
+        );
+        let mut times: Vec<(f64, &str, usize)> = msgs
+            .iter()
+            .map(|(id, m)| {
+                let t = Instant::now();
+                let ctx = ExtractContext::new(&trust, SourceRef::new(id.as_str(), 0, 0), now);
+                std::hint::black_box(ex.extract(&m.bytes, &ctx).ok());
+                (t.elapsed().as_secs_f64(), id.as_str(), m.bytes.len())
+            })
+            .collect();
+        times.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let total: f64 = times.iter().map(|t| t.0).sum();
+        println!("extract total {total:.3}s; slowest:");
+        for (t, id, n) in times.iter().take(8) {
+            println!("  {:.2} ms {n} bytes {id}", t * 1e3);
+        }
+        return;
+    }
+    let msg_bytes: usize = msgs.iter().map(|(_, m)| m.bytes.len()).sum();
+    let (mut ok, mut failed) = (0usize, 0usize);
+    let t1 = Instant::now();
+    let c1 = cpu_secs();
+    for _ in 0..rounds {
+        for (id, m) in &msgs {
+            let ctx =
+                ExtractContext::new(&trust, SourceRef::new(id.as_str(), m.offset, m.index), now);
+            match ex.extract(&m.bytes, &ctx) {
+                Ok(e) => {
+                    ok += 1;
+                    std::hint::black_box(e);
+                }
+                Err(_) => failed += 1,
+            }
+        }
+    }
+    let secs = t1.elapsed().as_secs_f64();
+    let cpu = cpu_secs() - c1;
+    let n = msgs.len() * rounds;
+    println!(
+        "files={} messages={} avg_size={} framing={:.0} MB/s extract: {} msgs in {:.3}s wall = {:.0} msgs/s, {:.1} MB/s; per CPU second {:.0} msgs/s (ok={} errors={})",
+        files.len(),
+        msgs.len(),
+        msg_bytes / msgs.len().max(1),
+        bytes as f64 / frame_secs / 1e6,
+        n,
+        secs,
+        n as f64 / secs,
+        (msg_bytes * rounds) as f64 / secs / 1e6,
+        n as f64 / cpu.max(0.01),
+        ok,
+        failed
+    );
+}

@@ -1,0 +1,584 @@
+//! One raw message into observations: [`MessageObs`] and its [`UrlObs`].
+//!
+//! MIME (transfer encodings, charsets, nested multiparts) is mail-parser's
+//! job; this module adds the checks that decide whether bytes are mail at
+//! all, the `Received:` chain ([`relay_chain`]), the URL scan
+//! ([`UrlSet`]) and the fingerprint ([`Fingerprinter`]).
+//!
+//! Caps (each gives a [`MailError`] with a stable reason, or a documented
+//! degradation): message size ([`Limits::max_message_size`], `oversize`),
+//! header lines ([`Limits::max_header_lines`], `too-many-headers`), MIME
+//! structure ([`Limits::max_mime_boundaries`] `boundary=` parameters or
+//! [`Limits::max_mime_parts`] delimiter lines: beyond them the body is not
+//! MIME-parsed but scanned as raw text, so a multipart nested 100,000 deep
+//! costs one linear pass).
+
+use std::cell::RefCell;
+
+use depeer_core::{ArrivalSource, MessageObs, SourceRef, Timestamp, UrlObs};
+use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
+use sha2::{Digest, Sha256};
+
+use crate::MailError;
+use crate::fingerprint::Fingerprinter;
+use crate::framing::parse_from_line;
+use crate::headers::{field_name, header_block};
+use crate::relay::relay_chain;
+use crate::trust::TrustConfig;
+use crate::url::{UrlSet, registrable_domain};
+
+/// Per-message caps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest message accepted, in bytes (default 64 MiB).
+    pub max_message_size: u64,
+    /// Most header lines accepted (default 20,000).
+    pub max_header_lines: usize,
+    /// Beyond this many `boundary=` parameters the body is scanned as raw
+    /// text instead of MIME-parsed (default 256).
+    pub max_mime_boundaries: usize,
+    /// Beyond this many lines starting with `--` likewise (default 20,000).
+    pub max_mime_parts: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_message_size: crate::framing::DEFAULT_MAX_MESSAGE_SIZE,
+            max_header_lines: 20_000,
+            max_mime_boundaries: 256,
+            max_mime_parts: 20_000,
+        }
+    }
+}
+
+/// What [`extract`] needs besides the bytes.
+#[derive(Debug, Clone)]
+pub struct ExtractContext<'a> {
+    /// Which relays belong to the trap.
+    pub trust: &'a TrustConfig,
+    /// Where the message was read.
+    pub source: SourceRef,
+    /// The date on the mbox `From ` line, if any.
+    pub mbox_from_time: Option<Timestamp>,
+    /// The sender on the mbox `From ` line, if any.
+    pub envelope_sender: Option<String>,
+    /// Modification time of the file the message came from.
+    pub file_time: Option<Timestamp>,
+    /// Now: the last-resort arrival time, and the upper bound of plausible
+    /// `Received:` dates (one day of clock skew allowed).
+    pub ingest_time: Timestamp,
+    /// Caps.
+    pub limits: Limits,
+}
+
+impl<'a> ExtractContext<'a> {
+    /// A context with no mbox or file information and default limits.
+    pub fn new(trust: &'a TrustConfig, source: SourceRef, ingest_time: Timestamp) -> Self {
+        Self {
+            trust,
+            source,
+            mbox_from_time: None,
+            envelope_sender: None,
+            file_time: None,
+            ingest_time,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// The observations of one message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extracted {
+    /// The `messages` row.
+    pub message: MessageObs,
+    /// The `message_urls` rows (distinct URLs, in order of discovery).
+    pub urls: Vec<UrlObs>,
+}
+
+/// Reusable state: the configured MIME parser and scratch buffers. One per
+/// thread; [`extract`] keeps one in a thread-local.
+#[derive(Debug)]
+pub struct Extractor {
+    parser: MessageParser,
+    urls: UrlSet,
+    fp: Fingerprinter,
+}
+
+impl Default for Extractor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+thread_local! {
+    static EXTRACTOR: RefCell<Extractor> = RefCell::new(Extractor::new());
+}
+
+/// Extracts the observations of one raw message (see [`Extractor::extract`]),
+/// with a thread-local [`Extractor`].
+pub fn extract(raw: &[u8], ctx: &ExtractContext<'_>) -> Result<Extracted, MailError> {
+    EXTRACTOR.with(|e| match e.try_borrow_mut() {
+        Ok(mut ex) => ex.extract(raw, ctx),
+        // Re-entrant use (cannot happen today): use a fresh extractor.
+        Err(_) => Extractor::new().extract(raw, ctx),
+    })
+}
+
+/// Earliest plausible arrival: 1990-01-01.
+const EARLIEST: Timestamp = Timestamp::from_secs(631_152_000);
+const DAY_MICROS: i64 = 86_400 * 1_000_000;
+
+fn clean(s: &str, max: usize) -> Option<String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return None;
+    }
+    let mut end = t.len().min(max);
+    while !t.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(t.get(..end).unwrap_or_default().replace('\0', "\u{FFFD}"))
+}
+
+/// Checks that the bytes can be mail; returns the slice where the header
+/// starts (after a leading mbox `From ` line and empty lines).
+fn sanity<'r>(raw: &'r [u8], limits: &Limits) -> Result<(usize, Option<&'r [u8]>), MailError> {
+    if raw.len() as u64 > limits.max_message_size {
+        return Err(MailError::Oversize {
+            offset: 0,
+            index: 0,
+            size: raw.len() as u64,
+            cap: limits.max_message_size,
+            prefix: Vec::new(),
+        });
+    }
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(MailError::Empty);
+    }
+    let mut start = raw.strip_prefix(b"\xEF\xBB\xBF").map_or(0, |_| 3);
+    while matches!(raw.get(start), Some(b'\r' | b'\n')) {
+        start += 1;
+    }
+    let mut from_line = None;
+    // Batched SMTP (RFC 2442): skip the commands up to DATA.
+    let rest = raw.get(start..).unwrap_or_default();
+    if rest.len() > 5
+        && [&b"HELO "[..], b"EHLO ", b"MAIL FROM:"].iter().any(|p| {
+            rest.get(..p.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(p))
+        })
+    {
+        let mut at = 0usize;
+        while let Some(nl) = memchr::memchr(b'\n', rest.get(at..).unwrap_or_default()) {
+            let line = rest.get(at..at + nl).unwrap_or_default().trim_ascii_end();
+            at += nl + 1;
+            if line.eq_ignore_ascii_case(b"DATA") {
+                start += at;
+                break;
+            }
+            if at > 64 * 1024 {
+                break;
+            }
+        }
+    }
+    let rest = raw.get(start..).unwrap_or_default();
+    if rest.starts_with(b"From ") {
+        let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+        from_line = rest.get(..end);
+        start += end;
+    }
+    let head = raw
+        .get(start..raw.len().min(start + 512))
+        .unwrap_or_default();
+    let control = head
+        .iter()
+        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')) || b == 0x7f)
+        .count();
+    if head.len() >= 16 && control * 10 > head.len() {
+        return Err(MailError::NotMail {
+            examined: head.len(),
+            control,
+        });
+    }
+    let first_line_end = memchr::memchr(b'\n', head).unwrap_or(head.len());
+    let first_line = head.get(..first_line_end).unwrap_or_default();
+    if field_name(first_line).is_none()
+        || first_line.first().is_some_and(|b| b.is_ascii_whitespace())
+    {
+        return Err(MailError::NoHeader {
+            first_line: String::from_utf8_lossy(
+                first_line
+                    .get(..first_line.len().min(80))
+                    .unwrap_or_default(),
+            )
+            .into_owned(),
+        });
+    }
+    Ok((start, from_line))
+}
+
+fn count_ci(hay: &[u8], lower: &[u8], upper: &[u8]) -> usize {
+    memchr::memmem::find_iter(hay, lower).count() + memchr::memmem::find_iter(hay, upper).count()
+}
+
+impl Extractor {
+    /// A fresh extractor.
+    pub fn new() -> Self {
+        let parser = MessageParser::new()
+            .with_mime_headers()
+            .header_date(HeaderName::Date)
+            .header_text(HeaderName::Subject)
+            .header_address(HeaderName::From)
+            .header_address(HeaderName::To)
+            .header_id(HeaderName::MessageId)
+            .header_id(HeaderName::ReturnPath)
+            .default_header_ignore();
+        Self {
+            parser,
+            urls: UrlSet::new(),
+            fp: Fingerprinter::new(),
+        }
+    }
+
+    /// Extracts the observations of one raw message.
+    ///
+    /// Arrival time, best first: the trap's own `Received:` hop (if its date
+    /// is after 1990 and at most a day after `ingest_time`), the mbox `From `
+    /// line, the file time, the ingest time.
+    pub fn extract(
+        &mut self,
+        raw: &[u8],
+        ctx: &ExtractContext<'_>,
+    ) -> Result<Extracted, MailError> {
+        let (start, from_line) = sanity(raw, &ctx.limits)?;
+        let body_raw = raw.get(start..).unwrap_or_default();
+        let header = header_block(body_raw);
+        let header_lines = memchr::memchr_iter(b'\n', header).count();
+        if header_lines > ctx.limits.max_header_lines {
+            return Err(MailError::TooManyHeaders {
+                cap: ctx.limits.max_header_lines,
+            });
+        }
+
+        let relay = relay_chain(header, ctx.trust);
+        let sha256: [u8; 32] = Sha256::digest(raw).into();
+
+        let (from_line_sender, from_line_time) = match from_line {
+            Some(l) => parse_from_line(l),
+            None => (None, None),
+        };
+        let mbox_from_time = ctx.mbox_from_time.or(from_line_time);
+        let mbox_sender = ctx.envelope_sender.clone().or(from_line_sender);
+
+        let latest = Timestamp(ctx.ingest_time.0.saturating_add(DAY_MICROS));
+        let plausible = |t: &Timestamp| *t >= EARLIEST && *t <= latest;
+        let (arrival_time, arrival_source) = if let Some(t) = relay.trap_hop_time.filter(plausible)
+        {
+            (t, ArrivalSource::Received)
+        } else if let Some(t) = mbox_from_time {
+            (t, ArrivalSource::MboxFrom)
+        } else if let Some(t) = ctx.file_time {
+            (t, ArrivalSource::FileTime)
+        } else {
+            (ctx.ingest_time, ArrivalSource::IngestTime)
+        };
+
+        // MIME: guard against pathological structure first.
+        let body = body_raw.get(header.len()..).unwrap_or_default();
+        let boundaries = count_ci(body_raw, b"boundary=", b"BOUNDARY=");
+        let delimiters = memchr::memmem::find_iter(body, b"\n--").count();
+        let degraded =
+            boundaries > ctx.limits.max_mime_boundaries || delimiters > ctx.limits.max_mime_parts;
+
+        self.fp.reset();
+        let _ = self.urls.take();
+        let parsed = if degraded {
+            self.parser.parse_headers(body_raw)
+        } else {
+            self.parser.parse(body_raw)
+        };
+        let Some(msg) = parsed else {
+            return Err(MailError::NoHeader {
+                first_line: String::new(),
+            });
+        };
+
+        let subject = msg.subject().and_then(|s| clean(s, 2000));
+        if let Some(s) = &subject {
+            self.urls.scan_text(s);
+        }
+        if degraded {
+            let text = String::from_utf8_lossy(body);
+            self.urls.scan_text(&text);
+            self.fp.add_text(&text);
+        } else {
+            walk_parts(&msg, &mut self.urls, &mut self.fp);
+        }
+
+        let first_addr = |a: Option<&mail_parser::Address<'_>>| {
+            a.and_then(|a| a.iter().find_map(|x| x.address()))
+                .and_then(|s| clean(s, 512))
+        };
+        let envelope_from = match msg.return_path().as_text() {
+            Some(rp) => clean(rp, 512),
+            None => None,
+        }
+        .or(mbox_sender);
+        let date_header = msg.date().and_then(|d| {
+            let t = Timestamp::from_civil(
+                i64::from(d.year),
+                u32::from(d.month),
+                u32::from(d.day),
+                u32::from(d.hour),
+                u32::from(d.minute),
+                u32::from(d.second).min(59),
+            )?;
+            let off = (i64::from(d.tz_hour) * 3600 + i64::from(d.tz_minute) * 60) * 1_000_000;
+            Some(Timestamp(if d.tz_before_gmt {
+                t.0 + off
+            } else {
+                t.0 - off
+            }))
+        });
+
+        let found = self.urls.take();
+        let urls: Vec<UrlObs> = found
+            .into_iter()
+            .map(|u| UrlObs {
+                sha256,
+                registrable_domain: registrable_domain(&u.host, u.is_ip),
+                url: u.url,
+                host: u.host,
+            })
+            .collect();
+        let hop = relay.first_untrusted;
+        let message = MessageObs {
+            sha256,
+            arrival_time,
+            arrival_source,
+            relay_ip: hop.as_ref().and_then(|h| h.from_ip),
+            relay_helo: hop
+                .as_ref()
+                .and_then(|h| h.from_helo.as_deref())
+                .and_then(|s| clean(s, 255)),
+            relay_rdns: hop
+                .as_ref()
+                .and_then(|h| h.from_rdns.as_deref())
+                .and_then(|s| clean(s, 255)),
+            envelope_from,
+            from_addr: first_addr(msg.from()),
+            to_addr: first_addr(msg.to()),
+            subject,
+            message_id: msg.message_id().and_then(|s| clean(s, 998)),
+            date_header,
+            size: raw.len() as u64,
+            fingerprint: self.fp.hex(),
+            url_count: u32::try_from(urls.len()).unwrap_or(u32::MAX),
+            source: ctx.source.clone(),
+        };
+        Ok(Extracted { message, urls })
+    }
+}
+
+/// Text and HTML of every part, nested messages included (mail-parser
+/// limits encoded nesting to 3 levels). A part whose transfer encoding
+/// mail-parser rejected is decoded again leniently (base64 with stray
+/// characters, as SpamAssassin and MUAs accept it).
+fn walk_parts(msg: &Message<'_>, urls: &mut UrlSet, fp: &mut Fingerprinter) {
+    for part in &msg.parts {
+        let html_type = part
+            .content_type()
+            .is_some_and(|c| c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("html")));
+        let text = match &part.body {
+            PartType::Text(t) | PartType::Html(t) => t,
+            PartType::Message(m) => {
+                walk_parts(m, urls, fp);
+                continue;
+            }
+            PartType::Binary(_) | PartType::InlineBinary(_) | PartType::Multipart(_) => continue,
+        };
+        let html = html_type || matches!(part.body, PartType::Html(_));
+        let base64 = part
+            .content_transfer_encoding()
+            .is_some_and(|e| e.trim().eq_ignore_ascii_case("base64"));
+        let redecoded;
+        let text: &str = if part.is_encoding_problem && base64 {
+            let raw = msg
+                .raw_message
+                .get(part.offset_body as usize..part.offset_end as usize)
+                .unwrap_or_default();
+            redecoded = String::from_utf8_lossy(&lenient_base64(raw)).into_owned();
+            &redecoded
+        } else {
+            text
+        };
+        if html {
+            urls.scan_html(text);
+            fp.add_text(urls.rendered());
+        } else {
+            urls.scan_text(text);
+            fp.add_text(text);
+        }
+    }
+}
+
+/// Base64 that skips every byte outside the alphabet and stops at padding
+/// or at a MIME delimiter line.
+fn lenient_base64(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len() / 4 * 3);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    let mut prev = b'\n';
+    for (i, &b) in raw.iter().enumerate() {
+        let v = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            b'-' if prev == b'\n' && raw.get(i + 1) == Some(&b'-') => break,
+            _ => {
+                prev = b;
+                continue;
+            }
+        };
+        prev = b;
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(trust: &TrustConfig) -> ExtractContext<'_> {
+        ExtractContext::new(
+            trust,
+            SourceRef::new("t.eml", 0, 0),
+            Timestamp::parse("2009-01-01").unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_plain_spam() {
+        let raw = b"Return-Path: <bounce@spammer.example>\r\n\
+Received: from bot.example (dsl-7.example.net [198.51.100.7]) by mx.trap.example (Postfix) with SMTP id 1; Tue, 11 Nov 2008 21:30:00 +0000\r\n\
+From: \"Pharmacy\" <sales@pills.example>\r\n\
+To: victim@trap.example, other@trap.example\r\n\
+Subject: =?utf-8?q?Cheap_p=C3=AFlls?=\r\n\
+Message-ID: <abc@pills.example>\r\n\
+Date: Tue, 11 Nov 2008 13:29:00 -0800\r\n\
+Content-Type: text/html; charset=utf-8\r\n\
+Content-Transfer-Encoding: quoted-printable\r\n\r\n\
+<a href=3D\"http://www.pills.example/buy?id=3D7\">click</a> or http://0xD0420C0A/x\r\n";
+        let trust = TrustConfig::default();
+        let e = extract(raw, &ctx(&trust)).unwrap();
+        let m = &e.message;
+        assert_eq!(m.relay_ip, Some("198.51.100.7".parse().unwrap()));
+        assert_eq!(m.relay_helo.as_deref(), Some("bot.example"));
+        assert_eq!(m.relay_rdns.as_deref(), Some("dsl-7.example.net"));
+        assert_eq!(m.arrival_source, ArrivalSource::Received);
+        assert_eq!(m.arrival_time.to_rfc3339(), "2008-11-11T21:30:00Z");
+        assert_eq!(m.envelope_from.as_deref(), Some("bounce@spammer.example"));
+        assert_eq!(m.from_addr.as_deref(), Some("sales@pills.example"));
+        assert_eq!(m.to_addr.as_deref(), Some("victim@trap.example"));
+        assert_eq!(m.subject.as_deref(), Some("Cheap pïlls"));
+        assert_eq!(m.message_id.as_deref(), Some("abc@pills.example"));
+        assert_eq!(m.date_header.unwrap().to_rfc3339(), "2008-11-11T21:29:00Z");
+        assert_eq!(m.size, raw.len() as u64);
+        assert_eq!(m.url_count, 2);
+        let urls: Vec<_> = e
+            .urls
+            .iter()
+            .map(|u| {
+                (
+                    u.url.as_str(),
+                    u.host.as_str(),
+                    u.registrable_domain.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                (
+                    "http://www.pills.example/buy?id=7",
+                    "www.pills.example",
+                    Some("pills.example")
+                ),
+                ("http://208.66.12.10/x", "208.66.12.10", None)
+            ]
+        );
+    }
+
+    #[test]
+    fn arrival_falls_back_in_order() {
+        let trust = TrustConfig::default();
+        let mut c = ctx(&trust);
+        let raw = b"Subject: x\n\nbody\n";
+        assert_eq!(
+            extract(raw, &c).unwrap().message.arrival_source,
+            ArrivalSource::IngestTime
+        );
+        c.file_time = Some(Timestamp::from_secs(1_000_000_000));
+        assert_eq!(
+            extract(raw, &c).unwrap().message.arrival_source,
+            ArrivalSource::FileTime
+        );
+        c.mbox_from_time = Some(Timestamp::from_secs(1_100_000_000));
+        let m = extract(raw, &c).unwrap().message;
+        assert_eq!(
+            (m.arrival_source, m.arrival_time.secs()),
+            (ArrivalSource::MboxFrom, 1_100_000_000)
+        );
+        // A Received date in the future is not plausible.
+        let raw = b"Received: from a (b [198.51.100.1]) by c with SMTP; Tue, 11 Nov 2031 21:30:00 +0000\nSubject: x\n\nbody\n";
+        assert_eq!(
+            extract(raw, &c).unwrap().message.arrival_source,
+            ArrivalSource::MboxFrom
+        );
+    }
+
+    #[test]
+    fn leading_from_line_gives_sender_and_time() {
+        let trust = TrustConfig::default();
+        let raw = b"From bounce@x.example Thu Aug 22 12:36:23 2002\nSubject: x\n\nbody\n";
+        let m = extract(raw, &ctx(&trust)).unwrap().message;
+        assert_eq!(m.envelope_from.as_deref(), Some("bounce@x.example"));
+        assert_eq!(m.arrival_source, ArrivalSource::MboxFrom);
+    }
+
+    #[test]
+    fn unusable_input_has_reasons() {
+        let trust = TrustConfig::default();
+        let c = ctx(&trust);
+        let reason = |raw: &[u8]| extract(raw, &c).unwrap_err().reason();
+        assert_eq!(reason(b""), "empty");
+        assert_eq!(reason(b" \r\n\n"), "empty");
+        assert_eq!(reason(b"this is just text\nno header\n"), "no-header");
+        assert_eq!(
+            reason(&[
+                0u8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20
+            ]),
+            "not-mail"
+        );
+        let mut c2 = c.clone();
+        c2.limits.max_message_size = 10;
+        assert_eq!(
+            extract(b"Subject: 0123456789\n\n", &c2)
+                .unwrap_err()
+                .reason(),
+            "oversize"
+        );
+        let many = "X-A: 1\n".repeat(30_000) + "\nbody";
+        assert_eq!(reason(many.as_bytes()), "too-many-headers");
+    }
+}

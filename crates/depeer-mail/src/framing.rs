@@ -1,0 +1,482 @@
+//! Framing: one input stream (already decompressed) into raw messages.
+//!
+//! Two framings: [`Framing::Mbox`] (mboxo and mboxrd; a message starts at a
+//! line beginning `From ` that is the first line of the stream or follows
+//! an empty line) and [`Framing::Single`] (the whole stream is one message,
+//! as in Maildir and `.eml` files). [`sniff_framing`] picks one from the
+//! first bytes.
+//!
+//! Invariants: the reader holds at most one message (capped at
+//! [`DEFAULT_MAX_MESSAGE_SIZE`] unless configured) plus one line of
+//! look-ahead; an oversize message yields [`MailError::Oversize`] with its
+//! first `cap` bytes and reading continues with the next message; lines
+//! matching `^>+From ` lose one `>` (mboxrd unquoting, also applied to mboxo
+//! files, where it undoes the usual `>From ` quoting); CRLF files work; the
+//! empty line that separates two mbox messages is not part of either.
+
+use std::io::BufRead;
+
+use depeer_core::Timestamp;
+
+use crate::MailError;
+use crate::date::parse_date;
+
+/// The default per-message cap: 64 MiB.
+pub const DEFAULT_MAX_MESSAGE_SIZE: u64 = 64 << 20;
+
+/// How a stream is cut into messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// An mbox file: messages separated by `From ` lines.
+    Mbox,
+    /// The whole stream is one message.
+    Single,
+}
+
+/// Picks the framing from the first bytes of a stream: `Mbox` when the
+/// first line that is not empty (after an optional UTF-8 byte-order mark)
+/// starts with `From `, `Single` otherwise.
+pub fn sniff_framing(head: &[u8]) -> Framing {
+    let rest = skip_preamble(head);
+    if rest.starts_with(b"From ") {
+        Framing::Mbox
+    } else {
+        Framing::Single
+    }
+}
+
+/// The bytes after an optional BOM and empty lines.
+fn skip_preamble(head: &[u8]) -> &[u8] {
+    let mut rest = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    loop {
+        if let Some(r) = rest.strip_prefix(b"\r\n") {
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix(b"\n") {
+            rest = r;
+        } else {
+            return rest;
+        }
+    }
+}
+
+/// One framed message, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawMessage {
+    /// The message bytes (without the mbox `From ` line, unquoted).
+    pub bytes: Vec<u8>,
+    /// Byte offset in the stream of the record's first byte (its `From `
+    /// line for mbox).
+    pub offset: u64,
+    /// 0-based index of the message in the stream.
+    pub index: u64,
+    /// The date on the mbox `From ` line, when it parses.
+    pub mbox_from_time: Option<Timestamp>,
+    /// The envelope sender on the mbox `From ` line.
+    pub envelope_sender: Option<String>,
+}
+
+/// Parses an mbox `From ` line (`From sender asctime-date...`) into the
+/// envelope sender and the time.
+pub fn parse_from_line(line: &[u8]) -> (Option<String>, Option<Timestamp>) {
+    let rest = line.strip_prefix(b"From ").unwrap_or(line);
+    let rest = trim_ascii(rest);
+    let (sender, date) = match memchr::memchr2(b' ', b'\t', rest) {
+        Some(i) => (
+            rest.get(..i).unwrap_or_default(),
+            rest.get(i + 1..).unwrap_or_default(),
+        ),
+        None => (rest, &b""[..]),
+    };
+    let sender = (!sender.is_empty() && sender.len() <= 512 && sender != b"-")
+        .then(|| String::from_utf8_lossy(sender).into_owned());
+    (sender, parse_date(date))
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    b.trim_ascii()
+}
+
+fn is_blank_line(line: &[u8]) -> bool {
+    line == b"\n" || line == b"\r\n"
+}
+
+/// Reads messages from a stream: an iterator of `Result<RawMessage,
+/// MailError>`. After an error (oversize message) it goes on with the next
+/// message; after an I/O error it stops.
+///
+/// ```
+/// use depeer_mail::{Framing, MessageReader};
+/// let mbox = b"From a@b Tue Nov 11 21:30:00 2008\nSubject: one\n\nbody\n\n\
+///              From c@d Tue Nov 11 21:31:00 2008\nSubject: two\n\n>From here\n";
+/// let msgs: Vec<_> = MessageReader::new(&mbox[..], Framing::Mbox)
+///     .collect::<Result<_, _>>()
+///     .unwrap();
+/// assert_eq!(msgs.len(), 2);
+/// assert_eq!(msgs[0].bytes, b"Subject: one\n\nbody\n");
+/// assert_eq!(msgs[1].bytes, b"Subject: two\n\nFrom here\n");
+/// assert_eq!(msgs[1].envelope_sender.as_deref(), Some("c@d"));
+/// ```
+#[derive(Debug)]
+pub struct MessageReader<R> {
+    reader: R,
+    framing: Framing,
+    cap: u64,
+    /// Bytes consumed from `reader` so far.
+    pos: u64,
+    index: u64,
+    /// The `From ` line that starts the next message, and its offset.
+    pending_from: Option<(Vec<u8>, u64)>,
+    started: bool,
+    done: bool,
+    buf: Vec<u8>,
+}
+
+impl<R: BufRead> MessageReader<R> {
+    /// A reader with the given framing and the default cap.
+    pub fn new(reader: R, framing: Framing) -> Self {
+        Self {
+            reader,
+            framing,
+            cap: DEFAULT_MAX_MESSAGE_SIZE,
+            pos: 0,
+            index: 0,
+            pending_from: None,
+            started: false,
+            done: false,
+            buf: Vec::new(),
+        }
+    }
+
+    /// A reader whose framing is sniffed from the first bytes of `reader`.
+    pub fn sniffed(mut reader: R) -> Result<Self, MailError> {
+        let framing = match reader.fill_buf() {
+            Ok(head) => sniff_framing(head),
+            Err(source) => return Err(MailError::Io { offset: 0, source }),
+        };
+        Ok(Self::new(reader, framing))
+    }
+
+    /// Sets the per-message size cap in bytes.
+    pub fn max_message_size(mut self, cap: u64) -> Self {
+        self.cap = cap;
+        self
+    }
+
+    /// The framing in use.
+    pub fn framing(&self) -> Framing {
+        self.framing
+    }
+
+    /// Reads one line (or the rest of a line longer than the buffer) into
+    /// `out`, keeping at most `room` bytes; returns (bytes consumed, first
+    /// up-to-5 bytes of the line, whether the line ended with LF). The line
+    /// head is returned separately so separators are found even in lines
+    /// that are being discarded.
+    fn read_line(&mut self, out: &mut Vec<u8>, room: u64) -> Result<(u64, usize), MailError> {
+        let mut consumed = 0u64;
+        let mut kept = 0usize;
+        loop {
+            let chunk = match self.reader.fill_buf() {
+                Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    return Err(MailError::Io {
+                        offset: self.pos + consumed,
+                        source,
+                    });
+                }
+            };
+            if chunk.is_empty() {
+                break;
+            }
+            let (take, end) = match memchr::memchr(b'\n', chunk) {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            };
+            let room_left = room.saturating_sub(consumed) as usize;
+            let keep = take.min(room_left);
+            if let Some(part) = chunk.get(..keep) {
+                out.extend_from_slice(part);
+                kept += keep;
+            }
+            self.reader.consume(take);
+            consumed += take as u64;
+            if end {
+                break;
+            }
+        }
+        Ok((consumed, kept))
+    }
+
+    fn next_message(&mut self) -> Result<Option<RawMessage>, MailError> {
+        let start_offset;
+        let mut from_line: Option<Vec<u8>> = None;
+        if !self.started {
+            self.started = true;
+            // Skip the BOM and leading empty lines, then a first `From ` line.
+            loop {
+                let head = match self.reader.fill_buf() {
+                    Ok(h) => h,
+                    Err(source) => {
+                        return Err(MailError::Io {
+                            offset: self.pos,
+                            source,
+                        });
+                    }
+                };
+                if head.is_empty() {
+                    return Ok(None);
+                }
+                let skip = if self.pos == 0 && head.starts_with(b"\xEF\xBB\xBF") {
+                    3
+                } else if head.starts_with(b"\r\n") {
+                    2
+                } else if head.starts_with(b"\n") {
+                    1
+                } else {
+                    0
+                };
+                if skip == 0 {
+                    break;
+                }
+                self.reader.consume(skip);
+                self.pos += skip as u64;
+            }
+            start_offset = self.pos;
+            if self.framing == Framing::Mbox {
+                let mut line = Vec::new();
+                let (n, _) = self.read_line(&mut line, 4096)?;
+                self.pos += n;
+                if line.starts_with(b"From ") {
+                    from_line = Some(line);
+                } else {
+                    // Not an mbox after all: the line belongs to the message.
+                    self.buf = line;
+                }
+            }
+        } else if let Some((line, off)) = self.pending_from.take() {
+            start_offset = off;
+            from_line = Some(line);
+        } else {
+            return Ok(None);
+        }
+
+        let mut msg = std::mem::take(&mut self.buf);
+        let mut size = msg.len() as u64;
+        let mut prev_blank = false;
+        let mut last_line_start = 0usize;
+        loop {
+            let line_start = msg.len();
+            let room = self.cap.saturating_sub(size).saturating_add(5);
+            let (n, kept) = self.read_line(&mut msg, room)?;
+            if n == 0 {
+                break;
+            }
+            let line_offset = self.pos;
+            self.pos += n;
+            let line = msg.get(line_start..line_start + kept).unwrap_or_default();
+            if self.framing == Framing::Mbox && prev_blank && line.starts_with(b"From ") {
+                // A separator: keep up to 4 KiB of it for the next message.
+                let mut next = line.to_vec();
+                if kept as u64 != n {
+                    next.truncate(kept);
+                    // The rest of the separator line was consumed by read_line.
+                }
+                next.truncate(4096);
+                msg.truncate(line_start);
+                // The empty line before the separator is not message content.
+                msg.truncate(last_line_start);
+                size = size.saturating_sub(1);
+                self.pending_from = Some((next, line_offset));
+                break;
+            }
+            prev_blank = n <= 2 && is_blank_line(line);
+            if line.first() == Some(&b'>') {
+                let body = line.get(1..).unwrap_or_default();
+                let arrows = body.iter().take_while(|&&b| b == b'>').count();
+                if body.get(arrows..).is_some_and(|r| r.starts_with(b"From ")) {
+                    msg.remove(line_start);
+                    size += n - 1;
+                    last_line_start = line_start;
+                    self.trim_to_cap(&mut msg);
+                    continue;
+                }
+            }
+            size += n;
+            last_line_start = line_start;
+            self.trim_to_cap(&mut msg);
+        }
+        if self.pending_from.is_none() {
+            self.done = true;
+        }
+        if from_line.is_none() && size == 0 {
+            return Ok(None);
+        }
+        // `size` counted the separator's empty line if there was one; the
+        // kept bytes are exact.
+        let (envelope_sender, mbox_from_time) = match &from_line {
+            Some(l) => parse_from_line(l),
+            None => (None, None),
+        };
+        let index = self.index;
+        self.index += 1;
+        if size > self.cap || msg.len() as u64 > self.cap {
+            msg.truncate(self.cap as usize);
+            return Err(MailError::Oversize {
+                offset: start_offset,
+                index,
+                size: size.max(msg.len() as u64),
+                cap: self.cap,
+                prefix: msg,
+            });
+        }
+        Ok(Some(RawMessage {
+            bytes: msg,
+            offset: start_offset,
+            index,
+            mbox_from_time,
+            envelope_sender,
+        }))
+    }
+
+    fn trim_to_cap(&self, msg: &mut Vec<u8>) {
+        // Keep one byte over the cap so `len > cap` marks the overflow.
+        let limit = (self.cap as usize).saturating_add(1);
+        if msg.len() > limit {
+            msg.truncate(limit);
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for MessageReader<R> {
+    type Item = Result<RawMessage, MailError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.next_message() {
+            Ok(Some(m)) => Some(Ok(m)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e @ MailError::Io { .. }) => {
+                self.done = true;
+                Some(Err(e))
+            }
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(input: &[u8], cap: u64) -> Vec<Result<RawMessage, MailError>> {
+        MessageReader::sniffed(input)
+            .unwrap()
+            .max_message_size(cap)
+            .collect()
+    }
+
+    #[test]
+    fn sniffs_mbox_after_bom_and_blank_lines() {
+        assert_eq!(sniff_framing(b"\xEF\xBB\xBF\n\r\nFrom x"), Framing::Mbox);
+        assert_eq!(sniff_framing(b"Return-Path: <x>\n"), Framing::Single);
+        assert_eq!(sniff_framing(b"From: a@b\n"), Framing::Single);
+        assert_eq!(sniff_framing(b""), Framing::Single);
+    }
+
+    #[test]
+    fn separator_needs_a_preceding_blank_line() {
+        let input = b"From a Tue Nov 11 21:30:00 2008\nA: 1\n\nline\nFrom the start\n\nFrom b Tue Nov 11 21:30:00 2008\nB: 2\n\nx\n";
+        let msgs = frame(input, 1 << 20);
+        assert_eq!(msgs.len(), 2);
+        let m0 = msgs[0].as_ref().unwrap();
+        assert_eq!(m0.bytes, b"A: 1\n\nline\nFrom the start\n");
+        assert_eq!(m0.offset, 0);
+        assert_eq!(
+            m0.mbox_from_time.unwrap().to_rfc3339(),
+            "2008-11-11T21:30:00Z"
+        );
+        let m1 = msgs[1].as_ref().unwrap();
+        assert_eq!(m1.index, 1);
+        assert_eq!(&input[m1.offset as usize..][..7], b"From b ");
+        assert_eq!(m1.bytes, b"B: 2\n\nx\n");
+    }
+
+    #[test]
+    fn crlf_and_mboxrd_unquoting() {
+        let input = b"From a Tue Nov 11 21:30:00 2008\r\nA: 1\r\n\r\n>From x\r\n>>From y\r\n>Fromage\r\n\r\nFrom b Tue Nov 11 21:30:00 2008\r\nB: 2\r\n";
+        let msgs = frame(input, 1 << 20);
+        assert_eq!(msgs.len(), 2);
+        assert_eq!(
+            msgs[0].as_ref().unwrap().bytes,
+            b"A: 1\r\n\r\nFrom x\r\n>From y\r\n>Fromage\r\n"
+        );
+        assert_eq!(msgs[1].as_ref().unwrap().bytes, b"B: 2\r\n");
+    }
+
+    #[test]
+    fn oversize_message_is_an_error_and_reading_continues() {
+        let mut input = b"From a Tue Nov 11 21:30:00 2008\nA: 1\n\n".to_vec();
+        for _ in 0..100 {
+            input.extend_from_slice(b"0123456789012345678901234567890123456789\n");
+        }
+        input.extend_from_slice(b"\nFrom b Tue Nov 11 21:30:00 2008\nB: 2\n\nok\n");
+        let msgs = frame(&input, 1000);
+        assert_eq!(msgs.len(), 2);
+        match &msgs[0] {
+            Err(MailError::Oversize {
+                prefix,
+                cap,
+                size,
+                index,
+                ..
+            }) => {
+                assert_eq!(*cap, 1000);
+                assert_eq!(prefix.len(), 1000);
+                assert!(*size > 4000, "{size}");
+                assert_eq!(*index, 0);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(msgs[1].as_ref().unwrap().bytes, b"B: 2\n\nok\n");
+    }
+
+    #[test]
+    fn one_huge_line_is_capped_in_memory() {
+        let mut input = b"Subject: ".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 3 << 20));
+        input.extend_from_slice(b"\n\nbody\n");
+        let msgs = frame(&input, 1 << 20);
+        assert_eq!(msgs.len(), 1);
+        assert!(
+            matches!(&msgs[0], Err(MailError::Oversize { prefix, .. }) if prefix.len() == 1 << 20)
+        );
+    }
+
+    #[test]
+    fn single_framing_keeps_from_lines() {
+        let input = b"Subject: x\n\nbody\n\nFrom here\n";
+        let msgs = frame(input, 1 << 20);
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(msgs[0].as_ref().unwrap().bytes, input);
+    }
+
+    #[test]
+    fn empty_stream_has_no_messages() {
+        assert!(frame(b"", 10).is_empty());
+        assert!(frame(b"\n\n", 10).is_empty());
+    }
+
+    #[test]
+    fn from_line_parts() {
+        let (s, t) = parse_from_line(b"From MAILER-DAEMON Mon Nov 14 12:34:56 2005\n");
+        assert_eq!(s.as_deref(), Some("MAILER-DAEMON"));
+        assert_eq!(t.unwrap().to_rfc3339(), "2005-11-14T12:34:56Z");
+        assert_eq!(parse_from_line(b"From \n"), (None, None));
+    }
+}

@@ -1,0 +1,160 @@
+//! A borrowing scanner over the raw header block (RFC 5322 section 2.2):
+//! yields each field's name and raw value (folding kept) without
+//! allocating, stopping at the empty line that ends the header. Used where
+//! the order and the raw text of fields matter (the `Received:` chain) and
+//! for the cheap checks that decide whether bytes are mail at all.
+
+/// One header field: name and raw value (after the colon, folding kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawField<'a> {
+    pub(crate) name: &'a [u8],
+    pub(crate) value: &'a [u8],
+}
+
+/// Iterator over the fields of a header block.
+#[derive(Debug, Clone)]
+pub(crate) struct HeaderFields<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> HeaderFields<'a> {
+    pub(crate) fn new(raw: &'a [u8]) -> Self {
+        Self { rest: raw }
+    }
+}
+
+/// Whether `line` starts with a field name followed by a colon.
+pub(crate) fn field_name(line: &[u8]) -> Option<&[u8]> {
+    let colon = memchr::memchr(b':', line.get(..line.len().min(256))?)?;
+    let name = line.get(..colon)?;
+    let name_ok = !name.is_empty() && name.iter().all(|&b| (33..=126).contains(&b));
+    // Tolerate "Name : value" (obsolete syntax, RFC 5322 section 4.5).
+    let trimmed = name.trim_ascii_end();
+    if name_ok {
+        Some(name)
+    } else if !trimmed.is_empty() && trimmed.iter().all(|&b| (33..=126).contains(&b)) {
+        Some(trimmed)
+    } else {
+        None
+    }
+}
+
+impl<'a> Iterator for HeaderFields<'a> {
+    type Item = RawField<'a>;
+
+    fn next(&mut self) -> Option<RawField<'a>> {
+        loop {
+            let rest = self.rest;
+            if rest.is_empty() || rest.starts_with(b"\n") || rest.starts_with(b"\r\n") {
+                return None;
+            }
+            // Find the end of the field: a newline not followed by WSP.
+            let mut end = 0usize;
+            let field_end = loop {
+                match memchr::memchr(b'\n', rest.get(end..)?) {
+                    Some(i) => {
+                        let nl = end + i;
+                        match rest.get(nl + 1) {
+                            Some(b' ' | b'\t') => end = nl + 1,
+                            _ => break nl + 1,
+                        }
+                    }
+                    None => break rest.len(),
+                }
+            };
+            let field = rest.get(..field_end)?;
+            self.rest = rest.get(field_end..)?;
+            let Some(name) = field_name(field) else {
+                // Not a field (garbage line inside the header): skip it, as
+                // MUAs do.
+                continue;
+            };
+            let value = field.get(name.len()..)?;
+            let value = match memchr::memchr(b':', value) {
+                Some(i) => value.get(i + 1..)?,
+                None => value,
+            };
+            return Some(RawField { name, value });
+        }
+    }
+}
+
+/// The raw header block: everything before the first empty line.
+pub(crate) fn header_block(raw: &[u8]) -> &[u8] {
+    if raw.starts_with(b"\n") || raw.starts_with(b"\r\n") {
+        return &[];
+    }
+    let mut from = 0usize;
+    while let Some(i) = memchr::memchr(b'\n', raw.get(from..).unwrap_or_default()) {
+        let nl = from + i;
+        let next = raw.get(nl + 1..).unwrap_or_default();
+        if next.starts_with(b"\n") || next.starts_with(b"\r\n") {
+            return raw.get(..nl + 1).unwrap_or(raw);
+        }
+        from = nl + 1;
+    }
+    raw
+}
+
+/// Unfolds and trims a raw value into `out` (CR, LF and runs of white space
+/// become one space). Caps the output at `max` bytes.
+pub(crate) fn unfold_into(value: &[u8], out: &mut String, max: usize) {
+    out.clear();
+    let mut space = false;
+    for chunk in value.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_whitespace() {
+                space = true;
+                continue;
+            }
+            if out.len() >= max {
+                return;
+            }
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.push(c);
+        }
+        if !chunk.invalid().is_empty() {
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.push('\u{FFFD}');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_with_folding_and_crlf() {
+        let raw = b"Received: from a\r\n\tby b; date\r\nSubject: hi\r\nX-Bad line\r\nTo: c\r\n\r\nFrom: body\r\n";
+        let f: Vec<_> = HeaderFields::new(raw).collect();
+        assert_eq!(f.len(), 3);
+        assert_eq!(f[0].name, b"Received");
+        assert_eq!(f[0].value, b" from a\r\n\tby b; date\r\n");
+        assert_eq!(f[1].name, b"Subject");
+        assert_eq!(f[2].name, b"To");
+    }
+
+    #[test]
+    fn block_ends_at_empty_line() {
+        assert_eq!(header_block(b"A: 1\nB: 2\n\nbody"), b"A: 1\nB: 2\n");
+        assert_eq!(header_block(b"A: 1\r\n\r\nbody"), b"A: 1\r\n");
+        assert_eq!(header_block(b"\nbody"), b"");
+        assert_eq!(header_block(b"A: 1"), b"A: 1");
+    }
+
+    #[test]
+    fn unfolding() {
+        let mut s = String::new();
+        unfold_into(b" from a\r\n\tby  b;\n date ", &mut s, 100);
+        assert_eq!(s, "from a by b; date");
+        unfold_into(b"abcdef", &mut s, 3);
+        assert_eq!(s, "abc");
+    }
+}

@@ -1,0 +1,741 @@
+//! One `Received:` field (RFC 5321 section 4.4, RFC 5322 section 3.6.7) into
+//! a [`ReceivedHop`].
+//!
+//! The grammar is `from X by Y [via] [with P] [id I] [for F] ; date`, but
+//! every MTA decorates the `from` part differently. The rules here follow
+//! SpamAssassin's `Received.pm` (the reference for conformance), written as
+//! one tokenising pass instead of a list of regular expressions:
+//!
+//! * the relay's IP is taken, in order of preference, from a comment after
+//!   the `from` name (`(rdns [ip])`, `([ip] helo=x)`, `(ip)`,
+//!   `(ident@ip)`, `(ip:port)`), then from a bracketed literal outside the
+//!   comments (`from host [ip] by`), then from the `from` name itself
+//!   (`from [ip]`, `from 1.2.3.4 by x with y`), and last from any bracketed
+//!   literal in the line;
+//! * HELO literals (`(HELO [ip])`, `helo=[ip]`) are not relay IPs unless
+//!   nothing else is found;
+//! * lines that are not TCP handovers (no `from`, `with local`, mail
+//!   fetchers `with POP3/IMAP`, `from x by y;`) have `handover == false`
+//!   and do not take part in the trust chain, as in SpamAssassin;
+//! * authenticated submissions (`with ESMTPA/ESMTPSA/LMTPA/HTTP…`,
+//!   `(authenticated …)`, `(Authenticated sender: …)`) set `auth`.
+//!
+//! Input is capped at [`MAX_RECEIVED_LEN`] bytes; longer lines are parsed
+//! from their first bytes only (their date is then usually lost).
+
+use std::net::IpAddr;
+
+use depeer_core::Timestamp;
+
+use crate::date::parse_date;
+use crate::headers::unfold_into;
+
+/// Received lines longer than this are parsed from their first bytes only.
+pub const MAX_RECEIVED_LEN: usize = 16 * 1024;
+
+/// One hop of the `Received:` chain.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReceivedHop {
+    /// The name after `from` as written (HELO for Sendmail and Postfix,
+    /// rDNS for qmail and Exim).
+    pub from_name: Option<String>,
+    /// The HELO/EHLO name the relay gave.
+    pub from_helo: Option<String>,
+    /// The reverse-DNS name the receiving MTA recorded for the relay.
+    pub from_rdns: Option<String>,
+    /// The relay's IP address.
+    pub from_ip: Option<IpAddr>,
+    /// IDENT user, when recorded.
+    pub ident: Option<String>,
+    /// The receiving host (`by`).
+    pub by_host: Option<String>,
+    /// The protocol (`with`), e.g. `ESMTP`.
+    pub with_proto: Option<String>,
+    /// The queue id (`id`).
+    pub id: Option<String>,
+    /// The recipient (`for`), without angle brackets.
+    pub for_addr: Option<String>,
+    /// The date after the last `;`.
+    pub date: Option<Timestamp>,
+    /// The relay authenticated (SMTP AUTH, webmail): trusted by inference.
+    pub auth: bool,
+    /// The line records a network handover from a relay with an IP; only
+    /// such hops take part in the trust chain.
+    pub handover: bool,
+}
+
+fn starts_with_ci(hay: &[u8], needle: &[u8]) -> bool {
+    hay.get(..needle.len())
+        .is_some_and(|h| h.eq_ignore_ascii_case(needle))
+}
+
+fn find_ci(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    let first = needle.first()?.to_ascii_lowercase();
+    let mut i = from;
+    while i + needle.len() <= hay.len() {
+        let b = hay.get(i)?.to_ascii_lowercase();
+        if b == first && starts_with_ci(hay.get(i..)?, needle) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Finds `needle` (case-insensitive) outside parentheses.
+fn find_ci_depth0(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    let mut depth = 0u32;
+    let mut i = from;
+    while i < hay.len() {
+        match hay.get(i)? {
+            b'(' => depth += 1,
+            b')' => depth = depth.saturating_sub(1),
+            _ if depth == 0 && starts_with_ci(hay.get(i..)?, needle) => return Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The token starting at `at`: up to white space, `;`, `(` or `)`.
+fn token_at(s: &str, at: usize) -> &str {
+    let rest = s.get(at..).unwrap_or_default();
+    let end = rest
+        .find(|c: char| c.is_whitespace() || matches!(c, ';' | '(' | ')'))
+        .unwrap_or(rest.len());
+    rest.get(..end).unwrap_or_default()
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// Parses an IP literal as MTAs write it: `1.2.3.4`, `[1.2.3.4]`,
+/// `IPv6:2001:db8::1`, `1.2.3.4:25`, `1.2.3.4.25` (Exim port), `fe80::1%eth0`,
+/// `ident@1.2.3.4`. IPv4-mapped IPv6 becomes IPv4.
+pub fn parse_ip_literal(text: &str) -> Option<IpAddr> {
+    let mut s = text.trim();
+    if let Some(i) = s.rfind('@') {
+        s = s.get(i + 1..)?;
+    }
+    s = s.strip_prefix('[').unwrap_or(s);
+    if let Some(i) = s.find(']') {
+        s = s.get(..i)?;
+    }
+    if s.len() > 5 && s.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("ipv6:")) {
+        s = s.get(5..)?;
+    }
+    if let Some(i) = s.find('%') {
+        s = s.get(..i)?;
+    }
+    if s.is_empty() || s.len() > 64 {
+        return None;
+    }
+    let ip = match s.parse::<IpAddr>() {
+        Ok(ip) => ip,
+        Err(_) => {
+            // "1.2.3.4:port" or Exim's "1.2.3.4.port".
+            let colons = s.bytes().filter(|&b| b == b':').count();
+            let dots = s.bytes().filter(|&b| b == b'.').count();
+            let head = if colons == 1 && dots == 3 {
+                s.split(':').next()?
+            } else if dots == 4 && colons == 0 {
+                s.get(..s.rfind('.')?)?
+            } else {
+                return None;
+            };
+            head.parse::<IpAddr>().ok()?
+        }
+    };
+    Some(match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    })
+}
+
+/// Authenticated-submission protocols (`with ...`), as in SpamAssassin.
+fn is_auth_proto(p: &str) -> bool {
+    let u = p.to_ascii_uppercase();
+    matches!(
+        u.as_str(),
+        "ESMTPA"
+            | "ESMTPSA"
+            | "LMTPA"
+            | "LMTPSA"
+            | "UTF8SMTPA"
+            | "UTF8SMTPSA"
+            | "UTF8LMTPA"
+            | "UTF8LMTPSA"
+            | "ASMTP"
+            | "HTTP"
+            | "HTTPS"
+            | "HTTPU"
+    )
+}
+
+/// Where the IP came from; lower is preferred.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Tier {
+    Comment,
+    Outside,
+    FromName,
+    Anywhere,
+}
+
+/// Parses the value of one `Received:` field (without the field name).
+/// Returns `None` only for empty input; lines that are not handovers come
+/// back with `handover == false`.
+///
+/// ```
+/// let hop = depeer_mail::parse_received(
+///     "from mail.example (relay.example [192.0.2.7]) by mx.trap.example (Postfix) \
+///      with ESMTP id 4A1B2; Tue, 11 Nov 2008 21:30:00 +0000",
+/// ).unwrap();
+/// assert_eq!(hop.from_ip, Some("192.0.2.7".parse().unwrap()));
+/// assert_eq!(hop.from_helo.as_deref(), Some("mail.example"));
+/// assert_eq!(hop.from_rdns.as_deref(), Some("relay.example"));
+/// assert_eq!(hop.by_host.as_deref(), Some("mx.trap.example"));
+/// assert!(hop.handover);
+/// ```
+pub fn parse_received(value: &str) -> Option<ReceivedHop> {
+    let mut line = String::new();
+    unfold_into(value.as_bytes(), &mut line, MAX_RECEIVED_LEN);
+    parse_unfolded(&line)
+}
+
+/// Parses a raw (possibly folded, possibly non-UTF-8) value.
+pub(crate) fn parse_received_bytes(value: &[u8], scratch: &mut String) -> Option<ReceivedHop> {
+    unfold_into(value, scratch, MAX_RECEIVED_LEN);
+    parse_unfolded(scratch)
+}
+
+fn parse_unfolded(line: &str) -> Option<ReceivedHop> {
+    if line.is_empty() {
+        return None;
+    }
+    let mut hop = ReceivedHop::default();
+    // The date: after the last ';' when it parses as one.
+    let mut clause = line;
+    if let Some(i) = line.rfind(';') {
+        let d = parse_date(line.get(i + 1..)?.as_bytes());
+        if d.is_some() {
+            hop.date = d;
+            clause = line.get(..i)?;
+        }
+    }
+    let clause = clause.trim_end_matches([';', ' ']);
+    let b = clause.as_bytes();
+
+    // "from" part.
+    let from_start = if starts_with_ci(b, b"from ") {
+        Some(5)
+    } else if starts_with_ci(b, b"(from ") {
+        Some(6)
+    } else {
+        None
+    };
+    // "by" part: outside comments preferred.
+    let by_pos = find_ci_depth0(b, b" by ", 0)
+        .or_else(|| find_ci(b, b" by ", 0))
+        .or_else(|| starts_with_ci(b, b"by ").then_some(0).map(|_| usize::MAX));
+    let (by_at, rest) = match by_pos {
+        Some(usize::MAX) => (Some(0), clause.get(3..).unwrap_or_default()),
+        Some(p) => (Some(p), clause.get(p + 4..).unwrap_or_default()),
+        None => (None, ""),
+    };
+    if by_at.is_some() {
+        hop.by_host = non_empty(token_at(rest, 0).trim_end_matches('.'));
+    }
+    let rb = rest.as_bytes();
+    if let Some(p) = find_ci_depth0(rb, b" with ", 0) {
+        hop.with_proto = non_empty(token_at(rest, p + 6));
+    } else if starts_with_ci(rb, b"with ") {
+        hop.with_proto = non_empty(token_at(rest, 5));
+    }
+    if let Some(p) = find_ci_depth0(rb, b" id ", 0) {
+        hop.id = non_empty(token_at(rest, p + 4).trim_matches(['<', '>']));
+    }
+    if let Some(p) = find_ci_depth0(rb, b" for ", 0) {
+        hop.for_addr = non_empty(token_at(rest, p + 5).trim_matches(['<', '>']));
+    }
+    let proto_owned = hop.with_proto.clone().unwrap_or_default();
+    let proto = proto_owned.as_str();
+    if by_at.is_some() && is_auth_proto(proto) {
+        hop.auth = true;
+    }
+    if rest.contains("(authenticated as ")
+        || rest.contains("(via HTTP")
+        || rest.contains(" with Microsoft Exchange Server HTTP-DAV")
+        || proto.eq_ignore_ascii_case("Microsoft") && rest.contains("HTTP-DAV")
+    {
+        hop.auth = true;
+    }
+
+    let Some(from_start) = from_start else {
+        return Some(hop);
+    };
+    let from_end = match by_at {
+        Some(p) if p >= from_start => p,
+        _ => clause.len(),
+    };
+    let from_clause = clause.get(from_start..from_end).unwrap_or_default().trim();
+
+    // The name after "from".
+    let name_end = if from_clause.starts_with('[') {
+        from_clause.find(']').map_or(from_clause.len(), |i| i + 1)
+    } else {
+        from_clause.find([' ', '(']).unwrap_or(from_clause.len())
+    };
+    let name = from_clause.get(..name_end).unwrap_or_default();
+    let after_name = from_clause.get(name_end..).unwrap_or_default();
+    hop.from_name = non_empty(name);
+
+    let mut best: Option<(Tier, IpAddr)> = None;
+    let mut consider = |tier: Tier, ip: Option<IpAddr>| {
+        if let Some(ip) = ip
+            && best.is_none_or(|(t, _)| tier < t)
+        {
+            best = Some((tier, ip));
+        }
+    };
+    let mut explicit_helo = false;
+    let mut rdns_from_comment = false;
+    let mut bare_paren_ip = false;
+    let mut authenticated_comment = false;
+
+    // Walk the comments (top level) and the text outside them.
+    let ab = after_name.as_bytes();
+    let mut i = 0usize;
+    let mut outside_start = 0usize;
+    while i < ab.len() {
+        if ab.get(i) == Some(&b'(') {
+            scan_outside(
+                after_name.get(outside_start..i).unwrap_or_default(),
+                &mut consider,
+            );
+            let mut depth = 0u32;
+            let mut j = i;
+            while j < ab.len() {
+                match ab.get(j) {
+                    Some(b'(') => depth += 1,
+                    Some(b')') => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            let comment = after_name.get(i + 1..j.min(ab.len())).unwrap_or_default();
+            let c = comment.trim();
+            let lc = c.as_bytes();
+            if starts_with_ci(lc, b"HELO ")
+                || starts_with_ci(lc, b"EHLO ")
+                || c.eq_ignore_ascii_case("HELO")
+                || c.eq_ignore_ascii_case("EHLO")
+            {
+                explicit_helo = true;
+                let h = c.get(4..).unwrap_or_default().trim();
+                hop.from_helo = non_empty(h);
+            } else {
+                if let Some(p) = c.find("helo=") {
+                    explicit_helo = true;
+                    hop.from_helo = non_empty(token_at(c, p + 5));
+                }
+                if let Some(p) = c.find("ident=") {
+                    hop.ident = non_empty(token_at(c, p + 6));
+                }
+                if c.contains("authenticated") || c.contains("AUTH: ") {
+                    authenticated_comment = true;
+                }
+                if let Some(ip) =
+                    comment_ip(c, &mut hop, &mut rdns_from_comment, &mut bare_paren_ip)
+                {
+                    consider(Tier::Comment, Some(ip));
+                }
+            }
+            i = j + 1;
+            outside_start = i;
+            continue;
+        }
+        i += 1;
+    }
+    scan_outside(
+        after_name.get(outside_start..).unwrap_or_default(),
+        &mut consider,
+    );
+    let name_ip =
+        if name.starts_with('[') || name.bytes().next().is_some_and(|c| c.is_ascii_hexdigit()) {
+            parse_ip_literal(name)
+        } else {
+            None
+        };
+    consider(Tier::FromName, name_ip);
+    // Last resort: any bracketed literal in the line.
+    let mut k = 0usize;
+    while let Some(open) = clause.get(k..).and_then(|s| s.find('[')) {
+        let at = k + open;
+        if let Some(close) = clause.get(at..).and_then(|s| s.find(']')) {
+            consider(
+                Tier::Anywhere,
+                parse_ip_literal(clause.get(at..at + close + 1).unwrap_or_default()),
+            );
+            k = at + close + 1;
+        } else {
+            break;
+        }
+    }
+
+    // Who is who: the name after "from" is the HELO for Sendmail/Postfix
+    // style (rDNS in the comment), the rDNS for qmail/Exim style.
+    let exim = rest.contains("Exim");
+    if rdns_from_comment {
+        hop.from_helo = non_empty(name);
+    } else if explicit_helo || exim {
+        if hop.from_helo.is_none() && exim {
+            hop.from_helo = non_empty(name);
+        }
+        if !name.starts_with('[') {
+            hop.from_rdns = non_empty(name);
+        }
+    } else if bare_paren_ip && !rest.contains("Microsoft") {
+        hop.from_helo = non_empty(name);
+        if !name.starts_with('[') && name_ip.is_none() {
+            hop.from_rdns = non_empty(name);
+        }
+    } else {
+        hop.from_helo = non_empty(name);
+    }
+    if let Some(r) = &mut hop.from_rdns {
+        while r.ends_with('.') {
+            r.pop();
+        }
+        if r.eq_ignore_ascii_case("unknown") || r.starts_with('[') || r.is_empty() {
+            hop.from_rdns = None;
+        }
+    }
+    if authenticated_comment || from_clause.contains("(Authenticated sender: ") {
+        hop.auth = true;
+    }
+
+    // Is it a handover SpamAssassin would count?
+    let ip = best;
+    let proto_lc = proto.to_ascii_lowercase();
+    let fetcher = find_ci(rest.as_bytes(), b"with POP3", 0).is_some()
+        || find_ci(rest.as_bytes(), b"with IMAP", 0).is_some()
+        || proto_lc == "pop3"
+        || proto_lc == "imap";
+    let bare_line = after_name.trim().is_empty();
+    let after_by = rest
+        .get(hop.by_host.as_deref().map_or(0, str::len)..)
+        .unwrap_or_default()
+        .trim_start();
+    hop.handover = match ip {
+        None => false,
+        Some(_) if by_at.is_none() => false,
+        Some(_) if proto_lc.starts_with("local") => false,
+        Some((tier, _)) if fetcher && tier != Tier::Comment => false,
+        // "from x by y;" with nothing else: not a handover unless x is [ip].
+        Some(_) if bare_line && after_by.is_empty() && !name.starts_with('[') => false,
+        // "from 1.2.3.4 by y (...)" counts only with "with".
+        Some((Tier::FromName, _)) if bare_line && !name.starts_with('[') => {
+            starts_with_ci(after_by.as_bytes(), b"with ")
+        }
+        Some(_) => true,
+    };
+    hop.from_ip = ip.map(|(_, a)| a);
+    Some(hop)
+}
+
+/// Bracketed literals outside comments: `from host [1.2.3.4] by`.
+fn scan_outside(text: &str, consider: &mut impl FnMut(Tier, Option<IpAddr>)) {
+    let mut k = 0usize;
+    while let Some(open) = text.get(k..).and_then(|s| s.find('[')) {
+        let at = k + open;
+        let Some(close) = text.get(at..).and_then(|s| s.find(']')) else {
+            return;
+        };
+        consider(
+            Tier::Outside,
+            parse_ip_literal(text.get(at..at + close + 1).unwrap_or_default()),
+        );
+        k = at + close + 1;
+    }
+}
+
+/// The relay IP in one comment after the `from` name, and the rDNS or ident
+/// written before a bracketed literal.
+fn comment_ip(
+    c: &str,
+    hop: &mut ReceivedHop,
+    rdns_from_comment: &mut bool,
+    bare_paren_ip: &mut bool,
+) -> Option<IpAddr> {
+    // "(rdns [ip] ...)", "(unknown[ip])", "(ident@[ip])", "([ip] helo=x)".
+    let mut k = 0usize;
+    while let Some(open) = c.get(k..).and_then(|s| s.find('[')) {
+        let at = k + open;
+        let close = c.get(at..).and_then(|s| s.find(']'))?;
+        let before = c.get(..at).unwrap_or_default();
+        // Skip "helo=[ip]".
+        if before.ends_with("helo=") {
+            k = at + close + 1;
+            continue;
+        }
+        if let Some(ip) = parse_ip_literal(c.get(at..at + close + 1).unwrap_or_default()) {
+            let word = before
+                .trim_end()
+                .rsplit([' ', '('])
+                .next()
+                .unwrap_or_default();
+            let word = match word.rfind('@') {
+                Some(p) => {
+                    let id = word.get(..p).unwrap_or_default();
+                    let id = id.strip_prefix("IDENT:").unwrap_or(id);
+                    hop.ident = non_empty(id);
+                    word.get(p + 1..).unwrap_or_default()
+                }
+                None => word,
+            };
+            if !word.is_empty() && !word.starts_with('<') && !word.contains('=') {
+                hop.from_rdns = non_empty(word);
+                *rdns_from_comment = true;
+            }
+            return Some(ip);
+        }
+        k = at + close + 1;
+    }
+    // "(1.2.3.4)", "( 1.2.3.4)", "(user@1.2.3.4)", "(1.2.3.4:25)", "(2001:db8::1)".
+    let whole = c.split(' ').next().unwrap_or_default();
+    if (whole.len() == c.len() || c.starts_with(|ch: char| ch.is_ascii_digit()))
+        && let Some(ip) = parse_ip_literal(whole)
+    {
+        if let Some(p) = whole.rfind('@') {
+            hop.ident = non_empty(whole.get(..p).unwrap_or_default());
+        }
+        *bare_paren_ip = true;
+        return Some(ip);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hop(s: &str) -> ReceivedHop {
+        parse_received(s).unwrap()
+    }
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn postfix() {
+        let h = hop(
+            "from localhost (unknown [127.0.0.1]) by cabbage.jmason.org (Postfix) with ESMTP id A96E18BD97 for <jm@localhost>; Thu, 13 Mar 2003 15:23:15 -0500 (EST)",
+        );
+        assert_eq!(h.from_ip, ip("127.0.0.1"));
+        assert_eq!(h.from_helo.as_deref(), Some("localhost"));
+        assert_eq!(h.from_rdns, None);
+        assert_eq!(h.by_host.as_deref(), Some("cabbage.jmason.org"));
+        assert_eq!(h.with_proto.as_deref(), Some("ESMTP"));
+        assert_eq!(h.id.as_deref(), Some("A96E18BD97"));
+        assert_eq!(h.for_addr.as_deref(), Some("jm@localhost"));
+        assert_eq!(h.date.unwrap().to_rfc3339(), "2003-03-13T20:23:15Z");
+        assert!(h.handover && !h.auth);
+    }
+
+    #[test]
+    fn sendmail_may_be_forged_and_ident() {
+        let h = hop(
+            "from mail1.insuranceiq.com (host66.insuranceiq.com [65.217.159.66] (may be forged)) by dogma.slashnull.org (8.11.6/8.11.6) with ESMTP id h2F0c2x31856 for <jm@jmason.org>; Sat, 15 Mar 2003 00:38:03 GMT",
+        );
+        assert_eq!(h.from_ip, ip("65.217.159.66"));
+        assert_eq!(h.from_rdns.as_deref(), Some("host66.insuranceiq.com"));
+        assert_eq!(h.from_helo.as_deref(), Some("mail1.insuranceiq.com"));
+        let h = hop(
+            "from ran-out.mx.develooper.com (IDENT:qmailr@one.develooper.com [64.81.84.115]) by dogma.slashnull.org (8.11.6/8.11.6) with SMTP id h381Vvf19860",
+        );
+        assert_eq!(h.from_ip, ip("64.81.84.115"));
+        assert_eq!(h.ident.as_deref(), Some("qmailr"));
+        assert_eq!(h.from_rdns.as_deref(), Some("one.develooper.com"));
+    }
+
+    #[test]
+    fn sendmail_helo_literal_prefers_comment_ip() {
+        let h = hop(
+            "from [192.168.1.10] (dsl.example.net [198.51.100.9]) by mx.example.org (8.13.8/8.13.8) with ESMTP id k1; Mon, 1 Jan 2007 00:00:00 +0000",
+        );
+        assert_eq!(h.from_ip, ip("198.51.100.9"));
+        assert_eq!(h.from_helo.as_deref(), Some("[192.168.1.10]"));
+    }
+
+    #[test]
+    fn exim_forms() {
+        let h = hop(
+            "from [61.174.163.26] (helo=host) by sc8-sf-list1.sourceforge.net with smtp (Exim 3.31-VA-mm2 #1 (Debian)) id 18t2z0-0001NX-00 for <razor-users@lists.sourceforge.net>; Wed, 12 Mar 2003 01:57:10 -0800",
+        );
+        assert_eq!(h.from_ip, ip("61.174.163.26"));
+        assert_eq!(h.from_helo.as_deref(), Some("host"));
+        let h = hop(
+            "from dsl092-072-213.bos1.dsl.speakeasy.net ([66.92.72.213] helo=blazing.arsecandle.org) by sc8-sf-list1.sourceforge.net with esmtp (Cipher TLSv1:DES-CBC3-SHA:168) (Exim 3.31-VA-mm2 #1 (Debian)) id 18lyuU-0007TI-00",
+        );
+        assert_eq!(h.from_ip, ip("66.92.72.213"));
+        assert_eq!(h.from_helo.as_deref(), Some("blazing.arsecandle.org"));
+        assert_eq!(
+            h.from_rdns.as_deref(),
+            Some("dsl092-072-213.bos1.dsl.speakeasy.net")
+        );
+        let h = hop(
+            "from server040.webpack.hosteurope.de ([80.237.130.48]:52313) by vps.example with esmtps (Exim 4.50) id 1GzVLs",
+        );
+        assert_eq!(h.from_ip, ip("80.237.130.48"));
+        let h = hop(
+            "from helene8.i.pinwand.net (helene.cats.ms) [10.0.8.6.13219] (mail) by lisbeth.i.pinwand.net with esmtp (Exim 3.35 #1 (Debian)) id 1CO5y7",
+        );
+        assert_eq!(h.from_ip, ip("10.0.8.6"));
+        let h = hop(
+            "from andrew by trinity.supernews.net with local (Exim 4.12) id 18xeL6-000Dn1-00; Tue, 25 Mar 2003 02:39:00 +0000",
+        );
+        assert!(!h.handover);
+    }
+
+    #[test]
+    fn qmail_forms() {
+        let h = hop(
+            "from postfix3-2.free.fr (HELO machine.domain.com) (foobar@213.228.0.169) by totor.bouissou.net with SMTP; 14 Nov 2003 08:05:50 -0000",
+        );
+        assert_eq!(h.from_ip, ip("213.228.0.169"));
+        assert_eq!(h.from_helo.as_deref(), Some("machine.domain.com"));
+        assert_eq!(h.from_rdns.as_deref(), Some("postfix3-2.free.fr"));
+        assert_eq!(h.ident.as_deref(), Some("foobar"));
+        let h = hop(
+            "from unknown (HELO terpsichore.farfalle.com) (jdavid@[216.254.40.70]) (envelope-sender <jdavid@farfalle.com>) by mail13.speakeasy.net (qmail-ldap-1.03) with SMTP for <jm@jmason.org>; 12 Feb 2003 18:23:19 -0000",
+        );
+        assert_eq!(h.from_ip, ip("216.254.40.70"));
+        assert_eq!(h.from_rdns, None);
+        let h = hop("from network; 11 Nov 2008 21:30:00 -0000");
+        assert!(!h.handover);
+        let h = hop("(qmail 1234 invoked from network); 11 Nov 2008 21:30:00 -0000");
+        assert!(!h.handover);
+        assert!(h.date.is_some());
+        let h = hop(
+            "from unknown (HELO [10.0.0.1]) (198.51.100.4) by mail.example with SMTP; 11 Nov 2008 21:30:00 -0000",
+        );
+        assert_eq!(h.from_ip, ip("198.51.100.4"));
+    }
+
+    #[test]
+    fn microsoft_and_google() {
+        let h = hop(
+            "from EXC-DAG-02.global.net (10.45.252.152) by EXC-DAG-02.global.net (10.45.252.152) with Microsoft SMTP Server (version=TLS1_2, cipher=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256) id 15.1.1261.35; Mon, 29 Oct 2018 11:17:19 +0100",
+        );
+        assert_eq!(h.from_ip, ip("10.45.252.152"));
+        assert_eq!(h.from_helo.as_deref(), Some("EXC-DAG-02.global.net"));
+        let h = hop(
+            "from AM5PR0402MB2836.eurprd04.prod.outlook.com ([fe80::19bd:c588:dd17:5226]) by AM5PR0402MB2836.eurprd04.prod.outlook.com ([fe80::19bd:c588:dd17:5226%6]) with mapi id 15.20.1943.023; Wed, 5 Jun 2019 10:17:08 +0000",
+        );
+        assert_eq!(h.from_ip, ip("fe80::19bd:c588:dd17:5226"));
+        let h = hop(
+            "from NAM12-BN8-obe.outbound.protection.outlook.com (2a01:111:f400:7e8a::200) by BN8NAM12FT003.mail.protection.outlook.com (2603:10b6:408:1b8::66) with Microsoft SMTP Server (version=TLS1_2) id 15.20.1; Mon, 1 Mar 2021 10:00:00 +0000",
+        );
+        assert_eq!(h.from_ip, ip("2a01:111:f400:7e8a::200"));
+        let h = hop(
+            "from mail-sor-f41.google.com (mail-sor-f41.google.com. [209.85.220.41]) by mx.google.com with SMTPS id a1sor; Tue, 1 Jan 2019 00:00:00 -0800 (PST)",
+        );
+        assert_eq!(h.from_ip, ip("209.85.220.41"));
+        assert_eq!(h.from_rdns.as_deref(), Some("mail-sor-f41.google.com"));
+        let h = hop(
+            "by 2002:a17:90a:d3d7:0:0:0:0 with SMTP id d23csp1; Tue, 1 Jan 2019 00:00:00 -0800 (PST)",
+        );
+        assert!(!h.handover);
+        let h = hop(
+            "from inet-vrs-05.redmond.corp.microsoft.com ([157.54.6.157]) by INET-IMC-05.redmond.corp.microsoft.com with Microsoft SMTPSVC(5.0.2195.6624); Thu, 6 Mar 2003 12:02:35 -0800",
+        );
+        assert_eq!(h.from_ip, ip("157.54.6.157"));
+    }
+
+    #[test]
+    fn ipv6_literals() {
+        let h = hop(
+            "from mail.example ([IPv6:2001:db8::1]) by mx.example (8.14/8.14) with ESMTP id x; Tue, 11 Nov 2008 21:30:00 +0000",
+        );
+        assert_eq!(h.from_ip, ip("2001:db8::1"));
+        let h = hop("from x (y [IPv6:::ffff:198.51.100.1]) by z with ESMTP");
+        assert_eq!(h.from_ip, ip("198.51.100.1"));
+    }
+
+    #[test]
+    fn authenticated_submissions() {
+        assert!(hop("from x (y [198.51.100.1]) by z with ESMTPSA id 1").auth);
+        assert!(
+            hop("from 198.51.100.1 by webmail.example with HTTP; Tue, 11 Nov 2008 21:30:00 +0000")
+                .auth
+        );
+        assert!(hop("from x (y [198.51.100.1]) (Authenticated sender: bob) by z (Postfix) with ESMTP id 1").auth);
+        assert!(hop("from rev.net (natpool62.rev.net [63.148.93.62] (may be forged)) (authenticated) by mail.rev.net (8.11.4/8.11.4) with ESMTP id h0").auth);
+        assert!(!hop("from x (y [198.51.100.1]) by z with ESMTPS id 1").auth);
+    }
+
+    #[test]
+    fn not_handovers() {
+        assert!(
+            !hop("by mx.example (Postfix, from userid 0) id 1; Tue, 11 Nov 2008 21:30:00 +0000")
+                .handover
+        );
+        assert!(!hop("from localhost [127.0.0.1] by phobos.labs.netnoteinc.com with IMAP (fetchmail-5.9.0) for jm@localhost (single-drop); Thu, 22 Aug 2002 12:36:23 +0100 (IST)").handover);
+        assert!(!hop("from somehost by mx.example; Tue, 11 Nov 2008 21:30:00 +0000").handover);
+        assert!(!hop("from 198.51.100.1 by mx.example (8.1) id 1").handover);
+        assert!(hop("from 213.123.174.21 by lw11fd.law11.hotmail.msn.com with HTTP; Wed, 24 Jul 2002 16:36:44 GMT").handover);
+        assert!(hop("from [198.51.100.1] by mx.example; Tue, 11 Nov 2008 21:30:00 +0000").handover);
+        assert!(parse_received("").is_none());
+    }
+
+    #[test]
+    fn odd_forms() {
+        assert_eq!(hop("from list.brainbuzz.com (63.146.189.86:23198) by mx1.yourtech.net with [XMail 1.20 ESMTP Server] id <S72E>").from_ip, ip("63.146.189.86"));
+        assert_eq!(hop("from DPLAPTOP ( 72.242.176.162) by mail.puryear-it.com (Scalix SMTP Relay 10.0.1.3) via ESMTP").from_ip, ip("72.242.176.162"));
+        assert_eq!(
+            hop("from x(198.51.100.3) by y via smap (V2.1)").from_ip,
+            ip("198.51.100.3")
+        );
+        assert_eq!(hop("from attbi.com (h000502e08144.ne.client2.attbi.com[24.128.27.103]) by rwcrmhc53.attbi.com (rwcrmhc53) with SMTP id <2003>").from_ip, ip("24.128.27.103"));
+        assert_eq!(hop("from 12-211-5-69.client.attbi.com (<unknown.domain>[12.211.5.69]) by rwcrmhc53.attbi.com (rwcrmhc53) with SMTP id <2002>").from_ip, ip("12.211.5.69"));
+        assert_eq!(
+            hop("(from x [198.51.100.5]) by y (NAVGW 2.5) with SMTP").from_ip,
+            ip("198.51.100.5")
+        );
+        assert_eq!(
+            hop("from ([10.225.209.19:33672]) by ecelerity-va-1 (ecelerity HEAD) with SMTP id EE")
+                .from_ip,
+            ip("10.225.209.19")
+        );
+    }
+
+    #[test]
+    fn hostile_lines_do_not_panic() {
+        for s in [
+            "from",
+            "from (",
+            "from ((((",
+            "from [",
+            "from [1.2.3.4",
+            "from x (y [",
+            ";;;;",
+            "from x by",
+            " by ",
+            "from x ([) by y",
+            "from \u{0}\u{ffff} by é",
+        ] {
+            let _ = parse_received(s);
+        }
+        let long = format!("from x ({} [1.2.3.4]) by y", "a".repeat(10 << 20));
+        let h = parse_received(&long).unwrap();
+        assert!(!h.handover);
+    }
+}
