@@ -4,7 +4,7 @@
 //! (`id`, `ip`, `hosts`, or `error`), for the conformance comparison.
 //!
 //! ```text
-//! cargo run --release -p depeer-mail --example mail_throughput -- [--dump] [--rounds N] PATH...
+//! cargo run --release -p depeer-mail --example mail_throughput -- [--dump|--full] [--rounds N] [--list FILE] PATH...
 //! ```
 //! PATH defaults to ../shared/data/spam (files and directories, recursively).
 
@@ -47,12 +47,19 @@ fn cpu_secs() -> f64 {
 
 fn main() {
     let mut dump = false;
+    let mut full = false;
     let mut rounds = 5usize;
     let mut paths = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--dump" => dump = true,
+            "--full" => {
+                // Every field of every message (Debug form), one line each:
+                // for checking that an optimisation changes no output.
+                dump = true;
+                full = true;
+            }
             "--html" => {
                 // Print the decoded HTML parts of message N of FILE.
                 let f = args.next().unwrap_or_default();
@@ -106,6 +113,11 @@ fn main() {
                 }
                 return;
             }
+            "--list" => {
+                // A file that names one input path per line.
+                let list = std::fs::read_to_string(args.next().unwrap_or_default());
+                paths.extend(list.iter().flat_map(|l| l.lines()).map(PathBuf::from));
+            }
             "--rounds" => rounds = args.next().and_then(|n| n.parse().ok()).unwrap_or(5),
             _ => paths.push(PathBuf::from(a)),
         }
@@ -149,6 +161,7 @@ fn main() {
             let ctx =
                 ExtractContext::new(&trust, SourceRef::new(id.clone(), m.offset, m.index), now);
             match ex.extract(&m.bytes, &ctx) {
+                Ok(e) if full => println!("{id}\t{e:?}"),
                 Ok(e) => {
                     let mut hosts: Vec<&str> = e.urls.iter().map(|u| u.host.as_str()).collect();
                     hosts.sort_unstable();
@@ -183,6 +196,18 @@ fn main() {
         let cpu = cpu_secs() - c;
         println!(
             "mail-parser alone: {:.0} msgs per CPU second",
+            (msgs.len() * rounds) as f64 / cpu.max(0.01)
+        );
+        let c = cpu_secs();
+        for _ in 0..rounds {
+            for (_, m) in &msgs {
+                use sha2::Digest;
+                std::hint::black_box(sha2::Sha256::digest(&m.bytes[..]));
+            }
+        }
+        let cpu = cpu_secs() - c;
+        println!(
+            "SHA-256 alone: {:.0} msgs per CPU second",
             (msgs.len() * rounds) as f64 / cpu.max(0.01)
         );
         let mut times: Vec<(f64, &str, usize)> = msgs

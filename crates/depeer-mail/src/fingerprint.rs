@@ -43,6 +43,51 @@ impl Default for Fingerprinter {
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
+/// Byte classes: 0 separates words, [`LETTER`] (ASCII letters and every
+/// non-ASCII byte) and [`DIGIT`] make words.
+const LETTER: u8 = 1;
+const DIGIT: u8 = 2;
+
+// Evaluated at compile time: an out-of-range index would fail the build.
+#[allow(clippy::indexing_slicing)]
+const fn class_table() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut i = 0usize;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = if c.is_ascii_digit() {
+            DIGIT
+        } else if c.is_ascii_alphabetic() || c >= 0x80 {
+            LETTER
+        } else {
+            0
+        };
+        i += 1;
+    }
+    t
+}
+
+static CLASS: [u8; 256] = class_table();
+
+#[inline]
+fn class(c: u8) -> u8 {
+    CLASS.get(usize::from(c)).copied().unwrap_or(0)
+}
+
+/// ASCII-lowercases eight packed bytes at once (bytes >= 0x80 unchanged):
+/// the SWAR form of `to_ascii_lowercase` on each byte.
+#[inline]
+fn lower8(x: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let t = x & LOW7;
+    // High bit set where the low seven bits are >= 'A' and > 'Z' respectively.
+    let ge_a = t + 0x3f3f_3f3f_3f3f_3f3f;
+    let gt_z = t + 0x2525_2525_2525_2525;
+    let upper = ge_a & !gt_z & !x & HIGH;
+    x | (upper >> 2)
+}
+
 fn mix(mut z: u64) -> u64 {
     // splitmix64 finaliser
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -125,34 +170,39 @@ impl Fingerprinter {
         }
     }
 
-    /// Adds plain text. Words without digits (the common case) are hashed
-    /// eight bytes at a time; words with digits go byte by byte so digit
-    /// runs collapse.
+    /// Adds plain text. Words are found with a byte-class table; words
+    /// without digits (the common case) are lowercased and hashed eight
+    /// bytes at a time; words with digits go byte by byte so digit runs
+    /// collapse.
     pub fn add_text(&mut self, text: &str) {
         let b = text.as_bytes();
-        let is_word = |c: u8| c.is_ascii_alphanumeric() || c >= 0x80;
         self.end_word();
         let mut i = 0usize;
         while i < b.len() && self.words < MAX_WORDS {
-            while b.get(i).is_some_and(|&c| !is_word(c)) {
-                i += 1;
+            // Skip to the next word byte.
+            match b.get(i..).and_then(|r| r.iter().position(|&c| class(c) != 0)) {
+                Some(p) => i += p,
+                None => break,
             }
             let start = i;
-            let mut digits = false;
-            while let Some(&c) = b.get(i) {
-                if !is_word(c) {
-                    break;
-                }
-                digits |= c.is_ascii_digit();
-                i += 1;
-            }
+            let mut kinds = 0u8;
+            let rest = b.get(i..).unwrap_or_default();
+            let len = rest
+                .iter()
+                .position(|&c| {
+                    let k = class(c);
+                    kinds |= k;
+                    k == 0
+                })
+                .unwrap_or(rest.len());
+            i += len;
             let Some(w) = b.get(start..i).filter(|w| !w.is_empty()) else {
                 break;
             };
             if w.len() > 40 {
                 continue;
             }
-            if digits {
+            if kinds & DIGIT != 0 {
                 for &c in w {
                     self.byte(c);
                 }
@@ -160,10 +210,10 @@ impl Fingerprinter {
                 let mut h = FNV_OFFSET;
                 for chunk in w.chunks(8) {
                     let mut buf = [0u8; 8];
-                    for (d, c) in buf.iter_mut().zip(chunk) {
-                        *d = c.to_ascii_lowercase();
+                    if let Some(d) = buf.get_mut(..chunk.len()) {
+                        d.copy_from_slice(chunk);
                     }
-                    h = (h ^ u64::from_le_bytes(buf))
+                    h = (h ^ lower8(u64::from_le_bytes(buf)))
                         .wrapping_mul(FNV_PRIME)
                         .rotate_left(29);
                 }
@@ -300,6 +350,16 @@ mod tests {
         let c = fp(&format!("{other} completely different"));
         assert!(similarity(&a, &b).unwrap() >= 0.75, "{a} {b}");
         assert!(similarity(&a, &c).unwrap() <= 0.25);
+    }
+
+    #[test]
+    fn swar_lowercase_matches_bytewise() {
+        for base in (0u16..256).step_by(8) {
+            let bytes: Vec<u8> = (base..base + 8).map(|b| b as u8).collect();
+            let x = u64::from_le_bytes(bytes.clone().try_into().unwrap());
+            let want: Vec<u8> = bytes.iter().map(u8::to_ascii_lowercase).collect();
+            assert_eq!(lower8(x).to_le_bytes().to_vec(), want, "{bytes:?}");
+        }
     }
 
     #[test]

@@ -97,11 +97,36 @@ pub(crate) fn header_block(raw: &[u8]) -> &[u8] {
 }
 
 /// Unfolds and trims a raw value into `out` (CR, LF and runs of white space
-/// become one space). Caps the output at `max` bytes.
+/// become one space). Caps the output at `max` bytes. ASCII is copied byte
+/// by byte; from the first non-ASCII byte on, the rest is decoded as UTF-8
+/// (invalid sequences become U+FFFD).
 pub(crate) fn unfold_into(value: &[u8], out: &mut String, max: usize) {
     out.clear();
     let mut space = false;
-    for chunk in value.utf8_chunks() {
+    let mut i = 0usize;
+    while let Some(&b) = value.get(i) {
+        if b >= 0x80 {
+            break;
+        }
+        i += 1;
+        // The ASCII characters `char::is_whitespace` accepts.
+        if matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ') {
+            space = true;
+            continue;
+        }
+        if out.len() >= max {
+            return;
+        }
+        if space && !out.is_empty() {
+            out.push(' ');
+        }
+        space = false;
+        out.push(char::from(b));
+    }
+    if out.len() >= max {
+        return;
+    }
+    for chunk in value.get(i..).unwrap_or_default().utf8_chunks() {
         for c in chunk.valid().chars() {
             if c.is_whitespace() {
                 space = true;

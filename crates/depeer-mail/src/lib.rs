@@ -50,6 +50,7 @@ mod extract;
 mod fingerprint;
 mod framing;
 mod headers;
+mod quoted_printable;
 mod received;
 mod relay;
 mod trust;

@@ -84,13 +84,19 @@ fn find_ci(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
 
 /// Finds `needle` (case-insensitive) outside parentheses.
 fn find_ci_depth0(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    let first = needle.first()?.to_ascii_lowercase();
     let mut depth = 0u32;
     let mut i = from;
-    while i < hay.len() {
-        match hay.get(i)? {
+    while let Some(&c) = hay.get(i) {
+        match c {
             b'(' => depth += 1,
             b')' => depth = depth.saturating_sub(1),
-            _ if depth == 0 && starts_with_ci(hay.get(i..)?, needle) => return Some(i),
+            _ if depth == 0
+                && c.to_ascii_lowercase() == first
+                && starts_with_ci(hay.get(i..)?, needle) =>
+            {
+                return Some(i);
+            }
             _ => {}
         }
         i += 1;

@@ -1,1 +1,51 @@
-//! depeer-store: not built yet.
+//! depeer-store: the dataset. Observations as Parquet tables (partitioned
+//! by day where they have a day), raw messages content-addressed in zstd
+//! packs, crash-safe commits through a roll-forward journal, and SQL with
+//! DataFusion. This is the only crate of depeer that depends on
+//! arrow / parquet / DataFusion.
+//!
+//! Layout of a data directory:
+//!
+//! ```text
+//! LOCK                                   writer lock (flock)
+//! tables/<table>/day=YYYY-MM-DD/part-<batch>-<n>.parquet   messages, message_urls, quarantine
+//! tables/<table>/part-<batch>-<n>.parquet                  routes, as_links, routing_events, as_names
+//! raw/pack-<batch>.zst                   raw messages, one zstd frame each
+//! raw/qpack-<batch>.zst                  quarantined records, one zstd frame each
+//! staging/<batch>/                       batches being committed (see the journal)
+//! ```
+//!
+//! ```no_run
+//! # fn main() -> Result<(), depeer_store::StoreError> {
+//! let store = depeer_store::Store::open("depeer-data")?;
+//! let mut w = store.message_writer();
+//! // w.add(msg, urls, depeer_store::compress_raw(&raw))?;
+//! w.finish()?;
+//! let rows = depeer_store::sql("depeer-data".as_ref(), "SELECT count(*) FROM messages")?;
+//! depeer_store::render(&rows, depeer_store::OutputFormat::Table, &mut std::io::stdout())?;
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod journal;
+mod parquet_io;
+mod raw;
+mod read;
+mod routing;
+mod schema;
+mod sql;
+mod store;
+mod writer;
+
+pub use error::{Result, StoreError};
+pub use journal::Recovery;
+pub use raw::{RAW_ZSTD_LEVEL, compress_raw};
+pub use read::{Dataset, RawLocation};
+pub use routing::TableRows;
+pub use schema::{DAY_COLUMN, Layout, TableDef, names, table, tables};
+pub use sql::{OutputFormat, render, sql};
+pub use store::{LOCK_FILE, Store};
+pub use writer::{AddOutcome, BatchLimits, MessageWriter};
+
+/// The Arrow record batch type results come in.
+pub use datafusion::arrow::array::RecordBatch;

@@ -1,0 +1,424 @@
+//! Botnets, their C&C groups, campaigns and advertised sites, and the
+//! volume model: a botnet sends `share × world rate × growth(t) ×
+//! Σ weight·activity(group, t)`, where a group is active while its hoster
+//! is reachable (and, unless `resume`, only until it is first lost or
+//! seized), ramping up linearly after a fallback's `from`.
+
+use std::collections::BTreeMap;
+
+use crate::SimError;
+use crate::rng::{Rng, cumulative, label, mix3};
+use crate::scenario::{EventKind, Scenario};
+use crate::text;
+use crate::timefmt::parse_duration;
+use crate::world::World;
+
+/// A server at an address during `[from, to)`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct Loc {
+    #[serde(serialize_with = "ser_ip")]
+    pub(crate) ip: u32,
+    pub(crate) asn: u32,
+    #[serde(serialize_with = "ser_time")]
+    pub(crate) from: i64,
+    #[serde(serialize_with = "ser_time")]
+    pub(crate) to: i64,
+}
+
+fn ser_ip<S: serde::Serializer>(ip: &u32, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&std::net::Ipv4Addr::from(*ip))
+}
+
+fn ser_time<S: serde::Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&crate::timefmt::iso(*t))
+}
+
+/// A group of C&C servers.
+#[derive(Debug, Clone)]
+pub(crate) struct CcGroup {
+    pub(crate) hoster: usize,
+    pub(crate) weight: f64,
+    pub(crate) port: u16,
+    pub(crate) bot_fraction: f64,
+    pub(crate) from: i64,
+    pub(crate) ramp: i64,
+    pub(crate) until: i64,
+    pub(crate) dead_from: i64,
+    pub(crate) reach: Vec<(i64, bool)>,
+    pub(crate) servers: Vec<Vec<Loc>>,
+    pub(crate) note: String,
+    pub(crate) primary: bool,
+}
+
+impl CcGroup {
+    fn reachable(&self, t: i64) -> bool {
+        let i = self.reach.partition_point(|x| x.0 <= t);
+        i == 0 || self.reach[i - 1].1
+    }
+
+    /// Share of its weight the group delivers at `t`.
+    pub(crate) fn activity(&self, t: i64) -> f64 {
+        if t < self.from || t >= self.until || t >= self.dead_from || !self.reachable(t) {
+            return 0.0;
+        }
+        if self.ramp > 0 && !self.primary {
+            (((t - self.from) as f64) / self.ramp as f64).min(1.0)
+        } else {
+            1.0
+        }
+    }
+}
+
+/// A campaign.
+#[derive(Debug, Clone)]
+pub(crate) struct Campaign {
+    pub(crate) id: String,
+    pub(crate) botnet: usize,
+    pub(crate) topic: String,
+    pub(crate) subjects: Vec<String>,
+    pub(crate) sites: Vec<usize>,
+    pub(crate) from: i64,
+    pub(crate) to: i64,
+    pub(crate) path: String,
+}
+
+/// An advertised site.
+#[derive(Debug, Clone)]
+pub(crate) struct Site {
+    pub(crate) domain: String,
+    pub(crate) campaign: usize,
+    pub(crate) locations: Vec<Loc>,
+}
+
+impl Site {
+    pub(crate) fn ip_at(&self, t: i64) -> u32 {
+        let i = self.locations.partition_point(|l| l.from <= t);
+        self.locations[i.saturating_sub(1)].ip
+    }
+}
+
+/// A botnet at run time.
+#[derive(Debug, Clone)]
+pub(crate) struct Botnet {
+    pub(crate) family: String,
+    pub(crate) style: String,
+    pub(crate) share: f64,
+    pub(crate) bots: u64,
+    pub(crate) groups: Vec<CcGroup>,
+    pub(crate) growth: Vec<(i64, f64)>,
+    pub(crate) campaigns: Vec<usize>,
+    /// Cumulative weights over `world.access` for bot homes.
+    pub(crate) home_cum: Vec<f64>,
+    /// Volume factor per UTC hour (mean 1) from the bots' time zones.
+    pub(crate) diurnal: [f64; 24],
+    pub(crate) label: u64,
+}
+
+/// Fraction of bots of a home network on line at a local hour.
+pub(crate) fn online(local_hour: u32) -> f64 {
+    // Home PCs: lowest at 04-06, highest in the evening.
+    const P: [f64; 24] = [
+        0.55, 0.45, 0.38, 0.33, 0.30, 0.30, 0.33, 0.40, 0.50, 0.58, 0.62, 0.64, 0.66, 0.67, 0.68,
+        0.70, 0.73, 0.78, 0.85, 0.92, 0.95, 0.90, 0.80, 0.66,
+    ];
+    P[(local_hour % 24) as usize]
+}
+
+impl Botnet {
+    /// Growth multiplier: 1 before the first point, linear between points,
+    /// the last factor after the last point.
+    pub(crate) fn growth_at(&self, t: i64) -> f64 {
+        let g = &self.growth;
+        let Some(first) = g.first() else { return 1.0 };
+        if t < first.0 {
+            return 1.0;
+        }
+        let i = g.partition_point(|x| x.0 <= t);
+        if i >= g.len() {
+            return g[g.len() - 1].1;
+        }
+        let (t0, f0) = g[i - 1];
+        let (t1, f1) = g[i];
+        f0 + (f1 - f0) * ((t - t0) as f64 / (t1 - t0).max(1) as f64)
+    }
+
+    /// Volume multiplier relative to the share before the event.
+    pub(crate) fn multiplier(&self, t: i64) -> f64 {
+        self.growth_at(t)
+            * self
+                .groups
+                .iter()
+                .map(|g| g.weight * g.activity(t))
+                .sum::<f64>()
+    }
+
+    /// Home network (index into `world.access`) of bot `i`.
+    pub(crate) fn home(&self, seed: u64, i: u64) -> usize {
+        let h = mix3(seed, self.label, i);
+        let total = self.home_cum.last().copied().unwrap_or(0.0);
+        let x = (h >> 11) as f64 / (1u64 << 53) as f64 * total;
+        self.home_cum
+            .partition_point(|&c| c <= x)
+            .min(self.home_cum.len().saturating_sub(1))
+    }
+}
+
+/// The whole cast: botnets, campaigns, sites.
+#[derive(Debug)]
+pub(crate) struct Cast {
+    pub(crate) botnets: Vec<Botnet>,
+    pub(crate) campaigns: Vec<Campaign>,
+    pub(crate) sites: Vec<Site>,
+    pub(crate) reach: BTreeMap<usize, Vec<(i64, bool)>>,
+}
+
+fn locations(w: &World, rng: &mut Rng, hoster: usize, from: i64, to: i64) -> Vec<Loc> {
+    let mut v = Vec::new();
+    let mut t = from;
+    let move_every = w.ases[hoster].move_every;
+    while t < to {
+        let next = match move_every {
+            Some(m) if m > 0 => (t + rng.exp(m as f64) as i64 + 3600).min(to),
+            _ => to,
+        };
+        v.push(Loc {
+            ip: w.host_in(hoster, rng.next_u64()),
+            asn: w.ases[hoster].asn,
+            from: t,
+            to: next,
+        });
+        t = next;
+    }
+    v
+}
+
+fn fill(template: &str, rng: &mut Rng, word: &str) -> String {
+    let first: &&str = rng.pick(&text::FIRST_NAMES);
+    let name = text::title_case(first);
+    template
+        .replace("{n}", &(5 + rng.below(90)).to_string())
+        .replace("{name}", &name)
+        .replace("{w}", word)
+}
+
+impl Cast {
+    pub(crate) fn build(w: &World, sc: &Scenario, scale: f64) -> Result<Cast, SimError> {
+        let reach = crate::routing::reach_timeline(w)?;
+        let mut rng = Rng::stream(w.seed, "cast", 0);
+        let invalid = |field: String, reason: String| SimError::ScenarioInvalid {
+            name: sc.name.clone(),
+            field,
+            reason,
+        };
+        let mut botnets = Vec::new();
+        let mut campaigns = Vec::new();
+        let mut sites: Vec<Site> = Vec::new();
+        let mut domains_used = std::collections::BTreeSet::new();
+        for (bi, b) in sc.botnets.iter().enumerate() {
+            let lab = label(&b.family);
+            let resolve_hoster = |rng: &mut Rng, key: &str| -> usize {
+                if key == "*" {
+                    *rng.pick(&w.hosters)
+                } else {
+                    w.keyed.get(key).copied().unwrap_or(w.hosters[0])
+                }
+            };
+            let mut groups = Vec::new();
+            for (gi, c) in b.cc.iter().enumerate() {
+                let hoster = resolve_hoster(&mut rng, &c.hoster);
+                let from = match &c.from {
+                    None => w.start,
+                    Some(s) => {
+                        let t = World::resolve_time(&w.event_times, s).ok_or_else(|| {
+                            invalid(format!("botnet.{}.cc[{gi}].from", b.family), s.clone())
+                        })?;
+                        let j = c.jitter.as_deref().and_then(parse_duration).unwrap_or(0);
+                        t + if j > 0 {
+                            rng.below(2 * j as u64 + 1) as i64 - j
+                        } else {
+                            0
+                        }
+                    }
+                };
+                let until = match &c.until {
+                    None => i64::MAX,
+                    Some(s) => World::resolve_time(&w.event_times, s).ok_or_else(|| {
+                        invalid(format!("botnet.{}.cc[{gi}].until", b.family), s.clone())
+                    })?,
+                };
+                let ramp = c.ramp.as_deref().and_then(parse_duration).unwrap_or(0);
+                let tl = reach
+                    .get(&hoster)
+                    .cloned()
+                    .unwrap_or_else(|| vec![(w.start, true)]);
+                let mut dead_from = i64::MAX;
+                if let (false, Some(&(t, _))) =
+                    (c.resume, tl.iter().find(|&&(t, r)| !r && t >= from))
+                {
+                    dead_from = t;
+                }
+                for ev in &w.events {
+                    if ev.kind == EventKind::Seize
+                        && ev.as_idx == hoster
+                        && ev.family.as_deref() == Some(b.family.as_str())
+                        && ev.time >= from
+                    {
+                        dead_from = dead_from.min(ev.time);
+                    }
+                }
+                let seized = is_seize(w, hoster, &b.family, dead_from);
+                let start = from.max(w.start);
+                let end = w.end.min(until);
+                let servers = (0..c.servers)
+                    .map(|_| {
+                        let mut l = locations(w, &mut rng, hoster, start, end.max(start + 1));
+                        // Seized servers disappear; servers cut off stay where they are.
+                        if seized {
+                            l.retain(|x| x.from < dead_from);
+                            for x in &mut l {
+                                x.to = x.to.min(dead_from);
+                            }
+                        }
+                        l
+                    })
+                    .collect();
+                groups.push(CcGroup {
+                    hoster,
+                    weight: c.weight,
+                    port: c.port,
+                    bot_fraction: c.bot_fraction,
+                    from,
+                    ramp,
+                    until,
+                    dead_from,
+                    reach: tl,
+                    servers,
+                    note: c.note.clone(),
+                    primary: c.from.is_none(),
+                });
+            }
+            let mut growth: Vec<(i64, f64)> = Vec::new();
+            for g in &b.growth {
+                let t = World::resolve_time(&w.event_times, &g.at)
+                    .ok_or_else(|| invalid(format!("botnet.{}.growth", b.family), g.at.clone()))?;
+                growth.push((t, g.factor));
+            }
+            growth.sort_by_key(|g| g.0);
+            // Bot homes: access networks, weighted, with a per-family bias by country.
+            let home_cum = cumulative(w.access.iter().map(|&i| {
+                let a = &w.ases[i];
+                let bias = 0.5 + (mix3(w.seed, lab, label(&a.country)) % 1000) as f64 / 1000.0;
+                a.bot_weight * bias
+            }));
+            let mut diurnal = [0.0; 24];
+            let total: f64 = home_cum.last().copied().unwrap_or(1.0);
+            let mut prev = 0.0;
+            for (k, &i) in w.access.iter().enumerate() {
+                let wgt = (home_cum[k] - prev) / total;
+                prev = home_cum[k];
+                let tz = w.ases[i].tz_min;
+                for (h, d) in diurnal.iter_mut().enumerate() {
+                    let local = ((h as i32 * 60 + tz).rem_euclid(1440) / 60) as u32;
+                    *d += wgt * online(local);
+                }
+            }
+            let mean = diurnal.iter().sum::<f64>() / 24.0;
+            for d in &mut diurnal {
+                *d /= mean.max(1e-9);
+            }
+            let bots = (f64::from(b.bots) * scale)
+                .round()
+                .clamp(1.0, f64::from(b.max_bots)) as u64;
+            // Campaigns.
+            let mut cids = Vec::new();
+            for k in 0..sc.mail.campaigns_per_botnet.max(1) {
+                let topic = b.topics[k as usize % b.topics.len()].clone();
+                let words = text::domain_words(&topic);
+                let subj_t = text::subjects(&topic);
+                let subjects = (0..6)
+                    .map(|_| {
+                        let t = *rng.pick(subj_t);
+                        let wd = *rng.pick(words);
+                        fill(t, &mut rng, wd)
+                    })
+                    .collect();
+                let (from, to) = if k == 0 {
+                    (w.start, w.end)
+                } else {
+                    let len = ((w.end - w.start) as f64 * rng.range(0.4, 0.9)) as i64;
+                    let s = w.start + rng.below((w.end - w.start - len).max(1) as u64) as i64;
+                    (s, s + len)
+                };
+                let cid = campaigns.len();
+                let mut site_ids = Vec::new();
+                for _ in 0..sc.mail.domains_per_campaign.max(1) {
+                    let domain = loop {
+                        let d = format!(
+                            "{}{}{}.{}",
+                            rng.pick(words),
+                            ["", "-", ""][rng.index(3)],
+                            rng.pick(words),
+                            rng.pick(&text::SPAM_TLDS)
+                        );
+                        let d = if domains_used.contains(&d) {
+                            format!("{}{}", rng.below(1000), d)
+                        } else {
+                            d
+                        };
+                        if domains_used.insert(d.clone()) {
+                            break d;
+                        }
+                    };
+                    let hk = rng.pick(&b.sites).clone();
+                    let hoster = resolve_hoster(&mut rng, &hk);
+                    let locs = locations(w, &mut rng, hoster, w.start, w.end);
+                    site_ids.push(sites.len());
+                    sites.push(Site {
+                        domain,
+                        campaign: cid,
+                        locations: locs,
+                    });
+                }
+                campaigns.push(Campaign {
+                    id: format!("{}-{}", b.family, k + 1),
+                    botnet: bi,
+                    topic,
+                    subjects,
+                    sites: site_ids,
+                    from,
+                    to,
+                    path: ["/", "/index.php", "/shop/", "/?id=", "/rx/", "/p/"][rng.index(6)]
+                        .to_string(),
+                });
+                cids.push(cid);
+            }
+            botnets.push(Botnet {
+                family: b.family.clone(),
+                style: b.style.clone().unwrap_or_else(|| b.family.clone()),
+                share: b.share,
+                bots,
+                groups,
+                growth,
+                campaigns: cids,
+                home_cum,
+                diurnal,
+                label: lab,
+            });
+        }
+        Ok(Cast {
+            botnets,
+            campaigns,
+            sites,
+            reach,
+        })
+    }
+}
+
+fn is_seize(w: &World, hoster: usize, family: &str, t: i64) -> bool {
+    w.events.iter().any(|e| {
+        e.kind == EventKind::Seize
+            && e.as_idx == hoster
+            && e.family.as_deref() == Some(family)
+            && e.time == t
+    })
+}

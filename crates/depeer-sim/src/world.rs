@@ -1,0 +1,644 @@
+//! The world: ASes with roles, names, countries and prefixes, the initial
+//! provider links (a DAG: a provider always has a lower index than its
+//! customer, tier-1s first), collector peers, and the scenario's events
+//! resolved to times for this seed.
+//!
+//! Invariants: ASNs are unique; prefixes never overlap across ASes except
+//! more-specifics inside the same AS's aggregates; no address is in a
+//! reserved range (so every bot address is public, as SpamAssassin needs).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::rng::{Rng, cumulative};
+use crate::scenario::{EventKind, Scenario, Tier};
+use crate::text::{COUNTRIES, NAME_PARTS, ORG_SUFFIX};
+use crate::timefmt::{parse_abs, parse_duration};
+use crate::{Options, SimError};
+
+/// What an AS is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Role {
+    Tier1,
+    Transit,
+    Access,
+    Hoster,
+    /// A hoster named by the scenario (bulletproof or not).
+    Named,
+}
+
+impl Role {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Role::Tier1 => "tier1",
+            Role::Transit => "transit",
+            Role::Access => "access",
+            Role::Hoster => "hoster",
+            Role::Named => "named-hoster",
+        }
+    }
+}
+
+/// One AS.
+#[derive(Debug, Clone)]
+pub(crate) struct AsNode {
+    pub(crate) asn: u32,
+    pub(crate) role: Role,
+    pub(crate) key: Option<String>,
+    pub(crate) name: String,
+    pub(crate) org_id: String,
+    pub(crate) org_name: String,
+    pub(crate) country: String,
+    pub(crate) tz_min: i32,
+    pub(crate) domain: String,
+    pub(crate) bulletproof: bool,
+    /// Initial providers (indices).
+    pub(crate) providers: Vec<usize>,
+    pub(crate) v4: Vec<(u32, u8)>,
+    pub(crate) v6: Vec<(u128, u8)>,
+    /// DHCP lease of its dynamic addresses (access networks).
+    pub(crate) lease_secs: i64,
+    /// rDNS naming pattern (access networks).
+    pub(crate) rdns_style: u8,
+    /// Weight as a home of bots.
+    pub(crate) bot_weight: f64,
+    /// Mean time between server moves (named hosters).
+    pub(crate) move_every: Option<i64>,
+}
+
+/// A resolved event.
+#[derive(Debug, Clone)]
+pub(crate) struct Event {
+    pub(crate) key: String,
+    pub(crate) kind: EventKind,
+    pub(crate) time: i64,
+    pub(crate) as_idx: usize,
+    pub(crate) upstream: Option<usize>,
+    pub(crate) family: Option<String>,
+    pub(crate) note: String,
+}
+
+/// The generated world.
+#[derive(Debug)]
+pub(crate) struct World {
+    pub(crate) seed: u64,
+    pub(crate) start: i64,
+    pub(crate) end: i64,
+    pub(crate) ases: Vec<AsNode>,
+    pub(crate) keyed: BTreeMap<String, usize>,
+    pub(crate) access: Vec<usize>,
+    pub(crate) hosters: Vec<usize>,
+    pub(crate) peers: Vec<usize>,
+    pub(crate) events: Vec<Event>,
+    pub(crate) event_times: BTreeMap<String, i64>,
+}
+
+const RESERVED_V4_SLASH8: [u32; 9] = [0, 10, 100, 127, 169, 172, 192, 198, 203];
+
+fn lognormal_count(rng: &mut Rng, mean: f64, sigma: f64) -> usize {
+    let mu = mean.max(1.0).ln() - sigma * sigma / 2.0;
+    ((mu + sigma * rng.normal()).exp().round() as usize).max(1)
+}
+
+fn title(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+impl World {
+    /// Resolves a time spec: absolute, `key`, `key+dur` or `key-dur`.
+    pub(crate) fn resolve_time(times: &BTreeMap<String, i64>, spec: &str) -> Option<i64> {
+        if let Some(t) = parse_abs(spec) {
+            return Some(t);
+        }
+        let spec = spec.trim();
+        if let Some(&t) = times.get(spec) {
+            return Some(t);
+        }
+        // `key+dur` / `key-dur`; keys may themselves contain '-'.
+        for (i, c) in spec.char_indices().rev() {
+            if let ('+' | '-', Some(&t), Some(off)) =
+                (c, times.get(spec[..i].trim()), parse_duration(&spec[i..]))
+            {
+                return Some(t + off);
+            }
+        }
+        None
+    }
+
+    /// Builds the world of a scenario for a seed and scale.
+    pub(crate) fn build(sc: &Scenario, opts: &Options) -> Result<World, SimError> {
+        let seed = opts.seed;
+        let mut rng = Rng::stream(seed, "world", 0);
+        let invalid = |field: &str, reason: String| SimError::ScenarioInvalid {
+            name: sc.name.clone(),
+            field: field.to_string(),
+            reason,
+        };
+        let start = parse_abs(&sc.start).ok_or_else(|| invalid("start", "not a time".into()))?;
+        let end = parse_abs(&sc.end).ok_or_else(|| invalid("end", "not a time".into()))?;
+        let t = &sc.topology;
+        let base = f64::from(t.transit + t.access + t.hosters);
+        let budget = (f64::from(t.max_ases)
+            - f64::from(t.tier1)
+            - sc.named_ases.len() as f64
+            - sc.hosters.len() as f64)
+            .max(3.0);
+        let factor = (opts.scale.max(0.01) * base).min(budget) / base;
+        let n_transit = ((f64::from(t.transit) * factor).round() as usize).max(1);
+        let n_access = ((f64::from(t.access) * factor).round() as usize).max(1);
+        let n_hosters = ((f64::from(t.hosters) * factor).round() as usize).max(1);
+
+        // Roles in index order: tier-1s (named first), transits (named first),
+        // access, hosters, named hosters.
+        let mut plan: Vec<(Role, Option<usize>)> = Vec::new();
+        for (i, n) in sc.named_ases.iter().enumerate() {
+            if n.tier == Tier::Tier1 {
+                plan.push((Role::Tier1, Some(i)));
+            }
+        }
+        plan.extend((0..t.tier1).map(|_| (Role::Tier1, None)));
+        for (i, n) in sc.named_ases.iter().enumerate() {
+            if n.tier == Tier::Transit {
+                plan.push((Role::Transit, Some(i)));
+            }
+        }
+        plan.extend((0..n_transit).map(|_| (Role::Transit, None)));
+        plan.extend((0..n_access).map(|_| (Role::Access, None)));
+        plan.extend((0..n_hosters).map(|_| (Role::Hoster, None)));
+        plan.extend((0..sc.hosters.len()).map(|i| (Role::Named, Some(i))));
+        let n = plan.len();
+
+        // ASNs: unique; 4-byte numbers when the 16-bit space gets crowded.
+        let mut used = BTreeSet::new();
+        let n16 = if n <= 30_000 { n } else { 40_000 };
+        let mut asns = Vec::with_capacity(n);
+        for i in 0..n {
+            loop {
+                let a = if i < n16 && !rng.chance(0.02) {
+                    1 + rng.below(64_495) as u32
+                } else {
+                    131_072 + rng.below(270_000) as u32
+                };
+                if a != 23_456 && used.insert(a) {
+                    asns.push(a);
+                    break;
+                }
+            }
+        }
+        // Shuffle so that 4-byte ASNs are not all at the end.
+        for i in (1..n).rev() {
+            let j = rng.index(i + 1);
+            asns.swap(i, j);
+        }
+
+        let country_cum = cumulative(COUNTRIES.iter().map(|c| c.2));
+        let mut ases = Vec::with_capacity(n);
+        let mut keyed = BTreeMap::new();
+        let mut names_used = BTreeSet::new();
+        for (i, &(role, named)) in plan.iter().enumerate() {
+            let asn = asns[i];
+            let ci = rng.weighted(&country_cum).unwrap_or(0);
+            let (mut country, tz, _, cctld) = COUNTRIES[ci];
+            let mut name;
+            let org_name;
+            let mut key = None;
+            let mut bulletproof = false;
+            let mut move_every = None;
+            match (role, named) {
+                (Role::Tier1 | Role::Transit, Some(k)) => {
+                    let c = &sc.named_ases[k];
+                    name = c.name.clone();
+                    org_name = c.org.clone();
+                    key = Some(c.key.clone());
+                    country = COUNTRIES
+                        .iter()
+                        .find(|x| x.0 == c.country)
+                        .map_or("US", |x| x.0);
+                }
+                (Role::Named, Some(k)) => {
+                    let c = &sc.hosters[k];
+                    name = c.name.clone();
+                    org_name = c.org.clone();
+                    key = Some(c.key.clone());
+                    bulletproof = c.bulletproof;
+                    move_every = c.move_every.as_deref().and_then(parse_duration);
+                    country = COUNTRIES
+                        .iter()
+                        .find(|x| x.0 == c.country)
+                        .map_or("US", |x| x.0);
+                }
+                _ => {
+                    loop {
+                        let a = rng.pick(&NAME_PARTS);
+                        let b = rng.pick(&NAME_PARTS);
+                        name = format!("{}{}", a.to_uppercase(), b.to_uppercase());
+                        if rng.chance(0.5) {
+                            name.push_str("-AS");
+                        }
+                        if names_used.len() > 1500 {
+                            name = format!("{name}-{}", names_used.len());
+                        }
+                        if names_used.insert(name.clone()) {
+                            break;
+                        }
+                    }
+                    let base = name.trim_end_matches("-AS").to_lowercase();
+                    org_name = format!("{} {}", title(&base), rng.pick(&ORG_SUFFIX));
+                }
+            }
+            let tz = COUNTRIES
+                .iter()
+                .find(|x| x.0 == country)
+                .map_or(tz, |x| x.1);
+            let tld = COUNTRIES
+                .iter()
+                .find(|x| x.0 == country)
+                .map_or(cctld, |x| x.3);
+            let domain = format!(
+                "{}.{}",
+                name.to_lowercase()
+                    .trim_end_matches("-as")
+                    .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', ""),
+                tld
+            );
+            let org_id = format!(
+                "{}-{}",
+                name.trim_end_matches("-AS")
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .take(6)
+                    .collect::<String>(),
+                match country {
+                    "US" | "CA" => "ARIN",
+                    "BR" | "AR" | "MX" | "CO" => "LACNIC",
+                    "CN" | "KR" | "JP" | "IN" | "VN" | "TH" | "AU" => "APNIC",
+                    "EG" => "AFRINIC",
+                    _ => "RIPE",
+                }
+            );
+            if let Some(k) = &key {
+                keyed.insert(k.clone(), i);
+            }
+            let lease_secs = if rng.chance(0.3) {
+                i64::MAX / 4
+            } else {
+                [86_400, 3 * 86_400, 7 * 86_400, 12 * 3600][rng.index(4)]
+            };
+            ases.push(AsNode {
+                asn,
+                role,
+                key,
+                name,
+                org_id,
+                org_name,
+                country: country.to_string(),
+                tz_min: tz,
+                domain,
+                bulletproof,
+                providers: Vec::new(),
+                v4: Vec::new(),
+                v6: Vec::new(),
+                lease_secs,
+                rdns_style: rng.below(5) as u8,
+                bot_weight: if role == Role::Access {
+                    COUNTRIES[ci].2 * rng.range(0.2, 1.8)
+                } else {
+                    0.0
+                },
+                move_every,
+            });
+        }
+
+        // Provider links.
+        let tier1: Vec<usize> = (0..n).filter(|&i| ases[i].role == Role::Tier1).collect();
+        let transit: Vec<usize> = (0..n).filter(|&i| ases[i].role == Role::Transit).collect();
+        let named_transit: BTreeSet<usize> = transit
+            .iter()
+            .copied()
+            .filter(|&i| ases[i].key.is_some())
+            .collect();
+        #[allow(clippy::needless_range_loop)] // `i` is also compared with provider indices
+        for i in 0..n {
+            let role = ases[i].role;
+            let mut provs: Vec<usize> = Vec::new();
+            match role {
+                Role::Tier1 => {}
+                Role::Transit => {
+                    let k = 1 + rng.index(3);
+                    let earlier: Vec<usize> = transit
+                        .iter()
+                        .copied()
+                        .filter(|&j| j < i && !named_transit.contains(&j))
+                        .collect();
+                    for _ in 0..k {
+                        let p = if earlier.is_empty() || rng.chance(0.7) || ases[i].key.is_some() {
+                            *rng.pick(&tier1)
+                        } else {
+                            *rng.pick(&earlier)
+                        };
+                        if !provs.contains(&p) {
+                            provs.push(p);
+                        }
+                    }
+                }
+                Role::Access | Role::Hoster => {
+                    let k = 1 + rng.index(3);
+                    for _ in 0..k {
+                        let p = if rng.chance(0.8) {
+                            *rng.pick(&transit)
+                        } else {
+                            *rng.pick(&tier1)
+                        };
+                        if !provs.contains(&p) {
+                            provs.push(p);
+                        }
+                    }
+                }
+                Role::Named => {
+                    let k = ases[i].key.clone().unwrap_or_default();
+                    if let Some(c) = sc.hosters.iter().find(|h| h.key == k) {
+                        for u in &c.upstreams {
+                            if let Some(&p) = keyed.get(u) {
+                                provs.push(p);
+                            }
+                        }
+                        let ordinary: Vec<usize> = transit
+                            .iter()
+                            .copied()
+                            .filter(|j| !named_transit.contains(j))
+                            .collect();
+                        for _ in 0..c.random_upstreams {
+                            for _ in 0..8 {
+                                let p = *rng.pick(&ordinary);
+                                if !provs.contains(&p) {
+                                    provs.push(p);
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            ases[i].providers = provs;
+        }
+
+        allocate_prefixes(sc, &mut ases, &mut rng, &plan);
+
+        let access: Vec<usize> = (0..n).filter(|&i| ases[i].role == Role::Access).collect();
+        let hosters: Vec<usize> = (0..n).filter(|&i| ases[i].role == Role::Hoster).collect();
+        // Collector peers: ordinary tier-1s and transits.
+        let mut candidates: Vec<usize> = (0..n)
+            .filter(|&i| {
+                matches!(ases[i].role, Role::Tier1 | Role::Transit) && ases[i].key.is_none()
+            })
+            .collect();
+        let mut peers = Vec::new();
+        while peers.len() < t.collector_peers as usize && !candidates.is_empty() {
+            let j = rng.index(candidates.len());
+            peers.push(candidates.swap_remove(j));
+        }
+        peers.sort_unstable();
+
+        // Events, resolved in file order so that later ones may refer to earlier ones.
+        let mut event_times = BTreeMap::new();
+        let mut events = Vec::new();
+        let mut erng = Rng::stream(seed, "events", 0);
+        for e in &sc.events {
+            let base_t = World::resolve_time(&event_times, &e.at).ok_or_else(|| {
+                invalid(
+                    &format!("event.{}.at", e.key),
+                    format!("cannot resolve {:?}", e.at),
+                )
+            })?;
+            let j = e.jitter.as_deref().and_then(parse_duration).unwrap_or(0);
+            let time = base_t
+                + if j > 0 {
+                    erng.below(2 * j as u64 + 1) as i64 - j
+                } else {
+                    0
+                };
+            event_times.insert(e.key.clone(), time);
+            let as_idx = *keyed
+                .get(&e.asn)
+                .ok_or_else(|| invalid("event.as", e.asn.clone()))?;
+            let upstream = e.upstream.as_ref().and_then(|u| keyed.get(u).copied());
+            events.push(Event {
+                key: e.key.clone(),
+                kind: e.kind,
+                time,
+                as_idx,
+                upstream,
+                family: e.family.clone(),
+                note: e.note.clone(),
+            });
+        }
+        events.sort_by_key(|e| e.time);
+
+        Ok(World {
+            seed,
+            start,
+            end,
+            ases,
+            keyed,
+            access,
+            hosters,
+            peers,
+            events,
+            event_times,
+        })
+    }
+
+    /// A random host address inside one of an AS's IPv4 prefixes, derived
+    /// statelessly from `h`.
+    pub(crate) fn host_in(&self, as_idx: usize, h: u64) -> u32 {
+        let node = &self.ases[as_idx];
+        let Some(&(net, len)) = node.v4.get((h % node.v4.len().max(1) as u64) as usize) else {
+            return 0x0101_0101;
+        };
+        let size = 1u64 << (32 - u32::from(len));
+        let off = ((h >> 24) % (size - 2).max(1)) as u32 + 1;
+        net | off
+    }
+}
+
+/// Gives every AS its prefixes: aggregates allocated from shuffled /8s in
+/// descending size (a bump allocator stays aligned that way), then
+/// more-specifics carved out of the AS's own aggregates; IPv6 /32s from
+/// 2001::/16 and further /16s, with more-specifics inside.
+fn allocate_prefixes(
+    sc: &Scenario,
+    ases: &mut [AsNode],
+    rng: &mut Rng,
+    plan: &[(Role, Option<usize>)],
+) {
+    let t = &sc.topology;
+    // Desired aggregate lengths and more-specific counts.
+    let mut aggs: Vec<(usize, u8)> = Vec::new();
+    let mut extra: Vec<usize> = vec![0; ases.len()];
+    for (i, node) in ases.iter().enumerate() {
+        if node.role == Role::Named {
+            let k = plan[i].1.unwrap_or(0);
+            for &l in &sc.hosters[k].v4 {
+                aggs.push((i, l));
+            }
+            continue;
+        }
+        let (mult, lo, hi) = match node.role {
+            Role::Tier1 => (3.0, 12u8, 15u8),
+            Role::Transit => (2.0, 14, 17),
+            Role::Access => (1.2, 15, 19),
+            _ => (0.6, 18, 22),
+        };
+        let n4 = lognormal_count(rng, t.v4_per_as * mult / 1.25, 1.1);
+        let a = 1 + n4 / 12;
+        for _ in 0..a {
+            aggs.push((i, lo + rng.below(u64::from(hi - lo) + 1) as u8));
+        }
+        extra[i] = n4.saturating_sub(a);
+    }
+    // Fit into the pool: lengthen generated aggregates until they fit.
+    let pool_slash8: Vec<u32> = {
+        let mut v: Vec<u32> = (1..224)
+            .filter(|o| !RESERVED_V4_SLASH8.contains(o))
+            .collect();
+        for i in (1..v.len()).rev() {
+            let j = rng.index(i + 1);
+            v.swap(i, j);
+        }
+        v
+    };
+    let pool = pool_slash8.len() as f64 * f64::from(1u32 << 24);
+    let mut shift = 0u8;
+    loop {
+        let used: f64 = aggs
+            .iter()
+            .map(|&(i, l)| {
+                let l = if ases[i].role == Role::Named {
+                    l
+                } else {
+                    (l + shift).min(24)
+                };
+                f64::from(1u32 << (32 - u32::from(l)))
+            })
+            .sum();
+        if used <= 0.85 * pool || shift >= 12 {
+            break;
+        }
+        shift += 1;
+    }
+    for a in &mut aggs {
+        if ases[a.0].role != Role::Named {
+            a.1 = (a.1 + shift).min(24);
+        }
+    }
+    // Shuffle, then stable-sort by length so that bigger blocks come first.
+    for i in (1..aggs.len()).rev() {
+        let j = rng.index(i + 1);
+        aggs.swap(i, j);
+    }
+    aggs.sort_by_key(|a| a.1);
+    // Each aggregate goes to a random /8 with room; per-/8 bump cursors stay
+    // aligned because sizes only shrink.
+    let mut cursors: Vec<u64> = vec![0; pool_slash8.len()];
+    for &(i, l) in &aggs {
+        let size = 1u64 << (32 - u32::from(l));
+        let first = rng.index(pool_slash8.len());
+        let slot = (0..pool_slash8.len())
+            .map(|k| (first + k) % pool_slash8.len())
+            .find(|&s| cursors[s] + size <= 1 << 24);
+        let Some(slot) = slot else { continue };
+        let net = (pool_slash8[slot] << 24) | cursors[slot] as u32;
+        cursors[slot] += size;
+        ases[i].v4.push((net, l));
+    }
+    // Every AS announces at least one /24.
+    for node in ases.iter_mut().filter(|a| a.v4.is_empty()) {
+        if let Some(slot) = (0..pool_slash8.len()).find(|&s| cursors[s] + 256 <= 1 << 24) {
+            node.v4
+                .push(((pool_slash8[slot] << 24) | cursors[slot] as u32, 24));
+            cursors[slot] += 256;
+        }
+    }
+    // More-specifics inside the AS's own aggregates.
+    for (i, node) in ases.iter_mut().enumerate() {
+        if node.v4.is_empty() {
+            continue;
+        }
+        let mut seen: BTreeSet<(u32, u8)> = node.v4.iter().copied().collect();
+        let aggs_of = node.v4.clone();
+        let mut tries = 0;
+        let mut added = 0;
+        while added < extra[i] && tries < extra[i] * 4 + 8 {
+            tries += 1;
+            let (net, l) = *rng.pick(&aggs_of);
+            if l >= 24 {
+                continue;
+            }
+            let sub = if rng.chance(0.75) {
+                24
+            } else {
+                (l + 1 + rng.below(u64::from(24 - l)) as u8).min(24)
+            };
+            let span = 1u64 << (u32::from(sub) - u32::from(l));
+            let k = rng.below(span) as u32;
+            let p = (net | (k << (32 - u32::from(sub))), sub);
+            if seen.insert(p) {
+                node.v4.push(p);
+                added += 1;
+            }
+        }
+    }
+    // IPv6.
+    let blocks: [u32; 5] = [0x2001, 0x2400, 0x2600, 0x2800, 0x2a00];
+    let mut k6: u64 = 0;
+    let offset = rng.below(65_536);
+    for (i, node) in ases.iter_mut().enumerate() {
+        let wants = match node.role {
+            Role::Named => {
+                let k = plan[i].1.unwrap_or(0);
+                !sc.hosters[k].v6.is_empty()
+            }
+            Role::Tier1 => true,
+            _ => rng.chance(t.v6_share),
+        };
+        if !wants {
+            continue;
+        }
+        let high = loop {
+            let b = blocks[((k6 / 65_536) as usize).min(blocks.len() - 1)];
+            let low = ((k6 % 65_536) * 40_503 + offset) % 65_536;
+            k6 += 1;
+            if b == 0x2001 && (low < 0x0200 || low == 0x0db8) {
+                continue;
+            }
+            break (b << 16) | low as u32;
+        };
+        let base = u128::from(high) << 96;
+        if node.role == Role::Named {
+            let k = plan[i].1.unwrap_or(0);
+            for (j, &l) in sc.hosters[k].v6.iter().enumerate() {
+                let l = l.max(32);
+                node.v6
+                    .push((base | ((j as u128) << (128 - u32::from(l))), l));
+            }
+            continue;
+        }
+        node.v6.push((base, 32));
+        let n6 = lognormal_count(rng, t.v6_per_as, 0.9);
+        let mut seen = BTreeSet::new();
+        for _ in 0..n6.saturating_sub(1) * 2 {
+            if node.v6.len() >= n6 {
+                break;
+            }
+            let l = [48u8, 48, 48, 40, 44, 36][rng.index(6)];
+            let bits = rng.below(1 << (l - 32)) as u128;
+            let p = (base | (bits << (128 - u32::from(l))), l);
+            if seen.insert(p) {
+                node.v6.push(p);
+            }
+        }
+    }
+}

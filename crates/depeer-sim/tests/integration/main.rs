@@ -1,0 +1,10 @@
+//! Integration tests of depeer-sim: determinism, the built-in scenarios
+//! against the figures of shared/SCENARIOS.md (computed from the generated
+//! messages), MRT round trip through bgpkit-parser, and mbox framing and
+//! hashing as docs/sim.md describes them.
+
+mod common;
+mod determinism;
+mod mbox;
+mod mrt;
+mod scenarios;

@@ -1,0 +1,408 @@
+//! The writable store: opening a data directory (lock, recovery, the set of
+//! stored messages), allocating batch ids, and the routing tables.
+
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use datafusion::arrow::array::{Array, RecordBatch};
+use fs2::FileExt;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Result, StoreError};
+use crate::journal::{self, Batch, Faults, Recovery};
+use crate::parquet_io::{self, list_parts};
+use crate::read::Dataset;
+use crate::routing::TableRows;
+use crate::schema::{self, Layout};
+use crate::writer::MessageWriter;
+
+/// Name of the lock file in the data directory.
+pub const LOCK_FILE: &str = "LOCK";
+
+/// Hasher for keys that are already uniformly random (hash prefixes).
+#[derive(Default)]
+pub(crate) struct PrefixHasher(u64);
+
+impl Hasher for PrefixHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u128(&mut self, i: u128) {
+        self.0 = i as u64;
+    }
+}
+
+pub(crate) type KeySet = HashSet<u128, BuildHasherDefault<PrefixHasher>>;
+
+/// The first 16 bytes of a SHA-256, the deduplication key of a message.
+pub(crate) fn key_of(sha: &[u8; 32]) -> u128 {
+    let mut k = [0u8; 16];
+    k.copy_from_slice(&sha[..16]);
+    u128::from_be_bytes(k)
+}
+
+/// The key of a hex SHA-256 (at least 32 hex digits).
+pub(crate) fn key_of_hex(hex: &str) -> Option<u128> {
+    let b = hex.as_bytes();
+    let mut k: u128 = 0;
+    for i in 0..32 {
+        let d = match *b.get(i)? {
+            c @ b'0'..=b'9' => c - b'0',
+            c @ b'a'..=b'f' => c - b'a' + 10,
+            c @ b'A'..=b'F' => c - b'A' + 10,
+            _ => return None,
+        };
+        k = (k << 4) | u128::from(d);
+    }
+    Some(k)
+}
+
+/// The deduplication key of a quarantine row.
+pub(crate) fn quarantine_key(raw_sha_hex: &str, file: &str, offset: u64) -> u128 {
+    let mut h = Sha256::new();
+    h.update(raw_sha_hex.as_bytes());
+    h.update([0]);
+    h.update(file.as_bytes());
+    h.update([0]);
+    h.update(offset.to_le_bytes());
+    let d: [u8; 32] = h.finalize().into();
+    key_of(&d)
+}
+
+#[derive(Default)]
+pub(crate) struct Seen {
+    pub(crate) messages: KeySet,
+    pub(crate) quarantine: KeySet,
+}
+
+pub(crate) struct Inner {
+    pub(crate) dir: PathBuf,
+    _lock: File,
+    last_batch: Mutex<u64>,
+    pub(crate) seen: Mutex<Seen>,
+    faults: Mutex<Faults>,
+    recovery: Recovery,
+}
+
+impl Inner {
+    pub(crate) fn seen(&self) -> MutexGuard<'_, Seen> {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn faults(&self) -> Faults {
+        *self.faults.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new, unique, increasing batch id (hex microseconds).
+    pub(crate) fn new_batch(&self) -> Batch {
+        let now = now_micros().max(0) as u64;
+        let mut last = self.last_batch.lock().unwrap_or_else(|p| p.into_inner());
+        let id = now.max(*last + 1);
+        *last = id;
+        Batch::new(&self.dir, format!("{id:016x}"))
+    }
+}
+
+pub(crate) fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+/// The writable store of one data directory. Holds the directory's writer
+/// lock until dropped.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) inner: Arc<Inner>,
+    dataset: Dataset,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("dir", &self.inner.dir).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the data directory `dir` for writing:
+    /// takes the writer lock, finishes or discards interrupted commits,
+    /// and loads the set of stored messages for deduplication.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Store> {
+        let dir = dir.as_ref().to_path_buf();
+        fs::create_dir_all(&dir).map_err(StoreError::io("create directory", &dir))?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(StoreError::io("open", &lock_path))?;
+        if lock.try_lock_exclusive().is_err() {
+            return Err(StoreError::Locked {
+                dir,
+                lock: lock_path,
+            });
+        }
+        let recovery = journal::recover(&dir)?;
+        for sub in ["raw", journal::STAGING] {
+            let p = dir.join(sub);
+            fs::create_dir_all(&p).map_err(StoreError::io("create directory", &p))?;
+        }
+        for t in schema::tables() {
+            let p = dir.join("tables").join(t.name);
+            fs::create_dir_all(&p).map_err(StoreError::io("create directory", &p))?;
+        }
+        let last_batch = last_batch_id(&dir)?;
+        let seen = load_seen(&dir)?;
+        let inner = Inner {
+            dir: dir.clone(),
+            _lock: lock,
+            last_batch: Mutex::new(last_batch),
+            seen: Mutex::new(seen),
+            faults: Mutex::new(Faults::default()),
+            recovery,
+        };
+        Ok(Store {
+            inner: Arc::new(inner),
+            dataset: Dataset::at(dir),
+        })
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// What opening the store had to repair.
+    pub fn recovery(&self) -> Recovery {
+        self.inner.recovery
+    }
+
+    /// Read access to the same directory.
+    pub fn dataset(&self) -> &Dataset {
+        &self.dataset
+    }
+
+    /// How many distinct messages are stored (committed or pending).
+    pub fn message_count(&self) -> usize {
+        self.inner.seen().messages.len()
+    }
+
+    /// Whether a message is stored (committed, or pending in a writer).
+    pub fn contains(&self, sha256: &[u8; 32]) -> bool {
+        self.inner.seen().messages.contains(&key_of(sha256))
+    }
+
+    /// A writer for messages, their URLs and quarantined records.
+    pub fn message_writer(&self) -> MessageWriter {
+        MessageWriter::new(self.inner.clone())
+    }
+
+    /// The raw bytes of a stored message (see [`Dataset::raw_message`]).
+    pub fn raw_message(&self, sha256: &[u8; 32]) -> Result<Option<Vec<u8>>> {
+        self.dataset.raw_message(sha256)
+    }
+
+    /// Test hook: make the next commits stop after durable step `step`
+    /// (1-based) as if the process had been killed. `None` turns it off.
+    #[doc(hidden)]
+    pub fn inject_crash_after(&self, step: Option<usize>) {
+        *self.inner.faults.lock().unwrap_or_else(|p| p.into_inner()) = Faults { crash_after: step };
+    }
+
+    /// Appends rows to a routing table in one atomic commit.
+    pub fn append(&self, rows: TableRows<'_>) -> Result<()> {
+        self.write_flat(rows, false)
+    }
+
+    /// Replaces every row of a routing table with `rows`, atomically: after
+    /// a crash the table holds either the old or the new rows.
+    pub fn replace_table(&self, rows: TableRows<'_>) -> Result<()> {
+        self.write_flat(rows, true)
+    }
+
+    /// Appends to `routes`.
+    pub fn append_routes(&self, rows: &[depeer_core::RouteObs]) -> Result<()> {
+        self.append(TableRows::Routes(rows))
+    }
+
+    /// Appends to `as_links`.
+    pub fn append_as_links(&self, rows: &[depeer_core::AsLinkObs]) -> Result<()> {
+        self.append(TableRows::AsLinks(rows))
+    }
+
+    /// Appends to `routing_events`.
+    pub fn append_routing_events(&self, rows: &[depeer_core::RoutingEventObs]) -> Result<()> {
+        self.append(TableRows::RoutingEvents(rows))
+    }
+
+    /// Appends to `as_names`.
+    pub fn append_as_names(&self, rows: &[depeer_core::AsNameObs]) -> Result<()> {
+        self.append(TableRows::AsNames(rows))
+    }
+
+    /// Reads `routes` back.
+    pub fn read_routes(&self) -> Result<Vec<depeer_core::RouteObs>> {
+        self.dataset.read_routes()
+    }
+
+    /// Reads `as_links` back.
+    pub fn read_as_links(&self) -> Result<Vec<depeer_core::AsLinkObs>> {
+        self.dataset.read_as_links()
+    }
+
+    /// Reads `routing_events` back.
+    pub fn read_routing_events(&self) -> Result<Vec<depeer_core::RoutingEventObs>> {
+        self.dataset.read_routing_events()
+    }
+
+    /// Reads `as_names` back.
+    pub fn read_as_names(&self) -> Result<Vec<depeer_core::AsNameObs>> {
+        self.dataset.read_as_names()
+    }
+
+    fn write_flat(&self, rows: TableRows<'_>, replace: bool) -> Result<()> {
+        let table = rows.table();
+        if rows.is_empty() && !replace {
+            return Ok(());
+        }
+        let mut batch = self.inner.new_batch();
+        if replace {
+            let tdir = self.inner.dir.join("tables").join(table);
+            for p in list_parts(&tdir)? {
+                if let Ok(rel) = p.strip_prefix(&self.inner.dir) {
+                    batch.delete(rel.to_string_lossy().into_owned());
+                }
+            }
+        }
+        // Large inputs become several files so readers can work in parallel.
+        const ROWS_PER_FILE: usize = 1 << 20;
+        let mut n = 0;
+        let mut start = 0;
+        while start < rows.len() {
+            let end = (start + ROWS_PER_FILE).min(rows.len());
+            let rb: RecordBatch = rows.slice(start, end).to_batch()?;
+            let rel = format!("tables/{table}/part-{}-{n}.parquet", batch.id());
+            parquet_io::write_part(&mut batch, &rel, &rb, &[])?;
+            n += 1;
+            start = end;
+        }
+        batch.commit(self.inner.faults())
+    }
+}
+
+/// The largest batch id already used in `dir` (from pack and part names).
+fn last_batch_id(dir: &Path) -> Result<u64> {
+    let mut last = 0u64;
+    let mut consider = |name: &str| {
+        let digits = name
+            .trim_start_matches("qpack-")
+            .trim_start_matches("pack-")
+            .trim_start_matches("part-");
+        if let Some(id) = digits.get(..16).and_then(|h| u64::from_str_radix(h, 16).ok()) {
+            last = last.max(id);
+        }
+    };
+    for sub in ["raw".to_string()]
+        .into_iter()
+        .chain(schema::tables().iter().filter(|t| t.layout == Layout::Flat).map(|t| format!("tables/{}", t.name)))
+    {
+        let p = dir.join(&sub);
+        if let Ok(entries) = fs::read_dir(&p) {
+            for e in entries.flatten() {
+                consider(&e.file_name().to_string_lossy());
+            }
+        }
+    }
+    Ok(last)
+}
+
+/// Loads the keys of every committed message and quarantine row.
+fn load_seen(dir: &Path) -> Result<Seen> {
+    let tables = dir.join("tables");
+    let files = list_parts(&tables.join(schema::names::MESSAGES))?;
+    let keys = parquet_io::par_files(&files, |p| {
+        let mut v = Vec::new();
+        parquet_io::read_columns(p, &["sha256"], |rb| {
+            let c = parquet_io::Cols { rb, path: p }.str("sha256")?;
+            v.reserve(c.len());
+            for i in 0..c.len() {
+                let k = key_of_hex(c.value(i)).ok_or_else(|| StoreError::Corrupt {
+                    path: p.to_path_buf(),
+                    reason: format!("sha256 {:?} is not hex", c.value(i)),
+                })?;
+                v.push(k);
+            }
+            Ok(())
+        })?;
+        Ok(v)
+    })?;
+    let mut seen = Seen::default();
+    seen.messages.reserve(keys.len());
+    seen.messages.extend(keys);
+    let qfiles = list_parts(&tables.join(schema::names::QUARANTINE))?;
+    let qkeys = parquet_io::par_files(&qfiles, |p| {
+        let mut v = Vec::new();
+        parquet_io::read_columns(p, &["raw_sha256", "source_file", "source_offset"], |rb| {
+            let cols = parquet_io::Cols { rb, path: p };
+            let (sha, file, off) = (
+                cols.str("raw_sha256")?,
+                cols.str("source_file")?,
+                cols.i64("source_offset")?,
+            );
+            for i in 0..sha.len() {
+                v.push(quarantine_key(sha.value(i), file.value(i), off.value(i) as u64));
+            }
+            Ok(())
+        })?;
+        Ok(v)
+    })?;
+    seen.quarantine.extend(qkeys);
+    Ok(seen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_keys_match_binary_keys() {
+        let mut sha = [0u8; 32];
+        for (i, b) in sha.iter_mut().enumerate() {
+            *b = (i * 37 + 5) as u8;
+        }
+        assert_eq!(key_of_hex(&hex::encode(sha)), Some(key_of(&sha)));
+        assert_eq!(key_of_hex(&hex::encode_upper(sha)), Some(key_of(&sha)));
+        assert_eq!(key_of_hex("abc"), None);
+        assert_eq!(key_of_hex(&"g".repeat(64)), None);
+    }
+
+    #[test]
+    fn second_writer_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = Store::open(tmp.path()).unwrap();
+        let e = Store::open(tmp.path()).unwrap_err();
+        assert!(matches!(e, StoreError::Locked { .. }));
+        assert!(e.to_string().contains("another depeer is writing"));
+        drop(s);
+        Store::open(tmp.path()).unwrap();
+    }
+
+    #[test]
+    fn batch_ids_increase() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = Store::open(tmp.path()).unwrap();
+        let a = s.inner.new_batch().id().to_string();
+        let b = s.inner.new_batch().id().to_string();
+        assert!(b > a, "{a} {b}");
+    }
+}

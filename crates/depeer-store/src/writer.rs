@@ -1,0 +1,591 @@
+//! [`MessageWriter`]: appends messages, their URLs and quarantined records
+//! to a staged batch and commits it through the journal every
+//! [`BatchLimits`] (and at [`MessageWriter::finish`]).
+//!
+//! Rows go straight into Arrow builders (one allocation per column per
+//! batch, none per row); compressed raw bytes go straight into the staged
+//! pack file. At commit the rows are cut into one Parquet part per day.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    ArrayRef, BooleanBuilder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
+    UInt32Array,
+};
+use datafusion::arrow::compute::take_record_batch;
+use depeer_core::{MessageObs, Quarantine, Timestamp, UrlObs};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Result, StoreError};
+use crate::journal::{Batch, STAGING};
+use crate::parquet_io::write_part;
+use crate::raw::{PackWriter, compress_raw};
+use crate::schema::{names, schema_of};
+use crate::store::{Inner, key_of, now_micros, quarantine_key};
+
+/// What happened to an added record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddOutcome {
+    /// It was new and is now stored (durable at the next commit).
+    Stored,
+    /// The same record was already stored; nothing was written.
+    Duplicate,
+}
+
+/// When a writer commits on its own.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    /// Commit after this many messages.
+    pub messages: usize,
+    /// Commit when the compressed raw bytes of the batch reach this size.
+    pub raw_bytes: u64,
+}
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        BatchLimits {
+            messages: 50_000,
+            raw_bytes: 64 << 20,
+        }
+    }
+}
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+fn ts_builder(n: usize) -> TimestampMicrosecondBuilder {
+    TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC")
+}
+
+struct MessageCols {
+    sha256: StringBuilder,
+    arrival_time: TimestampMicrosecondBuilder,
+    arrival_source: StringBuilder,
+    relay_ip: StringBuilder,
+    relay_helo: StringBuilder,
+    relay_rdns: StringBuilder,
+    envelope_from: StringBuilder,
+    from_addr: StringBuilder,
+    to_addr: StringBuilder,
+    subject: StringBuilder,
+    message_id: StringBuilder,
+    date_header: TimestampMicrosecondBuilder,
+    size: Int64Builder,
+    fingerprint: StringBuilder,
+    url_count: Int64Builder,
+    source_file: StringBuilder,
+    source_offset: Int64Builder,
+    source_index: Int64Builder,
+    raw_pack: StringBuilder,
+    raw_offset: Int64Builder,
+    raw_len: Int64Builder,
+    days: Vec<i64>,
+}
+
+impl MessageCols {
+    fn new(n: usize) -> Self {
+        let s = |bytes: usize| StringBuilder::with_capacity(n, n * bytes);
+        MessageCols {
+            sha256: s(64),
+            arrival_time: ts_builder(n),
+            arrival_source: s(8),
+            relay_ip: s(14),
+            relay_helo: s(16),
+            relay_rdns: s(16),
+            envelope_from: s(24),
+            from_addr: s(24),
+            to_addr: s(24),
+            subject: s(40),
+            message_id: s(40),
+            date_header: ts_builder(n),
+            size: Int64Builder::with_capacity(n),
+            fingerprint: s(32),
+            url_count: Int64Builder::with_capacity(n),
+            source_file: s(24),
+            source_offset: Int64Builder::with_capacity(n),
+            source_index: Int64Builder::with_capacity(n),
+            raw_pack: s(28),
+            raw_offset: Int64Builder::with_capacity(n),
+            raw_len: Int64Builder::with_capacity(n),
+            days: Vec::with_capacity(n),
+        }
+    }
+
+    fn finish(&mut self) -> Result<RecordBatch> {
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(self.sha256.finish()),
+            Arc::new(self.arrival_time.finish()),
+            Arc::new(self.arrival_source.finish()),
+            Arc::new(self.relay_ip.finish()),
+            Arc::new(self.relay_helo.finish()),
+            Arc::new(self.relay_rdns.finish()),
+            Arc::new(self.envelope_from.finish()),
+            Arc::new(self.from_addr.finish()),
+            Arc::new(self.to_addr.finish()),
+            Arc::new(self.subject.finish()),
+            Arc::new(self.message_id.finish()),
+            Arc::new(self.date_header.finish()),
+            Arc::new(self.size.finish()),
+            Arc::new(self.fingerprint.finish()),
+            Arc::new(self.url_count.finish()),
+            Arc::new(self.source_file.finish()),
+            Arc::new(self.source_offset.finish()),
+            Arc::new(self.source_index.finish()),
+            Arc::new(self.raw_pack.finish()),
+            Arc::new(self.raw_offset.finish()),
+            Arc::new(self.raw_len.finish()),
+        ];
+        RecordBatch::try_new(schema_of(names::MESSAGES), cols).map_err(StoreError::arrow("messages"))
+    }
+}
+
+struct UrlCols {
+    sha256: StringBuilder,
+    url: StringBuilder,
+    host: StringBuilder,
+    registrable_domain: StringBuilder,
+    days: Vec<i64>,
+}
+
+impl UrlCols {
+    fn new(n: usize) -> Self {
+        UrlCols {
+            sha256: StringBuilder::with_capacity(n, n * 64),
+            url: StringBuilder::with_capacity(n, n * 48),
+            host: StringBuilder::with_capacity(n, n * 16),
+            registrable_domain: StringBuilder::with_capacity(n, n * 12),
+            days: Vec::with_capacity(n),
+        }
+    }
+
+    fn finish(&mut self) -> Result<RecordBatch> {
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(self.sha256.finish()),
+            Arc::new(self.url.finish()),
+            Arc::new(self.host.finish()),
+            Arc::new(self.registrable_domain.finish()),
+        ];
+        RecordBatch::try_new(schema_of(names::MESSAGE_URLS), cols)
+            .map_err(StoreError::arrow("message_urls"))
+    }
+}
+
+struct QuarantineCols {
+    source_file: StringBuilder,
+    source_offset: Int64Builder,
+    source_index: Int64Builder,
+    reason: StringBuilder,
+    detail: StringBuilder,
+    raw_sha256: StringBuilder,
+    size: Int64Builder,
+    truncated: BooleanBuilder,
+    ingest_time: TimestampMicrosecondBuilder,
+    raw_pack: StringBuilder,
+    raw_offset: Int64Builder,
+    raw_len: Int64Builder,
+    days: Vec<i64>,
+}
+
+impl QuarantineCols {
+    fn new() -> Self {
+        QuarantineCols {
+            source_file: StringBuilder::new(),
+            source_offset: Int64Builder::new(),
+            source_index: Int64Builder::new(),
+            reason: StringBuilder::new(),
+            detail: StringBuilder::new(),
+            raw_sha256: StringBuilder::new(),
+            size: Int64Builder::new(),
+            truncated: BooleanBuilder::new(),
+            ingest_time: ts_builder(0),
+            raw_pack: StringBuilder::new(),
+            raw_offset: Int64Builder::new(),
+            raw_len: Int64Builder::new(),
+            days: Vec::new(),
+        }
+    }
+
+    fn finish(&mut self) -> Result<RecordBatch> {
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(self.source_file.finish()),
+            Arc::new(self.source_offset.finish()),
+            Arc::new(self.source_index.finish()),
+            Arc::new(self.reason.finish()),
+            Arc::new(self.detail.finish()),
+            Arc::new(self.raw_sha256.finish()),
+            Arc::new(self.size.finish()),
+            Arc::new(self.truncated.finish()),
+            Arc::new(self.ingest_time.finish()),
+            Arc::new(self.raw_pack.finish()),
+            Arc::new(self.raw_offset.finish()),
+            Arc::new(self.raw_len.finish()),
+        ];
+        RecordBatch::try_new(schema_of(names::QUARANTINE), cols)
+            .map_err(StoreError::arrow("quarantine"))
+    }
+}
+
+/// The batch being built.
+struct Pending {
+    batch: Batch,
+    pack: Option<PackWriter>,
+    qpack: Option<PackWriter>,
+    msgs: MessageCols,
+    n_msgs: usize,
+    urls: UrlCols,
+    quar: QuarantineCols,
+    n_quar: usize,
+    keys: Vec<u128>,
+    qkeys: Vec<u128>,
+}
+
+/// Appends messages, URLs and quarantined records; see the module docs.
+/// Dropping a writer without [`MessageWriter::finish`] discards what was
+/// not committed.
+pub struct MessageWriter {
+    inner: Arc<Inner>,
+    limits: BatchLimits,
+    cur: Option<Pending>,
+    hexbuf: String,
+    ipbuf: String,
+    committed_batches: u64,
+}
+
+impl std::fmt::Debug for MessageWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageWriter")
+            .field("limits", &self.limits)
+            .field("pending", &self.pending_messages())
+            .finish()
+    }
+}
+
+fn i64_of(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl MessageWriter {
+    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+        MessageWriter {
+            inner,
+            limits: BatchLimits::default(),
+            cur: None,
+            hexbuf: String::with_capacity(64),
+            ipbuf: String::with_capacity(48),
+            committed_batches: 0,
+        }
+    }
+
+    /// Sets when the writer commits on its own.
+    pub fn with_limits(mut self, limits: BatchLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Messages added since the last commit.
+    pub fn pending_messages(&self) -> usize {
+        self.cur.as_ref().map_or(0, |p| p.n_msgs)
+    }
+
+    /// Batches committed by this writer so far.
+    pub fn committed_batches(&self) -> u64 {
+        self.committed_batches
+    }
+
+    fn pending(&mut self) -> &mut Pending {
+        let cap = self.limits.messages.clamp(16, 1 << 20);
+        let inner = &self.inner;
+        self.cur.get_or_insert_with(|| Pending {
+            batch: inner.new_batch(),
+            pack: None,
+            qpack: None,
+            msgs: MessageCols::new(cap),
+            n_msgs: 0,
+            urls: UrlCols::new(cap * 2),
+            quar: QuarantineCols::new(),
+            n_quar: 0,
+            keys: Vec::with_capacity(cap),
+            qkeys: Vec::new(),
+        })
+    }
+
+    /// Adds a message, its URLs and its raw bytes compressed by
+    /// [`compress_raw`]. A message whose SHA-256 is already stored (or
+    /// pending) is a [`AddOutcome::Duplicate`] and nothing is written.
+    pub fn add(
+        &mut self,
+        msg: MessageObs,
+        urls: Vec<UrlObs>,
+        compressed_raw: Vec<u8>,
+    ) -> Result<AddOutcome> {
+        let key = key_of(&msg.sha256);
+        if !self.inner.seen().messages.insert(key) {
+            return Ok(AddOutcome::Duplicate);
+        }
+        let r = self.append_message(&msg, &urls, &compressed_raw);
+        match r {
+            Ok(()) => {
+                let limits = self.limits;
+                let p = self.pending();
+                p.keys.push(key);
+                let full = p.n_msgs >= limits.messages
+                    || p.pack.as_ref().is_some_and(|w| w.len >= limits.raw_bytes);
+                if full {
+                    self.commit()?;
+                }
+                Ok(AddOutcome::Stored)
+            }
+            Err(e) => {
+                self.inner.seen().messages.remove(&key);
+                Err(e)
+            }
+        }
+    }
+
+    fn append_message(&mut self, msg: &MessageObs, urls: &[UrlObs], raw: &[u8]) -> Result<()> {
+        self.hexbuf.clear();
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        for b in msg.sha256 {
+            self.hexbuf.push(char::from(HEX[usize::from(b >> 4)]));
+            self.hexbuf.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        if raw.is_empty() {
+            return Err(StoreError::EmptyRaw {
+                sha256: self.hexbuf.clone(),
+            });
+        }
+        self.ipbuf.clear();
+        if let Some(ip) = msg.relay_ip {
+            let _ = write!(self.ipbuf, "{ip}");
+        }
+        let hex = std::mem::take(&mut self.hexbuf);
+        let ipbuf = std::mem::take(&mut self.ipbuf);
+        let res = (|| {
+            let p = self.pending();
+            if p.pack.is_none() {
+                p.pack = Some(PackWriter::create(&mut p.batch, "pack")?);
+            }
+            let Some(pack) = p.pack.as_mut() else {
+                return Ok(());
+            };
+            let offset = pack.append(raw)?;
+            let pack_name = pack.name.as_str();
+            let day = msg.arrival_time.0.div_euclid(MICROS_PER_DAY);
+            let m = &mut p.msgs;
+            m.sha256.append_value(&hex);
+            m.arrival_time.append_value(msg.arrival_time.0);
+            m.arrival_source.append_value(msg.arrival_source.as_str());
+            if msg.relay_ip.is_some() {
+                m.relay_ip.append_value(&ipbuf);
+            } else {
+                m.relay_ip.append_null();
+            }
+            m.relay_helo.append_option(msg.relay_helo.as_deref());
+            m.relay_rdns.append_option(msg.relay_rdns.as_deref());
+            m.envelope_from.append_option(msg.envelope_from.as_deref());
+            m.from_addr.append_option(msg.from_addr.as_deref());
+            m.to_addr.append_option(msg.to_addr.as_deref());
+            m.subject.append_option(msg.subject.as_deref());
+            m.message_id.append_option(msg.message_id.as_deref());
+            m.date_header.append_option(msg.date_header.map(|t| t.0));
+            m.size.append_value(i64_of(msg.size));
+            m.fingerprint.append_value(&msg.fingerprint);
+            m.url_count.append_value(i64::from(msg.url_count));
+            m.source_file.append_value(&msg.source.path);
+            m.source_offset.append_value(i64_of(msg.source.offset));
+            m.source_index.append_value(i64_of(msg.source.index));
+            m.raw_pack.append_value(pack_name);
+            m.raw_offset.append_value(i64_of(offset));
+            m.raw_len.append_value(i64_of(raw.len() as u64));
+            m.days.push(day);
+            p.n_msgs += 1;
+            for u in urls {
+                p.urls.sha256.append_value(&hex);
+                p.urls.url.append_value(&u.url);
+                p.urls.host.append_value(&u.host);
+                p.urls.registrable_domain.append_option(u.registrable_domain.as_deref());
+                p.urls.days.push(day);
+            }
+            Ok(())
+        })();
+        self.hexbuf = hex;
+        self.ipbuf = ipbuf;
+        res
+    }
+
+    /// Adds a quarantined record and keeps its bytes (in the batch's
+    /// quarantine pack, so `depeer show` can print them). The same bytes at
+    /// the same place of the same file are a [`AddOutcome::Duplicate`].
+    pub fn add_quarantine(&mut self, q: &Quarantine) -> Result<AddOutcome> {
+        let sha: [u8; 32] = Sha256::digest(&q.bytes).into();
+        let hex = hex::encode(sha);
+        let key = quarantine_key(&hex, &q.source.path, q.source.offset);
+        if !self.inner.seen().quarantine.insert(key) {
+            return Ok(AddOutcome::Duplicate);
+        }
+        let frame = compress_raw(&q.bytes);
+        let res = (|| {
+            if frame.is_empty() {
+                return Err(StoreError::EmptyRaw { sha256: hex.clone() });
+            }
+            let p = self.pending();
+            if p.qpack.is_none() {
+                p.qpack = Some(PackWriter::create(&mut p.batch, "qpack")?);
+            }
+            let Some(pack) = p.qpack.as_mut() else {
+                return Ok(());
+            };
+            let offset = pack.append(&frame)?;
+            let now = now_micros();
+            let c = &mut p.quar;
+            c.source_file.append_value(&q.source.path);
+            c.source_offset.append_value(i64_of(q.source.offset));
+            c.source_index.append_value(i64_of(q.source.index));
+            c.reason.append_value(&q.reason);
+            c.detail.append_value(&q.detail);
+            c.raw_sha256.append_value(&hex);
+            c.size.append_value(i64_of(q.bytes.len() as u64));
+            c.truncated.append_value(q.truncated);
+            c.ingest_time.append_value(now);
+            c.raw_pack.append_value(&pack.name);
+            c.raw_offset.append_value(i64_of(offset));
+            c.raw_len.append_value(i64_of(frame.len() as u64));
+            c.days.push(now.div_euclid(MICROS_PER_DAY));
+            p.n_quar += 1;
+            p.qkeys.push(key);
+            Ok(())
+        })();
+        match res {
+            Ok(()) => Ok(AddOutcome::Stored),
+            Err(e) => {
+                self.inner.seen().quarantine.remove(&key);
+                Err(e)
+            }
+        }
+    }
+
+    /// Makes everything added so far durable and visible, atomically.
+    pub fn commit(&mut self) -> Result<()> {
+        let Some(p) = self.cur.take() else {
+            return Ok(());
+        };
+        let id = p.batch.id().to_string();
+        let (keys, qkeys) = (p.keys.clone(), p.qkeys.clone());
+        match self.write_and_commit(p) {
+            Ok(()) => {
+                self.committed_batches += 1;
+                Ok(())
+            }
+            Err(e) => {
+                let committed = self
+                    .inner
+                    .dir
+                    .join(STAGING)
+                    .join(&id)
+                    .join("COMMIT")
+                    .exists();
+                let injected = matches!(e, StoreError::InjectedCrash { .. });
+                if !committed && !injected {
+                    let mut seen = self.inner.seen();
+                    for k in &keys {
+                        seen.messages.remove(k);
+                    }
+                    for k in &qkeys {
+                        seen.quarantine.remove(k);
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn write_and_commit(&mut self, mut p: Pending) -> Result<()> {
+        if let Some(w) = p.pack.take() {
+            w.finish()?;
+        }
+        if let Some(w) = p.qpack.take() {
+            w.finish()?;
+        }
+        let mut n = 0usize;
+        if p.n_quar > 0 {
+            let rb = p.quar.finish()?;
+            write_by_day(&mut p.batch, names::QUARANTINE, rb, &p.quar.days, &mut n, &[])?;
+        }
+        if p.n_msgs > 0 {
+            let rb = p.urls.finish()?;
+            if rb.num_rows() > 0 {
+                write_by_day(&mut p.batch, names::MESSAGE_URLS, rb, &p.urls.days, &mut n, &[])?;
+            }
+            let rb = p.msgs.finish()?;
+            write_by_day(&mut p.batch, names::MESSAGES, rb, &p.msgs.days, &mut n, &["sha256"])?;
+        }
+        p.batch.commit(self.inner.faults())
+    }
+
+    /// Commits what is pending and ends the writer.
+    pub fn finish(mut self) -> Result<()> {
+        self.commit()
+    }
+}
+
+impl Drop for MessageWriter {
+    fn drop(&mut self) {
+        // Uncommitted rows are forgotten: their staging directory has no
+        // COMMIT, so the next open deletes it; here we only make the
+        // in-memory deduplication set agree.
+        if let Some(p) = self.cur.take() {
+            let mut seen = self.inner.seen();
+            for k in &p.keys {
+                seen.messages.remove(k);
+            }
+            for k in &p.qkeys {
+                seen.quarantine.remove(k);
+            }
+        }
+    }
+}
+
+/// Writes one part per day of `rb` (rows tagged with `days`).
+fn write_by_day(
+    batch: &mut Batch,
+    table: &str,
+    rb: RecordBatch,
+    days: &[i64],
+    n: &mut usize,
+    no_dict: &[&str],
+) -> Result<()> {
+    let mut part = |batch: &mut Batch, day: i64, rb: &RecordBatch| -> Result<()> {
+        let d = Timestamp(day * MICROS_PER_DAY).day();
+        let rel = format!("tables/{table}/day={d}/part-{}-{}.parquet", batch.id(), *n);
+        *n += 1;
+        write_part(batch, &rel, rb, no_dict)
+    };
+    let Some(&first) = days.first() else {
+        return Ok(());
+    };
+    if days.iter().all(|d| *d == first) {
+        return part(batch, first, &rb);
+    }
+    let mut order: Vec<u32> = (0..days.len() as u32).collect();
+    order.sort_by_key(|&i| days.get(i as usize).copied().unwrap_or(0));
+    let sorted = take_record_batch(&rb, &UInt32Array::from(order.clone()))
+        .map_err(StoreError::arrow("sorting rows by day"))?;
+    let day_at = |i: usize| {
+        order
+            .get(i)
+            .and_then(|&o| days.get(o as usize))
+            .copied()
+            .unwrap_or(0)
+    };
+    let mut start = 0;
+    while start < order.len() {
+        let day = day_at(start);
+        let mut end = start + 1;
+        while end < order.len() && day_at(end) == day {
+            end += 1;
+        }
+        part(batch, day, &sorted.slice(start, end - start))?;
+        start = end;
+    }
+    Ok(())
+}
