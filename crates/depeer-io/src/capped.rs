@@ -159,7 +159,8 @@ mod tests {
 
     #[test]
     fn plain_passes_through() {
-        let mut d = open_decoded(std::io::Cursor::new(b"hello".to_vec()), Limits::default()).unwrap();
+        let mut d =
+            open_decoded(std::io::Cursor::new(b"hello".to_vec()), Limits::default()).unwrap();
         assert_eq!(d.compression, Compression::None);
         let mut s = String::new();
         d.reader.read_to_string(&mut s).unwrap();
@@ -182,7 +183,8 @@ mod tests {
             (zs, Compression::Zstd),
             (xz, Compression::Xz),
         ] {
-            let mut d = open_decoded(std::io::Cursor::new(data.clone()), Limits::default()).unwrap();
+            let mut d =
+                open_decoded(std::io::Cursor::new(data.clone()), Limits::default()).unwrap();
             assert_eq!(d.compression, c);
             let mut out = Vec::new();
             d.reader.read_to_end(&mut out).unwrap();
@@ -191,7 +193,10 @@ mod tests {
             let cut = data[..data.len() / 2].to_vec();
             let mut d = open_decoded(std::io::Cursor::new(cut), Limits::default()).unwrap();
             let mut out = Vec::new();
-            assert!(d.reader.read_to_end(&mut out).is_err(), "{c:?} truncated must fail");
+            assert!(
+                d.reader.read_to_end(&mut out).is_err(),
+                "{c:?} truncated must fail"
+            );
             assert!(out.len() < text.len());
         }
     }

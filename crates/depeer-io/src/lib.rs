@@ -75,7 +75,8 @@ impl IoError {
 /// Whether an `std::io::Error` produced by a [`CappedReader`] is a limit
 /// breach, and which.
 pub fn limit_error(e: &std::io::Error) -> Option<&IoError> {
-    e.get_ref().and_then(|inner| inner.downcast_ref::<IoError>())
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<IoError>())
 }
 
 /// A decoded stream and what it was.
@@ -97,9 +98,15 @@ impl std::fmt::Debug for Decoded {
 /// Sniffs the compression of `inner` and returns the decompressed stream
 /// behind a [`CappedReader`]. Concatenated streams (multi-member gzip,
 /// multi-stream bzip2 and xz, multi-frame zstd) are read to the end.
-pub fn open_decoded<R: Read + Send + 'static>(inner: R, limits: Limits) -> std::io::Result<Decoded> {
+pub fn open_decoded<R: Read + Send + 'static>(
+    inner: R,
+    limits: Limits,
+) -> std::io::Result<Decoded> {
     let counter = capped::Counter::default();
-    let mut counted = BufReader::with_capacity(256 * 1024, capped::CountingReader::new(inner, counter.clone()));
+    let mut counted = BufReader::with_capacity(
+        256 * 1024,
+        capped::CountingReader::new(inner, counter.clone()),
+    );
     let head = counted.fill_buf()?;
     let compression = sniff(head);
     let decoder: Box<dyn Read + Send> = match compression {

@@ -157,7 +157,11 @@ mod tests {
         let (inputs, errors) = walk(&[t.path().to_path_buf(), t.path().join("missing")]);
         let names: Vec<_> = inputs
             .iter()
-            .map(|i| i.display.trim_start_matches(&*t.path().display().to_string()).to_string())
+            .map(|i| {
+                i.display
+                    .trim_start_matches(&*t.path().display().to_string())
+                    .to_string()
+            })
             .collect();
         assert_eq!(names, ["/a.mbox", "/trap/cur/1", "/trap/new/2"]);
         assert_eq!(

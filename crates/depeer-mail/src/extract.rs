@@ -21,8 +21,8 @@ use std::borrow::Cow;
 use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::parsers::MessageStream;
 use mail_parser::{
-    Encoding, GetHeader, HeaderName, HeaderValue, Message, MessageParser, MessagePart,
-    MimeHeaders, PartType,
+    Encoding, GetHeader, HeaderName, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders,
+    PartType,
 };
 use sha2::{Digest, Sha256};
 
@@ -754,7 +754,8 @@ Content-Transfer-Encoding: quoted-printable\r\n\r\n\
                     let b = full.extract(&raw.bytes, &c).map_err(|e| e.reason());
                     assert_eq!(a, b, "{}#{}", f.display(), raw.index);
                     n += 1;
-                    let body = sanity(&raw.bytes, &c.limits).map_or(&[][..], |(s, _)| &raw.bytes[s..]);
+                    let body =
+                        sanity(&raw.bytes, &c.limits).map_or(&[][..], |(s, _)| &raw.bytes[s..]);
                     took_fast += usize::from(single_part(&fast.parser, body).is_some());
                 }
             }

@@ -180,7 +180,10 @@ impl Fingerprinter {
         let mut i = 0usize;
         while i < b.len() && self.words < MAX_WORDS {
             // Skip to the next word byte.
-            match b.get(i..).and_then(|r| r.iter().position(|&c| class(c) != 0)) {
+            match b
+                .get(i..)
+                .and_then(|r| r.iter().position(|&c| class(c) != 0))
+            {
                 Some(p) => i += p,
                 None => break,
             }

@@ -1,5 +1,5 @@
 //! Quoted-printable (RFC 2045 section 6.7) decoding of a whole single-part
-//! body, byte for byte what mail-parser 0.11's
+//! body, byte for byte what mail-parser 0.11.9's
 //! `MessageStream::decode_quoted_printable_mime` returns with no boundary,
 //! but copying the runs between `=`, CR and LF with `memchr` instead of
 //! pushing one byte at a time (mail-parser's loop was the largest
@@ -8,8 +8,10 @@
 //! mail-parser's rules, kept exactly: white space before a line break is
 //! dropped; a line break is written as LF, or as CRLF once any CR was seen;
 //! CR itself is never copied; `=` followed by white space and a line break
-//! is a soft break; `=XX` is a byte; any other `=` sequence is an encoding
-//! error (`None`: the caller then lets mail-parser handle the message).
+//! is a soft break; `=XX` is a byte; `=` before a non-hex byte is kept
+//! literally (with that byte, and with the byte before it when the second
+//! hex digit is bad); only `=` inside such a sequence is an encoding error
+//! (`None`: the caller then lets mail-parser handle the message).
 
 /// Value of a hex digit, or `None`.
 fn hex(c: u8) -> Option<u8> {
@@ -86,11 +88,22 @@ pub(crate) fn decode(body: &[u8]) -> Option<Vec<u8>> {
                 State::Eq => match hex(c) {
                     Some(h) => state = State::Hex1(h),
                     None if c.is_ascii_whitespace() => {}
-                    None => return None,
+                    None => {
+                        buf.extend_from_slice(&[b'=', c]);
+                        ws_count = 0;
+                        state = State::None;
+                    }
                 },
                 State::Hex1(h1) => {
-                    let h2 = hex(c)?;
-                    buf.push((h1 << 4) | h2);
+                    match hex(c) {
+                        Some(h2) => buf.push((h1 << 4) | h2),
+                        None => {
+                            // mail-parser writes the byte before this one,
+                            // whatever it was (the first digit, or a CR/LF).
+                            let before = i.checked_sub(2).and_then(|k| body.get(k));
+                            buf.extend_from_slice(&[b'=', before.copied().unwrap_or(b'='), c]);
+                        }
+                    }
                     ws_count = 0;
                     state = State::None;
                 }
@@ -118,7 +131,8 @@ mod tests {
             decode(b"Now's the time =\r\nfor all folk to come=\r\n to the aid=3D   \r\nx").unwrap(),
             b"Now's the time for all folk to come to the aid=\r\nx"
         );
-        assert_eq!(decode(b"a=ZZ"), None);
+        assert_eq!(decode(b"a=ZZ").unwrap(), b"a=ZZ");
+        assert_eq!(decode(b"a=A="), None);
     }
 
     /// Same output as mail-parser on random inputs over a QP-ish alphabet.

@@ -10,9 +10,34 @@ use depeer_store::{AddOutcome, Store, compress_raw};
 use sha2::{Digest, Sha256};
 
 const WORDS: &[&str] = &[
-    "viagra", "cheap", "pharmacy", "online", "best", "price", "order", "now", "discount",
-    "replica", "watches", "rolex", "the", "and", "you", "your", "offer", "limited", "time",
-    "click", "here", "http://", "www", "meds", "quality", "shipping", "worldwide", "secure",
+    "viagra",
+    "cheap",
+    "pharmacy",
+    "online",
+    "best",
+    "price",
+    "order",
+    "now",
+    "discount",
+    "replica",
+    "watches",
+    "rolex",
+    "the",
+    "and",
+    "you",
+    "your",
+    "offer",
+    "limited",
+    "time",
+    "click",
+    "here",
+    "http://",
+    "www",
+    "meds",
+    "quality",
+    "shipping",
+    "worldwide",
+    "secure",
 ];
 
 fn rng(state: &mut u64) -> u64 {
@@ -43,7 +68,11 @@ fn message(i: u64) -> Vec<u8> {
         m.push_str(w);
         m.push(if rng(&mut s) % 12 == 0 { '\n' } else { ' ' });
         if rng(&mut s) % 50 == 0 {
-            m.push_str(&format!("http://site{}.example/p?{} ", rng(&mut s) % 500, rng(&mut s)));
+            m.push_str(&format!(
+                "http://site{}.example/p?{} ",
+                rng(&mut s) % 500,
+                rng(&mut s)
+            ));
         }
     }
     m.into_bytes()
@@ -56,7 +85,11 @@ fn row(i: u64, raw: &[u8]) -> (MessageObs, Vec<UrlObs>) {
         sha256: sha,
         arrival_time: t,
         arrival_source: ArrivalSource::Received,
-        relay_ip: Some(format!("10.{}.{}.{}", i % 256, (i / 256) % 256, i % 199).parse().unwrap()),
+        relay_ip: Some(
+            format!("10.{}.{}.{}", i % 256, (i / 256) % 256, i % 199)
+                .parse()
+                .unwrap(),
+        ),
         relay_helo: Some(format!("host{}", i % 10000)),
         relay_rdns: Some(format!("host{}.dsl.example.net", i % 10000)),
         envelope_from: Some(format!("u{i}@bulk{}.example", i % 100)),
@@ -85,7 +118,9 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let n: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(200_000);
     let tmp = tempfile::tempdir().unwrap();
-    let dir = args.next().map_or_else(|| tmp.path().to_path_buf(), Into::into);
+    let dir = args
+        .next()
+        .map_or_else(|| tmp.path().to_path_buf(), Into::into);
 
     let distinct = 20_000u64.min(n);
     let raws: Vec<Vec<u8>> = (0..distinct).map(message).collect();
@@ -158,7 +193,11 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
     let t = Instant::now();
-    let b = depeer_store::sql(&dir, "SELECT count(*), count(DISTINCT sha256) FROM messages").unwrap();
+    let b = depeer_store::sql(
+        &dir,
+        "SELECT count(*), count(DISTINCT sha256) FROM messages",
+    )
+    .unwrap();
     println!(
         "sql count(*), count(DISTINCT sha256): {:.3} s ({} rows)",
         t.elapsed().as_secs_f64(),
@@ -179,7 +218,10 @@ fn main() {
         .collect();
     let t = Instant::now();
     store.append_routes(&routes).unwrap();
-    println!("append_routes 1,000,000: {:.3} s", t.elapsed().as_secs_f64());
+    println!(
+        "append_routes 1,000,000: {:.3} s",
+        t.elapsed().as_secs_f64()
+    );
     let t = Instant::now();
     let back = store.read_routes().unwrap();
     println!(

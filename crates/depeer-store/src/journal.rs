@@ -227,7 +227,8 @@ fn apply(root: &Path, dir: &Path, m: &Manifest, steps: &mut StepCounter) -> Resu
         if src.exists() {
             if let Some(parent) = dst.parent() {
                 if !parent.exists() {
-                    fs::create_dir_all(parent).map_err(StoreError::io("create directory", parent))?;
+                    fs::create_dir_all(parent)
+                        .map_err(StoreError::io("create directory", parent))?;
                     if let Some(grand) = parent.parent() {
                         dirs.insert(grand.to_path_buf());
                     }
@@ -358,7 +359,11 @@ mod tests {
                 "k={k}"
             );
             assert_eq!(root.join("raw/pack-1.zst").exists(), committed, "k={k}");
-            assert_eq!(root.join("tables/t/old.parquet").exists(), !committed, "k={k}");
+            assert_eq!(
+                root.join("tables/t/old.parquet").exists(),
+                !committed,
+                "k={k}"
+            );
             assert_eq!(fs::read_dir(root.join(STAGING)).unwrap().count(), 0);
             if crashed && k < 3 {
                 assert_eq!(rec.discarded, 1);
@@ -371,12 +376,20 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join(STAGING).join("x");
         fs::create_dir_all(&dir).unwrap();
-        fs::write(dir.join(COMMIT), format!("{MAGIC}\nrename\ta\ttables/t/a\n")).unwrap();
+        fs::write(
+            dir.join(COMMIT),
+            format!("{MAGIC}\nrename\ta\ttables/t/a\n"),
+        )
+        .unwrap();
         assert!(matches!(
             recover(tmp.path()),
             Err(StoreError::Manifest { .. })
         ));
-        fs::write(dir.join(COMMIT), format!("{MAGIC}\nrename\ta\t../etc/x\nend\n")).unwrap();
+        fs::write(
+            dir.join(COMMIT),
+            format!("{MAGIC}\nrename\ta\t../etc/x\nend\n"),
+        )
+        .unwrap();
         assert!(matches!(
             recover(tmp.path()),
             Err(StoreError::Manifest { .. })

@@ -9,8 +9,8 @@ use datafusion::arrow::array::{
     Array, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
 use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::arrow::ProjectionMask;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::parquet::schema::types::ColumnPath;
@@ -67,9 +67,7 @@ pub(crate) fn list_parts(dir: &Path) -> Result<Vec<PathBuf>> {
         for entry in entries {
             let entry = entry.map_err(StoreError::io("read directory", &d))?;
             let p = entry.path();
-            let ft = entry
-                .file_type()
-                .map_err(StoreError::io("stat", &p))?;
+            let ft = entry.file_type().map_err(StoreError::io("stat", &p))?;
             if ft.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|e| e == "parquet") {
@@ -88,7 +86,8 @@ pub(crate) fn read_columns(
     mut each: impl FnMut(&RecordBatch) -> Result<()>,
 ) -> Result<()> {
     let file = File::open(path).map_err(StoreError::io("open", path))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(StoreError::parquet(path))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(StoreError::parquet(path))?;
     let arrow_schema = builder.schema().clone();
     let mut roots = Vec::with_capacity(columns.len());
     for c in columns {

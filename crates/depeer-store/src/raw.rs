@@ -120,6 +120,9 @@ mod tests {
             zstd::decode_all(&both[a.len()..]).unwrap(),
             vec![b'x'; 100_000]
         );
-        assert_eq!(zstd::decode_all(&both[..a.len()]).unwrap(), b"From: a\r\n\r\nhello");
+        assert_eq!(
+            zstd::decode_all(&both[..a.len()]).unwrap(),
+            b"From: a\r\n\r\nhello"
+        );
     }
 }

@@ -85,7 +85,11 @@ impl Dataset {
 
     /// Every row of `routing_events`.
     pub fn read_routing_events(&self) -> Result<Vec<RoutingEventObs>> {
-        self.read(names::ROUTING_EVENTS, routing::EVENT_COLS, routing::events_from)
+        self.read(
+            names::ROUTING_EVENTS,
+            routing::EVENT_COLS,
+            routing::events_from,
+        )
     }
 
     /// Every row of `as_names`.
@@ -115,7 +119,10 @@ impl Dataset {
                 prefix: prefix.to_string(),
             });
         }
-        for (table, col) in [(names::MESSAGES, "sha256"), (names::QUARANTINE, "raw_sha256")] {
+        for (table, col) in [
+            (names::MESSAGES, "sha256"),
+            (names::QUARANTINE, "raw_sha256"),
+        ] {
             let mut found = self.locate_in(table, col, &p)?;
             found.sort_by(|a, b| a.sha256.cmp(&b.sha256));
             found.dedup_by(|a, b| a.sha256 == b.sha256);

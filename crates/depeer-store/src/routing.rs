@@ -162,7 +162,8 @@ impl<'a> TableRows<'a> {
                 ]
             }
         };
-        RecordBatch::try_new(schema_of(self.table()), cols).map_err(StoreError::arrow("routing rows"))
+        RecordBatch::try_new(schema_of(self.table()), cols)
+            .map_err(StoreError::arrow("routing rows"))
     }
 }
 
@@ -246,8 +247,13 @@ pub(crate) fn routes_from(c: &Cols<'_>, out: &mut Vec<RouteObs>) -> Result<()> {
     Ok(())
 }
 
-pub(crate) const LINK_COLS: &[&str] =
-    &["asn", "neighbor_asn", "relationship", "first_seen", "last_seen"];
+pub(crate) const LINK_COLS: &[&str] = &[
+    "asn",
+    "neighbor_asn",
+    "relationship",
+    "first_seen",
+    "last_seen",
+];
 
 pub(crate) fn links_from(c: &Cols<'_>, out: &mut Vec<AsLinkObs>) -> Result<()> {
     const T: &str = names::AS_LINKS;
@@ -307,7 +313,12 @@ pub(crate) const NAME_COLS: &[&str] = &["asn", "name", "org", "country"];
 
 pub(crate) fn names_from(c: &Cols<'_>, out: &mut Vec<AsNameObs>) -> Result<()> {
     const T: &str = names::AS_NAMES;
-    let (a, n, o, co) = (c.i64("asn")?, c.str("name")?, c.str("org")?, c.str("country")?);
+    let (a, n, o, co) = (
+        c.i64("asn")?,
+        c.str("name")?,
+        c.str("org")?,
+        c.str("country")?,
+    );
     for i in 0..c.rb.num_rows() {
         out.push(AsNameObs {
             asn: asn(T, i, a.value(i))?,

@@ -196,7 +196,11 @@ mod tests {
     fn every_column_is_documented() {
         let doc = include_str!("../../../docs/schema.md");
         for t in tables() {
-            assert!(doc.contains(&format!("## `{}`", t.name)), "table {}", t.name);
+            assert!(
+                doc.contains(&format!("## `{}`", t.name)),
+                "table {}",
+                t.name
+            );
             for field in t.schema.fields() {
                 assert!(
                     doc.contains(&format!("| `{}` |", field.name())),

@@ -11,9 +11,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, RecordBatch,
-};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{
     DataType, Field, Float16Type, Float32Type, Float64Type, Schema, TimeUnit,
 };
@@ -78,7 +76,10 @@ pub fn sql(dir: &Path, query: &str) -> Result<Vec<RecordBatch>> {
 }
 
 async fn register_all(ctx: &SessionContext, tables: &Path) -> datafusion::error::Result<()> {
-    let mut names: Vec<String> = schema::tables().iter().map(|t| t.name.to_string()).collect();
+    let mut names: Vec<String> = schema::tables()
+        .iter()
+        .map(|t| t.name.to_string())
+        .collect();
     if let Ok(entries) = std::fs::read_dir(tables) {
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
@@ -97,15 +98,19 @@ async fn register_all(ctx: &SessionContext, tables: &Path) -> datafusion::error:
             Some(t) => t.layout == Layout::ByDay,
             None => has_day_dirs(&path),
         };
-        let mut opts = ListingOptions::new(Arc::new(ParquetFormat::default()))
-            .with_file_extension(".parquet");
+        let mut opts =
+            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
         if by_day {
             opts = opts.with_table_partition_cols(vec![(DAY_COLUMN.to_string(), DataType::Utf8)]);
         }
         if !path.is_dir() {
             if let Some(t) = known {
-                let mut fields: Vec<Field> =
-                    t.schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+                let mut fields: Vec<Field> = t
+                    .schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.as_ref().clone())
+                    .collect();
                 if by_day {
                     fields.push(Field::new(DAY_COLUMN, DataType::Utf8, false));
                 }
@@ -198,7 +203,11 @@ fn json_value(a: &ArrayRef, i: usize, out: &mut String) {
         return;
     }
     match a.data_type() {
-        DataType::Boolean => out.push_str(if a.as_boolean().value(i) { "true" } else { "false" }),
+        DataType::Boolean => out.push_str(if a.as_boolean().value(i) {
+            "true"
+        } else {
+            "false"
+        }),
         DataType::Int8
         | DataType::Int16
         | DataType::Int32
@@ -270,18 +279,21 @@ fn timestamp_text(a: &ArrayRef, i: usize) -> String {
         TimestampSecondType,
     };
     let micros = match a.data_type() {
-        DataType::Timestamp(TimeUnit::Second, _) => {
-            a.as_primitive::<TimestampSecondType>().value(i).saturating_mul(1_000_000)
-        }
-        DataType::Timestamp(TimeUnit::Millisecond, _) => {
-            a.as_primitive::<TimestampMillisecondType>().value(i).saturating_mul(1000)
-        }
+        DataType::Timestamp(TimeUnit::Second, _) => a
+            .as_primitive::<TimestampSecondType>()
+            .value(i)
+            .saturating_mul(1_000_000),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => a
+            .as_primitive::<TimestampMillisecondType>()
+            .value(i)
+            .saturating_mul(1000),
         DataType::Timestamp(TimeUnit::Microsecond, _) => {
             a.as_primitive::<TimestampMicrosecondType>().value(i)
         }
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
-            a.as_primitive::<TimestampNanosecondType>().value(i).div_euclid(1000)
-        }
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => a
+            .as_primitive::<TimestampNanosecondType>()
+            .value(i)
+            .div_euclid(1000),
         _ => return display(a, i),
     };
     rfc3339_micros(micros)
@@ -366,7 +378,10 @@ mod tests {
         ]);
         RecordBatch::try_from_iter(vec![
             ("n", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
-            ("s", Arc::new(StringArray::from(vec![Some("a,\"b\""), None])) as ArrayRef),
+            (
+                "s",
+                Arc::new(StringArray::from(vec![Some("a,\"b\""), None])) as ArrayRef,
+            ),
             ("t", Arc::new(ts) as ArrayRef),
             ("l", Arc::new(list) as ArrayRef),
         ])
@@ -386,7 +401,12 @@ mod tests {
             ])
         );
         let mut out = Vec::new();
-        render(&[RecordBatch::new_empty(sample().schema())], OutputFormat::Json, &mut out).unwrap();
+        render(
+            &[RecordBatch::new_empty(sample().schema())],
+            OutputFormat::Json,
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "[]\n");
     }
 
@@ -397,7 +417,10 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "n,s,t,l");
-        assert_eq!(lines[1], "1,\"a,\"\"b\"\"\",2008-11-11T21:30:00Z,\"[1, 2]\"");
+        assert_eq!(
+            lines[1],
+            "1,\"a,\"\"b\"\"\",2008-11-11T21:30:00Z,\"[1, 2]\""
+        );
         assert_eq!(lines[2], "2,,,[]");
     }
 

@@ -128,7 +128,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("dir", &self.inner.dir).finish()
+        f.debug_struct("Store")
+            .field("dir", &self.inner.dir)
+            .finish()
     }
 }
 
@@ -308,14 +310,19 @@ fn last_batch_id(dir: &Path) -> Result<u64> {
             .trim_start_matches("qpack-")
             .trim_start_matches("pack-")
             .trim_start_matches("part-");
-        if let Some(id) = digits.get(..16).and_then(|h| u64::from_str_radix(h, 16).ok()) {
+        if let Some(id) = digits
+            .get(..16)
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+        {
             last = last.max(id);
         }
     };
-    for sub in ["raw".to_string()]
-        .into_iter()
-        .chain(schema::tables().iter().filter(|t| t.layout == Layout::Flat).map(|t| format!("tables/{}", t.name)))
-    {
+    for sub in ["raw".to_string()].into_iter().chain(
+        schema::tables()
+            .iter()
+            .filter(|t| t.layout == Layout::Flat)
+            .map(|t| format!("tables/{}", t.name)),
+    ) {
         let p = dir.join(&sub);
         if let Ok(entries) = fs::read_dir(&p) {
             for e in entries.flatten() {
@@ -360,7 +367,11 @@ fn load_seen(dir: &Path) -> Result<Seen> {
                 cols.i64("source_offset")?,
             );
             for i in 0..sha.len() {
-                v.push(quarantine_key(sha.value(i), file.value(i), off.value(i) as u64));
+                v.push(quarantine_key(
+                    sha.value(i),
+                    file.value(i),
+                    off.value(i) as u64,
+                ));
             }
             Ok(())
         })?;

@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, BooleanBuilder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
-    UInt32Array,
+    ArrayRef, BooleanBuilder, Int64Builder, RecordBatch, StringBuilder,
+    TimestampMicrosecondBuilder, UInt32Array,
 };
 use datafusion::arrow::compute::take_record_batch;
 use depeer_core::{MessageObs, Quarantine, Timestamp, UrlObs};
@@ -135,7 +135,8 @@ impl MessageCols {
             Arc::new(self.raw_offset.finish()),
             Arc::new(self.raw_len.finish()),
         ];
-        RecordBatch::try_new(schema_of(names::MESSAGES), cols).map_err(StoreError::arrow("messages"))
+        RecordBatch::try_new(schema_of(names::MESSAGES), cols)
+            .map_err(StoreError::arrow("messages"))
     }
 }
 
@@ -403,7 +404,9 @@ impl MessageWriter {
                 p.urls.sha256.append_value(&hex);
                 p.urls.url.append_value(&u.url);
                 p.urls.host.append_value(&u.host);
-                p.urls.registrable_domain.append_option(u.registrable_domain.as_deref());
+                p.urls
+                    .registrable_domain
+                    .append_option(u.registrable_domain.as_deref());
                 p.urls.days.push(day);
             }
             Ok(())
@@ -426,7 +429,9 @@ impl MessageWriter {
         let frame = compress_raw(&q.bytes);
         let res = (|| {
             if frame.is_empty() {
-                return Err(StoreError::EmptyRaw { sha256: hex.clone() });
+                return Err(StoreError::EmptyRaw {
+                    sha256: hex.clone(),
+                });
             }
             let p = self.pending();
             if p.qpack.is_none() {
@@ -509,15 +514,36 @@ impl MessageWriter {
         let mut n = 0usize;
         if p.n_quar > 0 {
             let rb = p.quar.finish()?;
-            write_by_day(&mut p.batch, names::QUARANTINE, rb, &p.quar.days, &mut n, &[])?;
+            write_by_day(
+                &mut p.batch,
+                names::QUARANTINE,
+                rb,
+                &p.quar.days,
+                &mut n,
+                &[],
+            )?;
         }
         if p.n_msgs > 0 {
             let rb = p.urls.finish()?;
             if rb.num_rows() > 0 {
-                write_by_day(&mut p.batch, names::MESSAGE_URLS, rb, &p.urls.days, &mut n, &[])?;
+                write_by_day(
+                    &mut p.batch,
+                    names::MESSAGE_URLS,
+                    rb,
+                    &p.urls.days,
+                    &mut n,
+                    &[],
+                )?;
             }
             let rb = p.msgs.finish()?;
-            write_by_day(&mut p.batch, names::MESSAGES, rb, &p.msgs.days, &mut n, &["sha256"])?;
+            write_by_day(
+                &mut p.batch,
+                names::MESSAGES,
+                rb,
+                &p.msgs.days,
+                &mut n,
+                &["sha256"],
+            )?;
         }
         p.batch.commit(self.inner.faults())
     }

@@ -101,7 +101,10 @@ fn empty_store_answers_every_table() {
     let tmp = tempfile::tempdir().unwrap();
     drop(Store::open(tmp.path()).unwrap());
     for t in depeer_store::tables() {
-        assert_eq!(scalar_i64(tmp.path(), &format!("SELECT count(*) FROM {}", t.name)), 0);
+        assert_eq!(
+            scalar_i64(tmp.path(), &format!("SELECT count(*) FROM {}", t.name)),
+            0
+        );
     }
     let b = sql(tmp.path(), "SELECT sha256, day FROM messages").unwrap();
     assert_eq!(b[0].num_rows(), 0);
@@ -132,7 +135,11 @@ fn messages_round_trip_through_sql_and_raw() {
     assert_eq!(counts(dir), (100, 100));
     assert_eq!(scalar_i64(dir, "SELECT count(*) FROM message_urls"), 200);
     // three days, each a partition directory
-    let b = sql(dir, "SELECT day, count(*) AS n FROM messages GROUP BY day ORDER BY day").unwrap();
+    let b = sql(
+        dir,
+        "SELECT day, count(*) AS n FROM messages GROUP BY day ORDER BY day",
+    )
+    .unwrap();
     let days: Vec<String> = (0..b[0].num_rows())
         .map(|i| b[0].column(0).as_string::<i32>().value(i).to_string())
         .collect();
@@ -195,13 +202,23 @@ fn messages_round_trip_through_sql_and_raw() {
     let loc = ds.find_raw(&hex[..10]).unwrap().unwrap();
     assert!(!loc.quarantined);
     assert_eq!(ds.read_raw(&loc).unwrap(), raw);
-    assert!(matches!(ds.find_raw("abc"), Err(StoreError::BadHash { .. })));
-    assert!(matches!(ds.find_raw("zzzzzzzzzz"), Err(StoreError::BadHash { .. })));
+    assert!(matches!(
+        ds.find_raw("abc"),
+        Err(StoreError::BadHash { .. })
+    ));
+    assert!(matches!(
+        ds.find_raw("zzzzzzzzzz"),
+        Err(StoreError::BadHash { .. })
+    ));
     assert_eq!(ds.find_raw("00000000000000").unwrap(), None);
     // every raw message comes back
     for i in 0..100 {
         let (raw, msg, _) = message(i, 0);
-        assert_eq!(ds.raw_message(&msg.sha256).unwrap().unwrap(), raw, "message {i}");
+        assert_eq!(
+            ds.raw_message(&msg.sha256).unwrap().unwrap(),
+            raw,
+            "message {i}"
+        );
     }
 }
 
@@ -218,8 +235,15 @@ fn re_adding_is_idempotent_within_and_across_runs() {
         // the same run again, plus duplicates inside one writer
         let mut w = store.message_writer();
         let (raw, msg, urls) = message(1000, 0);
-        assert_eq!(w.add(msg.clone(), urls.clone(), compress_raw(&raw)).unwrap(), AddOutcome::Stored);
-        assert_eq!(w.add(msg, urls, compress_raw(&raw)).unwrap(), AddOutcome::Duplicate);
+        assert_eq!(
+            w.add(msg.clone(), urls.clone(), compress_raw(&raw))
+                .unwrap(),
+            AddOutcome::Stored
+        );
+        assert_eq!(
+            w.add(msg, urls, compress_raw(&raw)).unwrap(),
+            AddOutcome::Duplicate
+        );
         w.finish().unwrap();
         assert_eq!(store.message_count(), 51);
     }
@@ -256,9 +280,15 @@ fn quarantine_round_trips_and_dedups() {
     let store = Store::open(tmp.path()).unwrap();
     let mut w = store.message_writer();
     for i in 0..5 {
-        assert_eq!(w.add_quarantine(&quarantined(i)).unwrap(), AddOutcome::Stored);
+        assert_eq!(
+            w.add_quarantine(&quarantined(i)).unwrap(),
+            AddOutcome::Stored
+        );
     }
-    assert_eq!(w.add_quarantine(&quarantined(2)).unwrap(), AddOutcome::Duplicate);
+    assert_eq!(
+        w.add_quarantine(&quarantined(2)).unwrap(),
+        AddOutcome::Duplicate
+    );
     // same bytes elsewhere in the file: a new row
     let mut moved = quarantined(2);
     moved.source.offset = 999;
@@ -267,7 +297,10 @@ fn quarantine_round_trips_and_dedups() {
     drop(store);
     let store = Store::open(tmp.path()).unwrap();
     let mut w = store.message_writer();
-    assert_eq!(w.add_quarantine(&quarantined(3)).unwrap(), AddOutcome::Duplicate);
+    assert_eq!(
+        w.add_quarantine(&quarantined(3)).unwrap(),
+        AddOutcome::Duplicate
+    );
     w.finish().unwrap();
     let dir = tmp.path();
     assert_eq!(scalar_i64(dir, "SELECT count(*) FROM quarantine"), 6);
@@ -386,9 +419,19 @@ fn routing_tables_round_trip_and_replace() {
     let dir = tmp.path();
     let b = sql(dir, "SELECT name FROM as_names a JOIN as_links l ON a.asn = l.asn WHERE l.relationship = 'provider'").unwrap();
     assert_eq!(b[0].column(0).as_string::<i32>().value(0), "MCCOLO");
-    assert_eq!(scalar_i64(dir, "SELECT count(*) FROM routes WHERE origin_asn = 2"), 1);
-    let b = sql(dir, "SELECT prefix FROM routing_events WHERE kind = 'prefix-withdrawn'").unwrap();
-    assert_eq!(b[0].column(0).as_string::<i32>().value(0), "208.66.192.0/22");
+    assert_eq!(
+        scalar_i64(dir, "SELECT count(*) FROM routes WHERE origin_asn = 2"),
+        1
+    );
+    let b = sql(
+        dir,
+        "SELECT prefix FROM routing_events WHERE kind = 'prefix-withdrawn'",
+    )
+    .unwrap();
+    assert_eq!(
+        b[0].column(0).as_string::<i32>().value(0),
+        "208.66.192.0/22"
+    );
 
     // replace: atomically, at every crash point, then recovery on reopen
     drop(store);
@@ -406,7 +449,10 @@ fn routing_tables_round_trip_and_replace() {
         let store = Store::open(dir).unwrap();
         let got = store.read_routes().unwrap();
         if k < 3 && crashed {
-            assert_eq!(got, r, "k={k}: crash before the commit point keeps the old rows");
+            assert_eq!(
+                got, r,
+                "k={k}: crash before the commit point keeps the old rows"
+            );
         } else {
             assert_eq!(got, r[..10].to_vec(), "k={k}: committed replacement");
         }
@@ -479,13 +525,25 @@ fn crash_at_every_commit_step_then_rerun_stores_exactly_once() {
             w.finish().unwrap();
         }
         assert_eq!(counts(dir), (60, 60), "k={k}");
-        assert_eq!(scalar_i64(dir, "SELECT count(*) FROM message_urls"), 120, "k={k}");
-        assert_eq!(scalar_i64(dir, "SELECT count(*) FROM quarantine"), 1, "k={k}");
+        assert_eq!(
+            scalar_i64(dir, "SELECT count(*) FROM message_urls"),
+            120,
+            "k={k}"
+        );
+        assert_eq!(
+            scalar_i64(dir, "SELECT count(*) FROM quarantine"),
+            1,
+            "k={k}"
+        );
         assert_eq!(std::fs::read_dir(dir.join("staging")).unwrap().count(), 0);
         let ds = Dataset::open(dir).unwrap();
         for i in 0..60 {
             let (raw, msg, _) = message(i, 0);
-            assert_eq!(ds.raw_message(&msg.sha256).unwrap().unwrap(), raw, "k={k} i={i}");
+            assert_eq!(
+                ds.raw_message(&msg.sha256).unwrap().unwrap(),
+                raw,
+                "k={k} i={i}"
+            );
         }
         if !crashed {
             assert!(k > 5, "the protocol has more than 5 steps");
@@ -520,7 +578,13 @@ fn sigkill_mid_run_then_rerun_stores_exactly_once() {
     let exe = std::env::current_exe().unwrap();
     for delay_ms in [30u64, 120, 250, 400] {
         let mut child = std::process::Command::new(&exe)
-            .args(["--ignored", "--exact", "sigkill_child_writer", "--nocapture", "--test-threads=1"])
+            .args([
+                "--ignored",
+                "--exact",
+                "sigkill_child_writer",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("DEPEER_STORE_SIGKILL_DIR", dir)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -556,19 +620,24 @@ fn sql_errors_are_reported_with_the_query() {
 fn table_output_is_aligned() {
     let tmp = tempfile::tempdir().unwrap();
     let store = Store::open(tmp.path()).unwrap();
-    store.append_as_names(&[AsNameObs {
-        asn: Asn(26780),
-        name: "MCCOLO".into(),
-        org: None,
-        country: Some("US".into()),
-    }])
-    .unwrap();
+    store
+        .append_as_names(&[AsNameObs {
+            asn: Asn(26780),
+            name: "MCCOLO".into(),
+            org: None,
+            country: Some("US".into()),
+        }])
+        .unwrap();
     let b: Vec<RecordBatch> = sql(tmp.path(), "SELECT asn, name, org FROM as_names").unwrap();
     let mut out = Vec::new();
     render(&b, OutputFormat::Table, &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("| asn   | name   | org |"), "{text}");
     assert!(text.contains("| 26780 | MCCOLO |     |"), "{text}");
-    let col = b[0].column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+    let col = b[0]
+        .column(0)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap();
     assert!(!col.is_null(0));
 }

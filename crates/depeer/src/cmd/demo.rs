@@ -63,7 +63,11 @@ impl Runner {
 
     fn json(&self, args: &[&str]) -> anyhow::Result<Value> {
         let text = self.run(args)?;
-        let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("null");
+        let last = text
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("null");
         serde_json::from_str(last)
             .or_else(|_| serde_json::from_str(&text))
             .with_context(|| format!("`depeer {}` did not print JSON", args.join(" ")))
@@ -138,7 +142,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let data = r.data.display().to_string();
     let mut out = std::io::stdout().lock();
 
-    writeln!(out, "depeer demo: {} (seed {}, scale {})\n", args.scenario, args.seed, args.scale)?;
+    writeln!(
+        out,
+        "depeer demo: {} (seed {}, scale {})\n",
+        args.scenario, args.seed, args.scale
+    )?;
 
     // 1. The world.
     writeln!(out, "1. Simulating the world (depeer sim)")?;
@@ -190,13 +198,20 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         num(&mail, "stored"),
         num(&mail, "duplicate"),
         num(&mail, "quarantined"),
-        mail.get("quarantine_reasons").map(Value::to_string).unwrap_or_default(),
+        mail.get("quarantine_reasons")
+            .map(Value::to_string)
+            .unwrap_or_default(),
         num(&mail, "seconds"),
     )?;
 
     // 3. Routing.
-    writeln!(out, "\n3. Ingesting BGP data and AS names (depeer ingest mrt, depeer ingest as2org)")?;
-    let mrt_files = files_with(&world.join("bgp"), &|n| n.contains("rib") || n.contains("updates"));
+    writeln!(
+        out,
+        "\n3. Ingesting BGP data and AS names (depeer ingest mrt, depeer ingest as2org)"
+    )?;
+    let mrt_files = files_with(&world.join("bgp"), &|n| {
+        n.contains("rib") || n.contains("updates")
+    });
     let routing_ok = if mrt_files.is_empty() {
         writeln!(out, "   no MRT files in the world: skipped")?;
         false
@@ -216,7 +231,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         }
     };
     for f in files_with(&world, &|n| n.starts_with("as2org")) {
-        if let Err(e) = r.run(&["ingest", "as2org", "--quiet", "--data", &data, &f.display().to_string()]) {
+        if let Err(e) = r.run(&[
+            "ingest",
+            "as2org",
+            "--quiet",
+            "--data",
+            &data,
+            &f.display().to_string(),
+        ]) {
             writeln!(out, "   as2org: {e:#}")?;
         }
     }
@@ -237,14 +259,20 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         let mut hourly = vec![0.0; (2 * hours) as usize];
         for row in &rows {
             let h = row.get("h").and_then(Value::as_i64).unwrap_or(i64::MIN);
-            if let Some(slot) = usize::try_from(h + hours).ok().and_then(|i| hourly.get_mut(i)) {
+            if let Some(slot) = usize::try_from(h + hours)
+                .ok()
+                .and_then(|i| hourly.get_mut(i))
+            {
                 *slot = num(row, "n");
             }
         }
         let (before, after) = hourly.split_at(hours as usize);
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
         let (b, a) = (mean(before), mean(after));
-        writeln!(out, "   trap messages per hour, 48 h before | 48 h after {cut_time}:")?;
+        writeln!(
+            out,
+            "   trap messages per hour, 48 h before | 48 h after {cut_time}:"
+        )?;
         writeln!(out, "   {}|{}", sparkline(before), sparkline(after))?;
         if b > 0.0 {
             writeln!(
@@ -258,18 +286,25 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
 
     // 5. Routing events at the cut.
-    writeln!(out, "\n5. Routing events within an hour of the depeering (depeer route events)")?;
+    writeln!(
+        out,
+        "\n5. Routing events within an hour of the depeering (depeer route events)"
+    )?;
     if let (true, Some(cut)) = (routing_ok, cut) {
         let since = depeer_core::Timestamp(cut.0 - 3_600_000_000).to_rfc3339();
         let until = depeer_core::Timestamp(cut.0 + 3_600_000_000).to_rfc3339();
-        match r.json(&["route", "events", "--data", &data, "--json", "--since", &since, "--until", &until]) {
+        match r.json(&[
+            "route", "events", "--data", &data, "--json", "--since", &since, "--until", &until,
+        ]) {
             Ok(Value::Array(events)) => {
                 let interesting: Vec<&Value> = events
                     .iter()
                     .filter(|e| {
-                        e.get("kind")
-                            .and_then(Value::as_str)
-                            .is_some_and(|k| k.starts_with("upstream") || k.starts_with("as-") || k == "prefix-withdrawn")
+                        e.get("kind").and_then(Value::as_str).is_some_and(|k| {
+                            k.starts_with("upstream")
+                                || k.starts_with("as-")
+                                || k == "prefix-withdrawn"
+                        })
                     })
                     .collect();
                 writeln!(out, "   {} events; the ones that matter:", events.len())?;
@@ -315,16 +350,32 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             world.display()
         )?;
     } else {
-        writeln!(out, "Run `depeer demo --out DIR` to keep the world and the dataset.")?;
+        writeln!(
+            out,
+            "Run `depeer demo --out DIR` to keep the world and the dataset."
+        )?;
     }
     Ok(())
 }
 
 fn summarize_mrt(v: &Value) -> String {
-    let keys = ["files", "records_read", "records_used", "quarantined", "routes", "as_links", "routing_events", "seconds"];
+    let keys = [
+        "files",
+        "records_read",
+        "records_used",
+        "quarantined",
+        "routes",
+        "as_links",
+        "routing_events",
+        "seconds",
+    ];
     let parts: Vec<String> = keys
         .iter()
         .filter_map(|k| v.get(*k).map(|x| format!("{k} {x}")))
         .collect();
-    if parts.is_empty() { v.to_string() } else { parts.join(", ") }
+    if parts.is_empty() {
+        v.to_string()
+    } else {
+        parts.join(", ")
+    }
 }

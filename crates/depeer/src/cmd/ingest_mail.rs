@@ -61,14 +61,20 @@ pub struct Args {
 /// Runs `depeer ingest mail`.
 pub fn run(args: &Args, quiet: bool) -> anyhow::Result<()> {
     let trust = match &args.trust {
-        Some(p) => depeer_mail::TrustConfig::from_file(p)
-            .map_err(|e| anyhow::anyhow!("{}: {e}; fix the trust file or leave --trust out", p.display()))?,
+        Some(p) => depeer_mail::TrustConfig::from_file(p).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: {e}; fix the trust file or leave --trust out",
+                p.display()
+            )
+        })?,
         None => depeer_mail::TrustConfig::default(),
     };
     let opts = IngestOptions {
         data: (!args.no_store).then(|| args.data.clone()),
         trust,
-        jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        jobs: args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         max_message: args.max_message,
         limits: depeer_io::Limits {
             max_total: args.max_decompressed,

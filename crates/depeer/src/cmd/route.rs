@@ -261,7 +261,10 @@ pub fn lookup_rows(
         rows.push(LookupRow {
             ip: ip.to_string(),
             prefix: e.map(|e| e.prefix.to_string()),
-            as_name: origins.first().and_then(|a| names.get(a)).map(|n| n.name.clone()),
+            as_name: origins
+                .first()
+                .and_then(|a| names.get(a))
+                .map(|n| n.name.clone()),
             origin_asns: origins.iter().map(|a| a.0).collect(),
             upstreams: ups,
             at: at_s.clone(),
@@ -342,12 +345,20 @@ pub fn lookup(args: &LookupArgs) -> anyhow::Result<()> {
                 ]
             })
             .collect();
-        print_table(&mut out, &["IP", "PREFIX", "ORIGIN", "AS NAME", "UPSTREAMS"], &table)?;
+        print_table(
+            &mut out,
+            &["IP", "PREFIX", "ORIGIN", "AS NAME", "UPSTREAMS"],
+            &table,
+        )?;
         let at_s = rows.first().map(|r| r.at.clone()).unwrap_or_default();
         writeln!(
             out,
             "(routing table at {at_s}{})",
-            if at.is_none() { ", the end of the data" } else { "" }
+            if at.is_none() {
+                ", the end of the data"
+            } else {
+                ""
+            }
         )?;
     }
     out.flush()?;
@@ -590,7 +601,10 @@ mod tests {
             true,
         )
         .unwrap();
-        let ips: Vec<IpAddr> = ["208.66.192.10", "192.0.2.1"].iter().map(|s| s.parse().unwrap()).collect();
+        let ips: Vec<IpAddr> = ["208.66.192.10", "192.0.2.1"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
         let at = Some(Timestamp::parse("2008-11-11T21:00Z").unwrap());
         let rows = lookup_rows(&data, &ips, at).unwrap();
         assert_eq!(rows[0].prefix.as_deref(), Some("208.66.192.0/22"));
@@ -599,7 +613,8 @@ mod tests {
         assert_eq!(rows[0].at, "2008-11-11T21:00:00Z");
         assert_eq!(rows[1].prefix, None);
         // Before the table's moment nothing is known.
-        let early = lookup_rows(&data, &ips, Some(Timestamp::parse("2008-01-01").unwrap())).unwrap();
+        let early =
+            lookup_rows(&data, &ips, Some(Timestamp::parse("2008-01-01").unwrap())).unwrap();
         assert_eq!(early[0].prefix, None);
     }
 }

@@ -9,14 +9,16 @@ use depeer_store::OutputFormat;
 
 /// Flags of `depeer sql`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Tables: messages, message_urls, quarantine, routes, as_links, \
+#[command(
+    after_help = "Tables: messages, message_urls, quarantine, routes, as_links, \
 routing_events, as_names (columns in docs/schema.md). Day-partitioned tables have a `day` \
 column ('YYYY-MM-DD') that prunes files.
 
 Examples:
   depeer sql \"SELECT count(*) FROM messages\"
   depeer sql --json \"SELECT relay_ip, count(*) AS n FROM messages GROUP BY 1 ORDER BY n DESC LIMIT 10\"
-  depeer sql --csv \"SELECT * FROM message_urls WHERE day = '2008-11-11'\" > urls.csv")]
+  depeer sql --csv \"SELECT * FROM message_urls WHERE day = '2008-11-11'\" > urls.csv"
+)]
 pub struct Args {
     /// Data directory.
     #[arg(long, default_value = "depeer-data")]

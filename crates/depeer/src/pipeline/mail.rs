@@ -17,7 +17,9 @@ use std::time::Instant;
 use anyhow::Context as _;
 use depeer_core::{Quarantine, SourceRef, Timestamp};
 use depeer_io::{Input, Limits};
-use depeer_mail::{ExtractContext, Extracted, Framing, MailError, MessageReader, RawMessage, TrustConfig};
+use depeer_mail::{
+    ExtractContext, Extracted, Framing, MailError, MessageReader, RawMessage, TrustConfig,
+};
 use serde::Serialize;
 
 /// What to do.
@@ -71,7 +73,10 @@ pub struct Summary {
 impl Summary {
     fn quarantine(&mut self, reason: &str) {
         self.quarantined += 1;
-        *self.quarantine_reasons.entry(reason.to_string()).or_default() += 1;
+        *self
+            .quarantine_reasons
+            .entry(reason.to_string())
+            .or_default() += 1;
     }
 
     /// The summary as a table for people.
@@ -219,7 +224,8 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> anyhow::Result<Summary
                         let n_urls = urls.len() as u64;
                         let stored = match writer.as_mut() {
                             Some(w) => matches!(
-                                w.add(message, urls, compressed).context("writing to the store")?,
+                                w.add(message, urls, compressed)
+                                    .context("writing to the store")?,
                                 depeer_store::AddOutcome::Stored
                             ),
                             None => seen_no_store.insert(message.sha256),
@@ -384,7 +390,8 @@ fn read_input(input: &Input, opts: &IngestOptions, tx: &crossbeam_channel::Sende
             }
         }
     };
-    let reader = MessageReader::new(decoded.reader, framing).max_message_size(opts.max_message as u64);
+    let reader =
+        MessageReader::new(decoded.reader, framing).max_message_size(opts.max_message as u64);
     for item in reader {
         match item {
             Ok(m) => chunker.push(Work::Message(m, file.clone())),
@@ -406,7 +413,12 @@ fn read_input(input: &Input, opts: &IngestOptions, tx: &crossbeam_channel::Sende
                 truncated: true,
             })),
             Err(MailError::Io { offset, source }) => {
-                chunker.push(Work::Broken(stream_error(&input.display, offset, 0, &source)));
+                chunker.push(Work::Broken(stream_error(
+                    &input.display,
+                    offset,
+                    0,
+                    &source,
+                )));
                 break;
             }
             Err(e) => chunker.push(Work::Broken(Quarantine {

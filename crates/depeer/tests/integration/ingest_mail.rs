@@ -12,7 +12,9 @@ fn summary(out: &str) -> serde_json::Value {
 }
 
 fn n(v: &serde_json::Value, k: &str) -> u64 {
-    v.get(k).and_then(serde_json::Value::as_u64).unwrap_or_else(|| panic!("no {k} in {v}"))
+    v.get(k)
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or_else(|| panic!("no {k} in {v}"))
 }
 
 #[test]
@@ -26,7 +28,10 @@ fn real_spam_is_stored_once_and_reingest_is_idempotent() {
         .arg(&spam)));
     let read = n(&first, "read");
     assert_eq!(read, 500, "{first}");
-    assert_eq!(read, n(&first, "stored") + n(&first, "duplicate") + n(&first, "quarantined"));
+    assert_eq!(
+        read,
+        n(&first, "stored") + n(&first, "duplicate") + n(&first, "quarantined")
+    );
     assert!(n(&first, "stored") >= 490, "{first}");
     let second = summary(&ok(depeer()
         .args(["ingest", "mail", "--json", "--data"])
@@ -34,11 +39,17 @@ fn real_spam_is_stored_once_and_reingest_is_idempotent() {
         .arg(&spam)));
     assert_eq!(n(&second, "stored"), 0, "{second}");
     assert_eq!(n(&second, "duplicate"), n(&first, "stored"), "{second}");
-    let rows = sql(&data, "SELECT count(*) AS n, count(DISTINCT sha256) AS d FROM messages");
+    let rows = sql(
+        &data,
+        "SELECT count(*) AS n, count(DISTINCT sha256) AS d FROM messages",
+    );
     assert_eq!(int(&rows[0], "n") as u64, n(&first, "stored"));
     assert_eq!(int(&rows[0], "d") as u64, n(&first, "stored"));
     // Every stored message has its raw bytes behind it.
-    let one = sql(&data, "SELECT sha256, source_file FROM messages ORDER BY sha256 LIMIT 1");
+    let one = sql(
+        &data,
+        "SELECT sha256, source_file FROM messages ORDER BY sha256 LIMIT 1",
+    );
     let sha = one[0]["sha256"].as_str().unwrap();
     let raw = std::process::Command::new(env!("CARGO_BIN_EXE_depeer"))
         .args(["show", "--data"])
@@ -116,7 +127,14 @@ fn sigkill_at_any_moment_loses_nothing_and_stores_nothing_twice() {
     // inside commits.
     for delay_ms in [150u64, 400, 700, 1000, 1500] {
         let mut child = depeer()
-            .args(["ingest", "mail", "--quiet", "--batch-messages", "700", "--data"])
+            .args([
+                "ingest",
+                "mail",
+                "--quiet",
+                "--batch-messages",
+                "700",
+                "--data",
+            ])
             .arg(&data)
             .arg(&mbox)
             .stdout(Stdio::null())
@@ -128,11 +146,21 @@ fn sigkill_at_any_moment_loses_nothing_and_stores_nothing_twice() {
         let _ = child.wait();
     }
     let s = summary(&ok(depeer()
-        .args(["ingest", "mail", "--json", "--batch-messages", "700", "--data"])
+        .args([
+            "ingest",
+            "mail",
+            "--json",
+            "--batch-messages",
+            "700",
+            "--data",
+        ])
         .arg(&data)
         .arg(&mbox)));
     assert_eq!(n(&s, "read"), count as u64, "{s}");
-    let rows = sql(&data, "SELECT count(*) AS n, count(DISTINCT sha256) AS d FROM messages");
+    let rows = sql(
+        &data,
+        "SELECT count(*) AS n, count(DISTINCT sha256) AS d FROM messages",
+    );
     let q = sql(&data, "SELECT count(*) AS q FROM quarantine");
     let stored = int(&rows[0], "n");
     assert_eq!(stored, int(&rows[0], "d"), "a message stored twice");
@@ -156,7 +184,8 @@ fn hostile_inputs_are_quarantined_and_the_run_goes_on() {
         let f = std::fs::File::create(inputs.join("bomb.mbox.gz")).unwrap();
         let mut e = flate2::write::GzEncoder::new(f, flate2::Compression::best());
         let zeros = vec![0u8; 1 << 20];
-        e.write_all(b"From x Tue Nov 11 21:30:00 2008\nSubject: bomb\n\n").unwrap();
+        e.write_all(b"From x Tue Nov 11 21:30:00 2008\nSubject: bomb\n\n")
+            .unwrap();
         for _ in 0..300 {
             e.write_all(&zeros).unwrap();
         }
@@ -171,7 +200,11 @@ fn hostile_inputs_are_quarantined_and_the_run_goes_on() {
         std::fs::write(inputs.join("cut.mbox.xz"), &xz[..xz.len() / 2]).unwrap();
     }
     // A non-mail binary.
-    std::fs::write(inputs.join("binary.eml"), (0..=255u8).cycle().take(100_000).collect::<Vec<u8>>()).unwrap();
+    std::fs::write(
+        inputs.join("binary.eml"),
+        (0..=255u8).cycle().take(100_000).collect::<Vec<u8>>(),
+    )
+    .unwrap();
     // A good message after all that.
     std::fs::write(
         inputs.join("zz-good.eml"),
@@ -190,11 +223,20 @@ fn hostile_inputs_are_quarantined_and_the_run_goes_on() {
     let reasons = s["quarantine_reasons"].as_object().unwrap();
     assert!(reasons.contains_key("decompress-limit"), "{s}");
     assert!(n(&s, "quarantined") >= 3, "{s}");
-    assert!(n(&s, "stored") >= 50, "messages before the xz cut are kept: {s}");
-    let good = sql(&data, "SELECT relay_ip, subject FROM messages WHERE subject = 'still here'");
+    assert!(
+        n(&s, "stored") >= 50,
+        "messages before the xz cut are kept: {s}"
+    );
+    let good = sql(
+        &data,
+        "SELECT relay_ip, subject FROM messages WHERE subject = 'still here'",
+    );
     assert_eq!(good.len(), 1);
     assert_eq!(good[0]["relay_ip"], "192.0.2.7");
-    let urls = sql(&data, "SELECT host, registrable_domain FROM message_urls WHERE host = 'pills.example'");
+    let urls = sql(
+        &data,
+        "SELECT host, registrable_domain FROM message_urls WHERE host = 'pills.example'",
+    );
     assert_eq!(urls.len(), 1);
 }
 
@@ -218,7 +260,10 @@ fn stdin_works_and_errors_say_what_to_do() {
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
-    assert_eq!(n(&summary(&String::from_utf8_lossy(&out.stdout)), "stored"), 10);
+    assert_eq!(
+        n(&summary(&String::from_utf8_lossy(&out.stdout)), "stored"),
+        10
+    );
 
     let missing = depeer()
         .args(["ingest", "mail", "--data"])

@@ -29,7 +29,12 @@ pub fn ok(cmd: &mut Command) -> String {
 
 /// `depeer sql --json` as parsed rows.
 pub fn sql(data: &Path, query: &str) -> Vec<serde_json::Value> {
-    let out = ok(depeer().arg("sql").arg("--data").arg(data).arg("--json").arg(query));
+    let out = ok(depeer()
+        .arg("sql")
+        .arg("--data")
+        .arg(data)
+        .arg("--json")
+        .arg(query));
     match serde_json::from_str(&out).expect("sql --json is JSON") {
         serde_json::Value::Array(rows) => rows,
         other => panic!("expected an array, got {other}"),
