@@ -66,8 +66,12 @@ fn message(i: u64) -> Vec<u8> {
     while m.len() < target {
         let w = WORDS[(rng(&mut s) % WORDS.len() as u64) as usize];
         m.push_str(w);
-        m.push(if rng(&mut s) % 12 == 0 { '\n' } else { ' ' });
-        if rng(&mut s) % 50 == 0 {
+        m.push(if rng(&mut s).is_multiple_of(12) {
+            '\n'
+        } else {
+            ' '
+        });
+        if rng(&mut s).is_multiple_of(50) {
             m.push_str(&format!(
                 "http://site{}.example/p?{} ",
                 rng(&mut s) % 500,
@@ -130,7 +134,7 @@ fn main() {
         distinct,
         raw_bytes / distinct as usize
     );
-    for level in [1, 2, 3] {
+    for level in [-5, -3, -1, 1, 2, 3] {
         let t = Instant::now();
         let mut out = 0usize;
         for r in &raws {
@@ -149,7 +153,7 @@ fn main() {
     let s = t.elapsed().as_secs_f64();
     let comp: usize = frames.iter().map(Vec::len).sum();
     println!(
-        "compress_raw (level {}, reused context): {:.0} msgs/s/core, {:.0} MB/s, ratio {:.2}",
+        "compress_raw (level {}): {:.0} msgs/s/core, {:.0} MB/s, ratio {:.2}",
         depeer_store::RAW_ZSTD_LEVEL,
         distinct as f64 / s,
         raw_bytes as f64 / s / 1e6,

@@ -24,7 +24,7 @@ const ROW_GROUP: usize = 128 * 1024;
 fn props(no_dictionary: &[&str]) -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
-        .set_max_row_group_size(ROW_GROUP)
+        .set_max_row_group_row_count(Some(ROW_GROUP))
         .set_created_by("depeer-store".to_string());
     for c in no_dictionary {
         b = b.set_column_dictionary_enabled(ColumnPath::from(*c), false);
@@ -132,7 +132,8 @@ pub(crate) fn par_files<T: Send>(
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut parts: Vec<(usize, Vec<T>)> = Vec::new();
-    let results: Vec<Result<Vec<(usize, Vec<T>)>>> = std::thread::scope(|s| {
+    type PerThread<T> = Result<Vec<(usize, Vec<T>)>>;
+    let results: Vec<PerThread<T>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {

@@ -70,7 +70,7 @@ impl<'a> TableRows<'a> {
         }
     }
 
-    pub(crate) fn to_batch(&self) -> Result<RecordBatch> {
+    pub(crate) fn to_batch(self) -> Result<RecordBatch> {
         let n = self.len();
         let cols: Vec<ArrayRef> = match self {
             TableRows::Routes(rows) => {
@@ -81,7 +81,7 @@ impl<'a> TableRows<'a> {
                 let mut peers = Int64Builder::with_capacity(n);
                 let mut collector = StringBuilder::with_capacity(n, n * 8);
                 let mut buf = String::new();
-                for r in *rows {
+                for r in rows {
                     buf.clear();
                     use std::fmt::Write;
                     let _ = write!(buf, "{}", r.prefix);
@@ -107,7 +107,7 @@ impl<'a> TableRows<'a> {
                 let mut rel = StringBuilder::with_capacity(n, n * 8);
                 let mut first = ts_builder(n);
                 let mut last = ts_builder(n);
-                for r in *rows {
+                for r in rows {
                     asn.append_value(i64::from(r.asn.0));
                     nb.append_value(i64::from(r.neighbor_asn.0));
                     rel.append_value(r.relationship.as_str());
@@ -128,7 +128,7 @@ impl<'a> TableRows<'a> {
                 let mut asn = Int64Builder::with_capacity(n);
                 let mut prefix = StringBuilder::with_capacity(n, n * 18);
                 let mut detail = StringBuilder::with_capacity(n, n * 16);
-                for r in *rows {
+                for r in rows {
                     time.append_value(r.time.0);
                     kind.append_value(r.kind.as_str());
                     asn.append_option(r.asn.map(|a| i64::from(a.0)));
@@ -148,7 +148,7 @@ impl<'a> TableRows<'a> {
                 let mut name = StringBuilder::with_capacity(n, n * 12);
                 let mut org = StringBuilder::with_capacity(n, n * 16);
                 let mut country = StringBuilder::with_capacity(n, n * 2);
-                for r in *rows {
+                for r in rows {
                     asn.append_value(i64::from(r.asn.0));
                     name.append_value(&r.name);
                     org.append_option(r.org.as_deref());

@@ -34,7 +34,7 @@ fn message(i: u64, day_offset: i64) -> (Vec<u8>, MessageObs, Vec<UrlObs>) {
         sha256: sha,
         arrival_time: t,
         arrival_source: ArrivalSource::Received,
-        relay_ip: if i % 5 == 0 {
+        relay_ip: if i.is_multiple_of(5) {
             None
         } else {
             Some(format!("192.0.2.{}", i % 250).parse().unwrap())
@@ -46,7 +46,7 @@ fn message(i: u64, day_offset: i64) -> (Vec<u8>, MessageObs, Vec<UrlObs>) {
         to_addr: Some("trap@example.org".into()),
         subject: Some(format!("offer {i}")),
         message_id: Some(format!("{i}@spam.example")),
-        date_header: if i % 3 == 0 { None } else { Some(t) },
+        date_header: if i.is_multiple_of(3) { None } else { Some(t) },
         size: raw.len() as u64,
         fingerprint: format!("{:016x}", i * 7919),
         url_count: 2,
@@ -270,7 +270,7 @@ fn quarantined(i: u64) -> Quarantine {
         reason: "no-header".into(),
         detail: format!("record {i} has no header"),
         bytes: format!("garbage {i}\0\u{1}").into_bytes(),
-        truncated: i % 2 == 0,
+        truncated: i.is_multiple_of(2),
     }
 }
 

@@ -247,7 +247,7 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> anyhow::Result<Summary
         Ok(())
     });
     result?;
-    if let Some(mut w) = writer {
+    if let Some(w) = writer {
         w.finish().context("committing the last batch")?;
     }
     progress.finish();
