@@ -51,12 +51,13 @@ pub enum StoreError {
         source: datafusion::arrow::error::ArrowError,
     },
     /// A SQL query failed (parse, plan or execution).
-    #[error("query failed: {source}")]
+    #[error("query failed: {}", error.find_root())]
     Sql {
         /// The query text.
         query: String,
-        /// The DataFusion error.
-        source: Box<datafusion::error::DataFusionError>,
+        /// The DataFusion error (in the message, not chained, because
+        /// DataFusion's own display already repeats its causes).
+        error: Box<datafusion::error::DataFusionError>,
     },
     /// A commit manifest could not be read.
     #[error("commit manifest {path}, line {line}: {reason}")]

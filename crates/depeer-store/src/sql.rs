@@ -42,7 +42,7 @@ pub enum OutputFormat {
 fn sql_err(query: &str) -> impl FnOnce(DataFusionError) -> StoreError + '_ {
     move |e| StoreError::Sql {
         query: query.to_string(),
-        source: Box::new(e),
+        error: Box::new(e),
     }
 }
 

@@ -601,7 +601,7 @@ mod tests {
             true,
         )
         .unwrap();
-        let ips: Vec<IpAddr> = ["208.66.192.10", "192.0.2.1"]
+        let ips: Vec<IpAddr> = ["208.66.192.10", "10.1.2.3"]
             .iter()
             .map(|s| s.parse().unwrap())
             .collect();
