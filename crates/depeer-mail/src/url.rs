@@ -262,10 +262,10 @@ impl UrlSet {
             return;
         }
         // In markup, "href=www.example.com": the value after "name=".
-        let tok = match tok.split_once('=') {
+        let split = if in_markup { tok.split_once('=') } else { None };
+        let tok = match split {
             Some((name, value))
-                if in_markup
-                    && !name.is_empty()
+                if !name.is_empty()
                     && name.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') =>
             {
                 value
@@ -284,17 +284,21 @@ impl UrlSet {
             Some(p) if p > 0 => t.get(p..).unwrap_or(t),
             _ => t,
         };
-        let lower3 = t.get(..4).map(|p| p.to_ascii_lowercase());
-        if let Some(p) = lower3.as_deref()
-            && (p == "www."
-                || p == "ftp."
-                || (p.starts_with("www")
+        // The first four bytes, ASCII-lowercased (no allocation per token).
+        if let Some(p) = t
+            .as_bytes()
+            .get(..4)
+            .and_then(|p| <[u8; 4]>::try_from(p).ok())
+            .map(|p| p.map(|c| c.to_ascii_lowercase()))
+            && (&p == b"www."
+                || &p == b"ftp."
+                || (p.starts_with(b"www")
                     && t.get(3..).is_some_and(|r| {
                         r.trim_start_matches(|c: char| c.is_ascii_digit())
                             .starts_with('.')
                     })))
         {
-            let scheme = if p == "ftp." { "ftp://" } else { "http://" };
+            let scheme = if &p == b"ftp." { "ftp://" } else { "http://" };
             self.with_scheme(scheme, t, depth);
             return;
         }
@@ -445,19 +449,23 @@ impl UrlSet {
         {
             return;
         }
-        // Only known TLDs, as SpamAssassin and rspamd do.
-        let lower = host.to_ascii_lowercase();
-        let last = lower.rsplit('.').next().unwrap_or_default();
+        // Only known TLDs, as SpamAssassin and rspamd do. (Case does not
+        // matter to the tests below; only the last label is lowercased,
+        // on the stack, for the suffix lookup.)
+        let last = host.rsplit('.').next().unwrap_or_default();
         if last.is_empty()
-            || !last.bytes().all(|b| b.is_ascii_alphabetic()) && !last.starts_with("xn--")
+            || !last.bytes().all(|b| b.is_ascii_alphabetic())
+                && !last
+                    .get(..4)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("xn--"))
         {
             // Numeric hosts ("1.2.3.4/x") only with a path or port.
-            if parse_numeric_ipv4(&lower).is_some() && matches!(tb.get(hlen), Some(b'/' | b':')) {
+            if parse_numeric_ipv4(host).is_some() && matches!(tb.get(hlen), Some(b'/' | b':')) {
                 self.with_scheme("http://", t, depth);
             }
             return;
         }
-        if !known_tld(&lower) {
+        if !known_suffix(last) {
             return;
         }
         self.with_scheme("http://", t, depth);
@@ -520,6 +528,7 @@ fn find_ci_from(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
 /// Position of a "www." that starts a word.
 fn find_www(t: &str) -> Option<usize> {
     let b = t.as_bytes();
+    memchr::memchr2(b'w', b'W', b)?;
     let mut from = 0usize;
     while let Some(p) = b
         .get(from..)
@@ -551,6 +560,19 @@ fn cut(s: &str, max: usize) -> &str {
         end -= 1;
     }
     s.get(..end).unwrap_or_default()
+}
+
+/// Whether `label` (any case) is a known public suffix.
+fn known_suffix(label: &str) -> bool {
+    let mut buf = [0u8; 64];
+    match buf.get_mut(..label.len()) {
+        Some(lower) => {
+            lower.copy_from_slice(label.as_bytes());
+            lower.make_ascii_lowercase();
+            !lower.is_empty() && psl::suffix(lower).is_some_and(|s| s.is_known())
+        }
+        None => known_tld(&label.to_ascii_lowercase()),
+    }
 }
 
 /// Whether the last label of `host` is a known public suffix.

@@ -167,6 +167,10 @@ pub struct Summary {
     pub by_type: BTreeMap<String, u64>,
     /// Elements (per-prefix entries, state changes) produced.
     pub elems: u64,
+    /// TABLE_DUMP_V2 RIB records met before any PEER_INDEX_TABLE (a dump cut
+    /// at its start): used, with the peer unknown (0.0.0.0, AS 0), as pyasn
+    /// does; bgpdump prints nothing for them.
+    pub rib_without_peer_table: u64,
 }
 
 impl Summary {
@@ -175,6 +179,7 @@ impl Summary {
         self.records_read += o.records_read;
         self.records_used += o.records_used;
         self.elems += o.elems;
+        self.rib_without_peer_table += o.rib_without_peer_table;
         for (k, v) in &o.quarantined {
             *self.quarantined.entry(k.clone()).or_insert(0) += v;
         }

@@ -81,6 +81,10 @@ pub struct MrtRecord {
     pub elems: Vec<Elem>,
 }
 
+/// The view name of the made-up peer table of a RIB cut before its
+/// PEER_INDEX_TABLE (no real table can have it: view names are ASCII).
+const SYNTHETIC_VIEW: &str = "\u{0}depeer: no peer table";
+
 /// Reads MRT records from a decompressed stream: an iterator of
 /// `Result<MrtRecord, MrtError>` (the error variant is the quarantine path)
 /// that keeps a [`Summary`].
@@ -170,6 +174,44 @@ impl<R: Read> MrtReader<R> {
                 new: s.new_state as u16,
             }),
             message => {
+                if let MrtMessage::TableDumpV2Message(TableDumpV2Message::RibAfi(t)) = &message
+                    && self.elementor.peer_table.is_none()
+                {
+                    // A RIB cut before its PEER_INDEX_TABLE: keep the routes
+                    // (the prefix and AS path are whole) with the peer
+                    // unknown, rather than lose them (bgpkit refuses them).
+                    self.summary.rib_without_peer_table += 1;
+                    let mut table = bgpkit_parser::models::PeerIndexTable::default();
+                    let unknown = bgpkit_parser::models::Peer::new(
+                        std::net::Ipv4Addr::UNSPECIFIED,
+                        std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                        bgpkit_parser::models::Asn::new_32bit(0),
+                    );
+                    for e in &t.rib_entries {
+                        table.id_peer_map.insert(e.peer_index, unknown);
+                    }
+                    let mut el = Elementor::with_peer_table(table);
+                    // Marks the table as made up, so the next such record
+                    // extends it rather than counting as a real table.
+                    if let Some(p) = el.peer_table.as_mut() {
+                        p.view_name = SYNTHETIC_VIEW.into();
+                    }
+                    self.elementor = el;
+                } else if let MrtMessage::TableDumpV2Message(TableDumpV2Message::RibAfi(t)) =
+                    &message
+                    && let Some(p) = self.elementor.peer_table.as_mut()
+                    && p.view_name == SYNTHETIC_VIEW
+                {
+                    self.summary.rib_without_peer_table += 1;
+                    let unknown = bgpkit_parser::models::Peer::new(
+                        std::net::Ipv4Addr::UNSPECIFIED,
+                        std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                        bgpkit_parser::models::Asn::new_32bit(0),
+                    );
+                    for e in &t.rib_entries {
+                        p.id_peer_map.entry(e.peer_index).or_insert(unknown);
+                    }
+                }
                 let rib = matches!(
                     message,
                     MrtMessage::TableDumpMessage(_)

@@ -109,6 +109,9 @@ pub(crate) struct Botnet {
     pub(crate) campaigns: Vec<usize>,
     /// Cumulative weights over `world.access` for bot homes.
     pub(crate) home_cum: Vec<f64>,
+    /// Home of each bot (index into `world.access`), drawn once from
+    /// `home_cum`: the mail loop looks homes up several times per message.
+    pub(crate) homes: Vec<u32>,
     /// Volume factor per UTC hour (mean 1) from the bots' time zones.
     pub(crate) diurnal: [f64; 24],
     pub(crate) label: u64,
@@ -154,6 +157,14 @@ impl Botnet {
 
     /// Home network (index into `world.access`) of bot `i`.
     pub(crate) fn home(&self, seed: u64, i: u64) -> usize {
+        match self.homes.get(i as usize) {
+            Some(&h) => h as usize,
+            None => self.draw_home(seed, i),
+        }
+    }
+
+    /// Draws the home of bot `i` from its hash and `home_cum`.
+    fn draw_home(&self, seed: u64, i: u64) -> usize {
         let h = mix3(seed, self.label, i);
         let total = self.home_cum.last().copied().unwrap_or(0.0);
         let x = (h >> 11) as f64 / (1u64 << 53) as f64 * total;
@@ -392,7 +403,7 @@ impl Cast {
                 });
                 cids.push(cid);
             }
-            botnets.push(Botnet {
+            let mut botnet = Botnet {
                 family: b.family.clone(),
                 style: b.style.clone().unwrap_or_else(|| b.family.clone()),
                 share: b.share,
@@ -401,9 +412,12 @@ impl Cast {
                 growth,
                 campaigns: cids,
                 home_cum,
+                homes: Vec::new(),
                 diurnal,
                 label: lab,
-            });
+            };
+            botnet.homes = draw_homes(&botnet, w.seed);
+            botnets.push(botnet);
         }
         Ok(Cast {
             botnets,
@@ -412,6 +426,25 @@ impl Cast {
             reach,
         })
     }
+}
+
+/// The home of every bot of `b`, drawn on all cores (a full-size world has
+/// over a million bots; each draw is a binary search over the access networks).
+fn draw_homes(b: &Botnet, seed: u64) -> Vec<u32> {
+    let n = b.bots as usize;
+    let mut homes = vec![0u32; n];
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let chunk = n.div_ceil(threads).max(1 << 14);
+    std::thread::scope(|scope| {
+        for (k, part) in homes.chunks_mut(chunk).enumerate() {
+            scope.spawn(move || {
+                for (j, h) in part.iter_mut().enumerate() {
+                    *h = b.draw_home(seed, (k * chunk + j) as u64) as u32;
+                }
+            });
+        }
+    });
+    homes
 }
 
 fn is_seize(w: &World, hoster: usize, family: &str, t: i64) -> bool {

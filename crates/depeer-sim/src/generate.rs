@@ -11,14 +11,15 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::botnet::{Botnet, Cast};
-use crate::mail::{self, Malformed, Relay, Trap};
+use crate::mail::{self, BodyRef, Malformed, Relay, Trap};
 use crate::outfile::OutFile;
 use crate::rng::{Rng, mix3};
 use crate::routing::{self, RoutingCounts, TruthRoutingEvent};
 use crate::scenario::Scenario;
 use crate::text::{FIRST_NAMES, LAST_NAMES};
-use crate::timefmt::{asctime, civil, day, iso, parse_duration};
-use crate::world::World;
+use crate::textbuf::{push_all, push_hex_bytes, push_ipv4, push_u64};
+use crate::timefmt::{civil, day, iso, parse_duration, push_day, push_iso};
+use crate::world::{World, host_in_prefixes};
 use crate::{Options, SimError, feeds};
 
 /// What a run wrote.
@@ -53,77 +54,182 @@ pub struct Summary {
 /// Address of bot `bot` of botnet `b` at time `t`: a host in one of its
 /// home network's prefixes, changing every DHCP lease of that network.
 pub(crate) fn bot_ip(w: &World, b: &Botnet, bot: u64, t: i64) -> u32 {
-    let home = w.access[b.home(w.seed, bot)];
-    let node = &w.ases[home];
-    let h = mix3(w.seed, b.label ^ 0x5eed, bot);
-    let lease = node.lease_secs.max(1);
+    let node = &w.ases[w.access[b.home(w.seed, bot)]];
+    bot_addr(w.seed, b, bot, t, node.lease_secs, &node.v4)
+}
+
+/// [`bot_ip`] given the home network's lease and prefixes.
+fn bot_addr(seed: u64, b: &Botnet, bot: u64, t: i64, lease_secs: i64, v4: &[(u32, u8)]) -> u32 {
+    let h = mix3(seed, b.label ^ 0x5eed, bot);
+    let lease = lease_secs.max(1);
     let epoch = (t + (h % lease as u64) as i64).div_euclid(lease);
-    w.host_in(home, mix3(h, epoch as u64, 77))
+    host_in_prefixes(v4, mix3(h, epoch as u64, 77))
 }
 
-fn rdns(w: &World, as_idx: usize, ip: u32) -> Option<String> {
-    let n = &w.ases[as_idx];
-    let [a, b, c, d] = Ipv4Addr::from(ip).octets();
-    Some(match n.rdns_style {
-        0 => format!("adsl-{a}-{b}-{c}-{d}.dsl.{}", n.domain),
-        1 => format!("{d}.{c}.{b}.{a}.dynamic.{}", n.domain),
-        2 => format!("dhcp-{a}-{b}-{c}-{d}.cable.{}", n.domain),
-        3 => format!("ppp{a}-{b}-{c}-{d}.pool.{}", n.domain),
-        _ => return None,
-    })
+/// What the mail loop reads of an access network, packed so that placing
+/// a bot touches few cache lines (the AS records are large).
+struct AccessNet<'a> {
+    lease_secs: i64,
+    tz_min: i32,
+    asn: u32,
+    rdns_style: u8,
+    domain: &'a str,
+    /// Its prefixes in [`AccessNets::v4`].
+    v4: std::ops::Range<usize>,
 }
 
-fn helo_for(rng: &mut Rng, family: &str, ip: u32, rdns: Option<&str>) -> String {
-    let lit = format!("[{}]", Ipv4Addr::from(ip));
+/// [`AccessNet`] per access network (indexed as `world.access`).
+struct AccessNets<'a> {
+    nets: Vec<AccessNet<'a>>,
+    /// Time zone per access network, apart: the on-line test reads it most.
+    tz: Vec<i32>,
+    v4: Vec<(u32, u8)>,
+}
+
+impl<'a> AccessNets<'a> {
+    fn new(w: &'a World) -> Self {
+        let mut v4 = Vec::new();
+        let nets = w
+            .access
+            .iter()
+            .map(|&a| {
+                let n = &w.ases[a];
+                let from = v4.len();
+                v4.extend_from_slice(&n.v4);
+                AccessNet {
+                    lease_secs: n.lease_secs,
+                    tz_min: n.tz_min,
+                    asn: n.asn,
+                    rdns_style: n.rdns_style,
+                    domain: &n.domain,
+                    v4: from..v4.len(),
+                }
+            })
+            .collect::<Vec<_>>();
+        AccessNets {
+            tz: nets.iter().map(|n| n.tz_min).collect(),
+            nets,
+            v4,
+        }
+    }
+}
+
+/// Appends the reverse name of an address in an access network; false
+/// when the network publishes none.
+fn push_rdns(out: &mut Vec<u8>, net: &AccessNet<'_>, ip: u32) -> bool {
+    let o = ip.to_be_bytes();
+    let (pre, order, sep, mid): (&[u8], [usize; 4], u8, &[u8]) = match net.rdns_style {
+        0 => (b"adsl-", [0, 1, 2, 3], b'-', b".dsl."),
+        1 => (b"", [3, 2, 1, 0], b'.', b".dynamic."),
+        2 => (b"dhcp-", [0, 1, 2, 3], b'-', b".cable."),
+        3 => (b"ppp", [0, 1, 2, 3], b'-', b".pool."),
+        _ => return false,
+    };
+    out.extend_from_slice(pre);
+    for (k, &i) in order.iter().enumerate() {
+        if k > 0 {
+            out.push(sep);
+        }
+        push_u64(out, u64::from(o[i]));
+    }
+    push_all(out, &[mid, net.domain.as_bytes()]);
+    true
+}
+
+/// Appends the HELO name a bot of a style uses.
+fn push_helo(out: &mut Vec<u8>, rng: &mut Rng, family: &str, ip: u32, rdns: Option<&[u8]>) {
+    let lit = |out: &mut Vec<u8>| {
+        out.push(b'[');
+        push_ipv4(out, ip);
+        out.push(b']');
+    };
     match family {
-        "rustock" | "storm" => lit,
-        "cutwail" | "pushdo" => rdns.map_or(lit, str::to_string),
-        "megad" => format!(
-            "{}.{}",
-            rng.pick(&FIRST_NAMES),
-            ["com", "net", "org"][rng.index(3)]
+        "rustock" | "storm" => lit(out),
+        "cutwail" | "pushdo" => match rdns {
+            Some(r) => out.extend_from_slice(r),
+            None => lit(out),
+        },
+        "megad" => push_all(
+            out,
+            &[
+                rng.pick(&FIRST_NAMES).as_bytes(),
+                b".",
+                ["com", "net", "org"][rng.index(3)].as_bytes(),
+            ],
         ),
-        _ => format!(
-            "{}-{}",
-            rng.pick(&FIRST_NAMES),
-            ["pc", "laptop", "home", "desktop"][rng.index(4)]
+        _ => push_all(
+            out,
+            &[
+                rng.pick(&FIRST_NAMES).as_bytes(),
+                b"-",
+                ["pc", "laptop", "home", "desktop"][rng.index(4)].as_bytes(),
+            ],
         ),
     }
 }
 
-struct Traps {
-    traps: Vec<Trap>,
-    /// Open mbox per trap: its day, the file, its path relative to the output.
-    files: Vec<Option<(i64, OutFile, String)>>,
+/// The open mbox per trap: its day and the file.
+struct TrapFiles {
+    files: Vec<Option<(i64, OutFile)>>,
 }
 
-/// 1-2 URLs of a campaign's sites; Storm-style messages sometimes link the
-/// site's address at `t`.
+impl TrapFiles {
+    /// Appends `bytes` (messages of day `t`) to trap `ti`'s mbox of that
+    /// day, closing the previous day's file into `done`.
+    #[allow(clippy::too_many_arguments)]
+    fn write(
+        &mut self,
+        ti: usize,
+        domain: &str,
+        t: i64,
+        bytes: &[u8],
+        out_dir: &Path,
+        gzip: bool,
+        done: &mut Vec<(PathBuf, u64)>,
+    ) -> Result<(), SimError> {
+        let day_start = t - t.rem_euclid(86_400);
+        let slot = &mut self.files[ti];
+        if !matches!(slot, Some((d, _)) if *d == day_start) {
+            if let Some((_, f)) = slot.take() {
+                done.push(f.finish()?);
+            }
+            let p = out_dir
+                .join("mail")
+                .join(domain)
+                .join(format!("{}.mbox", day(t)));
+            *slot = Some((day_start, OutFile::create(&p, gzip)?));
+        }
+        match slot {
+            Some((_, f)) => f.write(bytes),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Appends 1-2 URLs of a campaign's sites, each followed by `\n`;
+/// Storm-style messages sometimes link the site's address at `t`.
 fn campaign_urls(
     rng: &mut Rng,
     cast: &Cast,
     camp: &crate::botnet::Campaign,
-    style: &str,
+    links_ip: bool,
     t: Option<i64>,
-) -> Vec<String> {
-    let mut urls = Vec::new();
+    out: &mut Vec<u8>,
+) {
     for _ in 0..1 + rng.index(2) {
         let s = &cast.sites[*rng.pick(&camp.sites)];
-        let host = match t {
-            Some(t) if style == "storm" && rng.chance(0.5) => {
-                Ipv4Addr::from(s.ip_at(t)).to_string()
-            }
-            _ if rng.chance(0.3) => format!("www.{}", s.domain),
-            _ => s.domain.clone(),
-        };
-        let id = if camp.path.ends_with('=') {
-            rng.below(100_000).to_string()
-        } else {
-            String::new()
-        };
-        urls.push(format!("http://{host}{}{id}", camp.path));
+        out.extend_from_slice(b"http://");
+        match t {
+            Some(t) if links_ip && rng.chance(0.5) => push_ipv4(out, s.ip_at(t)),
+            _ if rng.chance(0.3) => push_all(out, &[b"www.", s.domain.as_bytes()]),
+            _ => out.extend_from_slice(s.domain.as_bytes()),
+        }
+        out.extend_from_slice(camp.path.as_bytes());
+        if camp.path.ends_with('=') {
+            push_u64(out, rng.below(100_000));
+        }
+        out.push(b'\n');
     }
-    urls
 }
 
 /// Per-window counters for the summary.
@@ -299,10 +405,12 @@ pub fn generate(sc: &Scenario, opts: &Options, out_dir: &Path) -> Result<Summary
         path: out_dir.to_path_buf(),
         source: e,
     })?;
+    let t0 = std::time::Instant::now();
     let w = World::build(sc, opts)?;
+    eprintln!("world {:?}", t0.elapsed());
     let cast = Cast::build(&w, sc, opts.scale)?;
+    eprintln!("cast {:?}", t0.elapsed());
     let mut files: Vec<(PathBuf, u64)> = Vec::new();
-    let (rcounts, tevents) = routing::write_all(&w, sc, out_dir, opts.gzip, &mut files)?;
 
     // Main event and windows.
     let main_t = w
@@ -333,10 +441,7 @@ pub fn generate(sc: &Scenario, opts: &Options, out_dir: &Path) -> Result<Summary
 
     // Traps.
     let mut trng = Rng::stream(w.seed, "traps", 0);
-    let mut traps = Traps {
-        traps: Vec::new(),
-        files: Vec::new(),
-    };
+    let mut traps: Vec<Trap> = Vec::new();
     for _ in 0..sc.mail.traps {
         let h = *trng.pick(&w.hosters);
         let domain = format!(
@@ -344,15 +449,16 @@ pub fn generate(sc: &Scenario, opts: &Options, out_dir: &Path) -> Result<Summary
             ["mail-", "trap-", "", "info-"][trng.index(4)],
             w.ases[h].domain
         );
-        traps.traps.push(Trap {
+        traps.push(Trap {
             mx: format!("mx{}.{domain}", 1 + trng.below(3)),
             domain,
         });
-        traps.files.push(None);
     }
-    traps.traps.sort_by(|a, b| a.domain.cmp(&b.domain));
-    traps.traps.dedup_by(|a, b| a.domain == b.domain);
-    traps.files.truncate(traps.traps.len());
+    traps.sort_by(|a, b| a.domain.cmp(&b.domain));
+    traps.dedup_by(|a, b| a.domain == b.domain);
+    let mut trap_files = TrapFiles {
+        files: traps.iter().map(|_| None).collect(),
+    };
     // Legitimate senders: mail servers at ordinary hosters.
     let legit: Vec<(usize, u32, String)> = (0..8)
         .map(|_| {
@@ -365,26 +471,42 @@ pub fn generate(sc: &Scenario, opts: &Options, out_dir: &Path) -> Result<Summary
     // templates), rendered once; Storm-style bodies link site addresses that
     // move, so they are rendered per message.
     let mut prng = Rng::stream(w.seed, "bodies", 0);
+    let mut scratch = mail::Scratch::default();
+    let mut urls = Vec::new();
     let pools: Vec<Vec<mail::Body>> = cast
         .campaigns
         .iter()
         .map(|c| {
-            let style = &cast.botnets[c.botnet].style;
+            let st = mail::style(&cast.botnets[c.botnet].style);
             (0..24)
                 .map(|_| {
-                    let urls = campaign_urls(&mut prng, &cast, c, style, None);
-                    mail::render_body(&mut prng, style, &c.topic, &urls, None)
+                    urls.clear();
+                    campaign_urls(&mut prng, &cast, c, st.per_message_body, None, &mut urls);
+                    let mut bytes = Vec::new();
+                    let charset = mail::render_body(
+                        &mut prng,
+                        st,
+                        &c.topic,
+                        &urls,
+                        None,
+                        &mut scratch,
+                        &mut bytes,
+                    );
+                    mail::Body { charset, bytes }
                 })
                 .collect()
         })
         .collect();
+    eprintln!("pools {:?}", t0.elapsed());
     let mut truth_out = OutFile::create(&out_dir.join("truth-messages.jsonl"), opts.gzip)?;
     let ctx = MailCtx {
         w: &w,
         sc,
         cast: &cast,
+        styles: cast.botnets.iter().map(|b| mail::style(&b.style)).collect(),
+        access: AccessNets::new(&w),
         pools: &pools,
-        traps: &traps.traps,
+        traps: &traps,
         legit: &legit,
         base_rate: sc.mail.rate_per_hour * opts.scale / 3600.0,
         gz: opts.gzip,
@@ -394,40 +516,42 @@ pub fn generate(sc: &Scenario, opts: &Options, out_dir: &Path) -> Result<Summary
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .min(8);
-    // Minutes are rendered in parallel (each has its own random stream, so
-    // the bytes do not depend on the thread count) and written in order; a
-    // batch of about one hour per thread bounds the memory.
-    let batch = 60 * threads as u64;
-    let mut first = 0;
-    while first < n_slices {
-        let last = (first + batch).min(n_slices);
-        let outs: Vec<SliceOut> = if threads <= 1 {
-            (first..last).map(|i| render_slice(&ctx, i)).collect()
-        } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..threads as u64)
-                    .map(|k| {
-                        let ctx = &ctx;
-                        scope.spawn(move || {
-                            (first + k..last)
-                                .step_by(threads)
-                                .map(|i| (i, render_slice(ctx, i)))
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                let mut all: Vec<(u64, SliceOut)> = Vec::new();
-                for h in handles {
-                    match h.join() {
-                        Ok(v) => all.extend(v),
-                        Err(e) => std::panic::resume_unwind(e),
+    // Minutes are rendered in parallel by `threads` workers (minute i by
+    // worker i mod threads; each minute has its own random stream, so the
+    // bytes do not depend on the thread count) while this thread writes
+    // them in order. Each worker has a bounded queue, and written minutes
+    // go back to their worker for reuse, so memory stays bounded and the
+    // buffers are allocated once. The routing files are written meanwhile.
+    let mut rfiles: Vec<(PathBuf, u64)> = Vec::new();
+    let (routing_out, side_files) = std::thread::scope(|scope| -> Result<_, SimError> {
+        let routing = scope.spawn(|| routing::write_all(&w, sc, out_dir, opts.gzip, &mut rfiles));
+        let side = scope.spawn(|| -> Result<_, SimError> {
+            let mut v = feeds::write_feeds(&w, sc, &cast, out_dir, opts.gzip)?;
+            v.push(feeds::write_as2org(&w, out_dir, opts.gzip)?);
+            v.push(write_ases(&w, out_dir, opts.gzip)?);
+            Ok(v)
+        });
+        let mut lanes = Vec::with_capacity(threads);
+        for k in 0..threads {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<SliceOut>(SLICE_QUEUE);
+            let (back_tx, back_rx) = std::sync::mpsc::channel::<SliceOut>();
+            let ctx = &ctx;
+            scope.spawn(move || {
+                let mut wk = WorkerBufs::default();
+                for i in (k as u64..n_slices).step_by(threads) {
+                    let mut so = back_rx.try_recv().unwrap_or_default();
+                    render_slice(ctx, i, &mut wk, &mut so);
+                    if tx.send(so).is_err() {
+                        return;
                     }
                 }
-                all.sort_by_key(|x| x.0);
-                all.into_iter().map(|x| x.1).collect()
-            })
-        };
-        for so in outs {
+            });
+            lanes.push((rx, back_tx));
+        }
+        for i in 0..n_slices {
+            let (rx, back) = &lanes[(i % threads as u64) as usize];
+            // A closed lane means its worker panicked; the scope re-raises that.
+            let Ok(so) = rx.recv() else { break };
             for it in &so.items {
                 let t = it.t;
                 let hour = ((t - w.start) / 3600) as usize;
@@ -450,37 +574,62 @@ pub fn generate(sc: &Scenario, opts: &Options, out_dir: &Path) -> Result<Summary
                     counts.3 += 1;
                 }
                 counts.0 += 1;
-                // Append to the trap's mbox of the day.
-                let day_start = t - t.rem_euclid(86_400);
-                let needs_new = !matches!(&traps.files[it.ti], Some((d, _, _)) if *d == day_start);
-                if needs_new {
-                    if let Some((_, f, _)) = traps.files[it.ti].take() {
-                        files.push(f.finish()?);
+            }
+            // Each trap's messages of the minute are contiguous in its
+            // buffer: one write per trap and day.
+            for (ti, buf) in so.mbox.iter().enumerate() {
+                let mut run: Option<(i64, usize, usize)> = None;
+                for it in so.items.iter().filter(|it| it.ti == ti) {
+                    match &mut run {
+                        Some((t0, _, end)) if t0.div_euclid(86_400) == it.t.div_euclid(86_400) => {
+                            *end = it.mbox.end;
+                        }
+                        _ => {
+                            if let Some((t0, from, end)) = run.take() {
+                                trap_files.write(
+                                    ti,
+                                    &traps[ti].domain,
+                                    t0,
+                                    &buf[from..end],
+                                    out_dir,
+                                    opts.gzip,
+                                    &mut files,
+                                )?;
+                            }
+                            run = Some((it.t, it.mbox.start, it.mbox.end));
+                        }
                     }
-                    let p = out_dir
-                        .join("mail")
-                        .join(&traps.traps[it.ti].domain)
-                        .join(format!("{}.mbox", day(t)));
-                    let f = OutFile::create(&p, opts.gzip)?;
-                    traps.files[it.ti] = Some((day_start, f, String::new()));
                 }
-                if let Some((_, f, _)) = traps.files[it.ti].as_mut() {
-                    f.write(&so.mbox[it.mbox.clone()])?;
+                if let Some((t0, from, end)) = run {
+                    trap_files.write(
+                        ti,
+                        &traps[ti].domain,
+                        t0,
+                        &buf[from..end],
+                        out_dir,
+                        opts.gzip,
+                        &mut files,
+                    )?;
                 }
             }
             truth_out.write(&so.truth)?;
+            let _ = back.send(so);
         }
-        first = last;
-    }
-    for f in traps.files.iter_mut() {
-        if let Some((_, f, _)) = f.take() {
+        drop(lanes);
+        eprintln!("mail {:?}", t0.elapsed());
+        Ok((joined(routing)?, joined(side)?))
+    })?;
+    let (rcounts, tevents) = routing_out;
+    eprintln!("routing joined {:?}", t0.elapsed());
+    files.splice(0..0, rfiles);
+    for f in trap_files.files.iter_mut() {
+        if let Some((_, f)) = f.take() {
             files.push(f.finish()?);
         }
     }
     files.push(truth_out.finish()?);
-    files.extend(feeds::write_feeds(&w, sc, &cast, out_dir, opts.gzip)?);
-    files.push(feeds::write_as2org(&w, out_dir, opts.gzip)?);
-    files.push(write_ases(&w, out_dir, opts.gzip)?);
+    files.extend(side_files);
+    eprintln!("feeds {:?}", t0.elapsed());
 
     // Summary measured from the messages.
     let tb = before.total().max(1) as f64;
@@ -707,11 +856,17 @@ pub fn generate(sc: &Scenario, opts: &Options, out_dir: &Path) -> Result<Summary
     })
 }
 
+/// Rendered minutes a worker may queue ahead of the writer.
+const SLICE_QUEUE: usize = 8;
+
 /// What the mail loop shares with its workers.
 struct MailCtx<'a> {
     w: &'a World,
     sc: &'a Scenario,
     cast: &'a Cast,
+    /// Template style per botnet.
+    styles: Vec<&'static mail::Style>,
+    access: AccessNets<'a>,
     pools: &'a [Vec<mail::Body>],
     traps: &'a [Trap],
     legit: &'a [(usize, u32, String)],
@@ -727,48 +882,61 @@ struct Item {
     bi: usize,
     ci: usize,
     malformed: Option<Malformed>,
+    /// Its mbox entry in the trap's buffer.
     mbox: std::ops::Range<usize>,
 }
 
-/// A rendered minute: its messages framed for the mbox, and their truth lines.
+/// A rendered minute: per trap its messages framed for the mbox, and the
+/// messages' truth lines. Reused from minute to minute.
+#[derive(Default)]
 struct SliceOut {
     items: Vec<Item>,
-    mbox: Vec<u8>,
+    mbox: Vec<Vec<u8>>,
     truth: Vec<u8>,
 }
 
+/// A worker's reused buffers.
+#[derive(Default)]
+struct WorkerBufs {
+    mail: mail::Scratch,
+    rcpt: Vec<u8>,
+    helo: Vec<u8>,
+    rdns: Vec<u8>,
+    urls: Vec<u8>,
+    body: Vec<u8>,
+    quote: Vec<u8>,
+    plan: Vec<(i64, u32, usize)>,
+    group_cum: Vec<Vec<f64>>,
+    active_camps: Vec<Vec<usize>>,
+}
+
 fn push_json_str(out: &mut Vec<u8>, key: &str, v: Option<&str>) {
-    out.extend_from_slice(b",\"");
-    out.extend_from_slice(key.as_bytes());
-    out.extend_from_slice(b"\":");
+    push_all(out, &[b",\"", key.as_bytes(), b"\":"]);
     match v {
-        Some(v) => {
-            out.push(b'"');
-            out.extend_from_slice(v.as_bytes());
-            out.push(b'"');
-        }
+        Some(v) => push_all(out, &[b"\"", v.as_bytes(), b"\""]),
         None => out.extend_from_slice(b"null"),
     }
 }
 
-/// Renders minute `idx` of the window: how many messages each botnet sends
-/// (Poisson), who sends them, what they say.
-fn render_slice(ctx: &MailCtx<'_>, idx: u64) -> SliceOut {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
+/// Renders minute `idx` of the window into `out`: how many messages each
+/// botnet sends (Poisson), who sends them, what they say.
+fn render_slice(ctx: &MailCtx<'_>, idx: u64, wk: &mut WorkerBufs, out: &mut SliceOut) {
     let w = ctx.w;
     let cast = ctx.cast;
     let slice_t = w.start + 60 * idx as i64;
     let slice_end = (slice_t + 60).min(w.end);
     let mut rng = Rng::stream(w.seed, "mail", idx);
-    let mut out = SliceOut {
-        items: Vec::new(),
-        mbox: Vec::new(),
-        truth: Vec::new(),
-    };
+    out.items.clear();
+    out.truth.clear();
+    out.mbox.resize_with(ctx.traps.len(), Vec::new);
+    for m in &mut out.mbox {
+        m.clear();
+    }
     let hour = civil(slice_t).hour as usize;
     let mid = slice_t + 30;
     let legit_idx = usize::MAX;
-    let mut plan: Vec<(i64, u32, usize)> = Vec::new();
+    let plan = &mut wk.plan;
+    plan.clear();
     for (bi, b) in cast.botnets.iter().enumerate() {
         let lambda = ctx.base_rate * 60.0 * b.share * b.diurnal[hour] * b.multiplier(mid);
         for _ in 0..rng.poisson(lambda) {
@@ -787,81 +955,83 @@ fn render_slice(ctx: &MailCtx<'_>, idx: u64) -> SliceOut {
         ));
     }
     if plan.is_empty() {
-        return out;
+        return;
     }
     plan.sort_unstable();
-    out.mbox.reserve(plan.len() * 2048);
-    out.truth.reserve(plan.len() * 360);
-    out.items.reserve(plan.len());
     // Per botnet in this minute: C&C group weights and active campaigns.
-    let group_cum: Vec<Vec<f64>> = cast
-        .botnets
-        .iter()
-        .map(|b| crate::rng::cumulative(b.groups.iter().map(|g| g.weight * g.activity(mid))))
-        .collect();
-    let active_camps: Vec<Vec<usize>> = cast
-        .botnets
-        .iter()
-        .map(|b| {
-            let v: Vec<usize> = b
-                .campaigns
+    wk.group_cum.resize_with(cast.botnets.len(), Vec::new);
+    wk.active_camps.resize_with(cast.botnets.len(), Vec::new);
+    for (bi, b) in cast.botnets.iter().enumerate() {
+        let gc = &mut wk.group_cum[bi];
+        gc.clear();
+        let mut acc = 0.0;
+        for g in &b.groups {
+            acc += (g.weight * g.activity(mid)).max(0.0);
+            gc.push(acc);
+        }
+        let ac = &mut wk.active_camps[bi];
+        ac.clear();
+        ac.extend(
+            b.campaigns
                 .iter()
                 .copied()
-                .filter(|&c| cast.campaigns[c].from <= mid && mid < cast.campaigns[c].to)
-                .collect();
-            if v.is_empty() {
-                vec![b.campaigns[0]]
-            } else {
-                v
-            }
-        })
-        .collect();
-    let mut msg = Vec::with_capacity(4096);
-    for &(t, _, bi) in &plan {
-        msg.clear();
+                .filter(|&c| cast.campaigns[c].from <= mid && mid < cast.campaigns[c].to),
+        );
+        if ac.is_empty() {
+            ac.push(b.campaigns[0]);
+        }
+    }
+    for &(t, _, bi) in plan.iter() {
         let ti = rng.index(ctx.traps.len());
         let trap = &ctx.traps[ti];
-        let rcpt = match rng.below(4) {
-            0 => format!(
-                "{}.{}@{}",
-                rng.pick(&FIRST_NAMES),
-                rng.pick(&LAST_NAMES),
-                trap.domain
+        let dom = trap.domain.as_bytes();
+        let rcpt = &mut wk.rcpt;
+        rcpt.clear();
+        match rng.below(4) {
+            0 => push_all(
+                rcpt,
+                &[
+                    rng.pick(&FIRST_NAMES).as_bytes(),
+                    b".",
+                    rng.pick(&LAST_NAMES).as_bytes(),
+                ],
             ),
-            1 => format!(
-                "{}{}@{}",
-                rng.pick(&FIRST_NAMES),
-                rng.below(100),
-                trap.domain
+            1 => {
+                rcpt.extend_from_slice(rng.pick(&FIRST_NAMES).as_bytes());
+                push_u64(rcpt, rng.below(100));
+            }
+            2 => rcpt.extend_from_slice(
+                ["info", "sales", "webmaster", "admin", "contact"][rng.index(5)].as_bytes(),
             ),
-            2 => format!(
-                "{}@{}",
-                ["info", "sales", "webmaster", "admin", "contact"][rng.index(5)],
-                trap.domain
-            ),
-            _ => format!(
-                "{}{}@{}",
-                rng.pick(&LAST_NAMES),
-                1950 + rng.below(60),
-                trap.domain
-            ),
-        };
+            _ => {
+                rcpt.extend_from_slice(rng.pick(&LAST_NAMES).as_bytes());
+                push_u64(rcpt, 1950 + rng.below(60));
+            }
+        }
+        push_all(rcpt, &[b"@", dom]);
         let malformed = if rng.chance(ctx.sc.mail.malformed_share) {
             Some(*rng.pick(&Malformed::ALL))
         } else {
             None
         };
-        let (env, family, campaign, relay_ip, bot, asn, ci);
+        let mbox = &mut out.mbox[ti];
+        let entry_start = mbox.len();
+        let (msg_start, family, campaign, relay_ip, bot, asn, ci);
         if bi == legit_idx {
-            let (h, ip, dom) = &ctx.legit[rng.index(ctx.legit.len())];
-            let rd = format!("mail{}.{dom}", ip & 7);
+            let (h, ip, sender) = &ctx.legit[rng.index(ctx.legit.len())];
+            let rd = &mut wk.helo;
+            rd.clear();
+            rd.extend_from_slice(b"mail");
+            push_u64(rd, u64::from(ip & 7));
+            push_all(rd, &[b".", sender.as_bytes()]);
             let relay = Relay {
                 ip: *ip,
-                helo: &rd,
-                rdns: Some(&rd),
+                helo: rd,
+                rdns: Some(rd),
                 tz_min: 0,
             };
-            env = mail::render_legit(&mut msg, &mut rng, t, trap, &rcpt, &relay, dom);
+            msg_start =
+                mail::render_legit(mbox, &mut wk.mail, &mut rng, t, trap, rcpt, &relay, sender);
             family = None;
             campaign = None;
             relay_ip = *ip;
@@ -870,89 +1040,129 @@ fn render_slice(ctx: &MailCtx<'_>, idx: u64) -> SliceOut {
             ci = 0;
         } else {
             let b = &cast.botnets[bi];
+            let st = ctx.styles[bi];
             // C&C group by its current contribution, then a bot of that group, on line.
-            let gi = rng.weighted(&group_cum[bi]).unwrap_or(0);
+            let gi = rng.weighted(&wk.group_cum[bi]).unwrap_or(0);
             let frac = b.groups[gi].bot_fraction;
             let pool = ((b.bots as f64 * frac).ceil() as u64).max(1);
             let utc_hour = civil(t).hour as i32;
             let mut bot_i = rng.below(pool);
             for _ in 0..6 {
-                let home = w.access[b.home(w.seed, bot_i)];
-                let local = ((utc_hour * 60 + w.ases[home].tz_min).rem_euclid(1440) / 60) as u32;
+                let tz = ctx.access.tz[b.home(w.seed, bot_i)];
+                let local = ((utc_hour * 60 + tz).rem_euclid(1440) / 60) as u32;
                 if rng.chance(crate::botnet::online(local) / 0.95) {
                     break;
                 }
                 bot_i = rng.below(pool);
             }
-            let home = w.access[b.home(w.seed, bot_i)];
-            let ip = bot_ip(w, b, bot_i, t);
-            let rd = rdns(w, home, ip);
-            let helo = helo_for(&mut rng, &b.style, ip, rd.as_deref());
+            let net = &ctx.access.nets[b.home(w.seed, bot_i)];
+            let v4 = &ctx.access.v4[net.v4.clone()];
+            let ip = bot_addr(w.seed, b, bot_i, t, net.lease_secs, v4);
+            wk.rdns.clear();
+            let rd = push_rdns(&mut wk.rdns, net, ip).then_some(&wk.rdns[..]);
+            wk.helo.clear();
+            push_helo(&mut wk.helo, &mut rng, &b.style, ip, rd);
             let relay = Relay {
                 ip,
-                helo: &helo,
-                rdns: rd.as_deref(),
-                tz_min: w.ases[home].tz_min,
+                helo: &wk.helo,
+                rdns: rd,
+                tz_min: net.tz_min,
             };
-            ci = *rng.pick(&active_camps[bi]);
+            ci = *rng.pick(&wk.active_camps[bi]);
             let camp = &cast.campaigns[ci];
-            let fresh;
-            let body = if malformed.is_some() || b.style == "storm" {
-                let urls = campaign_urls(&mut rng, cast, camp, &b.style, Some(t));
-                fresh = mail::render_body(&mut rng, &b.style, &camp.topic, &urls, malformed);
-                &fresh
+            let body = if malformed.is_some() || st.per_message_body {
+                wk.urls.clear();
+                campaign_urls(
+                    &mut rng,
+                    cast,
+                    camp,
+                    st.per_message_body,
+                    Some(t),
+                    &mut wk.urls,
+                );
+                wk.body.clear();
+                let charset = mail::render_body(
+                    &mut rng,
+                    st,
+                    &camp.topic,
+                    &wk.urls,
+                    malformed,
+                    &mut wk.mail,
+                    &mut wk.body,
+                );
+                BodyRef {
+                    charset,
+                    bytes: &wk.body,
+                }
             } else {
-                rng.pick(&ctx.pools[ci])
+                let p = rng.pick(&ctx.pools[ci]);
+                BodyRef {
+                    charset: p.charset,
+                    bytes: &p.bytes,
+                }
             };
-            env = mail::render_spam(
-                &mut msg, &mut rng, t, &b.style, camp, body, trap, &rcpt, &relay, malformed,
+            msg_start = mail::render_spam(
+                mbox,
+                &mut wk.mail,
+                &mut rng,
+                t,
+                st,
+                camp,
+                &body,
+                trap,
+                rcpt,
+                &relay,
+                malformed,
             );
             family = Some(b.family.as_str());
             campaign = Some(camp.id.as_str());
             relay_ip = ip;
             bot = Some(bot_i);
-            asn = w.ases[home].asn;
+            asn = net.asn;
         }
-        let digest = Sha256::digest(&msg);
-        let start = out.mbox.len();
-        mail::mboxrd_append(&mut out.mbox, &env, &asctime(t), &msg);
+        let size = mbox.len() - msg_start;
+        let digest = Sha256::digest(&mbox[msg_start..]);
+        mail::mboxrd_finish(mbox, msg_start, &mut wk.quote);
         out.items.push(Item {
             ti,
             t,
             bi,
             ci,
             malformed,
-            mbox: start..out.mbox.len(),
+            mbox: entry_start..mbox.len(),
         });
         let tl = &mut out.truth;
         tl.extend_from_slice(b"{\"sha256\":\"");
-        for byte in digest {
-            tl.push(HEX[usize::from(byte >> 4)]);
-            tl.push(HEX[usize::from(byte & 15)]);
-        }
-        let _ = write!(
-            tl,
-            "\",\"file\":\"mail/{}/{}.mbox{}\",\"time\":\"{}\",\"trap\":\"{}\",\"relay_ip\":\"{}\",\"relay_asn\":{asn}",
-            trap.domain,
-            day(t),
-            if ctx.gz { ".gz" } else { "" },
-            iso(t),
-            trap.domain,
-            Ipv4Addr::from(relay_ip),
-        );
+        push_hex_bytes(tl, &digest);
+        push_all(tl, &[b"\",\"file\":\"mail/", dom, b"/"]);
+        push_day(tl, t);
+        tl.extend_from_slice(if ctx.gz { b".mbox.gz" } else { b".mbox" });
+        tl.extend_from_slice(b"\",\"time\":\"");
+        push_iso(tl, t);
+        push_all(tl, &[b"\",\"trap\":\"", dom, b"\",\"relay_ip\":\""]);
+        push_ipv4(tl, relay_ip);
+        tl.extend_from_slice(b"\",\"relay_asn\":");
+        push_u64(tl, u64::from(asn));
         push_json_str(tl, "botnet", family);
         push_json_str(tl, "campaign", campaign);
+        tl.extend_from_slice(b",\"bot\":");
         match bot {
-            Some(b) => {
-                let _ = write!(tl, ",\"bot\":{b}");
-            }
-            None => tl.extend_from_slice(b",\"bot\":null"),
+            Some(b) => push_u64(tl, b),
+            None => tl.extend_from_slice(b"null"),
         }
-        let _ = write!(tl, ",\"size\":{}", msg.len());
+        tl.extend_from_slice(b",\"size\":");
+        push_u64(tl, size as u64);
         push_json_str(tl, "malformed", malformed.map(Malformed::as_str));
         tl.extend_from_slice(b"}\n");
     }
-    out
+}
+
+/// The result of a scoped thread; its panic, re-raised.
+fn joined<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    match h.join() {
+        Ok(r) => r,
+        Err(e) => std::panic::resume_unwind(e),
+    }
 }
 
 fn round6(x: f64) -> f64 {

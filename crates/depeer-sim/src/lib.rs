@@ -34,6 +34,7 @@ mod rng;
 mod routing;
 mod scenario;
 mod text;
+mod textbuf;
 mod timefmt;
 mod world;
 

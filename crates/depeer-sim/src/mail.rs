@@ -7,14 +7,19 @@
 //!
 //! Messages use `\n` line ends (as in mbox files) and always end in `\n`.
 
-use std::io::Write;
-use std::net::Ipv4Addr;
+//!
+//! Everything is appended to caller-owned, reused byte buffers: no
+//! `format!`, no per-message allocation. A spam or legitimate message is
+//! rendered straight into its mbox buffer after its `From ` line; the
+//! caller hashes the message bytes and then applies the mboxrd quoting in
+//! place ([`mboxrd_finish`]).
 
 use crate::botnet::Campaign;
 use crate::encode::{base64_lines, encoded_word_b, encoded_word_q, quoted_printable};
 use crate::rng::Rng;
 use crate::text::{self, FIRST_NAMES, LAST_NAMES, NAME_PARTS};
-use crate::timefmt::rfc5322;
+use crate::textbuf::{push_all, push_hex_rand, push_i64, push_ipv4, push_title, push_u64};
+use crate::timefmt::{push_asctime, push_rfc5322};
 
 /// Kinds of deliberate damage (named in truth-messages.jsonl).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,8 +57,8 @@ impl Malformed {
 /// The relay that hands the message to the trap.
 pub(crate) struct Relay<'a> {
     pub(crate) ip: u32,
-    pub(crate) helo: &'a str,
-    pub(crate) rdns: Option<&'a str>,
+    pub(crate) helo: &'a [u8],
+    pub(crate) rdns: Option<&'a [u8]>,
     pub(crate) tz_min: i32,
 }
 
@@ -63,150 +68,183 @@ pub(crate) struct Trap {
     pub(crate) mx: String,
 }
 
-struct Style {
+/// Header order quirk of a template style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// As generated: Message-ID, Date, From, To, Subject, ...
+    Plain,
+    /// From first, Message-ID third (Srizbi, Storm).
+    SwapFirstThird,
+    /// Reversed, then first and last swapped (Mega-D).
+    Reversed,
+}
+
+/// A botnet's template style: MIME structure, mailer quirks, charsets.
+#[derive(Debug)]
+pub(crate) struct Style {
     html: bool,
     text: bool,
     x_mailer: Option<&'static str>,
     msgid: u8,
     forged: u8,
+    order: Order,
     charsets: &'static [&'static str],
     cte_html: &'static str,
     cte_text: &'static str,
+    /// Storm-style messages link the site's address at times, so their
+    /// bodies are rendered per message.
+    pub(crate) per_message_body: bool,
 }
 
-fn style(name: &str) -> Style {
+static SRIZBI: Style = Style {
+    html: true,
+    text: false,
+    x_mailer: None,
+    msgid: 0,
+    forged: 1,
+    order: Order::SwapFirstThird,
+    charsets: &["iso-8859-1", "windows-1252", "us-ascii"],
+    cte_html: "quoted-printable",
+    cte_text: "7bit",
+    per_message_body: false,
+};
+static RUSTOCK: Style = Style {
+    html: true,
+    text: true,
+    x_mailer: Some("Microsoft Outlook Express 6.00.2900.2180"),
+    msgid: 1,
+    forged: 1,
+    order: Order::Plain,
+    charsets: &["windows-1252", "windows-1250", "iso-8859-1"],
+    cte_html: "base64",
+    cte_text: "quoted-printable",
+    per_message_body: false,
+};
+static MEGAD: Style = Style {
+    html: false,
+    text: true,
+    x_mailer: None,
+    msgid: 2,
+    forged: 0,
+    order: Order::Reversed,
+    charsets: &["us-ascii"],
+    cte_html: "7bit",
+    cte_text: "7bit",
+    per_message_body: false,
+};
+static CUTWAIL: Style = Style {
+    html: true,
+    text: false,
+    x_mailer: Some("Microsoft Office Outlook 12.0"),
+    msgid: 3,
+    forged: 1,
+    order: Order::Plain,
+    charsets: &["koi8-r", "windows-1251", "utf-8", "us-ascii"],
+    cte_html: "base64",
+    cte_text: "base64",
+    per_message_body: false,
+};
+static PUSHDO: Style = Style {
+    html: true,
+    text: true,
+    x_mailer: Some("Microsoft Outlook Express 6.00.2800.1106"),
+    msgid: 1,
+    forged: 2,
+    order: Order::Plain,
+    charsets: &["windows-1251", "us-ascii", "utf-8"],
+    cte_html: "base64",
+    cte_text: "quoted-printable",
+    per_message_body: false,
+};
+static BOBAX: Style = Style {
+    html: false,
+    text: true,
+    x_mailer: Some("The Bat! (v3.81.14 Beta) Professional"),
+    msgid: 2,
+    forged: 0,
+    order: Order::Plain,
+    charsets: &["iso-8859-1", "us-ascii"],
+    cte_html: "7bit",
+    cte_text: "quoted-printable",
+    per_message_body: false,
+};
+static ASPROX: Style = Style {
+    html: true,
+    text: false,
+    x_mailer: None,
+    msgid: 4,
+    forged: 0,
+    order: Order::Plain,
+    charsets: &["utf-8", "us-ascii"],
+    cte_html: "quoted-printable",
+    cte_text: "7bit",
+    per_message_body: false,
+};
+static WAREZOV: Style = Style {
+    html: true,
+    text: true,
+    x_mailer: Some("Microsoft Windows Mail 6.0.6000.16480"),
+    msgid: 1,
+    forged: 1,
+    order: Order::Plain,
+    charsets: &["iso-8859-1", "utf-8"],
+    cte_html: "quoted-printable",
+    cte_text: "quoted-printable",
+    per_message_body: false,
+};
+static STORM: Style = Style {
+    html: false,
+    text: true,
+    x_mailer: None,
+    msgid: 5,
+    forged: 0,
+    order: Order::SwapFirstThird,
+    charsets: &["us-ascii"],
+    cte_html: "7bit",
+    cte_text: "7bit",
+    per_message_body: true,
+};
+static DEFAULT: Style = Style {
+    html: true,
+    text: true,
+    x_mailer: Some("Mozilla Thunderbird 2.0.0.17 (Windows/20080914)"),
+    msgid: 4,
+    forged: 1,
+    order: Order::Plain,
+    charsets: &["utf-8", "iso-8859-1", "us-ascii"],
+    cte_html: "base64",
+    cte_text: "quoted-printable",
+    per_message_body: false,
+};
+
+/// The template style of a name (unknown names get a Thunderbird-like default).
+pub(crate) fn style(name: &str) -> &'static Style {
     match name {
-        "srizbi" => Style {
-            html: true,
-            text: false,
-            x_mailer: None,
-            msgid: 0,
-            forged: 1,
-            charsets: &["iso-8859-1", "windows-1252", "us-ascii"],
-            cte_html: "quoted-printable",
-            cte_text: "7bit",
-        },
-        "rustock" => Style {
-            html: true,
-            text: true,
-            x_mailer: Some("Microsoft Outlook Express 6.00.2900.2180"),
-            msgid: 1,
-            forged: 1,
-            charsets: &["windows-1252", "windows-1250", "iso-8859-1"],
-            cte_html: "base64",
-            cte_text: "quoted-printable",
-        },
-        "megad" => Style {
-            html: false,
-            text: true,
-            x_mailer: None,
-            msgid: 2,
-            forged: 0,
-            charsets: &["us-ascii"],
-            cte_html: "7bit",
-            cte_text: "7bit",
-        },
-        "cutwail" => Style {
-            html: true,
-            text: false,
-            x_mailer: Some("Microsoft Office Outlook 12.0"),
-            msgid: 3,
-            forged: 1,
-            charsets: &["koi8-r", "windows-1251", "utf-8", "us-ascii"],
-            cte_html: "base64",
-            cte_text: "base64",
-        },
-        "pushdo" => Style {
-            html: true,
-            text: true,
-            x_mailer: Some("Microsoft Outlook Express 6.00.2800.1106"),
-            msgid: 1,
-            forged: 2,
-            charsets: &["windows-1251", "us-ascii", "utf-8"],
-            cte_html: "base64",
-            cte_text: "quoted-printable",
-        },
-        "bobax" => Style {
-            html: false,
-            text: true,
-            x_mailer: Some("The Bat! (v3.81.14 Beta) Professional"),
-            msgid: 2,
-            forged: 0,
-            charsets: &["iso-8859-1", "us-ascii"],
-            cte_html: "7bit",
-            cte_text: "quoted-printable",
-        },
-        "asprox" => Style {
-            html: true,
-            text: false,
-            x_mailer: None,
-            msgid: 4,
-            forged: 0,
-            charsets: &["utf-8", "us-ascii"],
-            cte_html: "quoted-printable",
-            cte_text: "7bit",
-        },
-        "warezov" => Style {
-            html: true,
-            text: true,
-            x_mailer: Some("Microsoft Windows Mail 6.0.6000.16480"),
-            msgid: 1,
-            forged: 1,
-            charsets: &["iso-8859-1", "utf-8"],
-            cte_html: "quoted-printable",
-            cte_text: "quoted-printable",
-        },
-        "storm" => Style {
-            html: false,
-            text: true,
-            x_mailer: None,
-            msgid: 5,
-            forged: 0,
-            charsets: &["us-ascii"],
-            cte_html: "7bit",
-            cte_text: "7bit",
-        },
-        _ => Style {
-            html: true,
-            text: true,
-            x_mailer: Some("Mozilla Thunderbird 2.0.0.17 (Windows/20080914)"),
-            msgid: 4,
-            forged: 1,
-            charsets: &["utf-8", "iso-8859-1", "us-ascii"],
-            cte_html: "base64",
-            cte_text: "quoted-printable",
-        },
+        "srizbi" => &SRIZBI,
+        "rustock" => &RUSTOCK,
+        "megad" => &MEGAD,
+        "cutwail" => &CUTWAIL,
+        "pushdo" => &PUSHDO,
+        "bobax" => &BOBAX,
+        "asprox" => &ASPROX,
+        "warezov" => &WAREZOV,
+        "storm" => &STORM,
+        _ => &DEFAULT,
     }
 }
 
-fn hex(rng: &mut Rng, n: usize, upper: bool) -> String {
-    const L: &[u8; 16] = b"0123456789abcdef";
-    const U: &[u8; 16] = b"0123456789ABCDEF";
-    let t = if upper { U } else { L };
-    (0..n).map(|_| char::from(t[rng.index(16)])).collect()
+/// Appends `pick(NAME_PARTS) pick(NAME_PARTS) . tld`.
+fn push_random_domain(out: &mut Vec<u8>, rng: &mut Rng) {
+    out.extend_from_slice(rng.pick(&NAME_PARTS).as_bytes());
+    out.extend_from_slice(rng.pick(&NAME_PARTS).as_bytes());
+    out.push(b'.');
+    out.extend_from_slice(
+        ["com", "net", "org", "info", "biz", "ru", "de", "com.br"][rng.index(8)].as_bytes(),
+    );
 }
 
-fn random_domain(rng: &mut Rng) -> String {
-    format!(
-        "{}{}.{}",
-        rng.pick(&NAME_PARTS),
-        rng.pick(&NAME_PARTS),
-        ["com", "net", "org", "info", "biz", "ru", "de", "com.br"][rng.index(8)]
-    )
-}
-
-fn person(rng: &mut Rng) -> (String, String) {
-    let f = *rng.pick(&FIRST_NAMES);
-    let l = *rng.pick(&LAST_NAMES);
-    (
-        format!("{} {}", text::title_case(f), text::title_case(l)),
-        format!("{f}.{l}"),
-    )
-}
-
-/// Body text in a charset: the bytes and whether they are 8-bit.
-fn body_text(rng: &mut Rng, charset: &str, topic: &str) -> Vec<u8> {
-    let mut b = Vec::with_capacity(400);
+/// Body text in a charset (ASCII sentences, a phrase in the charset on top).
+fn body_text(rng: &mut Rng, charset: &str, topic: &str, b: &mut Vec<u8>) {
     let extra: Option<&[u8]> = match charset {
         "koi8-r" => Some(*rng.pick(&text::RU_KOI8)),
         "windows-1251" => Some(*rng.pick(&text::RU_CP1251)),
@@ -223,7 +261,6 @@ fn body_text(rng: &mut Rng, charset: &str, topic: &str) -> Vec<u8> {
         b.extend_from_slice(rng.pick(s).as_bytes());
         b.push(b'\n');
     }
-    b
 }
 
 /// A rendered MIME body: its top-level `Content-*` headers, the empty
@@ -235,128 +272,206 @@ pub(crate) struct Body {
     pub(crate) bytes: Vec<u8>,
 }
 
-/// Renders a body in a botnet's style for a topic and URLs.
+/// Reused buffers of the renderers (one per worker thread).
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    txt: Vec<u8>,
+    plain: Vec<u8>,
+    html: Vec<u8>,
+    boundary: Vec<u8>,
+    /// The sender's domain.
+    dom: Vec<u8>,
+    /// The envelope sender.
+    env: Vec<u8>,
+    /// Headers before they are put in the style's order.
+    hdr: Vec<u8>,
+    tmp: Vec<u8>,
+}
+
+/// One MIME leaf: its `Content-*` headers and the encoded content.
+fn push_part(out: &mut Vec<u8>, ctype: &str, charset: &str, cte: &str, body: &[u8], bad_b64: bool) {
+    push_all(
+        out,
+        &[
+            b"Content-Type: ",
+            ctype.as_bytes(),
+            b"; charset=\"",
+            charset.as_bytes(),
+            b"\"\nContent-Transfer-Encoding: ",
+            cte.as_bytes(),
+            b"\n\n",
+        ],
+    );
+    match cte {
+        "base64" => {
+            if bad_b64 {
+                out.extend_from_slice(b"PGh0bWw+!!not*base64@@\nZm9v=YmFy==\n");
+            } else {
+                base64_lines(body, out);
+            }
+        }
+        "quoted-printable" => quoted_printable(body, out),
+        _ => {
+            // 7bit: only ASCII may appear.
+            out.extend(body.iter().map(|&b| if b < 0x80 { b } else { b'?' }));
+        }
+    }
+}
+
+/// Renders a body in a style for a topic and URLs (each URL ends in `\n`)
+/// into `out`; returns its charset.
 pub(crate) fn render_body(
     rng: &mut Rng,
-    style_name: &str,
+    st: &Style,
     topic: &str,
-    urls: &[String],
+    urls: &[u8],
     malformed: Option<Malformed>,
-) -> Body {
-    let st = style(style_name);
+    sc: &mut Scratch,
+    out: &mut Vec<u8>,
+) -> &'static str {
     let charset = *rng.pick(st.charsets);
-    let mut out = Vec::with_capacity(2048);
-    let txt = body_text(rng, charset, topic);
-    let mut plain = txt.clone();
+    sc.txt.clear();
+    body_text(rng, charset, topic, &mut sc.txt);
+    let plain = &mut sc.plain;
+    plain.clear();
+    plain.extend_from_slice(&sc.txt);
     plain.push(b'\n');
-    for u in urls {
-        plain.extend_from_slice(u.as_bytes());
-        plain.push(b'\n');
-    }
+    plain.extend_from_slice(urls);
     if rng.chance(0.05) {
         // A body line mboxrd must quote.
         plain.extend_from_slice(b"From the desk of our sales manager\n");
     }
-    let mut html = Vec::with_capacity(600);
-    html.extend_from_slice(
-        b"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=",
+    let html = &mut sc.html;
+    html.clear();
+    push_all(
+        html,
+        &[
+            b"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=",
+            charset.as_bytes(),
+            b"\"></head><body>\n<p>",
+            &sc.txt,
+            b"</p>\n",
+        ],
     );
-    html.extend_from_slice(charset.as_bytes());
-    html.extend_from_slice(b"\"></head><body>\n<p>");
-    html.extend_from_slice(&txt);
-    html.extend_from_slice(b"</p>\n");
-    for u in urls {
-        let _ = writeln!(
+    for u in urls.split(|&b| b == b'\n').filter(|u| !u.is_empty()) {
+        let label = ["Click here", "Visit our store", "Order now", "More info"][rng.index(4)];
+        push_all(
             html,
-            "<p><a href=\"{u}\">{}</a></p>",
-            ["Click here", "Visit our store", "Order now", "More info"][rng.index(4)]
+            &[b"<p><a href=\"", u, b"\">", label.as_bytes(), b"</a></p>\n"],
         );
     }
     html.extend_from_slice(b"</body></html>\n");
-    let part = |out: &mut Vec<u8>, ctype: &str, cte: &str, body: &[u8], bad_b64: bool| {
-        let _ = write!(
-            out,
-            "Content-Type: {ctype}; charset=\"{charset}\"\nContent-Transfer-Encoding: {cte}\n\n"
-        );
-        match cte {
-            "base64" => {
-                if bad_b64 {
-                    out.extend_from_slice(b"PGh0bWw+!!not*base64@@\nZm9v=YmFy==\n");
-                } else {
-                    base64_lines(body, out);
-                }
-            }
-            "quoted-printable" => quoted_printable(body, out),
-            _ => {
-                // 7bit: only ASCII may appear.
-                for &b in body {
-                    out.push(if b < 0x80 { b } else { b'?' });
-                }
-            }
-        }
-    };
     let bad_b64 = malformed == Some(Malformed::BadBase64);
     let force_multi = malformed == Some(Malformed::MissingBoundary);
     if (st.html && st.text) || force_multi {
-        let boundary = if st.x_mailer.is_some_and(|x| x.starts_with("Microsoft")) {
-            format!(
-                "----=_NextPart_000_{}_{}.{}",
-                hex(rng, 4, true),
-                hex(rng, 8, true),
-                hex(rng, 8, true)
-            )
+        let bd = &mut sc.boundary;
+        bd.clear();
+        if st.x_mailer.is_some_and(|x| x.starts_with("Microsoft")) {
+            bd.extend_from_slice(b"----=_NextPart_000_");
+            push_hex_rand(bd, rng, 4, true);
+            bd.push(b'_');
+            push_hex_rand(bd, rng, 8, true);
+            bd.push(b'.');
+            push_hex_rand(bd, rng, 8, true);
         } else {
-            format!("{}{}", hex(rng, 12, false), rng.below(1000))
-        };
-        let _ = write!(
+            push_hex_rand(bd, rng, 12, false);
+            push_u64(bd, rng.below(1000));
+        }
+        push_all(
             out,
-            "Content-Type: multipart/alternative;\n\tboundary=\"{boundary}\"\n\nThis is a multi-part message in MIME format.\n\n"
+            &[
+                b"Content-Type: multipart/alternative;\n\tboundary=\"",
+                bd,
+                b"\"\n\nThis is a multi-part message in MIME format.\n\n--",
+                bd,
+                b"\n",
+            ],
         );
-        let _ = writeln!(out, "--{boundary}");
-        part(&mut out, "text/plain", st.cte_text, &plain, false);
-        let _ = write!(out, "\n--{boundary}\n");
-        part(&mut out, "text/html", "base64", &html, bad_b64);
+        push_part(out, "text/plain", charset, st.cte_text, plain, false);
+        push_all(out, &[b"\n--", bd, b"\n"]);
+        push_part(out, "text/html", charset, "base64", html, bad_b64);
         if !force_multi {
-            let _ = write!(out, "\n--{boundary}--\n");
+            push_all(out, &[b"\n--", bd, b"--\n"]);
         }
     } else if st.html {
         let cte = if bad_b64 { "base64" } else { st.cte_html };
-        part(&mut out, "text/html", cte, &html, bad_b64);
+        push_part(out, "text/html", charset, cte, html, bad_b64);
     } else {
         let cte = if bad_b64 { "base64" } else { st.cte_text };
-        part(&mut out, "text/plain", cte, &plain, bad_b64);
+        push_part(out, "text/plain", charset, cte, plain, bad_b64);
     }
-    Body {
-        charset,
-        bytes: out,
+    charset
+}
+
+/// The mbox `From ` line: `From <env> <asctime>\n`.
+fn push_from_line(mbox: &mut Vec<u8>, env: &[u8], t: i64) {
+    mbox.extend_from_slice(b"From ");
+    mbox.extend_from_slice(env);
+    mbox.push(b' ');
+    push_asctime(mbox, t);
+    mbox.push(b'\n');
+}
+
+/// Ends a message rendered from `start` (the message must not be empty):
+/// damage for `Truncated` and `NulBytes`, and a final `\n`.
+fn finish_message(mbox: &mut Vec<u8>, start: usize, malformed: Option<Malformed>) {
+    match malformed {
+        Some(Malformed::Truncated) => {
+            let len = mbox.len() - start;
+            mbox.truncate(mbox.len() - (len / 5).clamp(1, 200));
+            mbox.push(b'\n');
+        }
+        Some(Malformed::NulBytes) => mbox.extend_from_slice(b"\0\0garbage\0\n"),
+        _ => {}
+    }
+    if mbox.last() != Some(&b'\n') {
+        mbox.push(b'\n');
     }
 }
 
-/// Writes a spam message with `body`; returns the envelope sender.
+/// A message's body as [`render_spam`] takes it.
+pub(crate) struct BodyRef<'a> {
+    pub(crate) charset: &'static str,
+    pub(crate) bytes: &'a [u8],
+}
+
+/// Appends a spam message with `body` to `mbox`, preceded by its mbox
+/// `From ` line; returns where the message bytes start. The caller ends
+/// the mbox entry with [`mboxrd_finish`].
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn render_spam(
-    out: &mut Vec<u8>,
+    mbox: &mut Vec<u8>,
+    sc: &mut Scratch,
     rng: &mut Rng,
     t: i64,
-    style_name: &str,
+    st: &Style,
     camp: &Campaign,
-    body: &Body,
+    body: &BodyRef<'_>,
     trap: &Trap,
-    rcpt: &str,
+    rcpt: &[u8],
     relay: &Relay<'_>,
     malformed: Option<Malformed>,
-) -> String {
-    let st = style(style_name);
-    let (from_name, from_local) = person(rng);
-    let from_dom = random_domain(rng);
-    let from_addr = format!("{from_local}@{from_dom}");
-    let env = if rng.chance(0.6) {
-        from_addr.clone()
+) -> usize {
+    let first = *rng.pick(&FIRST_NAMES);
+    let last = *rng.pick(&LAST_NAMES);
+    sc.dom.clear();
+    push_random_domain(&mut sc.dom, rng);
+    let dom = &sc.dom[..];
+    sc.env.clear();
+    if rng.chance(0.6) {
+        push_all(
+            &mut sc.env,
+            &[first.as_bytes(), b".", last.as_bytes(), b"@", dom],
+        );
     } else {
-        format!("{}@{}", hex(rng, 6, false), random_domain(rng))
-    };
+        push_hex_rand(&mut sc.env, rng, 6, false);
+        sc.env.push(b'@');
+        push_random_domain(&mut sc.env, rng);
+    }
     let charset = body.charset;
-    trap_headers(out, rng, t, trap, rcpt, relay, &env);
+    push_from_line(mbox, &sc.env, t);
+    let start = mbox.len();
+    trap_headers(mbox, rng, t, trap, rcpt, relay, &sc.env);
     // Forged lower hops: they claim the message came through other relays.
     let date_skew = if rng.chance(0.04) {
         rng.range(-3.0, 3.0) as i64 * 86_400
@@ -364,71 +479,125 @@ pub(crate) fn render_spam(
         0
     };
     for k in 0..st.forged {
-        let fake = Ipv4Addr::from(rng.next_u64() as u32 | 0x0100_0000);
-        let by = if k == 0 {
-            format!("mail.{from_dom}")
+        let fake = rng.next_u64() as u32 | 0x0100_0000;
+        let by = &mut sc.tmp;
+        by.clear();
+        if k == 0 {
+            push_all(by, &[b"mail.", dom]);
         } else {
-            format!("smtp{}.{}", rng.below(9), random_domain(rng))
-        };
-        let _ = write!(
-            out,
-            "Received: from {} ([{}]) by {} with Microsoft SMTPSVC(6.0.3790.3959);\n\t {}\n",
-            ["home", "user-pc", "localhost", "desktop"][rng.index(4)],
-            fake,
-            by,
-            rfc5322(t - 30 - rng.below(600) as i64 + date_skew, relay.tz_min)
+            by.extend_from_slice(b"smtp");
+            push_u64(by, rng.below(9));
+            by.push(b'.');
+            push_random_domain(by, rng);
+        }
+        let host = ["home", "user-pc", "localhost", "desktop"][rng.index(4)];
+        push_all(mbox, &[b"Received: from ", host.as_bytes(), b" (["]);
+        push_ipv4(mbox, fake);
+        push_all(
+            mbox,
+            &[
+                b"]) by ",
+                by,
+                b" with Microsoft SMTPSVC(6.0.3790.3959);\n\t ",
+            ],
         );
+        push_rfc5322(
+            mbox,
+            t - 30 - rng.below(600) as i64 + date_skew,
+            relay.tz_min,
+        );
+        mbox.push(b'\n');
     }
-    let date = rfc5322(t - rng.below(20) as i64 + date_skew, relay.tz_min);
-    let msgid = match st.msgid {
-        0 => format!(
-            "<{}.{}@{}>",
-            hex(rng, 12, false),
-            rng.below(1_000_000),
-            from_dom
-        ),
-        1 => format!(
-            "<000{}01c9{}${}${}@{}>",
-            hex(rng, 1, false),
-            hex(rng, 4, false),
-            hex(rng, 8, false),
-            hex(rng, 8, false),
-            relay.helo
-        ),
-        2 => format!(
-            "<{}.{}@{}>",
-            1_000_000 + rng.below(9_000_000),
-            rng.below(100_000),
-            from_dom
-        ),
-        3 => format!(
-            "<{}${}@{}>",
-            hex(rng, 16, true),
-            hex(rng, 4, true),
-            relay.helo
-        ),
-        4 => format!(
-            "<{}-{}-{}@{}>",
-            hex(rng, 8, false),
-            hex(rng, 4, false),
-            hex(rng, 4, false),
-            from_dom
-        ),
-        _ => format!("<{}{}@{}>", hex(rng, 6, false), rng.below(1000), relay.helo),
-    };
-    let mut headers: Vec<Vec<u8>> = Vec::with_capacity(10);
-    headers.push(format!("Message-ID: {msgid}\n").into_bytes());
-    headers.push(format!("Date: {date}\n").into_bytes());
-    headers.push(format!("From: \"{from_name}\" <{from_addr}>\n").into_bytes());
-    headers.push(format!("To: <{rcpt}>\n").into_bytes());
+    let date_t = t - rng.below(20) as i64 + date_skew;
+    // Headers are staged in `sc.hdr` (their ends in `ends`), then written
+    // in the style's order.
+    let h = &mut sc.hdr;
+    h.clear();
+    let mut ends = [0usize; 10];
+    let mut n = 0;
+    h.extend_from_slice(b"Message-ID: <");
+    match st.msgid {
+        0 => {
+            push_hex_rand(h, rng, 12, false);
+            h.push(b'.');
+            push_u64(h, rng.below(1_000_000));
+            push_all(h, &[b"@", dom]);
+        }
+        1 => {
+            h.extend_from_slice(b"000");
+            push_hex_rand(h, rng, 1, false);
+            h.extend_from_slice(b"01c9");
+            push_hex_rand(h, rng, 4, false);
+            h.push(b'$');
+            push_hex_rand(h, rng, 8, false);
+            h.push(b'$');
+            push_hex_rand(h, rng, 8, false);
+            push_all(h, &[b"@", relay.helo]);
+        }
+        2 => {
+            push_u64(h, 1_000_000 + rng.below(9_000_000));
+            h.push(b'.');
+            push_u64(h, rng.below(100_000));
+            push_all(h, &[b"@", dom]);
+        }
+        3 => {
+            push_hex_rand(h, rng, 16, true);
+            h.push(b'$');
+            push_hex_rand(h, rng, 4, true);
+            push_all(h, &[b"@", relay.helo]);
+        }
+        4 => {
+            push_hex_rand(h, rng, 8, false);
+            h.push(b'-');
+            push_hex_rand(h, rng, 4, false);
+            h.push(b'-');
+            push_hex_rand(h, rng, 4, false);
+            push_all(h, &[b"@", dom]);
+        }
+        _ => {
+            push_hex_rand(h, rng, 6, false);
+            push_u64(h, rng.below(1000));
+            push_all(h, &[b"@", relay.helo]);
+        }
+    }
+    h.extend_from_slice(b">\n");
+    ends[n] = h.len();
+    n += 1;
+    h.extend_from_slice(b"Date: ");
+    push_rfc5322(h, date_t, relay.tz_min);
+    h.push(b'\n');
+    ends[n] = h.len();
+    n += 1;
+    h.extend_from_slice(b"From: \"");
+    push_title(h, first);
+    h.push(b' ');
+    push_title(h, last);
+    push_all(
+        h,
+        &[
+            b"\" <",
+            first.as_bytes(),
+            b".",
+            last.as_bytes(),
+            b"@",
+            dom,
+            b">\n",
+        ],
+    );
+    ends[n] = h.len();
+    n += 1;
+    push_all(h, &[b"To: <", rcpt, b">\n"]);
+    ends[n] = h.len();
+    n += 1;
     // Subject, encoded or not.
-    let subject = rng.pick(&camp.subjects).clone();
-    let mut sh = b"Subject: ".to_vec();
+    let subject = rng.pick(&camp.subjects).as_bytes();
+    h.extend_from_slice(b"Subject: ");
     if malformed == Some(Malformed::EightBitHeader) {
-        sh.extend_from_slice(subject.as_bytes());
-        sh.extend_from_slice(b" \xff\xfe\xe9");
+        push_all(h, &[subject, b" \xff\xfe\xe9"]);
     } else if charset != "us-ascii" && rng.chance(0.5) {
-        let mut raw = subject.as_bytes().to_vec();
+        let raw = &mut sc.tmp;
+        raw.clear();
+        raw.extend_from_slice(subject);
         match charset {
             "koi8-r" => raw.extend_from_slice(&[b' ', 0xf3, 0xcb, 0xc9, 0xc4, 0xcb, 0xc9]),
             "windows-1251" => raw.extend_from_slice(&[b' ', 0xd1, 0xea, 0xe8, 0xe4, 0xea, 0xe8]),
@@ -436,50 +605,52 @@ pub(crate) fn render_spam(
             _ => raw.extend_from_slice(b" \xe0 prix r\xe9duit"),
         }
         if rng.chance(0.5) {
-            encoded_word_b(charset, &raw, &mut sh);
+            encoded_word_b(charset, raw, h);
         } else {
-            encoded_word_q(charset, &raw, &mut sh);
+            encoded_word_q(charset, raw, h);
         }
     } else {
-        sh.extend_from_slice(subject.as_bytes());
+        h.extend_from_slice(subject);
     }
-    sh.push(b'\n');
-    headers.push(sh);
+    h.push(b'\n');
+    ends[n] = h.len();
+    n += 1;
     if let Some(x) = st.x_mailer {
-        headers.push(format!("X-Mailer: {x}\n").into_bytes());
+        push_all(h, &[b"X-Mailer: ", x.as_bytes(), b"\n"]);
+        ends[n] = h.len();
+        n += 1;
         if x.starts_with("Microsoft Outlook Express") {
-            headers.push(b"X-MimeOLE: Produced By Microsoft MimeOLE V6.00.2900.2180\nX-Priority: 3\nX-MSMail-Priority: Normal\n".to_vec());
+            h.extend_from_slice(b"X-MimeOLE: Produced By Microsoft MimeOLE V6.00.2900.2180\nX-Priority: 3\nX-MSMail-Priority: Normal\n");
+            ends[n] = h.len();
+            n += 1;
         }
     }
     if malformed == Some(Malformed::HeaderWithoutColon) {
-        headers.push(b"X-Campaign-Tracking this header has no colon\n".to_vec());
+        h.extend_from_slice(b"X-Campaign-Tracking this header has no colon\n");
+        ends[n] = h.len();
+        n += 1;
     }
-    headers.push(b"MIME-Version: 1.0\n".to_vec());
+    h.extend_from_slice(b"MIME-Version: 1.0\n");
+    ends[n] = h.len();
+    n += 1;
     // Botnets differ in header order: a quirk signatures can use.
-    if style_name == "srizbi" || style_name == "storm" {
-        headers.swap(0, 2);
-    } else if style_name == "megad" {
-        headers.reverse();
-        let n = headers.len();
-        headers.swap(0, n - 1);
-    }
-    for h in &headers {
-        out.extend_from_slice(h);
-    }
-    out.extend_from_slice(&body.bytes);
-    match malformed {
-        Some(Malformed::Truncated) => {
-            let cut = out.len() - (out.len() / 5).clamp(1, 200);
-            out.truncate(cut);
-            out.push(b'\n');
+    let mut order = [0usize, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+    let order = &mut order[..n];
+    match st.order {
+        Order::Plain => {}
+        Order::SwapFirstThird => order.swap(0, 2),
+        Order::Reversed => {
+            order.reverse();
+            order.swap(0, n - 1);
         }
-        Some(Malformed::NulBytes) => out.extend_from_slice(b"\0\0garbage\0\n"),
-        _ => {}
     }
-    if out.last() != Some(&b'\n') {
-        out.push(b'\n');
+    for &i in order.iter() {
+        let from = if i == 0 { 0 } else { ends[i - 1] };
+        mbox.extend_from_slice(&h[from..ends[i]]);
     }
-    env
+    mbox.extend_from_slice(body.bytes);
+    finish_message(mbox, start, malformed);
+    start
 }
 
 fn trap_headers(
@@ -487,81 +658,147 @@ fn trap_headers(
     rng: &mut Rng,
     t: i64,
     trap: &Trap,
-    rcpt: &str,
+    rcpt: &[u8],
     relay: &Relay<'_>,
-    env: &str,
+    env: &[u8],
 ) {
-    let ip = Ipv4Addr::from(relay.ip);
-    let _ = write!(
+    push_all(
         out,
-        "Return-Path: <{env}>\nX-Original-To: {rcpt}\nDelivered-To: {rcpt}\nReceived: from {} ({} [{ip}])\n\tby {} (Postfix) with {} id {}\n\tfor <{rcpt}>; {} (UTC)\n",
-        relay.helo,
-        relay.rdns.unwrap_or("unknown"),
-        trap.mx,
-        if rng.chance(0.7) { "SMTP" } else { "ESMTP" },
-        hex(rng, 10, true),
-        rfc5322(t, 0),
+        &[
+            b"Return-Path: <",
+            env,
+            b">\nX-Original-To: ",
+            rcpt,
+            b"\nDelivered-To: ",
+            rcpt,
+            b"\nReceived: from ",
+            relay.helo,
+            b" (",
+            relay.rdns.unwrap_or(b"unknown"),
+            b" [",
+        ],
     );
+    push_ipv4(out, relay.ip);
+    let with: &[u8] = if rng.chance(0.7) { b"SMTP" } else { b"ESMTP" };
+    push_all(
+        out,
+        &[
+            b"])\n\tby ",
+            trap.mx.as_bytes(),
+            b" (Postfix) with ",
+            with,
+            b" id ",
+        ],
+    );
+    push_hex_rand(out, rng, 10, true);
+    push_all(out, &[b"\n\tfor <", rcpt, b">; "]);
+    push_rfc5322(out, t, 0);
+    out.extend_from_slice(b" (UTC)\n");
 }
 
-/// Writes a legitimate message (a newsletter or a notification) relayed by
-/// an ordinary mail server; returns the envelope sender.
+/// Appends a legitimate message (a newsletter) relayed by an ordinary mail
+/// server to `mbox`, preceded by its `From ` line; returns where the
+/// message bytes start. The caller ends the entry with [`mboxrd_finish`].
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn render_legit(
-    out: &mut Vec<u8>,
+    mbox: &mut Vec<u8>,
+    sc: &mut Scratch,
     rng: &mut Rng,
     t: i64,
     trap: &Trap,
-    rcpt: &str,
+    rcpt: &[u8],
     relay: &Relay<'_>,
     sender_domain: &str,
-) -> String {
-    let env = format!("bounces+{}@{sender_domain}", hex(rng, 8, false));
-    trap_headers(out, rng, t, trap, rcpt, relay, &env);
-    let inner = Ipv4Addr::from(relay.ip ^ 0x0000_0003);
-    let _ = writeln!(
-        out,
-        "Received: from app{}.{sender_domain} ({inner}) by {} with ESMTP; {}",
-        rng.below(20),
-        relay.rdns.unwrap_or(relay.helo),
-        rfc5322(t - 2, 0)
+) -> usize {
+    let sd = sender_domain.as_bytes();
+    sc.env.clear();
+    sc.env.extend_from_slice(b"bounces+");
+    push_hex_rand(&mut sc.env, rng, 8, false);
+    push_all(&mut sc.env, &[b"@", sd]);
+    push_from_line(mbox, &sc.env, t);
+    let start = mbox.len();
+    trap_headers(mbox, rng, t, trap, rcpt, relay, &sc.env);
+    mbox.extend_from_slice(b"Received: from app");
+    push_u64(mbox, rng.below(20));
+    push_all(mbox, &[b".", sd, b" ("]);
+    push_ipv4(mbox, relay.ip ^ 0x0000_0003);
+    push_all(
+        mbox,
+        &[b") by ", relay.rdns.unwrap_or(relay.helo), b" with ESMTP; "],
     );
-    let _ = write!(
-        out,
-        "Message-ID: <{}.{}@{sender_domain}>\nDate: {}\nFrom: \"{} News\" <news@{sender_domain}>\nTo: {rcpt}\nSubject: Your {} newsletter\nList-Id: <news.{sender_domain}>\nList-Unsubscribe: <https://www.{sender_domain}/unsubscribe?u={}>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n",
-        t,
-        hex(rng, 8, false),
-        rfc5322(t - 5, 0),
-        text::title_case(sender_domain.split('.').next().unwrap_or("our")),
-        ["weekly", "monthly", "product"][rng.index(3)],
-        hex(rng, 12, false)
+    push_rfc5322(mbox, t - 2, 0);
+    mbox.extend_from_slice(b"\nMessage-ID: <");
+    push_i64(mbox, t);
+    mbox.push(b'.');
+    push_hex_rand(mbox, rng, 8, false);
+    push_all(mbox, &[b"@", sd, b">\nDate: "]);
+    push_rfc5322(mbox, t - 5, 0);
+    mbox.extend_from_slice(b"\nFrom: \"");
+    push_title(mbox, sender_domain.split('.').next().unwrap_or("our"));
+    push_all(
+        mbox,
+        &[
+            b" News\" <news@",
+            sd,
+            b">\nTo: ",
+            rcpt,
+            b"\nSubject: Your ",
+            ["weekly", "monthly", "product"][rng.index(3)].as_bytes(),
+            b" newsletter\nList-Id: <news.",
+            sd,
+            b">\nList-Unsubscribe: <https://www.",
+            sd,
+            b"/unsubscribe?u=",
+        ],
     );
-    let body = format!(
-        "Hello,\n\nhere is what is new this week at {sender_domain}.\nRead more: https://www.{sender_domain}/news/{}\n\nYou receive this because you subscribed. Unsubscribe: https://www.{sender_domain}/unsubscribe\n",
-        rng.below(10_000)
+    push_hex_rand(mbox, rng, 12, false);
+    mbox.extend_from_slice(b">\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n");
+    let body = &mut sc.tmp;
+    body.clear();
+    push_all(
+        body,
+        &[
+            b"Hello,\n\nhere is what is new this week at ",
+            sd,
+            b".\nRead more: https://www.",
+            sd,
+            b"/news/",
+        ],
     );
-    quoted_printable(body.as_bytes(), out);
-    env
+    push_u64(body, rng.below(10_000));
+    push_all(
+        body,
+        &[
+            b"\n\nYou receive this because you subscribed. Unsubscribe: https://www.",
+            sd,
+            b"/unsubscribe\n",
+        ],
+    );
+    quoted_printable(body, mbox);
+    finish_message(mbox, start, None);
+    start
 }
 
-/// Appends a message to an mbox in mboxrd form: the `From ` line, the
-/// message with every line matching `^>*From ` prefixed by `>`, and an
-/// empty line.
-pub(crate) fn mboxrd_append(mbox: &mut Vec<u8>, env: &str, asctime: &str, msg: &[u8]) {
-    let _ = writeln!(mbox, "From {env} {asctime}");
-    if memchr::memmem::find(msg, b"From ").is_none() {
-        mbox.extend_from_slice(msg);
-        mbox.push(b'\n');
-        return;
-    }
-    for line in msg.split_inclusive(|&b| b == b'\n') {
-        let stripped = line
-            .iter()
-            .position(|&b| b != b'>')
-            .map_or(&line[line.len()..], |i| &line[i..]);
-        if stripped.starts_with(b"From ") {
-            mbox.push(b'>');
+/// Ends the mbox entry of the message that starts at `start` (the message
+/// bytes up to the end of `mbox`, already hashed): mboxrd quoting — every
+/// line matching `^>*From ` gets one more `>` — and the empty separator
+/// line. Generated text rarely needs quoting, so the common case only
+/// searches for `From `.
+pub(crate) fn mboxrd_finish(mbox: &mut Vec<u8>, start: usize, tmp: &mut Vec<u8>) {
+    if memchr::memmem::find(&mbox[start..], b"From ").is_some() {
+        tmp.clear();
+        tmp.extend_from_slice(&mbox[start..]);
+        mbox.truncate(start);
+        for line in tmp.split_inclusive(|&b| b == b'\n') {
+            let stripped = line
+                .iter()
+                .position(|&b| b != b'>')
+                .map_or(&line[line.len()..], |i| &line[i..]);
+            if stripped.starts_with(b"From ") {
+                mbox.push(b'>');
+            }
+            mbox.extend_from_slice(line);
         }
-        mbox.extend_from_slice(line);
     }
     mbox.push(b'\n');
 }
@@ -573,15 +810,19 @@ mod tests {
     #[test]
     fn mboxrd_quotes_from_lines_at_any_depth() {
         let mut m = Vec::new();
-        mboxrd_append(
-            &mut m,
-            "a@b",
-            "Tue Nov 11 21:30:00 2008",
-            b"Subject: x\n\nFrom here\n>From there\nnot From\n",
-        );
+        push_from_line(&mut m, b"a@b", 1_226_439_000);
+        let start = m.len();
+        m.extend_from_slice(b"Subject: x\n\nFrom here\n>From there\nnot From\n");
+        mboxrd_finish(&mut m, start, &mut Vec::new());
         assert_eq!(
             m,
             b"From a@b Tue Nov 11 21:30:00 2008\nSubject: x\n\n>From here\n>>From there\nnot From\n\n".to_vec()
         );
+        let mut m = b"From a@b Tue Nov 11 21:30:00 2008\n".to_vec();
+        m.extend_from_slice(b"Subject: y\n\nno quoting\n");
+        let before = m.clone();
+        mboxrd_finish(&mut m, 34, &mut Vec::new());
+        assert_eq!(m[..before.len()], before[..]);
+        assert_eq!(m.len(), before.len() + 1);
     }
 }

@@ -45,126 +45,142 @@ pub(crate) fn civil(secs: i64) -> Civil {
     }
 }
 
-const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+const DAYS: [&[u8; 3]; 7] = [b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"];
+const MONTHS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];
 
-fn push_num(s: &mut String, n: u32, width: usize) {
-    let mut digits = [b'0'; 10];
-    let mut n = n;
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let len = digits.len() - i;
-    for _ in len..width {
-        s.push('0');
-    }
-    for &d in &digits[i..] {
-        s.push(char::from(d));
+/// Two digits, zero-padded (`n < 100`).
+fn push2(out: &mut Vec<u8>, n: u32) {
+    let n = n % 100;
+    out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
+}
+
+/// One or two digits (`n < 100`).
+fn push12(out: &mut Vec<u8>, n: u32) {
+    if n < 10 {
+        out.push(b'0' + n as u8);
+    } else {
+        push2(out, n);
     }
 }
 
-fn push_year(s: &mut String, y: i64) {
-    push_num(s, y.clamp(0, 9999) as u32, 4);
+fn push_year(out: &mut Vec<u8>, y: i64) {
+    let y = y.clamp(0, 9999) as u32;
+    push2(out, y / 100);
+    push2(out, y % 100);
 }
 
-// The formatters below avoid `format!`: they run several times per message.
+// The formatters below write bytes straight into the caller's buffer: they
+// run several times per message.
+
+/// Appends `2008-11-11T21:30:00Z`.
+pub(crate) fn push_iso(out: &mut Vec<u8>, secs: i64) {
+    let c = civil(secs);
+    push_year(out, c.year);
+    out.push(b'-');
+    push2(out, c.month);
+    out.push(b'-');
+    push2(out, c.day);
+    out.push(b'T');
+    push2(out, c.hour);
+    out.push(b':');
+    push2(out, c.minute);
+    out.push(b':');
+    push2(out, c.second);
+    out.push(b'Z');
+}
+
+/// Appends `2008-11-11`.
+pub(crate) fn push_day(out: &mut Vec<u8>, secs: i64) {
+    let c = civil(secs);
+    push_year(out, c.year);
+    out.push(b'-');
+    push2(out, c.month);
+    out.push(b'-');
+    push2(out, c.day);
+}
+
+/// Appends the RFC 5322 date in a zone `offset_min` minutes east of UTC:
+/// `Tue, 11 Nov 2008 13:30:00 -0800`.
+pub(crate) fn push_rfc5322(out: &mut Vec<u8>, secs: i64, offset_min: i32) {
+    let c = civil(secs + i64::from(offset_min) * 60);
+    let off = offset_min.unsigned_abs();
+    out.extend_from_slice(DAYS[c.weekday as usize]);
+    out.extend_from_slice(b", ");
+    push12(out, c.day);
+    out.push(b' ');
+    out.extend_from_slice(MONTHS[(c.month - 1) as usize]);
+    out.push(b' ');
+    push_year(out, c.year);
+    out.push(b' ');
+    push2(out, c.hour);
+    out.push(b':');
+    push2(out, c.minute);
+    out.push(b':');
+    push2(out, c.second);
+    out.push(b' ');
+    out.push(if offset_min < 0 { b'-' } else { b'+' });
+    push2(out, off / 60);
+    push2(out, off % 60);
+}
+
+/// Appends the asctime form of the mbox `From ` line: `Tue Nov 11 21:30:00 2008`.
+pub(crate) fn push_asctime(out: &mut Vec<u8>, secs: i64) {
+    let c = civil(secs);
+    out.extend_from_slice(DAYS[c.weekday as usize]);
+    out.push(b' ');
+    out.extend_from_slice(MONTHS[(c.month - 1) as usize]);
+    out.push(b' ');
+    if c.day < 10 {
+        out.push(b' ');
+    }
+    push12(out, c.day);
+    out.push(b' ');
+    push2(out, c.hour);
+    out.push(b':');
+    push2(out, c.minute);
+    out.push(b':');
+    push2(out, c.second);
+    out.push(b' ');
+    push_year(out, c.year);
+}
+
+fn string_of(f: impl FnOnce(&mut Vec<u8>)) -> String {
+    let mut v = Vec::with_capacity(32);
+    f(&mut v);
+    // Every formatter above writes ASCII only.
+    String::from_utf8(v).unwrap_or_default()
+}
 
 /// `2008-11-11T21:30:00Z`.
 pub(crate) fn iso(secs: i64) -> String {
-    let c = civil(secs);
-    let mut s = String::with_capacity(20);
-    push_year(&mut s, c.year);
-    s.push('-');
-    push_num(&mut s, c.month, 2);
-    s.push('-');
-    push_num(&mut s, c.day, 2);
-    s.push('T');
-    push_num(&mut s, c.hour, 2);
-    s.push(':');
-    push_num(&mut s, c.minute, 2);
-    s.push(':');
-    push_num(&mut s, c.second, 2);
-    s.push('Z');
-    s
+    string_of(|v| push_iso(v, secs))
 }
 
 /// `2008-11-11`.
 pub(crate) fn day(secs: i64) -> String {
-    let c = civil(secs);
-    let mut s = String::with_capacity(10);
-    push_year(&mut s, c.year);
-    s.push('-');
-    push_num(&mut s, c.month, 2);
-    s.push('-');
-    push_num(&mut s, c.day, 2);
-    s
+    string_of(|v| push_day(v, secs))
 }
 
 /// `20081111`.
 pub(crate) fn compact_day(secs: i64) -> String {
-    let c = civil(secs);
-    let mut s = String::with_capacity(8);
-    push_year(&mut s, c.year);
-    push_num(&mut s, c.month, 2);
-    push_num(&mut s, c.day, 2);
-    s
+    string_of(|v| {
+        let c = civil(secs);
+        push_year(v, c.year);
+        push2(v, c.month);
+        push2(v, c.day);
+    })
 }
 
-/// RFC 5322 date in a zone `offset_min` minutes east of UTC:
-/// `Tue, 11 Nov 2008 13:30:00 -0800`.
-pub(crate) fn rfc5322(secs: i64, offset_min: i32) -> String {
-    let c = civil(secs + i64::from(offset_min) * 60);
-    let off = offset_min.unsigned_abs();
-    let mut s = String::with_capacity(31);
-    s.push_str(DAYS[c.weekday as usize]);
-    s.push_str(", ");
-    push_num(&mut s, c.day, 1);
-    s.push(' ');
-    s.push_str(MONTHS[(c.month - 1) as usize]);
-    s.push(' ');
-    push_year(&mut s, c.year);
-    s.push(' ');
-    push_num(&mut s, c.hour, 2);
-    s.push(':');
-    push_num(&mut s, c.minute, 2);
-    s.push(':');
-    push_num(&mut s, c.second, 2);
-    s.push(' ');
-    s.push(if offset_min < 0 { '-' } else { '+' });
-    push_num(&mut s, off / 60, 2);
-    push_num(&mut s, off % 60, 2);
-    s
+#[cfg(test)]
+fn rfc5322(secs: i64, offset_min: i32) -> String {
+    string_of(|v| push_rfc5322(v, secs, offset_min))
 }
 
-/// The asctime form of the mbox `From ` line: `Tue Nov 11 21:30:00 2008`.
-pub(crate) fn asctime(secs: i64) -> String {
-    let c = civil(secs);
-    let mut s = String::with_capacity(24);
-    s.push_str(DAYS[c.weekday as usize]);
-    s.push(' ');
-    s.push_str(MONTHS[(c.month - 1) as usize]);
-    s.push(' ');
-    if c.day < 10 {
-        s.push(' ');
-    }
-    push_num(&mut s, c.day, 1);
-    s.push(' ');
-    push_num(&mut s, c.hour, 2);
-    s.push(':');
-    push_num(&mut s, c.minute, 2);
-    s.push(':');
-    push_num(&mut s, c.second, 2);
-    s.push(' ');
-    push_year(&mut s, c.year);
-    s
+#[cfg(test)]
+fn asctime(secs: i64) -> String {
+    string_of(|v| push_asctime(v, secs))
 }
 
 /// Parses an absolute time (`2008-11-11T21:30:00Z`, `2008-11-11`, ...) into

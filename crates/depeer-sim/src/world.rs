@@ -454,14 +454,19 @@ impl World {
     /// A random host address inside one of an AS's IPv4 prefixes, derived
     /// statelessly from `h`.
     pub(crate) fn host_in(&self, as_idx: usize, h: u64) -> u32 {
-        let node = &self.ases[as_idx];
-        let Some(&(net, len)) = node.v4.get((h % node.v4.len().max(1) as u64) as usize) else {
-            return 0x0101_0101;
-        };
-        let size = 1u64 << (32 - u32::from(len));
-        let off = ((h >> 24) % (size - 2).max(1)) as u32 + 1;
-        net | off
+        host_in_prefixes(&self.ases[as_idx].v4, h)
     }
+}
+
+/// A host address inside one of the prefixes `v4`, derived statelessly
+/// from `h` (`1.1.1.1` when there are none).
+pub(crate) fn host_in_prefixes(v4: &[(u32, u8)], h: u64) -> u32 {
+    let Some(&(net, len)) = v4.get((h % v4.len().max(1) as u64) as usize) else {
+        return 0x0101_0101;
+    };
+    let size = 1u64 << (32 - u32::from(len));
+    let off = ((h >> 24) % (size - 2).max(1)) as u32 + 1;
+    net | off
 }
 
 /// Gives every AS its prefixes: aggregates allocated from shuffled /8s in

@@ -39,13 +39,13 @@ mod writer;
 
 pub use error::{Result, StoreError};
 pub use journal::Recovery;
-pub use raw::{RAW_ZSTD_LEVEL, compress_raw};
+pub use raw::{FRAME_TARGET_BYTES, FrameCompressor, RAW_ZSTD_LEVEL, compress_raw};
 pub use read::{Dataset, RawLocation};
 pub use routing::TableRows;
 pub use schema::{DAY_COLUMN, Layout, TableDef, names, table, tables};
 pub use sql::{OutputFormat, render, sql};
 pub use store::{LOCK_FILE, Store};
-pub use writer::{AddOutcome, BatchLimits, MessageWriter};
+pub use writer::{AddOutcome, BatchLimits, FrameMember, MessageWriter};
 
 /// The Arrow record batch type results come in.
 pub use datafusion::arrow::array::RecordBatch;

@@ -1,8 +1,11 @@
 //! Raw message packs: one file per committed batch (`raw/pack-<batch>.zst`
-//! for messages, `raw/qpack-<batch>.zst` for quarantined records), each
-//! message an independent zstd frame, located by the `raw_pack`,
-//! `raw_offset` and `raw_len` columns of its row. Compression happens in the
-//! caller's worker threads ([`compress_raw`]); the writer only appends.
+//! for messages, `raw/qpack-<batch>.zst` for quarantined records) made of
+//! independent zstd frames. A message frame holds one message or several
+//! consecutive ones (up to [`FRAME_TARGET_BYTES`]); a row finds its bytes
+//! through `raw_pack`, `raw_offset`, `raw_len` (the frame) and
+//! `raw_inner_offset` + `size` (the message inside it). Compression happens
+//! in the caller's worker threads ([`FrameCompressor`], [`compress_raw`]);
+//! the writer only appends.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -25,6 +28,46 @@ pub const RAW_ZSTD_LEVEL: i32 = 1;
 /// `add` rejects that with [`StoreError::EmptyRaw`].
 pub fn compress_raw(bytes: &[u8]) -> Vec<u8> {
     zstd::bulk::compress(bytes, RAW_ZSTD_LEVEL).unwrap_or_default()
+}
+
+/// Frames of several messages are closed once they reach this many raw
+/// bytes (a message is never split; a larger message gets a frame alone).
+pub const FRAME_TARGET_BYTES: usize = 512 << 10;
+
+/// A reusable zstd context for shared frames, one per worker thread.
+pub struct FrameCompressor {
+    ctx: Option<zstd::bulk::Compressor<'static>>,
+}
+
+impl std::fmt::Debug for FrameCompressor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameCompressor").finish_non_exhaustive()
+    }
+}
+
+impl Default for FrameCompressor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FrameCompressor {
+    /// A compressor at [`RAW_ZSTD_LEVEL`].
+    pub fn new() -> Self {
+        FrameCompressor {
+            ctx: zstd::bulk::Compressor::new(RAW_ZSTD_LEVEL).ok(),
+        }
+    }
+
+    /// Compresses `bytes` into one independent zstd frame. Returns an empty
+    /// vector only if zstd itself fails (out of memory); the writer rejects
+    /// that with [`StoreError::EmptyRaw`].
+    pub fn compress(&mut self, bytes: &[u8]) -> Vec<u8> {
+        match self.ctx.as_mut() {
+            Some(c) => c.compress(bytes).unwrap_or_default(),
+            None => compress_raw(bytes),
+        }
+    }
 }
 
 /// An open pack being written inside a staged batch.
@@ -69,8 +112,16 @@ impl PackWriter {
     }
 }
 
-/// Reads and decompresses one frame of a pack.
-pub(crate) fn read_frame(dir: &Path, pack: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+/// Reads and decompresses one frame of a pack and returns `inner_len` bytes
+/// from `inner_offset` of it (all of it when `inner_len` is `None`).
+pub(crate) fn read_frame_part(
+    dir: &Path,
+    pack: &str,
+    offset: u64,
+    len: u64,
+    inner_offset: u64,
+    inner_len: Option<u64>,
+) -> Result<Vec<u8>> {
     let path = dir.join("raw").join(pack);
     if pack.contains('/') || pack.contains("..") {
         return Err(StoreError::Corrupt {
@@ -86,10 +137,29 @@ pub(crate) fn read_frame(dir: &Path, pack: &str, offset: u64, len: u64) -> Resul
     let mut buf = vec![0u8; len];
     file.read_exact_at(&mut buf, offset)
         .map_err(StoreError::io("read", &path))?;
-    zstd::decode_all(&buf[..]).map_err(|e| StoreError::Corrupt {
-        path,
+    let mut all = zstd::decode_all(&buf[..]).map_err(|e| StoreError::Corrupt {
+        path: path.clone(),
         reason: format!("zstd frame at byte {offset}: {e}"),
-    })
+    })?;
+    let start = usize::try_from(inner_offset).unwrap_or(usize::MAX);
+    let end = match inner_len {
+        None => all.len(),
+        Some(n) => start.saturating_add(usize::try_from(n).unwrap_or(usize::MAX)),
+    };
+    if start > end || end > all.len() {
+        return Err(StoreError::Corrupt {
+            path,
+            reason: format!(
+                "frame at byte {offset} holds {} bytes, the row asks for {start}..{end}",
+                all.len()
+            ),
+        });
+    }
+    if start == 0 && end == all.len() {
+        return Ok(all);
+    }
+    all.truncate(end);
+    Ok(all.split_off(start))
 }
 
 #[cfg(test)]

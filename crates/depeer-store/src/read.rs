@@ -32,6 +32,12 @@ pub struct RawLocation {
     pub offset: u64,
     /// Length of the zstd frame.
     pub len: u64,
+    /// Where the record starts in the decompressed frame (0 when the frame
+    /// holds only this record).
+    pub inner_offset: u64,
+    /// The record's length in the decompressed frame; `None`: the whole
+    /// frame.
+    pub inner_len: Option<u64>,
 }
 
 impl Dataset {
@@ -142,7 +148,14 @@ impl Dataset {
 
     /// Reads and decompresses the raw bytes at `loc`.
     pub fn read_raw(&self, loc: &RawLocation) -> Result<Vec<u8>> {
-        raw::read_frame(&self.dir, &loc.pack, loc.offset, loc.len)
+        raw::read_frame_part(
+            &self.dir,
+            &loc.pack,
+            loc.offset,
+            loc.len,
+            loc.inner_offset,
+            loc.inner_len,
+        )
     }
 
     /// Rows of `table` whose `col` starts with the lowercase hex `prefix`.
@@ -152,11 +165,20 @@ impl Dataset {
         let quarantined = table == names::QUARANTINE;
         parquet_io::par_files(&files, |p| {
             let mut v = Vec::new();
-            parquet_io::read_columns(p, &[col, "raw_pack", "raw_offset", "raw_len"], |rb| {
+            let mut cols = vec![col, "raw_pack", "raw_offset", "raw_len"];
+            if !quarantined {
+                cols.extend(["raw_inner_offset", "size"]);
+            }
+            parquet_io::read_columns(p, &cols, |rb| {
                 let c = Cols { rb, path: p };
                 let sha: &StringArray = c.str(col)?;
                 let (pack, off, len): (&StringArray, &Int64Array, &Int64Array) =
                     (c.str("raw_pack")?, c.i64("raw_offset")?, c.i64("raw_len")?);
+                let inner = if quarantined {
+                    None
+                } else {
+                    Some((c.i64("raw_inner_offset")?, c.i64("size")?))
+                };
                 for i in 0..sha.len() {
                     if !sha.is_null(i) && sha.value(i).starts_with(prefix) {
                         v.push(RawLocation {
@@ -165,6 +187,8 @@ impl Dataset {
                             pack: pack.value(i).to_string(),
                             offset: off.value(i) as u64,
                             len: len.value(i) as u64,
+                            inner_offset: inner.map_or(0, |(o, _)| o.value(i) as u64),
+                            inner_len: inner.map(|(_, n)| n.value(i) as u64),
                         });
                     }
                 }

@@ -61,6 +61,7 @@ fn messages() -> Schema {
         f("raw_pack", Utf8, false),
         f("raw_offset", Int64, false),
         f("raw_len", Int64, false),
+        f("raw_inner_offset", Int64, false),
     ])
 }
 

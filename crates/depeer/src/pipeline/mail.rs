@@ -20,6 +20,7 @@ use depeer_io::{Input, Limits};
 use depeer_mail::{
     ExtractContext, Extracted, Framing, MailError, MessageReader, RawMessage, TrustConfig,
 };
+use depeer_store::{FRAME_TARGET_BYTES, FrameCompressor, FrameMember};
 use serde::Serialize;
 
 /// What to do.
@@ -118,13 +119,18 @@ enum Work {
     Broken(Quarantine),
 }
 
-enum Done {
-    Extracted {
-        extracted: Box<Extracted>,
-        compressed: Vec<u8>,
-        size: u64,
-    },
-    Quarantined(Quarantine),
+/// What a worker made of one chunk of work.
+#[derive(Default)]
+struct Done {
+    quarantined: Vec<Quarantine>,
+    /// Messages in shared raw frames (one frame with empty bytes when
+    /// nothing is stored).
+    frames: Vec<DoneFrame>,
+}
+
+struct DoneFrame {
+    compressed: Vec<u8>,
+    members: Vec<FrameMember>,
 }
 
 const CHUNK_MESSAGES: usize = 256;
@@ -171,7 +177,7 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> anyhow::Result<Summary
     let ingest_time = now();
     let jobs = opts.jobs.max(1);
     let (work_tx, work_rx) = crossbeam_channel::bounded::<Vec<Work>>(jobs * 4);
-    let (done_tx, done_rx) = crossbeam_channel::bounded::<Vec<Done>>(jobs * 4);
+    let (done_tx, done_rx) = crossbeam_channel::bounded::<Done>(jobs * 4);
 
     let result: anyhow::Result<()> = std::thread::scope(|scope| {
         let reader_progress = progress.clone();
@@ -190,11 +196,15 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> anyhow::Result<Summary
             let trust = &opts.trust;
             let compress = opts.data.is_some();
             scope.spawn(move || {
+                let mut zstd = FrameCompressor::new();
+                let mut raw_buf = Vec::new();
                 for chunk in work_rx {
-                    let done: Vec<Done> = chunk
-                        .into_iter()
-                        .map(|w| process(w, trust, ingest_time, compress))
-                        .collect();
+                    let done = process_chunk(
+                        chunk,
+                        trust,
+                        ingest_time,
+                        compress.then_some((&mut zstd, &mut raw_buf)),
+                    );
                     if done_tx.send(done).is_err() {
                         return;
                     }
@@ -204,38 +214,41 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> anyhow::Result<Summary
         drop(work_rx);
         drop(done_tx);
         for chunk in done_rx {
-            for d in chunk {
+            for q in chunk.quarantined {
                 summary.read += 1;
-                match d {
-                    Done::Quarantined(q) => {
-                        summary.bytes += q.bytes.len() as u64;
-                        summary.quarantine(&q.reason);
-                        if let Some(w) = writer.as_mut() {
-                            w.add_quarantine(&q).context("writing quarantine")?;
-                        }
-                    }
-                    Done::Extracted {
-                        extracted,
-                        compressed,
-                        size,
-                    } => {
-                        summary.bytes += size;
-                        let Extracted { message, urls } = *extracted;
-                        let n_urls = urls.len() as u64;
-                        let stored = match writer.as_mut() {
-                            Some(w) => matches!(
-                                w.add(message, urls, compressed)
-                                    .context("writing to the store")?,
+                summary.bytes += q.bytes.len() as u64;
+                summary.quarantine(&q.reason);
+                if let Some(w) = writer.as_mut() {
+                    w.add_quarantine(&q).context("writing quarantine")?;
+                }
+            }
+            for frame in chunk.frames {
+                let n = frame.members.len() as u64;
+                summary.read += n;
+                let urls: Vec<u64> = frame.members.iter().map(|m| m.urls.len() as u64).collect();
+                summary.bytes += frame.members.iter().map(|m| m.msg.size).sum::<u64>();
+                let outcomes = match writer.as_mut() {
+                    Some(w) => w
+                        .add_frame(&frame.compressed, frame.members)
+                        .context("writing to the store")?,
+                    None => frame
+                        .members
+                        .iter()
+                        .map(|m| {
+                            if seen_no_store.insert(m.msg.sha256) {
                                 depeer_store::AddOutcome::Stored
-                            ),
-                            None => seen_no_store.insert(message.sha256),
-                        };
-                        if stored {
-                            summary.stored += 1;
-                            summary.urls += n_urls;
-                        } else {
-                            summary.duplicate += 1;
-                        }
+                            } else {
+                                depeer_store::AddOutcome::Duplicate
+                            }
+                        })
+                        .collect(),
+                };
+                for (o, u) in outcomes.iter().zip(urls) {
+                    if matches!(o, depeer_store::AddOutcome::Stored) {
+                        summary.stored += 1;
+                        summary.urls += u;
+                    } else {
+                        summary.duplicate += 1;
                     }
                 }
             }
@@ -267,35 +280,73 @@ fn now() -> Timestamp {
     Timestamp(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
-fn process(w: Work, trust: &TrustConfig, ingest_time: Timestamp, compress: bool) -> Done {
-    match w {
-        Work::Broken(q) => Done::Quarantined(q),
-        Work::Message(raw, file) => {
-            let source = SourceRef::new(file.display.clone(), raw.offset, raw.index);
-            let mut ctx = ExtractContext::new(trust, source.clone(), ingest_time);
-            ctx.mbox_from_time = raw.mbox_from_time;
-            ctx.envelope_sender = raw.envelope_sender.clone();
-            ctx.file_time = file.mtime;
-            match depeer_mail::extract(&raw.bytes, &ctx) {
-                Ok(extracted) => Done::Extracted {
-                    compressed: if compress {
-                        depeer_store::compress_raw(&raw.bytes)
-                    } else {
-                        Vec::new()
-                    },
-                    size: raw.bytes.len() as u64,
-                    extracted: Box::new(extracted),
-                },
-                Err(e) => Done::Quarantined(Quarantine {
-                    source,
-                    reason: e.reason().to_string(),
-                    detail: e.to_string(),
-                    bytes: raw.bytes,
-                    truncated: false,
-                }),
+/// Extracts every message of a chunk; with `store`, packs the raw bytes of
+/// consecutive messages into shared zstd frames of about
+/// [`FRAME_TARGET_BYTES`] (see `MessageWriter::add_frame` for why).
+fn process_chunk(
+    chunk: Vec<Work>,
+    trust: &TrustConfig,
+    ingest_time: Timestamp,
+    mut store: Option<(&mut FrameCompressor, &mut Vec<u8>)>,
+) -> Done {
+    let mut done = Done::default();
+    let mut members = Vec::new();
+    let flush = |members: &mut Vec<FrameMember>,
+                 store: &mut Option<(&mut FrameCompressor, &mut Vec<u8>)>,
+                 done: &mut Done| {
+        if members.is_empty() {
+            return;
+        }
+        let compressed = match store {
+            Some((zstd, buf)) => {
+                let c = zstd.compress(buf);
+                buf.clear();
+                c
+            }
+            None => Vec::new(),
+        };
+        done.frames.push(DoneFrame {
+            compressed,
+            members: std::mem::take(members),
+        });
+    };
+    for w in chunk {
+        match w {
+            Work::Broken(q) => done.quarantined.push(q),
+            Work::Message(raw, file) => {
+                let source = SourceRef::new(file.display.clone(), raw.offset, raw.index);
+                let mut ctx = ExtractContext::new(trust, source.clone(), ingest_time);
+                ctx.mbox_from_time = raw.mbox_from_time;
+                ctx.envelope_sender = raw.envelope_sender.clone();
+                ctx.file_time = file.mtime;
+                match depeer_mail::extract(&raw.bytes, &ctx) {
+                    Ok(Extracted { message, urls }) => {
+                        let full = store.as_ref().is_some_and(|(_, buf)| {
+                            !buf.is_empty() && buf.len() + raw.bytes.len() > FRAME_TARGET_BYTES
+                        });
+                        if full {
+                            flush(&mut members, &mut store, &mut done);
+                        }
+                        let mut inner_offset = 0;
+                        if let Some((_, buf)) = store.as_mut() {
+                            inner_offset = buf.len() as u64;
+                            buf.extend_from_slice(&raw.bytes);
+                        }
+                        members.push(FrameMember::new(message, urls, inner_offset));
+                    }
+                    Err(e) => done.quarantined.push(Quarantine {
+                        source,
+                        reason: e.reason().to_string(),
+                        detail: e.to_string(),
+                        bytes: raw.bytes,
+                        truncated: false,
+                    }),
+                }
             }
         }
     }
+    flush(&mut members, &mut store, &mut done);
+    done
 }
 
 /// Sends chunks of work to the workers.

@@ -4,19 +4,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The binary under test (built by cargo for this test target).
-pub fn depeer() -> Command {
+pub(crate) fn depeer() -> Command {
     Command::new(env!("CARGO_BIN_EXE_depeer"))
 }
 
 /// ../shared/data
-pub fn shared_data() -> PathBuf {
+pub(crate) fn shared_data() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
     assert!(p.is_dir(), "shared data not found at {}", p.display());
     p
 }
 
 /// Runs and insists on success; returns stdout.
-pub fn ok(cmd: &mut Command) -> String {
+pub(crate) fn ok(cmd: &mut Command) -> String {
     let out: Output = cmd.output().expect("run depeer");
     assert!(
         out.status.success(),
@@ -28,7 +28,7 @@ pub fn ok(cmd: &mut Command) -> String {
 }
 
 /// `depeer sql --json` as parsed rows.
-pub fn sql(data: &Path, query: &str) -> Vec<serde_json::Value> {
+pub(crate) fn sql(data: &Path, query: &str) -> Vec<serde_json::Value> {
     let out = ok(depeer()
         .arg("sql")
         .arg("--data")
@@ -42,7 +42,7 @@ pub fn sql(data: &Path, query: &str) -> Vec<serde_json::Value> {
 }
 
 /// An integer cell of a row.
-pub fn int(row: &serde_json::Value, col: &str) -> i64 {
+pub(crate) fn int(row: &serde_json::Value, col: &str) -> i64 {
     row.get(col)
         .and_then(serde_json::Value::as_i64)
         .unwrap_or_else(|| panic!("no integer {col} in {row}"))
