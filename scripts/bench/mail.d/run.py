@@ -90,13 +90,18 @@ def main():
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--skip-python", action="store_true")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run: 20,000 messages in 2 files (own corpus directory)")
     ap.add_argument("seeds", nargs="*")
     args = ap.parse_args()
+    cname = "corpus"
+    if args.quick:
+        args.count, args.files, cname = 20_000, 2, "corpus-quick"
     out = os.path.abspath(args.out)
     logs = os.path.join(out, "logs")
     os.makedirs(logs, exist_ok=True)
 
-    files, n, nbytes = corpus(args, out, "corpus", ["--count", str(args.count), "--files", str(args.files)])
+    files, n, nbytes = corpus(args, out, cname, ["--count", str(args.count), "--files", str(args.files)])
     warm(files)
     mb = nbytes / 1e6
     print(f"corpus: {n} messages, {mb:.1f} MB in {len(files)} mbox files (page cache warm)")

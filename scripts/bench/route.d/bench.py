@@ -13,7 +13,12 @@ DEPEER, LPM, RIB, TABLE, TABLE46, OUT = sys.argv[1:7]
 pin = ["taskset", "-c", "0"] if subprocess.run(["which", "taskset"], capture_output=True).returncode == 0 else []
 
 
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+
+
 def best_of(cmd, n=3, stdout=subprocess.DEVNULL):
+    if QUICK:
+        n = 1
     times = []
     for _ in range(n):
         t = time.perf_counter()
@@ -32,7 +37,7 @@ print(f"== RIB load: {os.path.basename(RIB)}")
 t_bgpdump = best_of(["bgpdump", "-m", RIB])
 t_parse = best_of([DEPEER, "-q", "ingest", "mrt", "--no-store", RIB])
 store_times = []
-for i in range(3):
+for i in range(1 if QUICK else 3):
     d = os.path.join(OUT, f"load{i}")
     t = time.perf_counter()
     subprocess.run([DEPEER, "-q", "ingest", "mrt", "--data", d, RIB], check=True, stdout=subprocess.DEVNULL)
@@ -44,11 +49,11 @@ print(f"depeer ingest mrt (into Parquet):  {t_store:.3f} s  ({t_bgpdump / t_stor
 ok &= t_bgpdump / t_parse >= 2.0
 
 print(f"== Lookups: {os.path.basename(TABLE)}")
-r = kv(subprocess.run(pin + [LPM, TABLE, "50000000"], check=True, capture_output=True, text=True).stdout)
+r = kv(subprocess.run(pin + [LPM, TABLE, "5000000" if QUICK else "50000000"], check=True, capture_output=True, text=True).stdout)
 dep = float(r["lookups_per_second"])
 db = pyasn.pyasn(TABLE)
 rnd = random.Random(7)
-ips = [f"{rnd.getrandbits(8)}.{rnd.getrandbits(8)}.{rnd.getrandbits(8)}.{rnd.getrandbits(8)}" for _ in range(1_000_000)]
+ips = [f"{rnd.getrandbits(8)}.{rnd.getrandbits(8)}.{rnd.getrandbits(8)}.{rnd.getrandbits(8)}" for _ in range(100_000 if QUICK else 1_000_000)]
 t = time.perf_counter()
 for ip in ips:
     db.lookup(ip)
