@@ -13,8 +13,8 @@ mod source;
 mod time;
 
 pub use obs::{
-    ArrivalSource, AsLinkObs, AsNameObs, MessageObs, Relationship, RouteObs, RoutingEventKind,
-    RoutingEventObs, UrlObs,
+    ArrivalSource, AsLinkObs, AsNameObs, MessageObs, Relationship, RibStateObs, RouteObs,
+    RoutingEventKind, RoutingEventObs, UrlObs,
 };
 pub use source::{Quarantine, SourceRef};
 pub use time::{Timestamp, TimestampError};

@@ -214,3 +214,23 @@ pub struct AsNameObs {
     /// ISO country code of the organisation.
     pub country: Option<String>,
 }
+
+/// One row of the `rib_state` table: a route a collector's peer still had
+/// when the last `ingest mrt` run of that collector ended. The next run of
+/// the same collector starts from these routes, so that a withdrawal in a
+/// later update file closes a route seen in an earlier RIB.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RibStateObs {
+    /// Collector name.
+    pub collector: String,
+    /// The peer's address.
+    pub peer_ip: IpAddr,
+    /// The peer's AS.
+    pub peer_asn: Asn,
+    /// The prefix.
+    pub prefix: Prefix,
+    /// The AS path in bgpdump's text form (`1 2 {3,4}`).
+    pub as_path: String,
+    /// When the run ended (the collector's last record time).
+    pub time: Timestamp,
+}

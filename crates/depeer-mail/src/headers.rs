@@ -97,31 +97,52 @@ pub(crate) fn header_block(raw: &[u8]) -> &[u8] {
 }
 
 /// Unfolds and trims a raw value into `out` (CR, LF and runs of white space
-/// become one space). Caps the output at `max` bytes. ASCII is copied byte
-/// by byte; from the first non-ASCII byte on, the rest is decoded as UTF-8
+/// become one space). Caps the output at `max` bytes. ASCII is copied run
+/// by run; from the first non-ASCII byte on, the rest is decoded as UTF-8
 /// (invalid sequences become U+FFFD).
 pub(crate) fn unfold_into(value: &[u8], out: &mut String, max: usize) {
     out.clear();
+    if value.is_ascii() {
+        if value.len() <= max {
+            unfold_ascii_short(value, out);
+        } else {
+            unfold_ascii(value, out, max);
+        }
+        return;
+    }
     let mut space = false;
     let mut i = 0usize;
-    while let Some(&b) = value.get(i) {
-        if b >= 0x80 {
-            break;
-        }
-        i += 1;
-        // The ASCII characters `char::is_whitespace` accepts.
-        if matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ') {
+    // ASCII: whole runs between white space are copied at once.
+    loop {
+        while value.get(i).is_some_and(|&b| is_ascii_ws(b)) {
             space = true;
-            continue;
+            i += 1;
         }
-        if out.len() >= max {
-            return;
+        let start = i;
+        while value.get(i).is_some_and(|&b| b < 0x80 && !is_ascii_ws(b)) {
+            i += 1;
         }
-        if space && !out.is_empty() {
-            out.push(' ');
+        if i > start {
+            if out.len() >= max {
+                return;
+            }
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            let run = value.get(start..i).unwrap_or_default();
+            // The first byte always fits; the rest up to `max`.
+            let k = run.len().min(max.saturating_sub(out.len()).max(1));
+            out.push_str(std::str::from_utf8(run.get(..k).unwrap_or_default()).unwrap_or_default());
+            if k < run.len() {
+                return;
+            }
         }
-        space = false;
-        out.push(char::from(b));
+        match value.get(i) {
+            Some(&b) if b >= 0x80 => break,
+            Some(_) => {}
+            None => return,
+        }
     }
     if out.len() >= max {
         return;
@@ -150,6 +171,81 @@ pub(crate) fn unfold_into(value: &[u8], out: &mut String, max: usize) {
         }
     }
 }
+
+/// [`unfold_into`] for an all-ASCII value of at most `max` bytes (the
+/// output is never longer than the input, so the cap cannot bite): one
+/// branch-light pass writing into the string's buffer, validated once.
+fn unfold_ascii_short(value: &[u8], out: &mut String) {
+    let mut buf = std::mem::take(out).into_bytes();
+    buf.clear();
+    buf.resize(value.len(), 0);
+    // Each space written replaces at least one white-space byte read, so
+    // `w` never passes the number of bytes read.
+    let mut w = 0usize;
+    let mut space = false;
+    for &b in value {
+        if is_ascii_ws(b) {
+            space = true;
+            continue;
+        }
+        if space && w > 0 {
+            if let Some(d) = buf.get_mut(w) {
+                *d = b' ';
+            }
+            w += 1;
+        }
+        space = false;
+        if let Some(d) = buf.get_mut(w) {
+            *d = b;
+        }
+        w += 1;
+    }
+    buf.truncate(w);
+    *out = String::from_utf8(buf).unwrap_or_default();
+}
+
+/// [`unfold_into`] for an all-ASCII value: the same rules, runs between
+/// white space copied as bytes into the string's buffer, validated once.
+fn unfold_ascii(value: &[u8], out: &mut String, max: usize) {
+    let mut buf = std::mem::take(out).into_bytes();
+    buf.clear();
+    let mut rest = value;
+    let mut space = false;
+    loop {
+        let ws = rest.iter().take_while(|&&b| is_ascii_ws(b)).count();
+        space |= ws > 0;
+        rest = rest.get(ws..).unwrap_or_default();
+        let run = rest
+            .iter()
+            .position(|&b| is_ascii_ws(b))
+            .unwrap_or(rest.len());
+        if run == 0 || buf.len() >= max {
+            break;
+        }
+        if space && !buf.is_empty() {
+            buf.push(b' ');
+        }
+        space = false;
+        // The first byte always fits; the rest up to `max`.
+        let k = run.min(max.saturating_sub(buf.len()).max(1));
+        buf.extend_from_slice(rest.get(..k).unwrap_or_default());
+        if k < run {
+            break;
+        }
+        rest = rest.get(run..).unwrap_or_default();
+    }
+    // ASCII in, ASCII out: the conversion cannot fail.
+    *out = String::from_utf8(buf).unwrap_or_default();
+}
+
+/// The ASCII characters `char::is_whitespace` accepts.
+#[inline]
+fn is_ascii_ws(b: u8) -> bool {
+    b <= b' ' && (1u64 << b) & WS_MASK != 0
+}
+
+/// Bits of `\t`, `\n`, VT, FF, `\r` and space.
+const WS_MASK: u64 = (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12) | (1 << 13) | (1 << 32);
 
 #[cfg(test)]
 mod tests {

@@ -52,9 +52,13 @@ mod framing;
 mod headers;
 mod quoted_printable;
 mod received;
+#[cfg(test)]
+mod received_reference;
 mod relay;
 mod trust;
 mod url;
+#[cfg(test)]
+mod url_reference;
 
 pub use error::MailError;
 pub use extract::{ExtractContext, Extracted, Extractor, Limits, extract};

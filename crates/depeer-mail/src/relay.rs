@@ -99,11 +99,11 @@ pub fn relay_chain(raw_headers: &[u8], trust: &TrustConfig) -> RelayInfo {
             if !hop.handover {
                 continue;
             }
-            if trust.trusts(hop.from_ip, hop.from_rdns.as_deref(), hop.auth) {
+            if trust.trusts(hop.from_ip, hop.from_rdns, hop.auth) {
                 info.trusted_count += 1;
             } else {
                 in_trusted = false;
-                info.first_untrusted = Some(hop);
+                info.first_untrusted = Some(hop.to_hop());
                 info.first_untrusted_index = Some(index);
             }
         } else if in_trusted

@@ -164,6 +164,46 @@ impl AsPath {
     }
 }
 
+impl AsPath {
+    /// Parses bgpdump's text form (what [`AsPath::to_bgpdump`] writes);
+    /// `None` when it is not one. Consecutive plain ASes become one
+    /// sequence segment.
+    pub fn parse_bgpdump(text: &str) -> Option<AsPath> {
+        let mut segments: Vec<Segment> = Vec::new();
+        let mut rest = text.trim();
+        while !rest.is_empty() {
+            let (kind, close, sep) = match rest.as_bytes().first() {
+                Some(b'{') => (SegmentKind::Set, '}', ','),
+                Some(b'(') => (SegmentKind::ConfedSequence, ')', ' '),
+                Some(b'[') => (SegmentKind::ConfedSet, ']', ','),
+                _ => (SegmentKind::Sequence, ' ', ' '),
+            };
+            let (body, next) = if kind == SegmentKind::Sequence {
+                match rest.find([' ', '{', '(', '[']) {
+                    Some(i) => (rest.get(..i)?, rest.get(i..)?),
+                    None => (rest, ""),
+                }
+            } else {
+                let end = rest.find(close)?;
+                (rest.get(1..end)?, rest.get(end + 1..)?)
+            };
+            let mut asns = Vec::new();
+            for a in body.split(sep).filter(|a| !a.is_empty()) {
+                asns.push(a.trim().parse::<u32>().ok()?);
+            }
+            match segments.last_mut() {
+                Some(last) if kind == SegmentKind::Sequence && last.kind == kind => {
+                    last.asns.extend(asns)
+                }
+                _ if kind == SegmentKind::Sequence && asns.is_empty() => {}
+                _ => segments.push(Segment { kind, asns }),
+            }
+            rest = next.trim_start();
+        }
+        Some(AsPath { segments })
+    }
+}
+
 impl std::fmt::Display for AsPath {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.to_bgpdump())
@@ -173,6 +213,22 @@ impl std::fmt::Display for AsPath {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bgpdump_text_round_trips() {
+        for t in [
+            "",
+            "3356",
+            "701 3356 3356 15169",
+            "1 2 {3,4}",
+            "(65001 65002) 1 2 [7,8] {9}",
+        ] {
+            let p = AsPath::parse_bgpdump(t).unwrap();
+            assert_eq!(p.to_bgpdump(), t, "{t:?}");
+        }
+        assert_eq!(AsPath::parse_bgpdump("1 x"), None);
+        assert_eq!(AsPath::parse_bgpdump("1 {2,3"), None);
+    }
 
     fn set(asns: &[u32]) -> Segment {
         Segment {

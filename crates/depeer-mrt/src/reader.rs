@@ -93,6 +93,7 @@ pub struct MrtReader<R> {
     framer: Framer<R>,
     elementor: Elementor,
     summary: Summary,
+    last_type: Option<((u16, u16), String)>,
 }
 
 impl<R: Read> MrtReader<R> {
@@ -102,6 +103,7 @@ impl<R: Read> MrtReader<R> {
             framer: Framer::new(inner, path),
             elementor: Elementor::new(),
             summary: Summary::default(),
+            last_type: None,
         }
     }
 
@@ -311,11 +313,20 @@ impl<R: Read> Iterator for MrtReader<R> {
         match &item {
             Ok(r) => {
                 self.summary.records_used += 1;
-                *self
-                    .summary
-                    .by_type
-                    .entry(r.header.type_name())
-                    .or_insert(0) += 1;
+                // The name is a formatted String: made once per run of
+                // records of one type, not per record.
+                let key = (r.header.entry_type, r.header.subtype);
+                if self.last_type.as_ref().map(|(k, _)| *k) != Some(key) {
+                    self.last_type = Some((key, r.header.type_name()));
+                }
+                if let Some((_, name)) = &self.last_type {
+                    match self.summary.by_type.get_mut(name.as_str()) {
+                        Some(c) => *c += 1,
+                        None => {
+                            self.summary.by_type.insert(name.clone(), 1);
+                        }
+                    }
+                }
                 self.summary.elems += r.elems.len() as u64;
             }
             Err(e) => {

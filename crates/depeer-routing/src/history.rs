@@ -23,10 +23,19 @@
 //! peer's routes (RFC 4271 §9.1: routes learned over a closed session are
 //! gone).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+/// The builder's maps hash small integer keys and AS paths millions of
+/// times per RIB; foldhash's fast hasher instead of SipHash halves the
+/// builder's time on a full table (keys are not attacker-chosen collisions
+/// worth defending against here: they are interned ids and paths of one
+/// file).
+type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type Set<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 use depeer_core::{
-    AsLinkObs, Asn, Prefix, Relationship, RouteObs, RoutingEventKind, RoutingEventObs, Timestamp,
+    AsLinkObs, Asn, Prefix, Relationship, RibStateObs, RouteObs, RoutingEventKind, RoutingEventObs,
+    Timestamp,
 };
 use depeer_mrt::{AsPath, Elem, MrtRecord, Peer};
 
@@ -56,6 +65,10 @@ pub struct History {
     pub links: Vec<AsLinkObs>,
     /// `routing_events` rows, in time order per collector.
     pub events: Vec<RoutingEventObs>,
+    /// `rib_state` rows: every (collector, peer, prefix) route still held
+    /// when the data ended, for the next run to start from
+    /// ([`HistoryBuilder::seed`]).
+    pub rib_state: Vec<RibStateObs>,
 }
 
 #[derive(Debug, Clone)]
@@ -75,22 +88,22 @@ struct Interval {
 #[derive(Debug, Default)]
 struct Collector {
     name: String,
-    peers: HashMap<Peer, u32>,
-    prefixes: HashMap<Prefix, u32>,
+    peers: Map<Peer, u32>,
+    prefixes: Map<Prefix, u32>,
     prefix_list: Vec<Prefix>,
-    paths: HashMap<AsPath, u32>,
+    paths: Map<AsPath, u32>,
     path_info: Vec<PathInfo>,
     /// (peer, prefix) -> (path, RIB generation).
-    rib: HashMap<(u32, u32), (u32, u32)>,
-    open: HashMap<(u32, u32), Interval>,
+    rib: Map<(u32, u32), (u32, u32)>,
+    open: Map<(u32, u32), Interval>,
     /// prefix -> origins with an open interval.
-    origins_of: HashMap<u32, Vec<u32>>,
-    prefix_routes: HashMap<u32, u32>,
-    origin_routes: HashMap<u32, u32>,
-    upstream_routes: HashMap<(u32, u32), u32>,
-    seen_prefixes: HashSet<u32>,
+    origins_of: Map<u32, Vec<u32>>,
+    prefix_routes: Map<u32, u32>,
+    origin_routes: Map<u32, u32>,
+    upstream_routes: Map<(u32, u32), u32>,
+    seen_prefixes: Set<u32>,
     /// Origin AS -> when it was first seen.
-    seen_origins: HashMap<u32, Timestamp>,
+    seen_origins: Map<u32, Timestamp>,
     generation: u32,
     in_rib: bool,
     rib_time: Option<Timestamp>,
@@ -102,9 +115,10 @@ struct Collector {
 pub struct HistoryBuilder {
     opts: HistoryOptions,
     collectors: Vec<Collector>,
-    links: HashMap<(u32, u32), (Timestamp, Timestamp)>,
+    links: Map<(u32, u32), (Timestamp, Timestamp)>,
     /// Distinct de-prepended hop sequences, for relationship inference.
-    hop_paths: HashSet<Vec<u32>>,
+    hop_paths: Set<Vec<u32>>,
+    scratch: Vec<u32>,
     out: History,
 }
 
@@ -209,16 +223,61 @@ impl HistoryBuilder {
         self.end_file(collector);
     }
 
-    fn note_path(&mut self, path: &AsPath, t: Timestamp) {
-        for (a, b) in path.links() {
-            let key = (a.min(b), a.max(b));
-            let e = self.links.entry(key).or_insert((t, t));
-            e.0 = e.0.min(t);
-            e.1 = e.1.max(t);
+    /// Starts `collector` from the routes a previous run ended with (its
+    /// `rib_state` rows, all of one time): they are replayed as a RIB dump
+    /// at that time, so later withdrawals close them and later RIB dumps
+    /// replace them. Call before any record of `collector`. Returns the
+    /// rows used (rows whose AS path does not parse are skipped).
+    pub fn seed(&mut self, collector: &str, rows: &[RibStateObs]) -> usize {
+        let mut used = 0;
+        for chunk in rows.chunks(4096) {
+            let Some(first) = chunk.first() else {
+                continue;
+            };
+            let elems: Vec<Elem> = chunk
+                .iter()
+                .filter_map(|r| {
+                    Some(Elem::Rib {
+                        peer: Peer {
+                            ip: r.peer_ip,
+                            asn: r.peer_asn,
+                        },
+                        prefix: r.prefix,
+                        path: AsPath::parse_bgpdump(&r.as_path)?,
+                    })
+                })
+                .collect();
+            used += elems.len();
+            let rec = MrtRecord {
+                source: depeer_core::SourceRef::default(),
+                header: depeer_mrt::Header::decode(&[0; 12]),
+                time: first.time,
+                elems,
+            };
+            self.add_record(collector, &rec);
         }
-        let hops: Vec<u32> = path.hops().into_iter().map_while(|h| h).collect();
-        if hops.len() >= 2 && !self.hop_paths.contains(&hops) {
-            self.hop_paths.insert(hops);
+        self.end_file(collector);
+        used
+    }
+
+    fn note_path(&mut self, path: &AsPath, t: Timestamp) {
+        // The links of `AsPath::links` (adjacent distinct ASes, none through
+        // an AS_SET) from one `hops` call; a link met twice in one path is
+        // simply noted twice.
+        let hops = path.hops();
+        for w in hops.windows(2) {
+            if let [Some(a), Some(b)] = *w
+                && a != b
+            {
+                let e = self.links.entry((a.min(b), a.max(b))).or_insert((t, t));
+                e.0 = e.0.min(t);
+                e.1 = e.1.max(t);
+            }
+        }
+        self.scratch.clear();
+        self.scratch.extend(hops.iter().map_while(|h| *h));
+        if self.scratch.len() >= 2 && !self.hop_paths.contains(&self.scratch) {
+            self.hop_paths.insert(self.scratch.clone());
         }
     }
 
@@ -232,6 +291,35 @@ impl HistoryBuilder {
                 c.end_rib(&mut self.out, &opts);
             }
             let end = c.last_time.unwrap_or(Timestamp(0));
+            let mut peers: Vec<Option<Peer>> = vec![None; c.peers.len()];
+            for (peer, &id) in &c.peers {
+                if let Some(slot) = peers.get_mut(id as usize) {
+                    *slot = Some(*peer);
+                }
+            }
+            let mut paths: Vec<Option<&AsPath>> = vec![None; c.paths.len()];
+            for (path, &id) in &c.paths {
+                if let Some(slot) = paths.get_mut(id as usize) {
+                    *slot = Some(path);
+                }
+            }
+            let mut state: Vec<RibStateObs> = c
+                .rib
+                .iter()
+                .filter_map(|(&(peer, prefix), &(path, _))| {
+                    let peer = (*peers.get(peer as usize)?)?;
+                    Some(RibStateObs {
+                        collector: c.name.clone(),
+                        peer_ip: peer.ip,
+                        peer_asn: peer.asn,
+                        prefix: *c.prefix_list.get(prefix as usize)?,
+                        as_path: (*paths.get(path as usize)?)?.to_bgpdump(),
+                        time: end,
+                    })
+                })
+                .collect();
+            state.sort_by_cached_key(|r| (prefix_key(&r.prefix), r.peer_ip, r.peer_asn));
+            self.out.rib_state.extend(state);
             for ((p, o), iv) in c.open.drain() {
                 if let Some(prefix) = c.prefix_list.get(p as usize) {
                     self.out.routes.push(RouteObs {
@@ -266,11 +354,21 @@ impl HistoryBuilder {
                 });
             }
         }
-        self.out.routes.sort_by(|a, b| {
-            (a.prefix, a.origin_asn, a.first_seen).cmp(&(b.prefix, b.origin_asn, b.first_seen))
-        });
+        // A flat integer key: comparing `IpNet`s field by field made this
+        // sort half of `finish` on a full table.
+        self.out
+            .routes
+            .sort_by_cached_key(|r| (prefix_key(&r.prefix), r.origin_asn, r.first_seen));
         self.out.links.sort_by_key(|l| (l.asn, l.neighbor_asn));
         self.out
+    }
+}
+
+/// Orders prefixes: IPv4 before IPv6, then by address, then by length.
+fn prefix_key(p: &Prefix) -> (u8, u128, u8) {
+    match p {
+        Prefix::V4(n) => (4, u128::from(u32::from(n.addr())), n.prefix_len()),
+        Prefix::V6(n) => (6, u128::from(n.addr()), n.prefix_len()),
     }
 }
 
@@ -620,6 +718,64 @@ mod tests {
             peer: peer(p),
             prefix: prefix.parse().unwrap(),
         }
+    }
+
+    #[test]
+    fn a_later_run_starts_from_the_state_an_earlier_run_ended_with() {
+        let rib = |p: u8, prefix: &str, path: &[u32]| Elem::Rib {
+            peer: peer(p),
+            prefix: prefix.parse().unwrap(),
+            path: AsPath::sequence(path),
+        };
+        // Run 1: a RIB at t=100 with two prefixes from two peers.
+        let mut b = HistoryBuilder::new(HistoryOptions::default());
+        b.add_record(
+            "rrc00",
+            &rec(
+                100,
+                vec![
+                    rib(1, "10.0.0.0/8", &[64501, 3356, 666]),
+                    rib(2, "10.0.0.0/8", &[64502, 666]),
+                    rib(1, "11.0.0.0/8", &[64501, 3356, 777]),
+                ],
+            ),
+        );
+        b.end_file("rrc00");
+        let h1 = b.finish(None);
+        assert_eq!(h1.rib_state.len(), 3);
+        assert!(h1.rib_state.iter().all(|r| r.time.secs() == 100));
+        // Run 2, seeded: both peers withdraw 10/8 at t=500; 11/8 stays.
+        let mut b = HistoryBuilder::new(HistoryOptions::default());
+        assert_eq!(b.seed("rrc00", &h1.rib_state), 3);
+        b.add_record(
+            "rrc00",
+            &rec(500, vec![wd(1, "10.0.0.0/8"), wd(2, "10.0.0.0/8")]),
+        );
+        b.add_record(
+            "rrc00",
+            &rec(900, vec![ann(2, "12.0.0.0/8", &[64502, 888])]),
+        );
+        let h2 = b.finish(None);
+        let route = |p: &str| {
+            h2.routes
+                .iter()
+                .find(|r| r.prefix == p.parse::<Prefix>().unwrap())
+                .map(|r| (r.first_seen.secs(), r.last_seen.secs(), r.origin_asn.0))
+        };
+        // Without the seed the withdrawal would close nothing and 10/8 would
+        // end at 100; with it, it is routed until 500.
+        assert_eq!(route("10.0.0.0/8"), Some((100, 500, 666)));
+        assert_eq!(route("11.0.0.0/8"), Some((100, 900, 777)));
+        assert!(
+            kinds(&h2).contains(&(500, "prefix-withdrawn")),
+            "{:?}",
+            kinds(&h2)
+        );
+        // The state it ends with: 11/8 and 12/8, at the last record time.
+        let mut left: Vec<String> = h2.rib_state.iter().map(|r| r.prefix.to_string()).collect();
+        left.sort();
+        assert_eq!(left, ["11.0.0.0/8", "12.0.0.0/8"]);
+        assert!(h2.rib_state.iter().all(|r| r.time.secs() == 900));
     }
 
     fn kinds(h: &History) -> Vec<(i64, &'static str)> {

@@ -174,7 +174,7 @@ struct TrapFiles {
 }
 
 impl TrapFiles {
-    /// Appends `bytes` (messages of day `t`) to trap `ti`'s mbox of that
+    /// Appends `parts` (messages of day `t`) to trap `ti`'s mbox of that
     /// day, closing the previous day's file into `done`.
     #[allow(clippy::too_many_arguments)]
     fn write(
@@ -182,7 +182,7 @@ impl TrapFiles {
         ti: usize,
         domain: &str,
         t: i64,
-        bytes: &[u8],
+        parts: &mut [std::io::IoSlice<'_>],
         out_dir: &Path,
         gzip: bool,
         done: &mut Vec<(PathBuf, u64)>,
@@ -200,7 +200,7 @@ impl TrapFiles {
             *slot = Some((day_start, OutFile::create(&p, gzip)?));
         }
         match slot {
-            Some((_, f)) => f.write(bytes),
+            Some((_, f)) => f.write_parts(parts),
             None => Ok(()),
         }
     }
@@ -405,11 +405,8 @@ pub fn generate(sc: &Scenario, opts: &Options, out_dir: &Path) -> Result<Summary
         path: out_dir.to_path_buf(),
         source: e,
     })?;
-    let t0 = std::time::Instant::now();
     let w = World::build(sc, opts)?;
-    eprintln!("world {:?}", t0.elapsed());
     let cast = Cast::build(&w, sc, opts.scale)?;
-    eprintln!("cast {:?}", t0.elapsed());
     let mut files: Vec<(PathBuf, u64)> = Vec::new();
 
     // Main event and windows.
@@ -492,12 +489,11 @@ pub fn generate(sc: &Scenario, opts: &Options, out_dir: &Path) -> Result<Summary
                         &mut scratch,
                         &mut bytes,
                     );
-                    mail::Body { charset, bytes }
+                    mail::Body::new(charset, bytes)
                 })
                 .collect()
         })
         .collect();
-    eprintln!("pools {:?}", t0.elapsed());
     let mut truth_out = OutFile::create(&out_dir.join("truth-messages.jsonl"), opts.gzip)?;
     let ctx = MailCtx {
         w: &w,
@@ -575,37 +571,41 @@ pub fn generate(sc: &Scenario, opts: &Options, out_dir: &Path) -> Result<Summary
                 }
                 counts.0 += 1;
             }
-            // Each trap's messages of the minute are contiguous in its
-            // buffer: one write per trap and day.
-            for (ti, buf) in so.mbox.iter().enumerate() {
+            // Each trap's messages of the minute are one run of segments
+            // per day: one vectored write each.
+            let mut iov = Vec::new();
+            for (ti, segs) in so.segs.iter().enumerate() {
                 let mut run: Option<(i64, usize, usize)> = None;
                 for it in so.items.iter().filter(|it| it.ti == ti) {
                     match &mut run {
                         Some((t0, _, end)) if t0.div_euclid(86_400) == it.t.div_euclid(86_400) => {
-                            *end = it.mbox.end;
+                            *end = it.segs.end;
                         }
                         _ => {
                             if let Some((t0, from, end)) = run.take() {
+                                let parts =
+                                    gather(&segs[from..end], &so.mbox[ti], &pools, &mut iov);
                                 trap_files.write(
                                     ti,
                                     &traps[ti].domain,
                                     t0,
-                                    &buf[from..end],
+                                    parts,
                                     out_dir,
                                     opts.gzip,
                                     &mut files,
                                 )?;
                             }
-                            run = Some((it.t, it.mbox.start, it.mbox.end));
+                            run = Some((it.t, it.segs.start, it.segs.end));
                         }
                     }
                 }
                 if let Some((t0, from, end)) = run {
+                    let parts = gather(&segs[from..end], &so.mbox[ti], &pools, &mut iov);
                     trap_files.write(
                         ti,
                         &traps[ti].domain,
                         t0,
-                        &buf[from..end],
+                        parts,
                         out_dir,
                         opts.gzip,
                         &mut files,
@@ -613,14 +613,13 @@ pub fn generate(sc: &Scenario, opts: &Options, out_dir: &Path) -> Result<Summary
                 }
             }
             truth_out.write(&so.truth)?;
+            drop(iov);
             let _ = back.send(so);
         }
         drop(lanes);
-        eprintln!("mail {:?}", t0.elapsed());
         Ok((joined(routing)?, joined(side)?))
     })?;
     let (rcounts, tevents) = routing_out;
-    eprintln!("routing joined {:?}", t0.elapsed());
     files.splice(0..0, rfiles);
     for f in trap_files.files.iter_mut() {
         if let Some((_, f)) = f.take() {
@@ -629,7 +628,6 @@ pub fn generate(sc: &Scenario, opts: &Options, out_dir: &Path) -> Result<Summary
     }
     files.push(truth_out.finish()?);
     files.extend(side_files);
-    eprintln!("feeds {:?}", t0.elapsed());
 
     // Summary measured from the messages.
     let tb = before.total().max(1) as f64;
@@ -857,7 +855,7 @@ pub fn generate(sc: &Scenario, opts: &Options, out_dir: &Path) -> Result<Summary
 }
 
 /// Rendered minutes a worker may queue ahead of the writer.
-const SLICE_QUEUE: usize = 8;
+const SLICE_QUEUE: usize = 4;
 
 /// What the mail loop shares with its workers.
 struct MailCtx<'a> {
@@ -882,16 +880,28 @@ struct Item {
     bi: usize,
     ci: usize,
     malformed: Option<Malformed>,
-    /// Its mbox entry in the trap's buffer.
-    mbox: std::ops::Range<usize>,
+    /// Its mbox entry: a range of the trap's segments.
+    segs: std::ops::Range<usize>,
 }
 
-/// A rendered minute: per trap its messages framed for the mbox, and the
+/// A piece of a trap's mbox stream in a rendered minute.
+#[derive(Clone, Copy)]
+enum Seg {
+    /// Bytes of the trap's buffer.
+    Own(usize, usize),
+    /// A campaign's shared body (`pools[campaign][index]`), written from
+    /// where it is instead of being copied into every message.
+    Pool(usize, usize),
+}
+
+/// A rendered minute: per trap its messages framed for the mbox (bytes
+/// and the segments that put them together with shared bodies), and the
 /// messages' truth lines. Reused from minute to minute.
 #[derive(Default)]
 struct SliceOut {
     items: Vec<Item>,
     mbox: Vec<Vec<u8>>,
+    segs: Vec<Vec<Seg>>,
     truth: Vec<u8>,
 }
 
@@ -929,7 +939,11 @@ fn render_slice(ctx: &MailCtx<'_>, idx: u64, wk: &mut WorkerBufs, out: &mut Slic
     out.items.clear();
     out.truth.clear();
     out.mbox.resize_with(ctx.traps.len(), Vec::new);
+    out.segs.resize_with(ctx.traps.len(), Vec::new);
     for m in &mut out.mbox {
+        m.clear();
+    }
+    for m in &mut out.segs {
         m.clear();
     }
     let hour = civil(slice_t).hour as usize;
@@ -1015,7 +1029,11 @@ fn render_slice(ctx: &MailCtx<'_>, idx: u64, wk: &mut WorkerBufs, out: &mut Slic
             None
         };
         let mbox = &mut out.mbox[ti];
+        let segs = &mut out.segs[ti];
         let entry_start = mbox.len();
+        let seg_start = segs.len();
+        // The shared body a message refers to, if any.
+        let mut shared: Option<(usize, usize)> = None;
         let (msg_start, family, campaign, relay_ip, bot, asn, ci);
         if bi == legit_idx {
             let (h, ip, sender) = &ctx.legit[rng.index(ctx.legit.len())];
@@ -1093,12 +1111,19 @@ fn render_slice(ctx: &MailCtx<'_>, idx: u64, wk: &mut WorkerBufs, out: &mut Slic
                 BodyRef {
                     charset,
                     bytes: &wk.body,
+                    by_reference: false,
                 }
             } else {
-                let p = rng.pick(&ctx.pools[ci]);
+                let k = rng.index(ctx.pools[ci].len());
+                let p = &ctx.pools[ci][k];
+                // A body mboxrd must quote is copied and quoted with its message.
+                if !p.needs_quoting {
+                    shared = Some((ci, k));
+                }
                 BodyRef {
                     charset: p.charset,
                     bytes: &p.bytes,
+                    by_reference: !p.needs_quoting,
                 }
             };
             msg_start = mail::render_spam(
@@ -1120,16 +1145,37 @@ fn render_slice(ctx: &MailCtx<'_>, idx: u64, wk: &mut WorkerBufs, out: &mut Slic
             bot = Some(bot_i);
             asn = net.asn;
         }
-        let size = mbox.len() - msg_start;
-        let digest = Sha256::digest(&mbox[msg_start..]);
-        mail::mboxrd_finish(mbox, msg_start, &mut wk.quote);
+        let body: &[u8] = shared.map_or(&[], |(c, k)| &ctx.pools[c][k].bytes);
+        let size = mbox.len() - msg_start + body.len();
+        let digest = Sha256::new()
+            .chain_update(&mbox[msg_start..])
+            .chain_update(body)
+            .finalize();
+        if shared.is_some() && memchr::memmem::find(&mbox[msg_start..], b"From ").is_some() {
+            // Headers that need quoting (not generated today): quote the
+            // whole message in the buffer.
+            mbox.extend_from_slice(body);
+            shared = None;
+        }
+        match shared {
+            Some((c, k)) => {
+                segs.push(Seg::Own(entry_start, mbox.len()));
+                segs.push(Seg::Pool(c, k));
+                mbox.push(b'\n');
+                segs.push(Seg::Own(mbox.len() - 1, mbox.len()));
+            }
+            None => {
+                mail::mboxrd_finish(mbox, msg_start, &mut wk.quote);
+                segs.push(Seg::Own(entry_start, mbox.len()));
+            }
+        }
         out.items.push(Item {
             ti,
             t,
             bi,
             ci,
             malformed,
-            mbox: entry_start..mbox.len(),
+            segs: seg_start..segs.len(),
         });
         let tl = &mut out.truth;
         tl.extend_from_slice(b"{\"sha256\":\"");
@@ -1155,6 +1201,40 @@ fn render_slice(ctx: &MailCtx<'_>, idx: u64, wk: &mut WorkerBufs, out: &mut Slic
         push_json_str(tl, "malformed", malformed.map(Malformed::as_str));
         tl.extend_from_slice(b"}\n");
     }
+}
+
+/// The byte slices of `segs` (own ranges of `buf` and shared bodies) in
+/// `iov`, adjacent own ranges merged.
+fn gather<'a, 'b>(
+    segs: &[Seg],
+    buf: &'a [u8],
+    pools: &'a [Vec<mail::Body>],
+    iov: &'b mut Vec<std::io::IoSlice<'a>>,
+) -> &'b mut [std::io::IoSlice<'a>] {
+    iov.clear();
+    let mut own: Option<(usize, usize)> = None;
+    for &s in segs {
+        match s {
+            Seg::Own(a, b) => match &mut own {
+                Some((_, end)) if *end == a => *end = b,
+                _ => {
+                    if let Some((x, y)) = own.replace((a, b)) {
+                        iov.push(std::io::IoSlice::new(&buf[x..y]));
+                    }
+                }
+            },
+            Seg::Pool(c, k) => {
+                if let Some((x, y)) = own.take() {
+                    iov.push(std::io::IoSlice::new(&buf[x..y]));
+                }
+                iov.push(std::io::IoSlice::new(&pools[c][k].bytes));
+            }
+        }
+    }
+    if let Some((x, y)) = own {
+        iov.push(std::io::IoSlice::new(&buf[x..y]));
+    }
+    iov
 }
 
 /// The result of a scoped thread; its panic, re-raised.

@@ -270,6 +270,20 @@ fn body_text(rng: &mut Rng, charset: &str, topic: &str, b: &mut Vec<u8>) {
 pub(crate) struct Body {
     pub(crate) charset: &'static str,
     pub(crate) bytes: Vec<u8>,
+    /// Whether a line of it matches `^>*From ` (mboxrd must quote it).
+    pub(crate) needs_quoting: bool,
+}
+
+impl Body {
+    /// A body from its charset and bytes (which end in `\n`).
+    pub(crate) fn new(charset: &'static str, bytes: Vec<u8>) -> Body {
+        let needs_quoting = memchr::memmem::find(&bytes, b"From ").is_some();
+        Body {
+            charset,
+            bytes,
+            needs_quoting,
+        }
+    }
 }
 
 /// Reused buffers of the renderers (one per worker thread).
@@ -433,6 +447,9 @@ fn finish_message(mbox: &mut Vec<u8>, start: usize, malformed: Option<Malformed>
 pub(crate) struct BodyRef<'a> {
     pub(crate) charset: &'static str,
     pub(crate) bytes: &'a [u8],
+    /// Leave the body out of `mbox`: the caller hashes and writes it from
+    /// where it is (a campaign's shared body, which ends in `\n`).
+    pub(crate) by_reference: bool,
 }
 
 /// Appends a spam message with `body` to `mbox`, preceded by its mbox
@@ -648,8 +665,10 @@ pub(crate) fn render_spam(
         let from = if i == 0 { 0 } else { ends[i - 1] };
         mbox.extend_from_slice(&h[from..ends[i]]);
     }
-    mbox.extend_from_slice(body.bytes);
-    finish_message(mbox, start, malformed);
+    if !body.by_reference {
+        mbox.extend_from_slice(body.bytes);
+        finish_message(mbox, start, malformed);
+    }
     start
 }
 

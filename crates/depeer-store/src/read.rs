@@ -98,6 +98,15 @@ impl Dataset {
         )
     }
 
+    /// Every row of `rib_state`.
+    pub fn read_rib_state(&self) -> Result<Vec<depeer_core::RibStateObs>> {
+        self.read(
+            names::RIB_STATE,
+            routing::RIB_STATE_COLS,
+            routing::rib_state_from,
+        )
+    }
+
     /// Every row of `as_names`.
     pub fn read_as_names(&self) -> Result<Vec<AsNameObs>> {
         self.read(names::AS_NAMES, routing::NAME_COLS, routing::names_from)

@@ -7,8 +7,8 @@ use datafusion::arrow::array::{
     ArrayRef, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
 };
 use depeer_core::{
-    AsLinkObs, AsNameObs, Asn, Prefix, Relationship, RouteObs, RoutingEventKind, RoutingEventObs,
-    Timestamp,
+    AsLinkObs, AsNameObs, Asn, Prefix, Relationship, RibStateObs, RouteObs, RoutingEventKind,
+    RoutingEventObs, Timestamp,
 };
 
 use crate::error::{Result, StoreError};
@@ -27,6 +27,8 @@ pub enum TableRows<'a> {
     RoutingEvents(&'a [RoutingEventObs]),
     /// Rows of `as_names`.
     AsNames(&'a [AsNameObs]),
+    /// Rows of `rib_state`.
+    RibState(&'a [RibStateObs]),
 }
 
 fn ts_builder(n: usize) -> TimestampMicrosecondBuilder {
@@ -41,6 +43,7 @@ impl<'a> TableRows<'a> {
             TableRows::AsLinks(_) => names::AS_LINKS,
             TableRows::RoutingEvents(_) => names::ROUTING_EVENTS,
             TableRows::AsNames(_) => names::AS_NAMES,
+            TableRows::RibState(_) => names::RIB_STATE,
         }
     }
 
@@ -51,6 +54,7 @@ impl<'a> TableRows<'a> {
             TableRows::AsLinks(r) => r.len(),
             TableRows::RoutingEvents(r) => r.len(),
             TableRows::AsNames(r) => r.len(),
+            TableRows::RibState(r) => r.len(),
         }
     }
 
@@ -67,6 +71,7 @@ impl<'a> TableRows<'a> {
                 TableRows::RoutingEvents(r.get(start..end).unwrap_or(&[]))
             }
             TableRows::AsNames(r) => TableRows::AsNames(r.get(start..end).unwrap_or(&[])),
+            TableRows::RibState(r) => TableRows::RibState(r.get(start..end).unwrap_or(&[])),
         }
     }
 
@@ -159,6 +164,30 @@ impl<'a> TableRows<'a> {
                     Arc::new(name.finish()),
                     Arc::new(org.finish()),
                     Arc::new(country.finish()),
+                ]
+            }
+            TableRows::RibState(rows) => {
+                let mut collector = StringBuilder::with_capacity(n, n * 8);
+                let mut peer_ip = StringBuilder::with_capacity(n, n * 14);
+                let mut peer_asn = Int64Builder::with_capacity(n);
+                let mut prefix = StringBuilder::with_capacity(n, n * 18);
+                let mut path = StringBuilder::with_capacity(n, n * 24);
+                let mut time = ts_builder(n);
+                for r in rows {
+                    collector.append_value(&r.collector);
+                    peer_ip.append_value(r.peer_ip.to_string());
+                    peer_asn.append_value(i64::from(r.peer_asn.0));
+                    prefix.append_value(r.prefix.to_string());
+                    path.append_value(&r.as_path);
+                    time.append_value(r.time.0);
+                }
+                vec![
+                    Arc::new(collector.finish()),
+                    Arc::new(peer_ip.finish()),
+                    Arc::new(peer_asn.finish()),
+                    Arc::new(prefix.finish()),
+                    Arc::new(path.finish()),
+                    Arc::new(time.finish()),
                 ]
             }
         };
@@ -325,6 +354,41 @@ pub(crate) fn names_from(c: &Cols<'_>, out: &mut Vec<AsNameObs>) -> Result<()> {
             name: n.value(i).to_string(),
             org: opt_str(o, i).map(str::to_string),
             country: opt_str(co, i).map(str::to_string),
+        });
+    }
+    Ok(())
+}
+
+pub(crate) const RIB_STATE_COLS: &[&str] = &[
+    "collector",
+    "peer_ip",
+    "peer_asn",
+    "prefix",
+    "as_path",
+    "time",
+];
+
+pub(crate) fn rib_state_from(c: &Cols<'_>, out: &mut Vec<RibStateObs>) -> Result<()> {
+    const T: &str = names::RIB_STATE;
+    let (co, ip, pa, p, path, t) = (
+        c.str("collector")?,
+        c.str("peer_ip")?,
+        c.i64("peer_asn")?,
+        c.str("prefix")?,
+        c.str("as_path")?,
+        c.ts("time")?,
+    );
+    for i in 0..c.rb.num_rows() {
+        out.push(RibStateObs {
+            collector: co.value(i).to_string(),
+            peer_ip: ip
+                .value(i)
+                .parse()
+                .map_err(|_| bad(T, i, format!("peer_ip {:?}", ip.value(i))))?,
+            peer_asn: asn(T, i, pa.value(i))?,
+            prefix: prefix(T, i, p.value(i))?,
+            as_path: path.value(i).to_string(),
+            time: Timestamp(t.value(i)),
         });
     }
     Ok(())

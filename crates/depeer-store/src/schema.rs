@@ -137,6 +137,18 @@ fn as_names() -> Schema {
     ])
 }
 
+fn rib_state() -> Schema {
+    use DataType::{Int64, Utf8};
+    Schema::new(vec![
+        f("collector", Utf8, false),
+        f("peer_ip", Utf8, false),
+        f("peer_asn", Int64, false),
+        f("prefix", Utf8, false),
+        f("as_path", Utf8, false),
+        f("time", ts(), false),
+    ])
+}
+
 static TABLES: LazyLock<Vec<TableDef>> = LazyLock::new(|| {
     let t = |name, layout, schema| TableDef {
         name,
@@ -151,6 +163,7 @@ static TABLES: LazyLock<Vec<TableDef>> = LazyLock::new(|| {
         t("as_links", Layout::Flat, as_links()),
         t("routing_events", Layout::Flat, routing_events()),
         t("as_names", Layout::Flat, as_names()),
+        t("rib_state", Layout::Flat, rib_state()),
     ]
 });
 
@@ -180,6 +193,8 @@ pub mod names {
     pub const ROUTING_EVENTS: &str = "routing_events";
     /// `as_names`
     pub const AS_NAMES: &str = "as_names";
+    /// `rib_state`
+    pub const RIB_STATE: &str = "rib_state";
 }
 
 pub(crate) fn schema_of(name: &str) -> SchemaRef {
@@ -223,9 +238,10 @@ mod tests {
             names::AS_LINKS,
             names::ROUTING_EVENTS,
             names::AS_NAMES,
+            names::RIB_STATE,
         ] {
             assert!(table(n).is_some(), "{n}");
         }
-        assert_eq!(tables().len(), 7);
+        assert_eq!(tables().len(), 8);
     }
 }

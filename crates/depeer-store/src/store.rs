@@ -267,6 +267,11 @@ impl Store {
         self.dataset.read_routing_events()
     }
 
+    /// Reads `rib_state` back.
+    pub fn read_rib_state(&self) -> Result<Vec<depeer_core::RibStateObs>> {
+        self.dataset.read_rib_state()
+    }
+
     /// Reads `as_names` back.
     pub fn read_as_names(&self) -> Result<Vec<depeer_core::AsNameObs>> {
         self.dataset.read_as_names()

@@ -114,6 +114,19 @@ pub(crate) fn collector_name(path: &Path) -> String {
     }
 }
 
+/// What the parsing thread sends on.
+enum Parsed<'a> {
+    /// An input that could not be opened.
+    Unreadable(String),
+    /// Parsed records (or their quarantine) of `collector`'s current file.
+    Records(
+        &'a str,
+        Vec<Result<depeer_mrt::MrtRecord, depeer_mrt::MrtError>>,
+    ),
+    /// The end of one file, with its counts.
+    EndFile(&'a str, Box<Summary>),
+}
+
 /// Counts of one `ingest mrt` run.
 #[derive(Debug, Default, serde::Serialize)]
 struct RunSummary {
@@ -130,6 +143,11 @@ struct RunSummary {
     as_links: usize,
     routing_events: usize,
     relationships: &'static str,
+    /// Routes a collector's previous run ended with, replayed first.
+    seeded_routes: u64,
+    /// Collectors whose stored history ends after this run starts (not
+    /// continued).
+    unmerged_collectors: Vec<String>,
     seconds: f64,
 }
 
@@ -203,52 +221,138 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<()> {
     let mut builder = HistoryBuilder::new(HistoryOptions {
         short_lived_secs: args.short_lived,
     });
+    // Open the store first: a collector ingested before starts from the
+    // routes its last run ended with (`rib_state`).
+    let store =
+        if args.no_store || args.dump {
+            None
+        } else {
+            Some(depeer_store::Store::open(&args.data).with_context(|| {
+                format!("{}: cannot open the data directory", args.data.display())
+            })?)
+        };
+    let mut kept_state = Vec::new();
+    if let Some(store) = &store {
+        let state = store.read_rib_state()?;
+        let mut by_collector: BTreeMap<&str, Vec<&depeer_core::RibStateObs>> = BTreeMap::new();
+        for r in &state {
+            by_collector
+                .entry(r.collector.as_str())
+                .or_default()
+                .push(r);
+        }
+        for (collector, rows) in by_collector {
+            let first = order
+                .iter()
+                .filter(|o| o.0 == collector)
+                .map(|o| i64::from(o.1))
+                .min();
+            let state_time = rows.iter().map(|r| r.time.secs()).max().unwrap_or(0);
+            match first {
+                Some(first) if first >= state_time => {
+                    let rows: Vec<depeer_core::RibStateObs> = rows.into_iter().cloned().collect();
+                    sum.seeded_routes += builder.seed(collector, &rows) as u64;
+                }
+                Some(first) => {
+                    tracing::warn!(
+                        "{collector}: this run starts at {} but the stored history of the \
+                         collector ends at {}; not continuing from it (ingest the files of one \
+                         collector in time order)",
+                        Timestamp::from_secs(first),
+                        Timestamp::from_secs(state_time)
+                    );
+                    sum.unmerged_collectors.push(collector.to_string());
+                    kept_state.extend(rows.into_iter().cloned());
+                }
+                None => kept_state.extend(rows.into_iter().cloned()),
+            }
+        }
+    }
     let mut quarantine: Vec<Quarantine> = Vec::new();
     let mut total = Summary::default();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut lines = Vec::new();
     let mut reported = 0u32;
-    for (collector, _, i) in &order {
-        let input = &inputs[*i];
-        sum.files += 1;
-        if !sum.collectors.contains(collector) {
-            sum.collectors.push(collector.clone());
+    for c in order.iter().map(|o| &o.0) {
+        if !sum.collectors.contains(c) {
+            sum.collectors.push(c.clone());
         }
-        let reader = match open_input(input, args.max_decompressed) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!("{e:#}");
-                sum.unreadable_files += 1;
-                continue;
-            }
-        };
-        let mut mrt = MrtReader::new(reader, input.display.clone());
-        for item in mrt.by_ref() {
-            match item {
-                Ok(rec) => {
-                    if args.dump {
-                        lines.clear();
-                        depeer_mrt::dump_lines(&rec, &mut lines);
-                        for l in &lines {
-                            writeln!(out, "{l}")?;
-                        }
-                    } else {
-                        builder.add_record(collector, &rec);
-                    }
-                }
-                Err(e) => {
-                    if reported < 20 {
-                        tracing::warn!("quarantined: {e}");
-                    }
-                    reported += 1;
-                    quarantine.push(e.to_quarantine());
-                }
-            }
-        }
-        builder.end_file(collector);
-        total.add(mrt.summary());
     }
+    // Two threads: this one decompresses, frames and parses; the caller's
+    // replays into the history (or prints, for --dump). On a RIB the two
+    // halves cost about the same, so the load takes half the time.
+    let (tx, rx) = crossbeam_channel::bounded::<Parsed<'_>>(64);
+    let result: anyhow::Result<()> = std::thread::scope(|scope| {
+        let inputs = &inputs;
+        let order = &order;
+        scope.spawn(move || {
+            for (collector, _, i) in order {
+                let input = &inputs[*i];
+                let reader = match open_input(input, args.max_decompressed) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        if tx.send(Parsed::Unreadable(format!("{e:#}"))).is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                };
+                let mut mrt = MrtReader::new(reader, input.display.clone());
+                let mut chunk = Vec::with_capacity(256);
+                for item in mrt.by_ref() {
+                    chunk.push(item);
+                    if chunk.len() == 256
+                        && tx
+                            .send(Parsed::Records(collector, std::mem::take(&mut chunk)))
+                            .is_err()
+                    {
+                        return;
+                    }
+                }
+                let end = Parsed::EndFile(collector, Box::new(mrt.summary().clone()));
+                if tx.send(Parsed::Records(collector, chunk)).is_err() || tx.send(end).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut lines = Vec::new();
+        for msg in rx {
+            match msg {
+                Parsed::Unreadable(e) => {
+                    tracing::error!("{e}");
+                    sum.unreadable_files += 1;
+                }
+                Parsed::Records(collector, items) => {
+                    for item in items {
+                        match item {
+                            Ok(rec) if args.dump => {
+                                lines.clear();
+                                depeer_mrt::dump_lines(&rec, &mut lines);
+                                for l in &lines {
+                                    writeln!(out, "{l}")?;
+                                }
+                            }
+                            Ok(rec) => builder.add_record(collector, &rec),
+                            Err(e) => {
+                                if reported < 20 {
+                                    tracing::warn!("quarantined: {e}");
+                                }
+                                reported += 1;
+                                quarantine.push(e.to_quarantine());
+                            }
+                        }
+                    }
+                }
+                Parsed::EndFile(collector, summary) => {
+                    sum.files += 1;
+                    builder.end_file(collector);
+                    total.add(&summary);
+                }
+            }
+        }
+        Ok(())
+    });
+    result?;
     out.flush()?;
     drop(out);
     sum.records_read = total.records_read;
@@ -269,15 +373,23 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<()> {
     } else {
         "inferred (simplified Gao)"
     };
-    let history = builder.finish(as_rel.as_ref());
+    let mut history = builder.finish(as_rel.as_ref());
     sum.routes = history.routes.len();
     sum.as_links = history.links.len();
     sum.routing_events = history.events.len();
-    if !args.no_store {
-        let store = depeer_store::Store::open(&args.data)
-            .with_context(|| format!("{}: cannot open the data directory", args.data.display()))?;
-        store_history(&store, &history)?;
-        store_quarantine(&store, &quarantine)?;
+    if let Some(store) = &store {
+        store_history(store, &history)?;
+        store_quarantine(store, &quarantine)?;
+        // Collectors not continued keep their old state; an unmerged
+        // collector's new state replaces it (its latest data wins).
+        let renewed: std::collections::HashSet<String> = history
+            .rib_state
+            .iter()
+            .map(|r| r.collector.clone())
+            .collect();
+        kept_state.retain(|r| !renewed.contains(&r.collector));
+        kept_state.append(&mut history.rib_state);
+        store.replace_table(depeer_store::TableRows::RibState(&kept_state))?;
     }
     sum.seconds = started.elapsed().as_secs_f64();
     print_summary(&sum, args.json, quiet)

@@ -2,4 +2,5 @@
 //! real data from ../shared/data.
 
 mod ingest_mail;
+mod ingest_mrt;
 mod support;
