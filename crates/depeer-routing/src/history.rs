@@ -46,12 +46,16 @@ use crate::relationships::infer_relationships;
 pub struct HistoryOptions {
     /// An announcement withdrawn within this many seconds is short-lived.
     pub short_lived_secs: i64,
+    /// Fill [`History::rib_state`] (only needed when the history is
+    /// stored; it costs a row per peer and prefix).
+    pub keep_rib_state: bool,
 }
 
 impl Default for HistoryOptions {
     fn default() -> Self {
         HistoryOptions {
             short_lived_secs: 300,
+            keep_rib_state: true,
         }
     }
 }
@@ -291,35 +295,40 @@ impl HistoryBuilder {
                 c.end_rib(&mut self.out, &opts);
             }
             let end = c.last_time.unwrap_or(Timestamp(0));
-            let mut peers: Vec<Option<Peer>> = vec![None; c.peers.len()];
-            for (peer, &id) in &c.peers {
-                if let Some(slot) = peers.get_mut(id as usize) {
-                    *slot = Some(*peer);
+            if opts.keep_rib_state {
+                let mut peers: Vec<Option<Peer>> = vec![None; c.peers.len()];
+                for (peer, &id) in &c.peers {
+                    if let Some(slot) = peers.get_mut(id as usize) {
+                        *slot = Some(*peer);
+                    }
                 }
-            }
-            let mut paths: Vec<Option<&AsPath>> = vec![None; c.paths.len()];
-            for (path, &id) in &c.paths {
-                if let Some(slot) = paths.get_mut(id as usize) {
-                    *slot = Some(path);
+                // Each distinct path's text once (a full table has a few
+                // hundred thousand paths for millions of rows).
+                let mut paths: Vec<Option<String>> = vec![None; c.paths.len()];
+                for (path, &id) in &c.paths {
+                    if let Some(slot) = paths.get_mut(id as usize) {
+                        *slot = Some(path.to_bgpdump());
+                    }
                 }
-            }
-            let mut state: Vec<RibStateObs> = c
-                .rib
-                .iter()
-                .filter_map(|(&(peer, prefix), &(path, _))| {
-                    let peer = (*peers.get(peer as usize)?)?;
-                    Some(RibStateObs {
+                self.out.rib_state.reserve(c.rib.len());
+                for (&(peer, prefix), &(path, _)) in &c.rib {
+                    let (Some(Some(peer)), Some(prefix), Some(Some(text))) = (
+                        peers.get(peer as usize),
+                        c.prefix_list.get(prefix as usize),
+                        paths.get(path as usize),
+                    ) else {
+                        continue;
+                    };
+                    self.out.rib_state.push(RibStateObs {
                         collector: c.name.clone(),
                         peer_ip: peer.ip,
                         peer_asn: peer.asn,
-                        prefix: *c.prefix_list.get(prefix as usize)?,
-                        as_path: (*paths.get(path as usize)?)?.to_bgpdump(),
+                        prefix: *prefix,
+                        as_path: text.clone(),
                         time: end,
-                    })
-                })
-                .collect();
-            state.sort_by_cached_key(|r| (prefix_key(&r.prefix), r.peer_ip, r.peer_asn));
-            self.out.rib_state.extend(state);
+                    });
+                }
+            }
             for ((p, o), iv) in c.open.drain() {
                 if let Some(prefix) = c.prefix_list.get(p as usize) {
                     self.out.routes.push(RouteObs {
@@ -850,6 +859,7 @@ mod tests {
     fn moas_short_lived_and_session_down() {
         let mut b = HistoryBuilder::new(HistoryOptions {
             short_lived_secs: 300,
+            ..HistoryOptions::default()
         });
         let p = "208.65.153.0/24";
         b.add_record("c", &rec(100, vec![ann(1, p, &[64501, 3491, 36561])]));

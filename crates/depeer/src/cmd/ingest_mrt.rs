@@ -220,6 +220,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<()> {
     };
     let mut builder = HistoryBuilder::new(HistoryOptions {
         short_lived_secs: args.short_lived,
+        keep_rib_state: !args.no_store && !args.dump,
     });
     // Open the store first: a collector ingested before starts from the
     // routes its last run ended with (`rib_state`).

@@ -3,4 +3,5 @@
 
 mod ingest_mail;
 mod ingest_mrt;
+mod sim_ingest;
 mod support;
