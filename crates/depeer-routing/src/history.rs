@@ -97,6 +97,8 @@ struct Collector {
     prefix_list: Vec<Prefix>,
     paths: Map<AsPath, u32>,
     path_info: Vec<PathInfo>,
+    /// Per path id: the last time its links were noted.
+    path_noted: Vec<Timestamp>,
     /// (peer, prefix) -> (path, RIB generation).
     rib: Map<(u32, u32), (u32, u32)>,
     open: Map<(u32, u32), Interval>,
@@ -152,15 +154,32 @@ impl HistoryBuilder {
         let ci = self.collector_index(collector);
         let is_rib = rec.elems.iter().any(|e| matches!(e, Elem::Rib { .. }));
         let t = rec.time;
-        for e in &rec.elems {
-            if let Elem::Rib { path, .. } | Elem::Announce { path, .. } = e {
-                self.note_path(path, t);
-            }
-        }
         let opts = self.opts.clone();
         let Some(c) = self.collectors.get_mut(ci) else {
             return;
         };
+        // Intern each path once and note its AS links once per timestamp:
+        // a RIB repeats the same few hundred thousand paths millions of
+        // times at one time.
+        let mut ids = Vec::with_capacity(rec.elems.len());
+        for e in &rec.elems {
+            if let Elem::Rib { path, .. } | Elem::Announce { path, .. } = e {
+                let id = c.path_id(path);
+                if let Some(noted) = c.path_noted.get_mut(id as usize)
+                    && *noted != t
+                {
+                    *noted = t;
+                    note_path(
+                        &mut self.links,
+                        &mut self.hop_paths,
+                        &mut self.scratch,
+                        path,
+                        t,
+                    );
+                }
+                ids.push(id);
+            }
+        }
         c.last_time = Some(c.last_time.map_or(t, |l| l.max(t)));
         if is_rib && !c.in_rib {
             c.in_rib = true;
@@ -169,13 +188,18 @@ impl HistoryBuilder {
         } else if !is_rib && c.in_rib {
             c.end_rib(&mut self.out, &opts);
         }
+        let mut ids = ids.into_iter();
         for e in &rec.elems {
             match e {
-                Elem::Rib { peer, prefix, path } => {
-                    c.announce(*peer, *prefix, path, t, false, &mut self.out, &opts)
+                Elem::Rib { peer, prefix, .. } => {
+                    if let Some(id) = ids.next() {
+                        c.announce(*peer, *prefix, id, t, false, &mut self.out, &opts)
+                    }
                 }
-                Elem::Announce { peer, prefix, path } => {
-                    c.announce(*peer, *prefix, path, t, true, &mut self.out, &opts)
+                Elem::Announce { peer, prefix, .. } => {
+                    if let Some(id) = ids.next() {
+                        c.announce(*peer, *prefix, id, t, true, &mut self.out, &opts)
+                    }
                 }
                 Elem::Withdraw { peer, prefix } => {
                     c.withdraw(*peer, *prefix, t, true, &mut self.out, &opts)
@@ -262,27 +286,6 @@ impl HistoryBuilder {
         }
         self.end_file(collector);
         used
-    }
-
-    fn note_path(&mut self, path: &AsPath, t: Timestamp) {
-        // The links of `AsPath::links` (adjacent distinct ASes, none through
-        // an AS_SET) from one `hops` call; a link met twice in one path is
-        // simply noted twice.
-        let hops = path.hops();
-        for w in hops.windows(2) {
-            if let [Some(a), Some(b)] = *w
-                && a != b
-            {
-                let e = self.links.entry((a.min(b), a.max(b))).or_insert((t, t));
-                e.0 = e.0.min(t);
-                e.1 = e.1.max(t);
-            }
-        }
-        self.scratch.clear();
-        self.scratch.extend(hops.iter().map_while(|h| *h));
-        if self.scratch.len() >= 2 && !self.hop_paths.contains(&self.scratch) {
-            self.hop_paths.insert(self.scratch.clone());
-        }
     }
 
     /// Closes everything and infers relationships (from `as_rel` when
@@ -373,6 +376,33 @@ impl HistoryBuilder {
     }
 }
 
+/// Notes the AS links of `path` (adjacent distinct ASes, none through an
+/// AS_SET, as `AsPath::links`) at `t`, and its hop sequence for the
+/// relationship inference. A link met twice in one path is noted twice.
+fn note_path(
+    links: &mut Map<(u32, u32), (Timestamp, Timestamp)>,
+    hop_paths: &mut Set<Vec<u32>>,
+    scratch: &mut Vec<u32>,
+    path: &AsPath,
+    t: Timestamp,
+) {
+    let hops = path.hops();
+    for w in hops.windows(2) {
+        if let [Some(a), Some(b)] = *w
+            && a != b
+        {
+            let e = links.entry((a.min(b), a.max(b))).or_insert((t, t));
+            e.0 = e.0.min(t);
+            e.1 = e.1.max(t);
+        }
+    }
+    scratch.clear();
+    scratch.extend(hops.iter().map_while(|h| *h));
+    if scratch.len() >= 2 && !hop_paths.contains(scratch.as_slice()) {
+        hop_paths.insert(scratch.clone());
+    }
+}
+
 /// Orders prefixes: IPv4 before IPv6, then by address, then by length.
 fn prefix_key(p: &Prefix) -> (u8, u128, u8) {
     match p {
@@ -417,6 +447,7 @@ impl Collector {
             origins: path.origins().to_vec(),
             upstream: path.origin_upstream(),
         });
+        self.path_noted.push(Timestamp(i64::MIN));
         self.paths.insert(path.clone(), id);
         id
     }
@@ -426,7 +457,7 @@ impl Collector {
         &mut self,
         peer: Peer,
         prefix: Prefix,
-        path: &AsPath,
+        path_id: u32,
         t: Timestamp,
         emit: bool,
         out: &mut History,
@@ -439,7 +470,6 @@ impl Collector {
         if prefix_id == next_prefix {
             self.prefix_list.push(prefix);
         }
-        let path_id = self.path_id(path);
         let generation = self.generation;
         let old = self.rib.insert((peer_id, prefix_id), (path_id, generation));
         match old {
