@@ -9,6 +9,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc instead of glibc's malloc: the RIB loader allocates in one
+/// thread and frees in another millions of times, and the mail pipeline
+/// moves every message between threads; measured in docs/routing.md and
+/// docs/bench-mail.md.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = depeer::cli::Cli::parse();
     depeer::cli::init_tracing(cli.verbose, cli.quiet);
