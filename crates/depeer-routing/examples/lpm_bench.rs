@@ -74,10 +74,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // the obvious structure without a hand-written trie.
     let mut by_len: Vec<HashMap<u32, u32>> = vec![HashMap::new(); 33];
     for (i, e) in rt.entries().iter().enumerate() {
-        if let depeer_core::Prefix::V4(n) = e.prefix {
-            if let Some(m) = by_len.get_mut(usize::from(n.prefix_len())) {
-                m.insert(u32::from(n.network()), i as u32);
-            }
+        if let depeer_core::Prefix::V4(n) = e.prefix
+            && let Some(m) = by_len.get_mut(usize::from(n.prefix_len()))
+        {
+            m.insert(u32::from(n.network()), i as u32);
         }
     }
     let lens: Vec<usize> = (0..=32)

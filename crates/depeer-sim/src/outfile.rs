@@ -12,7 +12,7 @@ use crate::SimError;
 
 enum Inner {
     Plain(BufWriter<File>),
-    Gzip(GzEncoder<BufWriter<File>>),
+    Gzip(Box<GzEncoder<BufWriter<File>>>),
 }
 
 /// A file being written.
@@ -52,7 +52,7 @@ impl OutFile {
         let f = File::create(&path).map_err(|e| werr(&path, e))?;
         let buf = BufWriter::with_capacity(1 << 16, f);
         let inner = if gzip {
-            Inner::Gzip(GzEncoder::new(buf, Compression::fast()))
+            Inner::Gzip(Box::new(GzEncoder::new(buf, Compression::fast())))
         } else {
             Inner::Plain(buf)
         };
