@@ -1,4 +1,4 @@
-//! Generates a scenario: `simgen NAME OUT [SEED] [SCALE] [gz]` (development helper;
+//! Generates a scenario: `simgen NAME OUT [SEED] [SCALE] [gz|zst]` (development helper;
 //! the user-facing command is `depeer sim`).
 
 fn main() {
@@ -8,6 +8,7 @@ fn main() {
         seed: a.get(3).map_or(1, |s| s.parse().expect("seed")),
         scale: a.get(4).map_or(1.0, |s| s.parse().expect("scale")),
         gzip: a.get(5).is_some_and(|s| s == "gz"),
+        zstd: a.get(5).is_some_and(|s| s == "zst"),
     };
     let t = std::time::Instant::now();
     let s = depeer_sim::generate(&sc, &opts, std::path::Path::new(&a[2])).expect("generate");

@@ -56,6 +56,14 @@ pub enum SimError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// zstd refused to compress a rendered minute (`--zstd`).
+    #[error("zstd compression of {what}: {reason}")]
+    Compress {
+        /// What was being compressed (file kind and minute).
+        what: String,
+        /// zstd's error name.
+        reason: String,
+    },
     /// A structure too large for its MRT/BGP length field.
     #[error("MRT encoding: {what} is {len} bytes, more than its length field allows ({max})")]
     TooLong {

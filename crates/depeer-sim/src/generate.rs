@@ -184,7 +184,7 @@ impl TrapFiles {
         t: i64,
         parts: &mut [std::io::IoSlice<'_>],
         out_dir: &Path,
-        gzip: bool,
+        comp: Comp,
         done: &mut Vec<(PathBuf, u64)>,
     ) -> Result<(), SimError> {
         let day_start = t - t.rem_euclid(86_400);
@@ -193,11 +193,12 @@ impl TrapFiles {
             if let Some((_, f)) = slot.take() {
                 done.push(f.finish()?);
             }
-            let p = out_dir
-                .join("mail")
-                .join(domain)
-                .join(format!("{}.mbox", day(t)));
-            *slot = Some((day_start, OutFile::create(&p, gzip)?));
+            let p = out_dir.join("mail").join(domain).join(format!(
+                "{}.mbox{}",
+                day(t),
+                comp.zstd_suffix()
+            ));
+            *slot = Some((day_start, OutFile::create(&p, comp.gzip_plain())?));
         }
         match slot {
             Some((_, f)) => f.write_parts(parts),
@@ -494,7 +495,14 @@ pub fn generate(sc: &Scenario, opts: &Options, out_dir: &Path) -> Result<Summary
                 .collect()
         })
         .collect();
-    let mut truth_out = OutFile::create(&out_dir.join("truth-messages.jsonl"), opts.gzip)?;
+    let comp = Comp {
+        gzip: opts.gzip,
+        zstd: opts.zstd,
+    };
+    let mut truth_out = OutFile::create(
+        &out_dir.join(format!("truth-messages.jsonl{}", comp.zstd_suffix())),
+        comp.gzip_plain(),
+    )?;
     let ctx = MailCtx {
         w: &w,
         sc,
@@ -505,14 +513,21 @@ pub fn generate(sc: &Scenario, opts: &Options, out_dir: &Path) -> Result<Summary
         traps: &traps,
         legit: &legit,
         base_rate: sc.mail.rate_per_hour * opts.scale / 3600.0,
-        gz: opts.gzip,
+        comp,
     };
     let mut counts = (0u64, 0u64, 0u64, 0u64); // messages, spam, legit, malformed
     let n_slices = ((w.end - w.start) as u64).div_ceil(60);
+    // Minutes go to the workers in chunks of about CHUNK_MESSAGES messages
+    // (a chunk depends on the scenario and scale only, never on the thread
+    // count), so that small worlds are not handed out a few messages at a
+    // time and `--zstd` frames are big enough to compress well.
+    let per_minute = (ctx.base_rate * 60.0 * (1.0 + sc.mail.legit_share)).max(1e-9);
+    let chunk = ((CHUNK_MESSAGES / per_minute).ceil() as u64).clamp(1, 60);
+    let n_chunks = n_slices.div_ceil(chunk);
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .min(8);
-    // Minutes are rendered in parallel by `threads` workers (minute i by
+    // Minutes are rendered in parallel by `threads` workers (chunk i by
     // worker i mod threads; each minute has its own random stream, so the
     // bytes do not depend on the thread count) while this thread writes
     // them in order. Each worker has a bounded queue, and written minutes
@@ -534,9 +549,15 @@ pub fn generate(sc: &Scenario, opts: &Options, out_dir: &Path) -> Result<Summary
             let ctx = &ctx;
             scope.spawn(move || {
                 let mut wk = WorkerBufs::default();
-                for i in (k as u64..n_slices).step_by(threads) {
+                for i in (k as u64..n_chunks).step_by(threads) {
                     let mut so = back_rx.try_recv().unwrap_or_default();
-                    render_slice(ctx, i, &mut wk, &mut so);
+                    so.clear(ctx.traps.len());
+                    for m in i * chunk..((i + 1) * chunk).min(n_slices) {
+                        render_slice(ctx, m, &mut wk, &mut so);
+                    }
+                    if ctx.comp.zstd {
+                        compress_slice(ctx, &mut wk, &mut so);
+                    }
                     if tx.send(so).is_err() {
                         return;
                     }
@@ -544,10 +565,10 @@ pub fn generate(sc: &Scenario, opts: &Options, out_dir: &Path) -> Result<Summary
             });
             lanes.push((rx, back_tx));
         }
-        for i in 0..n_slices {
+        for i in 0..n_chunks {
             let (rx, back) = &lanes[(i % threads as u64) as usize];
             // A closed lane means its worker panicked; the scope re-raises that.
-            let Ok(so) = rx.recv() else { break };
+            let Ok(mut so) = rx.recv() else { break };
             for it in &so.items {
                 let t = it.t;
                 let hour = ((t - w.start) / 3600) as usize;
@@ -571,49 +592,39 @@ pub fn generate(sc: &Scenario, opts: &Options, out_dir: &Path) -> Result<Summary
                 }
                 counts.0 += 1;
             }
-            // Each trap's messages of the minute are one run of segments
-            // per day: one vectored write each.
-            let mut iov = Vec::new();
-            for (ti, segs) in so.segs.iter().enumerate() {
-                let mut run: Option<(i64, usize, usize)> = None;
-                for it in so.items.iter().filter(|it| it.ti == ti) {
-                    match &mut run {
-                        Some((t0, _, end)) if t0.div_euclid(86_400) == it.t.div_euclid(86_400) => {
-                            *end = it.segs.end;
-                        }
-                        _ => {
-                            if let Some((t0, from, end)) = run.take() {
-                                let parts =
-                                    gather(&segs[from..end], &so.mbox[ti], &pools, &mut iov);
-                                trap_files.write(
-                                    ti,
-                                    &traps[ti].domain,
-                                    t0,
-                                    parts,
-                                    out_dir,
-                                    opts.gzip,
-                                    &mut files,
-                                )?;
-                            }
-                            run = Some((it.t, it.segs.start, it.segs.end));
-                        }
-                    }
-                }
-                if let Some((t0, from, end)) = run {
-                    let parts = gather(&segs[from..end], &so.mbox[ti], &pools, &mut iov);
+            if let Some(reason) = so.zerr.take() {
+                return Err(SimError::Compress {
+                    what: format!("chunk {i} of the mail ({chunk} minutes each)"),
+                    reason,
+                });
+            }
+            if comp.zstd {
+                // Compressed by the worker: one frame per trap and day run.
+                for r in &so.zruns {
+                    let mut part = [std::io::IoSlice::new(&so.zmail[r.bytes.clone()])];
                     trap_files.write(
-                        ti,
-                        &traps[ti].domain,
-                        t0,
-                        parts,
+                        r.ti,
+                        &traps[r.ti].domain,
+                        r.t0,
+                        &mut part,
                         out_dir,
-                        opts.gzip,
+                        comp,
                         &mut files,
                     )?;
                 }
+                truth_out.write(&so.ztruth)?;
+            } else {
+                // Each trap's messages of the chunk are one run of segments
+                // per day: one vectored write each.
+                let mut iov = Vec::new();
+                for (ti, trap) in traps.iter().enumerate().take(so.segs.len()) {
+                    for (t0, from, end) in day_runs(&so, ti) {
+                        let parts = gather(&so.segs[ti][from..end], &so.mbox[ti], &pools, &mut iov);
+                        trap_files.write(ti, &trap.domain, t0, parts, out_dir, comp, &mut files)?;
+                    }
+                }
+                truth_out.write(&so.truth)?;
             }
-            truth_out.write(&so.truth)?;
-            drop(iov);
             let _ = back.send(so);
         }
         drop(lanes);
@@ -705,7 +716,7 @@ pub fn generate(sc: &Scenario, opts: &Options, out_dir: &Path) -> Result<Summary
     for (p, size) in &files {
         let r = rel(out_dir, p);
         let kind = r.split('/').next().unwrap_or("").to_string();
-        let kind = if kind.ends_with(".jsonl") || kind.ends_with(".jsonl.gz") {
+        let kind = if kind.contains(".jsonl") {
             kind.split('.').next().unwrap_or("").to_string()
         } else {
             kind
@@ -854,8 +865,13 @@ pub fn generate(sc: &Scenario, opts: &Options, out_dir: &Path) -> Result<Summary
     })
 }
 
-/// Rendered minutes a worker may queue ahead of the writer.
-const SLICE_QUEUE: usize = 4;
+/// Rendered chunks a worker may queue ahead of the writer.
+const SLICE_QUEUE: usize = 3;
+
+/// Messages a chunk of minutes holds on average (at most an hour's worth
+/// of minutes): about 6 MB of mail, 120 messages per trap and zstd frame
+/// at full scale.
+const CHUNK_MESSAGES: f64 = 4000.0;
 
 /// What the mail loop shares with its workers.
 struct MailCtx<'a> {
@@ -869,7 +885,45 @@ struct MailCtx<'a> {
     traps: &'a [Trap],
     legit: &'a [(usize, u32, String)],
     base_rate: f64,
-    gz: bool,
+    comp: Comp,
+}
+
+/// How the mail and the message truth are compressed.
+#[derive(Clone, Copy)]
+struct Comp {
+    gzip: bool,
+    zstd: bool,
+}
+
+impl Comp {
+    /// Suffix the mbox and truth-messages files get for zstd.
+    fn zstd_suffix(self) -> &'static str {
+        if self.zstd { ".zst" } else { "" }
+    }
+
+    /// Whether those files go through [`OutFile`]'s gzip (not with zstd:
+    /// the workers compress them).
+    fn gzip_plain(self) -> bool {
+        self.gzip && !self.zstd
+    }
+
+    /// Suffix after `.mbox`.
+    fn mbox_suffix(self) -> &'static str {
+        match (self.zstd, self.gzip) {
+            (true, _) => ".zst",
+            (false, true) => ".gz",
+            (false, false) => "",
+        }
+    }
+}
+
+/// A trap's compressed day run of a minute (`--zstd`).
+struct ZRun {
+    ti: usize,
+    /// Arrival time of its first message (gives the day's file).
+    t0: i64,
+    /// Its zstd frame in [`SliceOut::zmail`].
+    bytes: std::ops::Range<usize>,
 }
 
 /// One message of a rendered minute.
@@ -894,7 +948,7 @@ enum Seg {
     Pool(usize, usize),
 }
 
-/// A rendered minute: per trap its messages framed for the mbox (bytes
+/// A rendered chunk of minutes: per trap its messages framed for the mbox (bytes
 /// and the segments that put them together with shared bodies), and the
 /// messages' truth lines. Reused from minute to minute.
 #[derive(Default)]
@@ -903,6 +957,28 @@ struct SliceOut {
     mbox: Vec<Vec<u8>>,
     segs: Vec<Vec<Seg>>,
     truth: Vec<u8>,
+    /// With `--zstd`: the frames of every trap's day runs, their places,
+    /// the truth lines' frame, and the error if zstd refused.
+    zmail: Vec<u8>,
+    zruns: Vec<ZRun>,
+    ztruth: Vec<u8>,
+    zerr: Option<String>,
+}
+
+impl SliceOut {
+    /// Empties it for the next chunk (keeping the buffers).
+    fn clear(&mut self, traps: usize) {
+        self.items.clear();
+        self.truth.clear();
+        self.mbox.resize_with(traps, Vec::new);
+        self.segs.resize_with(traps, Vec::new);
+        for m in &mut self.mbox {
+            m.clear();
+        }
+        for m in &mut self.segs {
+            m.clear();
+        }
+    }
 }
 
 /// A worker's reused buffers.
@@ -918,6 +994,113 @@ struct WorkerBufs {
     plan: Vec<(i64, u32, usize)>,
     group_cum: Vec<Vec<f64>>,
     active_camps: Vec<Vec<usize>>,
+    /// The worker's zstd context (`--zstd`), made on first use.
+    zctx: Option<zstd::zstd_safe::CCtx<'static>>,
+}
+
+/// zstd level of `--zstd`: the fastest of the regular levels. Spam
+/// templates repeat, so even this compresses the mail about 5x.
+const ZSTD_LEVEL: i32 = 1;
+
+/// Trap `ti`'s messages of a rendered minute, as runs of one day each
+/// (a minute crosses midnight at most once): `(time of the first, first
+/// segment, end segment)`.
+fn day_runs(so: &SliceOut, ti: usize) -> Vec<(i64, usize, usize)> {
+    let mut runs: Vec<(i64, usize, usize)> = Vec::new();
+    for it in so.items.iter().filter(|it| it.ti == ti) {
+        match runs.last_mut() {
+            Some((t0, _, end)) if t0.div_euclid(86_400) == it.t.div_euclid(86_400) => {
+                *end = it.segs.end;
+            }
+            _ => runs.push((it.t, it.segs.start, it.segs.end)),
+        }
+    }
+    runs
+}
+
+/// Compresses a rendered chunk (`--zstd`): one frame per trap and day
+/// run into `so.zmail`, one for the truth lines into `so.ztruth`. Runs in
+/// the rendering worker, so compression uses every core while the writer
+/// thread only appends bytes; concatenated frames are one valid zstd
+/// stream. An error is left in `so.zerr` for the writer to report.
+fn compress_slice(ctx: &MailCtx<'_>, wk: &mut WorkerBufs, so: &mut SliceOut) {
+    use zstd::zstd_safe::{CCtx, CParameter};
+    so.zmail.clear();
+    so.zruns.clear();
+    so.ztruth.clear();
+    so.zerr = None;
+    let cctx = match &mut wk.zctx {
+        Some(c) => c,
+        None => {
+            let mut c = CCtx::create();
+            if let Err(code) = c.set_parameter(CParameter::CompressionLevel(ZSTD_LEVEL)) {
+                so.zerr = Some(zstd::zstd_safe::get_error_name(code).to_string());
+                return;
+            }
+            wk.zctx.insert(c)
+        }
+    };
+    let mut iov = Vec::new();
+    for ti in 0..so.segs.len() {
+        for (t0, from, end) in day_runs(so, ti) {
+            let parts = gather(&so.segs[ti][from..end], &so.mbox[ti], ctx.pools, &mut iov);
+            let start = so.zmail.len();
+            if let Err(e) = zstd_frame(cctx, parts.iter().map(|p| &p[..]), &mut so.zmail) {
+                so.zerr = Some(format!("trap {ti}: {e}"));
+                return;
+            }
+            so.zruns.push(ZRun {
+                ti,
+                t0,
+                bytes: start..so.zmail.len(),
+            });
+        }
+    }
+    if !so.truth.is_empty()
+        && let Err(e) = zstd_frame(cctx, std::iter::once(&so.truth[..]), &mut so.ztruth)
+    {
+        so.zerr = Some(format!("truth lines: {e}"));
+    }
+}
+
+/// Appends one zstd frame holding the concatenation of `parts` to `out`.
+fn zstd_frame<'a>(
+    cctx: &mut zstd::zstd_safe::CCtx<'static>,
+    parts: impl Iterator<Item = &'a [u8]> + Clone,
+    out: &mut Vec<u8>,
+) -> Result<(), &'static str> {
+    use zstd::zstd_safe::{InBuffer, OutBuffer, ResetDirective, get_error_name, zstd_sys};
+    let total: usize = parts.clone().map(<[u8]>::len).sum();
+    let err = |code| get_error_name(code);
+    cctx.reset(ResetDirective::SessionOnly).map_err(err)?;
+    cctx.set_pledged_src_size(Some(total as u64)).map_err(err)?;
+    // Room for the whole frame, so no call runs out of output space.
+    out.reserve(zstd::zstd_safe::compress_bound(total) + 64);
+    let pos = out.len();
+    let mut ob = OutBuffer::around_pos(out, pos);
+    for p in parts {
+        let mut ib = InBuffer::around(p);
+        while ib.pos() < p.len() {
+            cctx.compress_stream2(
+                &mut ob,
+                &mut ib,
+                zstd_sys::ZSTD_EndDirective::ZSTD_e_continue,
+            )
+            .map_err(err)?;
+        }
+    }
+    loop {
+        let mut ib = InBuffer::around(&[]);
+        let left = cctx
+            .compress_stream2(&mut ob, &mut ib, zstd_sys::ZSTD_EndDirective::ZSTD_e_end)
+            .map_err(err)?;
+        if left == 0 {
+            return Ok(());
+        }
+        if ob.pos() == ob.capacity() {
+            return Err("output buffer full");
+        }
+    }
 }
 
 fn push_json_str(out: &mut Vec<u8>, key: &str, v: Option<&str>) {
@@ -928,24 +1111,15 @@ fn push_json_str(out: &mut Vec<u8>, key: &str, v: Option<&str>) {
     }
 }
 
-/// Renders minute `idx` of the window into `out`: how many messages each
-/// botnet sends (Poisson), who sends them, what they say.
+/// Renders minute `idx` of the window, appending to `out` (cleared by the
+/// caller per chunk): how many messages each botnet sends (Poisson), who
+/// sends them, what they say.
 fn render_slice(ctx: &MailCtx<'_>, idx: u64, wk: &mut WorkerBufs, out: &mut SliceOut) {
     let w = ctx.w;
     let cast = ctx.cast;
     let slice_t = w.start + 60 * idx as i64;
     let slice_end = (slice_t + 60).min(w.end);
     let mut rng = Rng::stream(w.seed, "mail", idx);
-    out.items.clear();
-    out.truth.clear();
-    out.mbox.resize_with(ctx.traps.len(), Vec::new);
-    out.segs.resize_with(ctx.traps.len(), Vec::new);
-    for m in &mut out.mbox {
-        m.clear();
-    }
-    for m in &mut out.segs {
-        m.clear();
-    }
     let hour = civil(slice_t).hour as usize;
     let mid = slice_t + 30;
     let legit_idx = usize::MAX;
@@ -1182,7 +1356,8 @@ fn render_slice(ctx: &MailCtx<'_>, idx: u64, wk: &mut WorkerBufs, out: &mut Slic
         push_hex_bytes(tl, &digest);
         push_all(tl, &[b"\",\"file\":\"mail/", dom, b"/"]);
         push_day(tl, t);
-        tl.extend_from_slice(if ctx.gz { b".mbox.gz" } else { b".mbox" });
+        tl.extend_from_slice(b".mbox");
+        tl.extend_from_slice(ctx.comp.mbox_suffix().as_bytes());
         tl.extend_from_slice(b"\",\"time\":\"");
         push_iso(tl, t);
         push_all(tl, &[b"\",\"trap\":\"", dom, b"\",\"relay_ip\":\""]);

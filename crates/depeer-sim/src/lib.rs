@@ -16,7 +16,7 @@
 //! ```
 //! let sc = depeer_sim::Scenario::load("mccolo-2008").unwrap();
 //! let dir = tempfile::tempdir().unwrap();
-//! let opts = depeer_sim::Options { seed: 7, scale: 0.2, gzip: false };
+//! let opts = depeer_sim::Options { seed: 7, scale: 0.2, gzip: false, zstd: false };
 //! let summary = depeer_sim::generate(&sc, &opts, dir.path()).unwrap();
 //! assert!(summary.messages > 0);
 //! assert!(dir.path().join("truth.json").exists());
@@ -57,6 +57,13 @@ pub struct Options {
     pub scale: f64,
     /// Gzip every output file (`.gz` appended to its name).
     pub gzip: bool,
+    /// Compress the bulk of the output, the spamtrap mbox files and
+    /// `truth-messages.jsonl`, with zstd (`.zst` appended), in the
+    /// rendering workers: one zstd frame per trap and minute, so the files
+    /// are ordinary multi-frame zstd streams (`zstdcat`, `depeer ingest`).
+    /// Overrides `gzip` for those files; the MRT, feed and as2org files are
+    /// written as `gzip` says (bgpdump reads gzip, not zstd).
+    pub zstd: bool,
 }
 
 impl Default for Options {
@@ -65,6 +72,7 @@ impl Default for Options {
             seed: 1,
             scale: 1.0,
             gzip: false,
+            zstd: false,
         }
     }
 }

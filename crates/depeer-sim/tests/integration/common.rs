@@ -38,6 +38,7 @@ pub(crate) fn run(name: &str, seed: u64, scale: f64) -> Run {
             seed,
             scale,
             gzip: false,
+            zstd: false,
         },
         dir.path(),
     )

@@ -48,10 +48,52 @@ fn gzip_output_is_deterministic_too() {
         seed: 5,
         scale: 0.2,
         gzip: true,
+        zstd: false,
     };
     depeer_sim::generate(&sc, &o, d1.path()).unwrap();
     depeer_sim::generate(&sc, &o, d2.path()).unwrap();
     let h1 = file_hashes(d1.path());
     assert!(h1.keys().any(|p| p.to_string_lossy().ends_with(".mbox.gz")));
     assert_eq!(h1, file_hashes(d2.path()));
+}
+
+#[test]
+fn zstd_output_is_deterministic_and_holds_the_plain_bytes() {
+    let sc = depeer_sim::Scenario::load("3fn-2009").unwrap();
+    let opts = |zstd| depeer_sim::Options {
+        seed: 8,
+        scale: 0.5,
+        gzip: false,
+        zstd,
+    };
+    let plain = tempfile::tempdir().unwrap();
+    let z1 = tempfile::tempdir().unwrap();
+    let z2 = tempfile::tempdir().unwrap();
+    depeer_sim::generate(&sc, &opts(false), plain.path()).unwrap();
+    depeer_sim::generate(&sc, &opts(true), z1.path()).unwrap();
+    depeer_sim::generate(&sc, &opts(true), z2.path()).unwrap();
+    let hp = file_hashes(plain.path());
+    let hz = file_hashes(z1.path());
+    assert_eq!(hz, file_hashes(z2.path()), "same seed, same zstd bytes");
+    let mut mboxes = 0;
+    for (p, h) in &hz {
+        let name = p.to_string_lossy();
+        if let Some(plain_name) = name.strip_suffix(".zst") {
+            // Every compressed file decodes (all its frames) to the plain file.
+            let bytes = zstd::decode_all(std::fs::File::open(z1.path().join(p)).unwrap()).unwrap();
+            let want = std::fs::read(plain.path().join(plain_name)).unwrap();
+            if plain_name == "truth-messages.jsonl" {
+                let got = String::from_utf8(bytes)
+                    .unwrap()
+                    .replace(".mbox.zst\"", ".mbox\"");
+                assert_eq!(got.as_bytes(), &want[..], "truth-messages differs");
+            } else {
+                assert!(bytes == want, "{plain_name} differs after decoding");
+                mboxes += 1;
+            }
+        } else if name != "truth.json" {
+            assert_eq!(hp.get(p), Some(h), "{name} must be as without --zstd");
+        }
+    }
+    assert!(mboxes > 10, "only {mboxes} mbox files compressed");
 }
