@@ -1,7 +1,7 @@
 //! `depeer ingest` reads everything `depeer sim` writes: every message of
 //! every built-in scenario is stored (the deliberately malformed ones may be
 //! quarantined, nothing else), and no MRT record is quarantined.
-//! `DEPEER_TEST_SEED` picks the seed (default 5).
+//! `DEPEER_TEST_SEED` picks the seed (default 5). Also with `sim --zstd`.
 
 use crate::support::{depeer, ok};
 
@@ -16,7 +16,14 @@ fn n(v: &serde_json::Value, k: &str) -> u64 {
 #[test]
 fn ingest_reads_all_that_sim_writes() {
     let seed = std::env::var("DEPEER_TEST_SEED").unwrap_or_else(|_| "5".into());
-    for scenario in ["mccolo-2008", "intercage-2008", "3fn-2009", "rustock-2011"] {
+    // The last run writes its mail zstd-compressed (`sim --zstd`).
+    for (scenario, zstd) in [
+        ("mccolo-2008", false),
+        ("intercage-2008", false),
+        ("3fn-2009", false),
+        ("rustock-2011", false),
+        ("mccolo-2008", true),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let world = dir.path().join("world");
         let data = dir.path().join("data");
@@ -30,7 +37,8 @@ fn ingest_reads_all_that_sim_writes() {
                 &seed,
                 "--out",
             ])
-            .arg(&world));
+            .arg(&world)
+            .args(zstd.then_some("--zstd")));
         let truth: serde_json::Value =
             serde_json::from_slice(&std::fs::read(world.join("truth.json")).unwrap()).unwrap();
         let counts = &truth["counts"];
