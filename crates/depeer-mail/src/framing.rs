@@ -100,6 +100,13 @@ fn is_blank_line(line: &[u8]) -> bool {
     line == b"\n" || line == b"\r\n"
 }
 
+/// How many spent buffers [`MessageReader::recycle`] keeps.
+pub const SPARE_BUFFERS: usize = 4096;
+/// The largest spent buffer [`MessageReader::recycle`] keeps, in bytes.
+pub const SPARE_CAPACITY: usize = 1 << 20;
+/// The most bytes of capacity [`MessageReader::recycle`] keeps in all.
+pub const SPARE_BYTES: usize = 16 << 20;
+
 /// Reads messages from a stream: an iterator of `Result<RawMessage,
 /// MailError>`. After an error (oversize message) it goes on with the next
 /// message; after an I/O error it stops.
@@ -129,6 +136,11 @@ pub struct MessageReader<R> {
     started: bool,
     done: bool,
     buf: Vec<u8>,
+    /// Message buffers handed back by the caller ([`MessageReader::recycle`]),
+    /// reused for the next messages.
+    spare: Vec<Vec<u8>>,
+    /// Total capacity of `spare`.
+    spare_bytes: usize,
     /// Copy runs of ordinary lines at once ([`MessageReader::bulk_lines`]);
     /// off only in the test that compares with the line-by-line path.
     bulk: bool,
@@ -147,8 +159,37 @@ impl<R: BufRead> MessageReader<R> {
             started: false,
             done: false,
             buf: Vec::new(),
+            spare: Vec::new(),
+            spare_bytes: 0,
             bulk: true,
         }
+    }
+
+    /// Hands a spent message buffer back for reuse: the next message is read
+    /// into it instead of a fresh allocation. Up to [`SPARE_BUFFERS`]
+    /// buffers of at most [`SPARE_CAPACITY`] bytes, [`SPARE_BYTES`] in all,
+    /// are kept; others are freed.
+    ///
+    /// Why: growing a fresh `Vec` per message line by line was the largest
+    /// single cost of the framing thread (the allocator kept faulting in
+    /// fresh, zeroed pages), and the buffers of the previous messages are
+    /// right there once the caller has processed them.
+    pub fn recycle(&mut self, mut buf: Vec<u8>) {
+        let cap = buf.capacity();
+        if cap > 0
+            && cap <= SPARE_CAPACITY
+            && self.spare.len() < SPARE_BUFFERS
+            && self.spare_bytes + cap <= SPARE_BYTES
+        {
+            buf.clear();
+            self.spare_bytes += cap;
+            self.spare.push(buf);
+        }
+    }
+
+    /// The spare buffers (for the reader of the next file).
+    pub fn into_spare(self) -> Vec<Vec<u8>> {
+        self.spare
     }
 
     /// A reader whose framing is sniffed from the first bytes of `reader`.
@@ -266,6 +307,12 @@ impl<R: BufRead> MessageReader<R> {
         }
 
         let mut msg = std::mem::take(&mut self.buf);
+        if msg.capacity() == 0 {
+            if let Some(spare) = self.spare.pop() {
+                self.spare_bytes -= spare.capacity();
+                msg = spare;
+            }
+        }
         let mut size = msg.len() as u64;
         let mut prev_blank = false;
         let mut last_line_start = 0usize;
@@ -576,6 +623,46 @@ mod tests {
         assert_eq!(m1.index, 1);
         assert_eq!(&input[m1.offset as usize..][..7], b"From b ");
         assert_eq!(m1.bytes, b"B: 2\n\nx\n");
+    }
+
+    #[test]
+    fn recycled_buffers_give_the_same_messages() {
+        let mut mbox = Vec::new();
+        for i in 0..300 {
+            mbox.extend_from_slice(
+                format!("From a@b Tue Nov 11 21:31:{:02} 2008\n", i % 60).as_bytes(),
+            );
+            mbox.extend_from_slice(format!("Subject: {i}\n\n").as_bytes());
+            mbox.extend_from_slice("x".repeat(i * 37 % 5000).as_bytes());
+            mbox.extend_from_slice(b"\n>From quoted\n\n");
+        }
+        let plain: Vec<_> = MessageReader::new(&mbox[..], Framing::Mbox)
+            .map(|m| m.unwrap())
+            .collect();
+        let mut reader = MessageReader::new(&mbox[..], Framing::Mbox);
+        let mut recycled = Vec::new();
+        // Buffers come back dirty and of every size; the pool is bounded.
+        for _ in 0..SPARE_BUFFERS + 10 {
+            reader.recycle(b"left over".repeat(3));
+        }
+        reader.recycle(Vec::with_capacity(SPARE_CAPACITY + 1));
+        assert!(reader.spare.len() <= SPARE_BUFFERS);
+        assert!(reader.spare_bytes <= SPARE_BYTES);
+        while let Some(m) = reader.next() {
+            let m = m.unwrap();
+            recycled.push(RawMessage {
+                bytes: m.bytes.clone(),
+                ..m
+            });
+            reader.recycle(m.bytes);
+        }
+        assert_eq!(plain.len(), 300);
+        assert_eq!(plain.len(), recycled.len());
+        for (a, b) in plain.iter().zip(&recycled) {
+            assert_eq!(a.bytes, b.bytes);
+            assert_eq!((a.offset, a.index), (b.offset, b.index));
+            assert_eq!(a.envelope_sender, b.envelope_sender);
+        }
     }
 
     #[test]

@@ -64,7 +64,8 @@ pub use error::MailError;
 pub use extract::{ExtractContext, Extracted, Extractor, Limits, extract};
 pub use fingerprint::{Fingerprinter, MAX_WORDS, SLOTS, similarity};
 pub use framing::{
-    DEFAULT_MAX_MESSAGE_SIZE, Framing, MessageReader, RawMessage, parse_from_line, sniff_framing,
+    DEFAULT_MAX_MESSAGE_SIZE, Framing, MessageReader, RawMessage, SPARE_BUFFERS, SPARE_BYTES,
+    SPARE_CAPACITY, parse_from_line, sniff_framing,
 };
 pub use received::{MAX_RECEIVED_LEN, ReceivedHop, parse_ip_literal, parse_received};
 pub use relay::{MAX_RECEIVED_FIELDS, RelayInfo, relay_chain};

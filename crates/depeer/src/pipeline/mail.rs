@@ -123,9 +123,18 @@ enum Work {
 #[derive(Default)]
 struct Done {
     quarantined: Vec<Quarantine>,
-    /// Messages in shared raw frames (one frame with empty bytes when
-    /// nothing is stored).
+    /// Messages in shared raw frames (only when storing).
     frames: Vec<DoneFrame>,
+    /// What the summary needs of each message when nothing is stored: the
+    /// extracted fields are dropped on the worker that allocated them.
+    counted: Vec<Counted>,
+}
+
+/// A message extracted with `--no-store`.
+struct Counted {
+    sha256: [u8; 32],
+    size: u64,
+    urls: u64,
 }
 
 struct DoneFrame {
@@ -134,6 +143,8 @@ struct DoneFrame {
 }
 
 const CHUNK_MESSAGES: usize = 256;
+/// Spent chunks waiting to go back to the reader thread (see [`Spent`]).
+const SPENT_DEPTH: usize = 4;
 const CHUNK_BYTES: usize = 4 << 20;
 
 /// Ingests mail from `paths` (files, directories, `-`).
@@ -178,14 +189,25 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> anyhow::Result<Summary
     let jobs = opts.jobs.max(1);
     let (work_tx, work_rx) = crossbeam_channel::bounded::<Vec<Work>>(jobs * 4);
     let (done_tx, done_rx) = crossbeam_channel::bounded::<Done>(jobs * 4);
+    // Processed chunks go back to the reader thread, which frees the
+    // message buffers it allocated and reuses the chunk vectors.
+    let (spent_tx, spent_rx) = crossbeam_channel::bounded::<Vec<Work>>(jobs * SPENT_DEPTH);
 
     let result: anyhow::Result<()> = std::thread::scope(|scope| {
         let reader_progress = progress.clone();
         let reader = scope.spawn(move || {
             let mut files = 0u64;
+            let mut chunker = Chunker {
+                tx: &work_tx,
+                spent: &spent_rx,
+                spare: Vec::new(),
+                buf: Vec::with_capacity(CHUNK_MESSAGES),
+                bytes: 0,
+            };
             for input in &inputs {
                 files += 1;
-                read_input(input, opts, &work_tx);
+                read_input(input, opts, &mut chunker);
+                chunker.flush();
                 reader_progress.add_bytes(input.size.unwrap_or(0));
             }
             files
@@ -193,18 +215,22 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> anyhow::Result<Summary
         for _ in 0..jobs {
             let work_rx = work_rx.clone();
             let done_tx = done_tx.clone();
+            let spent_tx = spent_tx.clone();
             let trust = &opts.trust;
             let compress = opts.data.is_some();
             scope.spawn(move || {
                 let mut zstd = FrameCompressor::new();
                 let mut raw_buf = Vec::new();
-                for chunk in work_rx {
+                for mut chunk in work_rx {
                     let done = process_chunk(
-                        chunk,
+                        &mut chunk,
                         trust,
                         ingest_time,
                         compress.then_some((&mut zstd, &mut raw_buf)),
                     );
+                    // When the reader is gone or behind, the chunk is
+                    // simply freed here.
+                    let _ = spent_tx.try_send(chunk);
                     if done_tx.send(done).is_err() {
                         return;
                     }
@@ -213,6 +239,7 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> anyhow::Result<Summary
         }
         drop(work_rx);
         drop(done_tx);
+        drop(spent_tx);
         for chunk in done_rx {
             for q in chunk.quarantined {
                 summary.read += 1;
@@ -222,27 +249,26 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> anyhow::Result<Summary
                     w.add_quarantine(&q).context("writing quarantine")?;
                 }
             }
+            for c in chunk.counted {
+                summary.read += 1;
+                summary.bytes += c.size;
+                if seen_no_store.insert(c.sha256) {
+                    summary.stored += 1;
+                    summary.urls += c.urls;
+                } else {
+                    summary.duplicate += 1;
+                }
+            }
             for frame in chunk.frames {
+                // Frames are only made when storing.
+                let Some(w) = writer.as_mut() else { break };
                 let n = frame.members.len() as u64;
                 summary.read += n;
                 let urls: Vec<u64> = frame.members.iter().map(|m| m.urls.len() as u64).collect();
                 summary.bytes += frame.members.iter().map(|m| m.msg.size).sum::<u64>();
-                let outcomes = match writer.as_mut() {
-                    Some(w) => w
-                        .add_frame(&frame.compressed, frame.members)
-                        .context("writing to the store")?,
-                    None => frame
-                        .members
-                        .iter()
-                        .map(|m| {
-                            if seen_no_store.insert(m.msg.sha256) {
-                                depeer_store::AddOutcome::Stored
-                            } else {
-                                depeer_store::AddOutcome::Duplicate
-                            }
-                        })
-                        .collect(),
-                };
+                let outcomes = w
+                    .add_frame(&frame.compressed, frame.members)
+                    .context("writing to the store")?;
                 for (o, u) in outcomes.iter().zip(urls) {
                     if matches!(o, depeer_store::AddOutcome::Stored) {
                         summary.stored += 1;
@@ -282,9 +308,12 @@ fn now() -> Timestamp {
 
 /// Extracts every message of a chunk; with `store`, packs the raw bytes of
 /// consecutive messages into shared zstd frames of about
-/// [`FRAME_TARGET_BYTES`] (see `MessageWriter::add_frame` for why).
+/// [`FRAME_TARGET_BYTES`] (see `MessageWriter::add_frame` for why). The
+/// message buffers stay in the chunk, which goes back to the reader thread:
+/// freed where they were allocated, their memory is reused for the next
+/// messages instead of the allocator taking fresh pages.
 fn process_chunk(
-    chunk: Vec<Work>,
+    chunk: &mut [Work],
     trust: &TrustConfig,
     ingest_time: Timestamp,
     mut store: Option<(&mut FrameCompressor, &mut Vec<u8>)>,
@@ -297,48 +326,58 @@ fn process_chunk(
         if members.is_empty() {
             return;
         }
-        let compressed = match store {
-            Some((zstd, buf)) => {
-                let c = zstd.compress(buf);
-                buf.clear();
-                c
-            }
-            None => Vec::new(),
-        };
-        done.frames.push(DoneFrame {
-            compressed,
-            members: std::mem::take(members),
-        });
+        if let Some((zstd, buf)) = store {
+            let compressed = zstd.compress(buf);
+            buf.clear();
+            done.frames.push(DoneFrame {
+                compressed,
+                members: std::mem::take(members),
+            });
+        }
     };
     for w in chunk {
         match w {
-            Work::Broken(q) => done.quarantined.push(q),
+            Work::Broken(q) => done.quarantined.push(std::mem::replace(
+                q,
+                Quarantine {
+                    source: SourceRef::default(),
+                    reason: String::new(),
+                    detail: String::new(),
+                    bytes: Vec::new(),
+                    truncated: false,
+                },
+            )),
             Work::Message(raw, file) => {
                 let source = SourceRef::new(file.display.clone(), raw.offset, raw.index);
-                let mut ctx = ExtractContext::new(trust, source.clone(), ingest_time);
+                let mut ctx = ExtractContext::new(trust, source, ingest_time);
                 ctx.mbox_from_time = raw.mbox_from_time;
-                ctx.envelope_sender = raw.envelope_sender.clone();
+                ctx.envelope_sender = raw.envelope_sender.take();
                 ctx.file_time = file.mtime;
                 match depeer_mail::extract(&raw.bytes, &ctx) {
                     Ok(Extracted { message, urls }) => {
-                        let full = store.as_ref().is_some_and(|(_, buf)| {
-                            !buf.is_empty() && buf.len() + raw.bytes.len() > FRAME_TARGET_BYTES
-                        });
-                        if full {
+                        let Some((_, buf)) = store.as_mut() else {
+                            done.counted.push(Counted {
+                                sha256: message.sha256,
+                                size: message.size,
+                                urls: urls.len() as u64,
+                            });
+                            continue;
+                        };
+                        if !buf.is_empty() && buf.len() + raw.bytes.len() > FRAME_TARGET_BYTES {
                             flush(&mut members, &mut store, &mut done);
                         }
-                        let mut inner_offset = 0;
-                        if let Some((_, buf)) = store.as_mut() {
-                            inner_offset = buf.len() as u64;
-                            buf.extend_from_slice(&raw.bytes);
-                        }
+                        let Some((_, buf)) = store.as_mut() else {
+                            continue;
+                        };
+                        let inner_offset = buf.len() as u64;
+                        buf.extend_from_slice(&raw.bytes);
                         members.push(FrameMember::new(message, urls, inner_offset));
                     }
                     Err(e) => done.quarantined.push(Quarantine {
-                        source,
+                        source: ctx.source,
                         reason: e.reason().to_string(),
                         detail: e.to_string(),
-                        bytes: raw.bytes,
+                        bytes: std::mem::take(&mut raw.bytes),
                         truncated: false,
                     }),
                 }
@@ -349,9 +388,13 @@ fn process_chunk(
     done
 }
 
-/// Sends chunks of work to the workers.
+/// Sends chunks of work to the workers, in vectors that come back from them
+/// (`spent`) with the message buffers still in them.
 struct Chunker<'a> {
     tx: &'a crossbeam_channel::Sender<Vec<Work>>,
+    spent: &'a crossbeam_channel::Receiver<Vec<Work>>,
+    /// Message buffers of spent chunks, for the framer to read into.
+    spare: Vec<Vec<u8>>,
     buf: Vec<Work>,
     bytes: usize,
 }
@@ -369,12 +412,27 @@ impl Chunker<'_> {
     }
 
     fn flush(&mut self) {
-        if !self.buf.is_empty() {
-            let chunk = std::mem::take(&mut self.buf);
-            self.bytes = 0;
-            // The receivers only go away when the run is failing anyway.
-            let _ = self.tx.send(chunk);
+        if self.buf.is_empty() {
+            return;
         }
+        // Free the spent chunks here, on the thread that allocated their
+        // message buffers; keep one vector for the next chunk.
+        let mut next = None;
+        while let Ok(mut spent) = self.spent.try_recv() {
+            for w in spent.drain(..) {
+                if let Work::Message(m, _) = w {
+                    if self.spare.len() < depeer_mail::SPARE_BUFFERS {
+                        self.spare.push(m.bytes);
+                    }
+                }
+            }
+            next = Some(spent);
+        }
+        let next = next.unwrap_or_else(|| Vec::with_capacity(CHUNK_MESSAGES));
+        let chunk = std::mem::replace(&mut self.buf, next);
+        self.bytes = 0;
+        // The receivers only go away when the run is failing anyway.
+        let _ = self.tx.send(chunk);
     }
 }
 
@@ -400,12 +458,7 @@ fn stream_error(display: &str, offset: u64, index: u64, e: &std::io::Error) -> Q
 }
 
 /// Reads one input and sends its messages (and what could not be read) on.
-fn read_input(input: &Input, opts: &IngestOptions, tx: &crossbeam_channel::Sender<Vec<Work>>) {
-    let mut chunker = Chunker {
-        tx,
-        buf: Vec::with_capacity(CHUNK_MESSAGES),
-        bytes: 0,
-    };
+fn read_input(input: &Input, opts: &IngestOptions, chunker: &mut Chunker<'_>) {
     let file = Arc::new(FileCtx {
         display: input.display.clone(),
         mtime: input.mtime,
@@ -441,9 +494,15 @@ fn read_input(input: &Input, opts: &IngestOptions, tx: &crossbeam_channel::Sende
             }
         }
     };
-    let reader =
+    let mut reader =
         MessageReader::new(decoded.reader, framing).max_message_size(opts.max_message as u64);
-    for item in reader {
+    for buf in chunker.spare.drain(..) {
+        reader.recycle(buf);
+    }
+    while let Some(item) = reader.next() {
+        for buf in chunker.spare.drain(..) {
+            reader.recycle(buf);
+        }
         match item {
             Ok(m) => chunker.push(Work::Message(m, file.clone())),
             Err(MailError::Oversize {
@@ -481,6 +540,7 @@ fn read_input(input: &Input, opts: &IngestOptions, tx: &crossbeam_channel::Sende
             })),
         }
     }
+    chunker.spare.extend(reader.into_spare());
 }
 
 /// Whether a path is an existing data directory.
