@@ -307,11 +307,11 @@ impl<R: BufRead> MessageReader<R> {
         }
 
         let mut msg = std::mem::take(&mut self.buf);
-        if msg.capacity() == 0 {
-            if let Some(spare) = self.spare.pop() {
-                self.spare_bytes -= spare.capacity();
-                msg = spare;
-            }
+        if msg.capacity() == 0
+            && let Some(spare) = self.spare.pop()
+        {
+            self.spare_bytes -= spare.capacity();
+            msg = spare;
         }
         let mut size = msg.len() as u64;
         let mut prev_blank = false;

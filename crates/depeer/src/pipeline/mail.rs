@@ -420,10 +420,10 @@ impl Chunker<'_> {
         let mut next = None;
         while let Ok(mut spent) = self.spent.try_recv() {
             for w in spent.drain(..) {
-                if let Work::Message(m, _) = w {
-                    if self.spare.len() < depeer_mail::SPARE_BUFFERS {
-                        self.spare.push(m.bytes);
-                    }
+                if let Work::Message(m, _) = w
+                    && self.spare.len() < depeer_mail::SPARE_BUFFERS
+                {
+                    self.spare.push(m.bytes);
                 }
             }
             next = Some(spent);
