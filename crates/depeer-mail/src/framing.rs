@@ -419,7 +419,11 @@ impl<R: BufRead> MessageReader<R> {
         let Ok(chunk) = self.reader.fill_buf() else {
             return false;
         };
-        let search_end = memchr::memmem::find(chunk, b"From ").unwrap_or(chunk.len());
+        // A prebuilt finder: `memmem::find` builds one per call, which was
+        // ~0.7 % of the whole ingest on small messages.
+        static FROM: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"From "));
+        let search_end = FROM.find(chunk).unwrap_or(chunk.len());
         let Some(nl) = chunk
             .get(..search_end)
             .and_then(|c| memchr::memrchr(b'\n', c))

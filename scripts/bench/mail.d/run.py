@@ -71,6 +71,44 @@ def corpus(args, out, name, extra):
     return files, meta["messages"], meta["bytes"]
 
 
+def sim_corpus(args, out, name, count):
+    """Build (or reuse) a corpus of >= COUNT simulated messages with `depeer sim`
+    (the mccolo-2008 scenario, seed 1): botnet templates of 2008, one mbox per
+    trap and day. Return (files, messages, bytes)."""
+    cdir = os.path.join(out, name)
+    meta_path = os.path.join(cdir, "meta.json")
+    want = {"count": count, "depeer": os.path.getmtime(args.depeer), "version": 1}
+    if os.path.exists(meta_path) and not args.rebuild:
+        with open(meta_path) as f:
+            meta = json.load(f)
+        if meta.get("want") == want:
+            print(f"reusing corpus {cdir}", file=sys.stderr)
+            return meta["files"], meta["messages"], meta["bytes"]
+    scale = max(1.0, count / 5500.0)
+    for _ in range(4):
+        shutil.rmtree(cdir, ignore_errors=True)
+        os.makedirs(cdir)
+        world = os.path.join(cdir, "world")
+        proc = subprocess.run([args.depeer, "sim", "--scenario", "mccolo-2008", "--seed", "1",
+                               "--scale", f"{scale:.2f}", "--out", world, "-q", "--json"],
+                              stdout=subprocess.PIPE, check=True)
+        summary = json.loads(proc.stdout)
+        if summary["messages"] >= count:
+            break
+        scale *= count / max(1, summary["messages"]) * 1.05
+    files = []
+    for root, _dirs, names in os.walk(os.path.join(world, "mail")):
+        files += [os.path.join(root, f) for f in names if f.endswith(".mbox")]
+    files.sort()
+    nbytes = sum(os.path.getsize(f) for f in files)
+    print(f"{summary['messages']} messages, {nbytes} bytes (depeer sim --scale {scale:.2f})",
+          file=sys.stderr)
+    meta = {"want": want, "files": files, "messages": summary["messages"], "bytes": nbytes}
+    with open(meta_path, "w") as f:
+        json.dump(meta, f)
+    return files, meta["messages"], nbytes
+
+
 def warm(files):
     """Read the files once so every run below starts with them in the page cache."""
     for p in files:
@@ -79,40 +117,20 @@ def warm(files):
                 pass
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--depeer", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--count", type=int, default=200_000)
-    ap.add_argument("--files", type=int, default=16)
-    ap.add_argument("--jobs", type=int, default=2, help="python peer processes")
-    ap.add_argument("--big", type=float, default=0.0, help="also run on one mbox of this many GiB")
-    ap.add_argument("--check", action="store_true")
-    ap.add_argument("--rebuild", action="store_true")
-    ap.add_argument("--skip-python", action="store_true")
-    ap.add_argument("--quick", action="store_true",
-                    help="smoke run: 20,000 messages in 2 files (own corpus directory)")
-    ap.add_argument("seeds", nargs="*")
-    args = ap.parse_args()
-    cname = "corpus"
-    if args.quick:
-        args.count, args.files, cname = 20_000, 2, "corpus-quick"
-    out = os.path.abspath(args.out)
+def measure(args, out, label, files, n, nbytes):
+    """Run depeer (--no-store, full) and the Python peer on FILES; print the table
+    and the target checks; return the result dict."""
     logs = os.path.join(out, "logs")
-    os.makedirs(logs, exist_ok=True)
-
-    files, n, nbytes = corpus(args, out, cname, ["--count", str(args.count), "--files", str(args.files)])
     warm(files)
     mb = nbytes / 1e6
-    print(f"corpus: {n} messages, {mb:.1f} MB in {len(files)} mbox files (page cache warm)")
-
+    print(f"\n== corpus {label}: {n} messages, {mb:.1f} MB ({nbytes / max(1, n):.0f} bytes each) "
+          f"in {len(files)} mbox files (page cache warm)")
     rows = []
 
-    def record(name, rc, wall, rss, stdout, tool_read=None, note=""):
-        ok = rc == 0 and wall
-        row = {"name": name, "rc": rc, "seconds": wall, "peak_rss_mb": rss,
-               "messages": n if name != "big" else None, "note": note}
-        if ok:
+    def record(name, rc, wall, rss, tool_read=None, note=""):
+        row = {"name": name, "rc": rc, "seconds": wall, "peak_rss_mb": rss, "messages": n,
+               "note": note}
+        if rc == 0 and wall:
             row["msgs_per_s"] = n / wall
             row["mb_per_s"] = mb / wall
         row["read"] = tool_read
@@ -120,53 +138,47 @@ def main():
         return row
 
     # 1. depeer parse + extract only.
-    rc, wall, rss, so = timed([args.depeer, "ingest", "mail", "--no-store", "--json", *files],
-                              os.path.join(logs, "depeer-no-store.log"))
-    parse = record("depeer parse+extract (--no-store)", rc, wall, rss, so, last_json(so).get("read"),
-                   "" if rc == 0 else "failed: see logs/depeer-no-store.log")
+    log = os.path.join(logs, f"{label}-depeer-no-store.log")
+    rc, wall, rss, so = timed([args.depeer, "ingest", "mail", "--no-store", "--json", *files], log)
+    parse = record("depeer parse+extract (--no-store)", rc, wall, rss, last_json(so).get("read"),
+                   "" if rc == 0 else f"failed: see {log}")
 
     # 2. depeer full ingest into a fresh data dir.
     data = os.path.join(out, "data")
     shutil.rmtree(data, ignore_errors=True)
-    rc, wall, rss, so = timed([args.depeer, "ingest", "mail", "--data", data, "--json", *files],
-                              os.path.join(logs, "depeer-ingest.log"))
-    full = record("depeer full ingest (Parquet + raw store)", rc, wall, rss, so,
-                  last_json(so).get("read"), "" if rc == 0 else "failed: see logs/depeer-ingest.log")
+    log = os.path.join(logs, f"{label}-depeer-ingest.log")
+    rc, wall, rss, so = timed([args.depeer, "ingest", "mail", "--data", data, "--json", *files], log)
+    full = record("depeer full ingest (Parquet + raw store)", rc, wall, rss,
+                  last_json(so).get("read"), "" if rc == 0 else f"failed: see {log}")
+    shutil.rmtree(data, ignore_errors=True)
 
     # 3. Python peer, same files.
     py = None
     if not args.skip_python:
-        rc, wall, rss, so = timed([sys.executable, os.path.join(HERE, "peer.py"), "--jobs", str(args.jobs), *files],
-                                  os.path.join(logs, "python-peer.log"))
-        py = record(f"python email peer ({args.jobs} processes)", rc, wall, rss, so,
-                    last_json(so).get("read"), "" if rc == 0 else "failed: see logs/python-peer.log")
+        log = os.path.join(logs, f"{label}-python-peer.log")
+        rc, wall, rss, so = timed([sys.executable, os.path.join(HERE, "peer.py"), "--jobs",
+                                   str(args.jobs), *files], log)
+        py = record(f"python email peer ({args.jobs} processes)", rc, wall, rss,
+                    last_json(so).get("read"), "" if rc == 0 else f"failed: see {log}")
 
-    # 4. Memory check on one big mbox.
-    big = None
-    if args.big > 0:
-        bfiles, bn, bbytes = corpus(args, out, "big", ["--single-gb", str(args.big)])
-        warm(bfiles)
-        rc, wall, rss, so = timed([args.depeer, "ingest", "mail", "--no-store", "--json", *bfiles],
-                                  os.path.join(logs, "depeer-big-no-store.log"))
-        big = {"name": f"depeer --no-store on one {bbytes / 2**30:.2f} GiB mbox", "rc": rc, "seconds": wall,
-               "peak_rss_mb": rss, "messages": bn, "read": last_json(so).get("read")}
-        if rc == 0 and wall:
-            big["msgs_per_s"] = bn / wall
-            big["mb_per_s"] = bbytes / 1e6 / wall
-        rows.append(big)
-        bdata = os.path.join(out, "data-big")
-        shutil.rmtree(bdata, ignore_errors=True)
-        rc, wall, rss, so = timed([args.depeer, "ingest", "mail", "--data", bdata, "--json", *bfiles],
-                                  os.path.join(logs, "depeer-big-ingest.log"))
-        bigfull = {"name": f"depeer full ingest on one {bbytes / 2**30:.2f} GiB mbox", "rc": rc,
-                   "seconds": wall, "peak_rss_mb": rss, "messages": bn, "read": last_json(so).get("read")}
-        if rc == 0 and wall:
-            bigfull["msgs_per_s"] = bn / wall
-            bigfull["mb_per_s"] = bbytes / 1e6 / wall
-        rows.append(bigfull)
-        shutil.rmtree(bdata, ignore_errors=True)
-        big = [big, bigfull]
+    print_rows(rows)
+    ratio = full_ratio = None
+    if py and py.get("msgs_per_s"):
+        if parse.get("msgs_per_s"):
+            ratio = parse["msgs_per_s"] / py["msgs_per_s"]
+            print(f"ratio depeer parse+extract / python: {ratio:.1f}x")
+        if full.get("msgs_per_s"):
+            full_ratio = full["msgs_per_s"] / py["msgs_per_s"]
+            print(f"ratio depeer full ingest / python:   {full_ratio:.1f}x")
+    checks = [("parse+extract >= 115,000 msg/s", parse.get("msgs_per_s"), TARGET_PARSE),
+              ("full ingest >= 50,000 msg/s", full.get("msgs_per_s"), TARGET_FULL),
+              (">= 30x the python peer", ratio, TARGET_RATIO)]
+    return {"corpus": {"kind": label, "messages": n, "bytes": nbytes, "files": len(files)},
+            "runs": rows, "ratio_parse_vs_python": ratio, "ratio_full_vs_python": full_ratio,
+            "checks": checks}
 
+
+def print_rows(rows):
     print(f"\n{'run':<52} {'msgs':>8} {'seconds':>8} {'msg/s':>10} {'MB/s':>8} {'peak RSS MB':>11}")
     for r in rows:
         if r.get("msgs_per_s"):
@@ -177,35 +189,90 @@ def main():
         if r.get("read") is not None and r.get("messages") and r["read"] != r["messages"]:
             print(f"   note: it read {r['read']} messages, the corpus has {r['messages']}")
 
-    checks = []
-    ratio = full_ratio = None
-    if py and py.get("msgs_per_s"):
-        if parse.get("msgs_per_s"):
-            ratio = parse["msgs_per_s"] / py["msgs_per_s"]
-            print(f"ratio depeer parse+extract / python: {ratio:.1f}x")
-        if full.get("msgs_per_s"):
-            full_ratio = full["msgs_per_s"] / py["msgs_per_s"]
-            print(f"ratio depeer full ingest / python:   {full_ratio:.1f}x")
-    checks.append(("parse+extract >= 115,000 msg/s", parse.get("msgs_per_s"), TARGET_PARSE))
-    checks.append(("full ingest >= 50,000 msg/s", full.get("msgs_per_s"), TARGET_FULL))
-    checks.append((">= 30x the python peer", ratio, TARGET_RATIO))
-    if big:
-        worst = max((b["peak_rss_mb"] or 1e12) if b["rc"] == 0 else 1e12 for b in big)
-        checks.append(("peak RSS < 1 GB on the big mbox", -worst, -TARGET_RSS_MB))
+
+def big_run(args, out):
+    """Memory check: depeer (--no-store and full) on ONE mbox of args.big GiB."""
+    logs = os.path.join(out, "logs")
+    bfiles, bn, bbytes = corpus(args, out, "big", ["--single-gb", str(args.big)])
+    warm(bfiles)
+    rows = []
+    for mode, extra in (("--no-store", ["--no-store"]), ("full ingest", None)):
+        bdata = os.path.join(out, "data-big")
+        shutil.rmtree(bdata, ignore_errors=True)
+        cmd = [args.depeer, "ingest", "mail", "--json"]
+        cmd += extra if extra else ["--data", bdata]
+        tag = "no-store" if extra else "ingest"
+        rc, wall, rss, so = timed([*cmd, *bfiles], os.path.join(logs, f"depeer-big-{tag}.log"))
+        row = {"name": f"depeer {mode} on one {bbytes / 2**30:.2f} GiB mbox", "rc": rc,
+               "seconds": wall, "peak_rss_mb": rss, "messages": bn, "read": last_json(so).get("read")}
+        if rc == 0 and wall:
+            row["msgs_per_s"] = bn / wall
+            row["mb_per_s"] = bbytes / 1e6 / wall
+        rows.append(row)
+        shutil.rmtree(bdata, ignore_errors=True)
+    print("\n== memory check")
+    print_rows(rows)
+    worst = max((b["peak_rss_mb"] or 1e12) if b["rc"] == 0 else 1e12 for b in rows)
+    return rows, ("peak RSS < 1 GB on the big mbox", -worst, -TARGET_RSS_MB)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--depeer", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--count", type=int, default=200_000)
+    ap.add_argument("--files", type=int, default=16)
+    ap.add_argument("--jobs", type=int, default=2, help="python peer processes")
+    ap.add_argument("--corpus", choices=["both", "sim", "restamped"], default="both",
+                    help="sim: `depeer sim` output (2008 botnet templates, ~1.5 KB); restamped: "
+                         "copies of the real spam (~7 KB); both (default)")
+    ap.add_argument("--big", type=float, default=0.0, help="also run on one mbox of this many GiB")
+    ap.add_argument("--check", action="store_true")
+    ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--skip-python", action="store_true")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run: 20,000 messages per corpus (own corpus directories)")
+    ap.add_argument("seeds", nargs="*")
+    args = ap.parse_args()
+    suffix = ""
+    if args.quick:
+        args.count, args.files, suffix = 20_000, 2, "-quick"
+    out = os.path.abspath(args.out)
+    os.makedirs(os.path.join(out, "logs"), exist_ok=True)
+
+    results = []
+    if args.corpus in ("both", "sim"):
+        files, n, nbytes = sim_corpus(args, out, "corpus-sim" + suffix, args.count)
+        results.append(measure(args, out, "sim", files, n, nbytes))
+    if args.corpus in ("both", "restamped"):
+        files, n, nbytes = corpus(args, out, "corpus" + suffix,
+                                  ["--count", str(args.count), "--files", str(args.files)])
+        results.append(measure(args, out, "restamped", files, n, nbytes))
+    big = None
+    if args.big > 0:
+        big = big_run(args, out)
+
     failed = []
     print("\ntargets:")
-    for name, value, target in checks:
-        ok = value is not None and value >= target
-        shown = "not measured" if value is None else (f"{-value:.0f} MB" if value < 0 else f"{value:,.1f}")
-        print(f"  [{'ok' if ok else 'MISS'}] {name}: {shown}")
+    for res in results:
+        res["missed"] = []
+        for name, value, target in res.pop("checks"):
+            ok = value is not None and value >= target
+            shown = "not measured" if value is None else f"{value:,.1f}"
+            print(f"  [{'ok' if ok else 'MISS'}] {res['corpus']['kind']}: {name}: {shown}")
+            if not ok:
+                res["missed"].append(name)
+                failed.append(f"{res['corpus']['kind']}: {name}")
+    big_rows = None
+    if big:
+        big_rows, (name, value, target) = big
+        ok = value >= target
+        print(f"  [{'ok' if ok else 'MISS'}] {name}: {-value:.0f} MB")
         if not ok:
             failed.append(name)
     with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump({"corpus": {"messages": n, "bytes": nbytes, "files": len(files)}, "runs": rows,
-                   "ratio_parse_vs_python": ratio, "ratio_full_vs_python": full_ratio,
-                   "missed": failed}, f, indent=2)
+        json.dump({"corpora": results, "big": big_rows, "missed": failed}, f, indent=2)
     print(f"results: {os.path.join(out, 'results.json')}")
-    shutil.rmtree(data, ignore_errors=True)
     if args.check and failed:
         sys.exit(1)
 
