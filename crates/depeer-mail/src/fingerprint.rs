@@ -410,12 +410,11 @@ impl Fingerprinter {
     pub fn hex(&mut self) -> String {
         // By nibble rather than `write!("{v:08x}")`: the formatter machinery
         // was ~2 % of extraction on small messages.
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let sig = self.signature();
         let mut s = String::with_capacity(SLOTS * 8);
         for v in sig {
             for shift in (0..8).rev() {
-                s.push(char::from(DIGITS[((v >> (shift * 4)) & 0xf) as usize]));
+                s.push(char::from_digit((v >> (shift * 4)) & 0xf, 16).unwrap_or('0'));
             }
         }
         s
