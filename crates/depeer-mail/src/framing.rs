@@ -105,7 +105,7 @@ pub const SPARE_BUFFERS: usize = 4096;
 /// The largest spent buffer [`MessageReader::recycle`] keeps, in bytes.
 pub const SPARE_CAPACITY: usize = 1 << 20;
 /// The most bytes of capacity [`MessageReader::recycle`] keeps in all.
-pub const SPARE_BYTES: usize = 16 << 20;
+pub const SPARE_BYTES: usize = 2 << 20;
 
 /// Reads messages from a stream: an iterator of `Result<RawMessage,
 /// MailError>`. After an error (oversize message) it goes on with the next
