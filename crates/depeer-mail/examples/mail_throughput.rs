@@ -15,6 +15,11 @@ use depeer_core::{SourceRef, Timestamp};
 use depeer_mail::{ExtractContext, Extractor, MessageReader, TrustConfig};
 use mail_parser::MimeHeaders;
 
+/// The allocator the `depeer` binary uses, so profiles of this example
+/// count allocation as the ingest pays it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn walk(p: &Path, out: &mut Vec<PathBuf>) {
     if p.is_dir() {
         let mut entries: Vec<_> = std::fs::read_dir(p)

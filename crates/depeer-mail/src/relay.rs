@@ -13,7 +13,7 @@ use std::net::IpAddr;
 
 use depeer_core::Timestamp;
 
-use crate::headers::HeaderFields;
+use crate::headers::{HeaderFields, RawField};
 use crate::received::{ReceivedHop, parse_received_bytes};
 use crate::trust::TrustConfig;
 
@@ -79,11 +79,19 @@ fn first_ip(value: &[u8]) -> Option<IpAddr> {
 /// assert_eq!(info.trap_hop_time.unwrap().to_rfc3339(), "2008-11-11T21:30:05Z");
 /// ```
 pub fn relay_chain(raw_headers: &[u8], trust: &TrustConfig) -> RelayInfo {
+    relay_chain_fields(HeaderFields::new(raw_headers), trust)
+}
+
+/// [`relay_chain`] over fields already split (the extractor's indexed walk).
+pub(crate) fn relay_chain_fields<'a>(
+    fields: impl Iterator<Item = RawField<'a>>,
+    trust: &TrustConfig,
+) -> RelayInfo {
     let mut info = RelayInfo::default();
     let mut scratch = String::new();
     let mut in_trusted = true;
     let mut originating: [Option<IpAddr>; ORIGINATING_IP_HEADERS.len()] = Default::default();
-    for field in HeaderFields::new(raw_headers) {
+    for field in fields {
         if field.name.eq_ignore_ascii_case(b"Received") {
             let index = info.received_count;
             info.received_count += 1;
