@@ -30,7 +30,7 @@ use crate::MailError;
 use crate::fingerprint::Fingerprinter;
 use crate::framing::parse_from_line;
 use crate::headers::{IndexedFields, field_name, index_header};
-use crate::relay::relay_chain_fields;
+use crate::relay::{RELAY_INITIALS, relay_chain_fields};
 use crate::trust::TrustConfig;
 use crate::url::{UrlSet, registrable_domain};
 
@@ -154,7 +154,14 @@ fn clean(s: &str, max: usize) -> Option<String> {
     while !t.is_char_boundary(end) {
         end -= 1;
     }
-    Some(t.get(..end).unwrap_or_default().replace('\0', "\u{FFFD}"))
+    let t = t.get(..end).unwrap_or_default();
+    // `replace` builds through its pattern machinery even when there is
+    // nothing to replace (the common case): copy then.
+    Some(if memchr::memchr(0, t.as_bytes()).is_none() {
+        t.to_owned()
+    } else {
+        t.replace('\0', "\u{FFFD}")
+    })
 }
 
 /// Checks that the bytes can be mail; returns the slice where the header
@@ -283,7 +290,11 @@ impl Extractor {
         };
         let header = body_raw.get(..header_len).unwrap_or_default();
 
-        let relay = relay_chain_fields(IndexedFields::new(header, &nl), ctx.trust);
+        // The relay reads only `Received:` and `X-...` fields.
+        let relay = relay_chain_fields(
+            IndexedFields::new(header, &nl).only_initials(RELAY_INITIALS),
+            ctx.trust,
+        );
         let sha256: [u8; 32] = Sha256::digest(raw).into();
 
         let (from_line_sender, from_line_time) = match from_line {

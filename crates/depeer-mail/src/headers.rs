@@ -157,6 +157,9 @@ pub(crate) struct IndexedFields<'a> {
     nl: &'a [u32],
     pos: usize,
     k: usize,
+    /// When set, fields whose first byte is not one of these are skipped
+    /// unread ([`IndexedFields::only_initials`]).
+    initials: Option<&'static [u8]>,
 }
 
 impl<'a> IndexedFields<'a> {
@@ -168,7 +171,17 @@ impl<'a> IndexedFields<'a> {
             nl,
             pos: 0,
             k: 0,
+            initials: None,
         }
+    }
+
+    /// Yields only the fields whose name starts with one of `initials`
+    /// (the others are passed over without checking their name): the same
+    /// fields as filtering the output by name, since skipping a field never
+    /// changes where the next one starts.
+    pub(crate) fn only_initials(mut self, initials: &'static [u8]) -> Self {
+        self.initials = Some(initials);
+        self
     }
 }
 
@@ -200,6 +213,11 @@ impl<'a> Iterator for IndexedFields<'a> {
             };
             let field = self.block.get(self.pos..field_end)?;
             self.pos = field_end;
+            if let Some(initials) = self.initials
+                && !field.first().is_some_and(|b| initials.contains(b))
+            {
+                continue;
+            }
             let Some(name) = field_name(field) else {
                 continue;
             };
@@ -450,6 +468,9 @@ mod tests {
             let a: Vec<_> = HeaderFields::new(block).collect();
             let b: Vec<_> = IndexedFields::new(block, &nl).collect();
             assert_eq!(a, b);
+            let r: Vec<_> = a.iter().filter(|f| f.name.first() == Some(&b'R')).collect();
+            let c: Vec<_> = IndexedFields::new(block, &nl).only_initials(b"R").collect();
+            assert_eq!(r, c.iter().collect::<Vec<_>>());
             let lines = nl.len();
             if lines > 0 {
                 assert!(index_header(s, &mut nl, lines - 1).is_none());

@@ -20,6 +20,10 @@ use crate::trust::TrustConfig;
 /// At most this many `Received:` fields are parsed per message.
 pub const MAX_RECEIVED_FIELDS: usize = 256;
 
+/// First bytes of the field names [`relay_chain`] reads (`Received` and
+/// the `X-` originating-IP fields), for walks that can skip the others.
+pub(crate) const RELAY_INITIALS: &[u8] = b"RrXx";
+
 /// SpamAssassin's default `originating_ip_headers`, in its order.
 const ORIGINATING_IP_HEADERS: [&[u8]; 6] = [
     b"X-Yahoo-Post-IP",
@@ -149,6 +153,46 @@ pub(crate) fn relay_chain_fields<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The extractor's walk (indexed, only `R`/`X` fields) gives the same
+    /// relay information as the plain walk, on every real message.
+    #[test]
+    fn indexed_walk_equals_the_plain_walk_on_real_mail() {
+        use crate::headers::{IndexedFields, header_block, index_header};
+        let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+        let mut dirs = vec![
+            std::path::Path::new(data).join("spam"),
+            std::path::Path::new(data).join("ham"),
+        ];
+        let (mut nl, mut n) = (Vec::new(), 0usize);
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                    continue;
+                }
+                let Ok(raw) = std::fs::read(&p) else { continue };
+                let Ok(reader) = crate::MessageReader::sniffed(&raw[..]) else {
+                    continue;
+                };
+                for m in reader.flatten() {
+                    let block = header_block(&m.bytes);
+                    let len = index_header(&m.bytes, &mut nl, usize::MAX).unwrap();
+                    assert_eq!(len, block.len());
+                    let trust = TrustConfig::default();
+                    let want = relay_chain(block, &trust);
+                    let got = relay_chain_fields(
+                        IndexedFields::new(block, &nl).only_initials(RELAY_INITIALS),
+                        &trust,
+                    );
+                    assert_eq!(got, want, "{}", p.display());
+                    n += 1;
+                }
+            }
+        }
+        assert!(n > 4000, "{n} messages");
+    }
 
     fn ip(s: &str) -> Option<IpAddr> {
         Some(s.parse().unwrap())
