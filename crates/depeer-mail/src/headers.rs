@@ -214,7 +214,9 @@ impl<'a> Iterator for IndexedFields<'a> {
             let field = self.block.get(self.pos..field_end)?;
             self.pos = field_end;
             if let Some(initials) = self.initials
-                && !field.first().is_some_and(|b| initials.contains(b))
+                && !field
+                    .first()
+                    .is_some_and(|b| initials.iter().any(|c| c == b))
             {
                 continue;
             }
