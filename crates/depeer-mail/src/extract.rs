@@ -756,6 +756,7 @@ fn lean_headers_inner<'x>(
                 1 | 2 => plain_address(data.get(offset_start..end)?),
                 3 => plain_date(data.get(offset_start..end)?),
                 4 | 5 | 8 => plain_id(data.get(offset_start..end)?),
+                6 => plain_content_type(data.get(offset_start..end)?),
                 _ => None,
             };
             let fast = plain.is_some();
@@ -810,7 +811,7 @@ static FIELD_NAMES: std::sync::LazyLock<Vec<Option<HeaderName<'static>>>> =
 /// test `lean_headers_equal_mail_parser_on_real_and_mutated_headers`
 /// compares the results.
 fn plain_unstructured(value: &[u8]) -> Option<HeaderValue<'_>> {
-    if memchr::memmem::find(value, b"=?").is_some() {
+    if find_pair(value, b'=', b'?').is_some() {
         return None;
     }
     fn trim(l: &[u8]) -> &[u8] {
@@ -1054,6 +1055,121 @@ fn plain_date(value: &[u8]) -> Option<HeaderValue<'static>> {
         tz_before_gmt,
         tz_hour: u8::try_from(tz_hour).ok()?,
         tz_minute: u8::try_from(tz_minute).ok()?,
+    }))
+}
+
+/// Bytes of a MIME type, subtype or parameter name in
+/// [`plain_content_type`] (no `*`: RFC 2231 parameters go to mail-parser).
+fn mime_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'+' | b'_')
+}
+
+/// Bytes of an unquoted parameter value in [`plain_content_type`].
+fn mime_value_byte(b: u8) -> bool {
+    mime_token_byte(b) || b == b'/'
+}
+
+/// ASCII-lowercased text, borrowed when it is lowercase already.
+fn lower_cow(b: &[u8]) -> Option<Cow<'_, str>> {
+    let s = std::str::from_utf8(b).ok()?;
+    Some(if b.iter().any(u8::is_ascii_uppercase) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    })
+}
+
+/// mail-parser's `parse_content_type` for the plain form: `type/subtype`
+/// and `; name=value` or `; name="value"` parameters, blanks and folding
+/// only between them, type, subtype and names lowercased as mail-parser
+/// does. `None` for anything else (comments, RFC 2231 parameters, encoded
+/// words, escapes, empty values, blanks around `=`, non-ASCII).
+///
+/// Why: mail-parser's content-type parser was ~3,000 instructions per
+/// simulated message (top level and each part); the tests
+/// `lean_headers_equal_mail_parser_on_real_and_mutated_headers` and
+/// `plain_content_type_equals_mail_parser` compare the results.
+fn plain_content_type(value: &[u8]) -> Option<HeaderValue<'_>> {
+    let v = value.trim_ascii();
+    let skip_ws = |v: &[u8], mut i: usize| {
+        while v.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        i
+    };
+    let token_end = |v: &[u8], i: usize, ok: fn(u8) -> bool| {
+        i + v
+            .get(i..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|&&b| ok(b))
+            .count()
+    };
+    let slash = token_end(v, 0, mime_token_byte);
+    if slash == 0 || v.get(slash) != Some(&b'/') {
+        return None;
+    }
+    let sub_end = token_end(v, slash + 1, mime_token_byte);
+    if sub_end == slash + 1 {
+        return None;
+    }
+    let c_type = lower_cow(v.get(..slash)?)?;
+    let c_subtype = lower_cow(v.get(slash + 1..sub_end)?)?;
+    let mut attributes: Vec<mail_parser::Attribute<'_>> = Vec::new();
+    let mut i = sub_end;
+    loop {
+        i = skip_ws(v, i);
+        if i >= v.len() {
+            break;
+        }
+        if v.get(i) != Some(&b';') {
+            return None;
+        }
+        i = skip_ws(v, i + 1);
+        if i >= v.len() {
+            break;
+        }
+        let name_end = token_end(v, i, mime_token_byte);
+        if name_end == i || v.get(name_end) != Some(&b'=') {
+            return None;
+        }
+        let name = lower_cow(v.get(i..name_end)?)?;
+        let (value, next) = if v.get(name_end + 1) == Some(&b'"') {
+            let rest = v.get(name_end + 2..)?;
+            let close = memchr::memchr(b'"', rest)?;
+            let inner = rest.get(..close)?;
+            if !inner.iter().all(|&b| {
+                PLAIN_QUOTED_NAME
+                    .get(usize::from(b))
+                    .copied()
+                    .unwrap_or(false)
+                    || b == b'='
+            }) || find_pair(inner, b'=', b'?').is_some()
+            {
+                return None;
+            }
+            (inner, name_end + 2 + close + 1)
+        } else {
+            let end = token_end(v, name_end + 1, mime_value_byte);
+            (v.get(name_end + 1..end)?, end)
+        };
+        if value.is_empty() {
+            return None;
+        }
+        attributes.push(mail_parser::Attribute {
+            name,
+            value: Cow::Borrowed(std::str::from_utf8(value).ok()?),
+        });
+        i = next;
+    }
+    Some(HeaderValue::ContentType(mail_parser::ContentType {
+        c_type,
+        c_subtype: Some(c_subtype),
+        attributes: if attributes.is_empty() {
+            None
+        } else {
+            Some(attributes)
+        },
     }))
 }
 
@@ -1386,6 +1502,13 @@ fn plain_base64(body: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Position of the first `a` followed by `b` in `hay`. For the two-byte
+/// needles here (`--`, `=?`) this is cheaper than `memmem::find`, which
+/// builds a searcher on every call.
+fn find_pair(hay: &[u8], a: u8, b: u8) -> Option<usize> {
+    memchr::memchr_iter(a, hay).find(|&i| hay.get(i + 1) == Some(&b))
+}
+
 /// Position of the first `--boundary` at or after `start`.
 fn delimiter_at(data: &[u8], start: usize, boundary: &[u8]) -> Option<usize> {
     if boundary.is_empty() {
@@ -1394,7 +1517,7 @@ fn delimiter_at(data: &[u8], start: usize, boundary: &[u8]) -> Option<usize> {
     let rest = data.get(start..)?;
     let mut from = 0usize;
     loop {
-        let p = from + memchr::memmem::find(rest.get(from..)?, b"--")?;
+        let p = from + find_pair(rest.get(from..)?, b'-', b'-')?;
         if rest.get(p + 2..)?.starts_with(boundary) {
             return Some(start + p);
         }
@@ -1413,7 +1536,7 @@ fn base64_accepted(body: &[u8]) -> bool {
         c.iter().fold(0u8, |bad, &b| {
             bad | B64_BAD.get(usize::from(b)).copied().unwrap_or(1)
         }) == 0
-    }) && memchr::memmem::find(body, b"--").is_none()
+    }) && find_pair(body, b'-', b'-').is_none()
         && body.last() != Some(&b'-')
 }
 
@@ -2017,6 +2140,91 @@ Content-Transfer-Encoding: quoted-printable\r\n\r\n\
             }
         }
         assert!(ids > 5_000 && dates > 5_000, "{ids} {dates}");
+    }
+
+    /// Whenever `plain_content_type` answers, mail-parser gives the same
+    /// value and stops at the end of the field, on random values built from
+    /// the pieces of content-type syntax.
+    #[test]
+    fn plain_content_type_equals_mail_parser() {
+        let pieces: &[&[u8]] = &[
+            b"text",
+            b"/",
+            b"html",
+            b"Plain",
+            b"multipart",
+            b";",
+            b" ",
+            b"\t",
+            b"\n\t",
+            b"\r\n ",
+            b"charset",
+            b"=",
+            b"\"",
+            b"us-ascii",
+            b"ISO-8859-1",
+            b"boundary",
+            b"----=_Next",
+            b"=?",
+            b"*",
+            b"(",
+            b")",
+            b"\\",
+            b"'",
+            b"x.y",
+            b"\xc3\xa9",
+            b",",
+            b"name*0",
+            b"\"\"",
+            b"Charset",
+            b"FORMAT",
+            b"; charset=",
+            b"; Charset=\"x\"",
+        ];
+        let mut x = 0x2F1E_4A5C_0D3B_9E87u64;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        let starts: &[&[u8]] = &[
+            b" text/html; charset=\"",
+            b" text/plain; charset=",
+            b" multipart/alternative;\n\tboundary=\"",
+            b" Text/HTML",
+            b" ",
+        ];
+        let mut answered = 0usize;
+        for _ in 0..200_000 {
+            let mut v = starts[next(starts.len())].to_vec();
+            for _ in 0..next(6) {
+                v.extend_from_slice(pieces[next(pieces.len())]);
+            }
+            v.extend_from_slice(if next(2) == 0 { b"\n" } else { b"\r\n" });
+            // Only whole fields: a line break must be followed by a blank.
+            let body = &v[..v.len() - 1];
+            if body
+                .iter()
+                .enumerate()
+                .any(|(i, &b)| b == b'\n' && !matches!(v.get(i + 1), Some(b' ' | b'\t')))
+            {
+                continue;
+            }
+            let Some(got) = plain_content_type(&v) else {
+                continue;
+            };
+            answered += 1;
+            let mut st = MessageStream::new(&v);
+            assert_eq!(
+                got,
+                st.parse_content_type(),
+                "{:?}",
+                String::from_utf8_lossy(&v)
+            );
+            assert_eq!(st.offset(), v.len(), "{:?}", String::from_utf8_lossy(&v));
+        }
+        assert!(answered > 10_000, "{answered}");
     }
 
     #[test]
