@@ -135,6 +135,28 @@ fn inert_text_token(tok: &str) -> bool {
         && memchr::memchr(b'.', trim_trailing(tok).as_bytes()).is_none()
 }
 
+/// Whether a token inside markup can give nothing: no `/` (so neither
+/// `://` nor `//`), no `@`, and none of `www`, `ftp`, `mai` in any case.
+/// In markup [`UrlSet::token`] takes only absolute and protocol-relative
+/// URLs, `www.`/`ftp.` forms, `mailto:` and addresses; the rest of a
+/// style or attribute text (`font-size:10.5pt`, `width:100%`) is most of
+/// the tokens of real HTML and was most of the scan's time.
+fn inert_markup_token(tok: &str) -> bool {
+    let b = tok.as_bytes();
+    if memchr::memchr2(b'/', b'@', b).is_some() {
+        return false;
+    }
+    !b.windows(3).any(|w| {
+        // ASCII letters only: `| 0x20` maps no other byte to a lowercase letter.
+        let l = [
+            w.first().copied().unwrap_or(0) | 0x20,
+            w.get(1).copied().unwrap_or(0) | 0x20,
+            w.get(2).copied().unwrap_or(0) | 0x20,
+        ];
+        &l == b"www" || &l == b"ftp" || &l == b"mai"
+    })
+}
+
 impl UrlSet {
     /// An empty set.
     pub fn new() -> Self {
@@ -215,7 +237,11 @@ impl UrlSet {
                 end += 1;
             }
             if let Some(tok) = text.get(start..end)
-                && (in_markup || !inert_text_token(tok))
+                && !(if in_markup {
+                    inert_markup_token(tok)
+                } else {
+                    inert_text_token(tok)
+                })
             {
                 self.token(tok, in_markup, depth);
             }
@@ -351,7 +377,10 @@ impl UrlSet {
         let authority = after.get(..auth_end).unwrap_or_default();
         let path = after.get(auth_end..).unwrap_or_default();
         // Userinfo tricks: the host is after the last '@'.
-        let hostport = authority.rsplit('@').next().unwrap_or_default();
+        let hostport = match memchr::memrchr(b'@', authority.as_bytes()) {
+            Some(i) => authority.get(i + 1..).unwrap_or_default(),
+            None => authority,
+        };
         if depth == 0 && hostport.len() < authority.len() {
             // "?u=http://www.a.example&mail=x@b.example": the '@' belongs to
             // a query, not to userinfo; take the host before it as well.
@@ -701,7 +730,7 @@ pub fn normalize_host(hostport: &str) -> Option<(String, bool)> {
         let v6: Ipv6Addr = inner.parse().ok()?;
         return Some((v6.to_string(), true));
     }
-    let h = match h.rfind(':') {
+    let h = match memchr::memrchr(b':', h.as_bytes()) {
         Some(i)
             if h.get(i + 1..)
                 .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit())) =>
@@ -721,14 +750,16 @@ pub fn normalize_host(hostport: &str) -> Option<(String, bool)> {
     if h.is_empty() || h.len() > 253 {
         return None;
     }
-    let lower = if h.is_ascii() {
+    let mut lower = if h.is_ascii() {
         h.to_ascii_lowercase()
     } else {
         // Non-ASCII: IDNA (UTS 46) to punycode; fullwidth dots etc. mapped.
         idna::domain_to_ascii(h).ok()?
     };
-    let lower = lower.trim_end_matches('.');
-    if let Some(v4) = parse_numeric_ipv4(lower) {
+    // Trailing dots off in place (the name is returned without a copy).
+    let keep = lower.trim_end_matches('.').len();
+    lower.truncate(keep);
+    if let Some(v4) = parse_numeric_ipv4(&lower) {
         return Some((v4.to_string(), true));
     }
     // Names without a dot ("http://localhost/", "http://nul") resolve
@@ -739,8 +770,8 @@ pub fn normalize_host(hostport: &str) -> Option<(String, bool)> {
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
         && !lower.starts_with('.')
-        && !lb.windows(2).any(|w| w == b"..");
-    ok.then(|| (lower.to_string(), false))
+        && !memchr::memchr_iter(b'.', lb).any(|i| lb.get(i + 1) == Some(&b'.'));
+    ok.then_some((lower, false))
 }
 
 /// Reads a host the way the WHATWG URL standard (and so every browser)
@@ -748,6 +779,11 @@ pub fn normalize_host(hostport: &str) -> Option<(String, bool)> {
 /// `0`-prefixed octal, the last part filling the remaining bytes.
 pub fn parse_numeric_ipv4(host: &str) -> Option<Ipv4Addr> {
     let host = host.strip_suffix('.').unwrap_or(host);
+    // The last part is decimal or 0x-hex, so it ends in a hex digit: most
+    // names ("...com") stop here.
+    if !host.as_bytes().last().is_some_and(u8::is_ascii_hexdigit) {
+        return None;
+    }
     let last = host.rsplit('.').next()?;
     let numeric_last = !last.is_empty()
         && (last.bytes().all(|b| b.is_ascii_digit())
