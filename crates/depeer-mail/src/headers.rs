@@ -329,14 +329,75 @@ pub(crate) fn unfold_into(value: &[u8], out: &mut String, max: usize) {
 }
 
 /// [`unfold_into`] for an all-ASCII value of at most `max` bytes (the
-/// output is never longer than the input, so the cap cannot bite): one
-/// branch-light pass writing into the string's buffer, validated once.
+/// output is never longer than the input, so the cap cannot bite): the
+/// runs between white space are found eight bytes at a time and copied
+/// whole, validated once.
+///
+/// Why: the byte loop (kept as `unfold_ascii_short_reference` for the
+/// comparison test) was ~4,000 instructions per `Received:` value.
 fn unfold_ascii_short(value: &[u8], out: &mut String) {
     let mut buf = std::mem::take(out).into_bytes();
     buf.clear();
+    buf.reserve(value.len());
+    let mut space = false;
+    let mut i = 0usize;
+    while let Some(&b) = value.get(i) {
+        if is_ascii_ws(b) {
+            space = true;
+            i += 1;
+            continue;
+        }
+        let end = next_ws(value, i + 1);
+        if space && !buf.is_empty() {
+            buf.push(b' ');
+        }
+        space = false;
+        buf.extend_from_slice(value.get(i..end).unwrap_or_default());
+        i = end;
+    }
+    // ASCII in, ASCII out: the conversion cannot fail.
+    *out = String::from_utf8(buf).unwrap_or_default();
+}
+
+/// Position of the first white-space byte ([`is_ascii_ws`]) at or after
+/// `from`, or the length: eight bytes at a time, looking at a byte only
+/// when it is at most `b' '` (white space and other control bytes).
+fn next_ws(v: &[u8], from: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    while let Some(w) = v.get(i..i + 8) {
+        let mut x = [0u8; 8];
+        x.copy_from_slice(w);
+        let x = u64::from_le_bytes(x);
+        // The lowest set bit marks the first byte below 0x21 (bits above
+        // it can be false positives, so only the first one is read).
+        let m = x.wrapping_sub(ONES * 0x21) & !x & HIGH;
+        if m != 0 {
+            let k = (m.trailing_zeros() / 8) as usize;
+            if v.get(i + k).is_some_and(|&b| is_ascii_ws(b)) {
+                return i + k;
+            }
+            // A control byte that is not white space: look on after it.
+            let after = i + k + 1;
+            return after + next_ws_slow(v.get(after..).unwrap_or_default());
+        }
+        i += 8;
+    }
+    i + next_ws_slow(v.get(i..).unwrap_or_default())
+}
+
+/// The first white-space byte of `v` (or its length), byte by byte.
+fn next_ws_slow(v: &[u8]) -> usize {
+    v.iter().position(|&b| is_ascii_ws(b)).unwrap_or(v.len())
+}
+
+/// The byte loop [`unfold_ascii_short`] replaced: the oracle of its test.
+#[cfg(test)]
+fn unfold_ascii_short_reference(value: &[u8], out: &mut String) {
+    let mut buf = std::mem::take(out).into_bytes();
+    buf.clear();
     buf.resize(value.len(), 0);
-    // Each space written replaces at least one white-space byte read, so
-    // `w` never passes the number of bytes read.
     let mut w = 0usize;
     let mut space = false;
     for &b in value {
@@ -477,6 +538,30 @@ mod tests {
             if lines > 0 {
                 assert!(index_header(s, &mut nl, lines - 1).is_none());
             }
+        }
+    }
+
+    /// The run-copying unfold equals the byte loop on random ASCII with
+    /// every kind of white space and control byte.
+    #[test]
+    fn unfold_short_equals_the_byte_loop() {
+        let alphabet = b"ab.-[]()\t\n\r \x0b\x0c\x01\x1f!~0";
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let (mut a, mut b) = (String::new(), String::new());
+        for _ in 0..50_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 90) as usize;
+            let v: Vec<u8> = (0..len)
+                .map(|k| {
+                    let r = x.rotate_left((k * 7) as u32) ^ (k as u64).wrapping_mul(0x2545_F491);
+                    alphabet[(r % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            unfold_ascii_short(&v, &mut a);
+            unfold_ascii_short_reference(&v, &mut b);
+            assert_eq!(a, b, "{v:?}");
         }
     }
 
