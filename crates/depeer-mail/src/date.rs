@@ -181,13 +181,15 @@ fn canonical(text: &[u8]) -> Option<Option<Timestamp>> {
         let time = clock(toks.next()?)?;
         let zone = numeric_zone(toks.next()?)?;
         // Nothing after the zone but one comment of one word ("(UTC)").
+        let one_word_comment = |c: &[u8]| {
+            c.len() > 1
+                && c.first() == Some(&b'(')
+                && c.last() == Some(&b')')
+                && !c.get(1..c.len() - 1).is_some_and(|w| w.contains(&b'('))
+        };
         match toks.next() {
             None => {}
-            Some(c) if c.first() == Some(&b'(') && c.last() == Some(&b')') && c.len() > 1 => {
-                if toks.next().is_some() || c.get(1..c.len() - 1)?.contains(&b'(') {
-                    return None;
-                }
-            }
+            Some(c) if one_word_comment(c) && toks.next().is_none() => {}
             Some(_) => return None,
         }
         (year, month, day, time, zone)

@@ -942,9 +942,7 @@ fn plain_address(value: &[u8]) -> Option<HeaderValue<'_>> {
         }
         (if name.is_empty() { None } else { Some(name) }, addr)
     } else {
-        if memchr::memchr(b'@', v).is_none() {
-            return None;
-        }
+        memchr::memchr(b'@', v)?;
         (None, v)
     };
     if !addr_ok(addr) {
