@@ -113,6 +113,13 @@ pub enum StoreError {
         /// The step after which the commit stopped.
         step: usize,
     },
+    /// The thread committing a batch in the background stopped without
+    /// an answer; the batch is not committed (the next open removes it).
+    #[error("the background commit of batch {batch} failed unexpectedly; run the ingest again")]
+    CommitThread {
+        /// The batch id.
+        batch: String,
+    },
 }
 
 impl StoreError {

@@ -146,6 +146,8 @@ const CHUNK_MESSAGES: usize = 256;
 /// Spent chunks waiting to go back to the reader thread (see [`Spent`]).
 const SPENT_DEPTH: usize = 4;
 const CHUNK_BYTES: usize = 4 << 20;
+/// Processed chunks waiting for the main thread, per worker.
+const DONE_DEPTH: usize = 4;
 
 /// Ingests mail from `paths` (files, directories, `-`).
 pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> anyhow::Result<Summary> {
@@ -174,10 +176,14 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> anyhow::Result<Summary
         None => None,
     };
     let mut writer = store.as_ref().map(|s| {
-        s.message_writer().with_limits(depeer_store::BatchLimits {
-            messages: opts.batch_messages.max(1),
-            ..depeer_store::BatchLimits::default()
-        })
+        s.message_writer()
+            .with_limits(depeer_store::BatchLimits {
+                messages: opts.batch_messages.max(1),
+                ..depeer_store::BatchLimits::default()
+            })
+            // Parquet encoding of a full batch overlaps the parsing of the
+            // next one (measured: docs/bench-mail.md).
+            .with_background_commit(true)
     });
     let mut seen_no_store = std::collections::HashSet::<[u8; 32]>::new();
     let progress = crate::progress::Progress::new(
@@ -188,7 +194,7 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> anyhow::Result<Summary
     let ingest_time = now();
     let jobs = opts.jobs.max(1);
     let (work_tx, work_rx) = crossbeam_channel::bounded::<Vec<Work>>(jobs * 4);
-    let (done_tx, done_rx) = crossbeam_channel::bounded::<Done>(jobs * 4);
+    let (done_tx, done_rx) = crossbeam_channel::bounded::<Done>(jobs * DONE_DEPTH);
     // Processed chunks go back to the reader thread, which frees the
     // message buffers it allocated and reuses the chunk vectors.
     let (spent_tx, spent_rx) = crossbeam_channel::bounded::<Vec<Work>>(jobs * SPENT_DEPTH);
