@@ -309,7 +309,17 @@ fn consider(best: &mut Option<(Tier, IpAddr)>, tier: Tier, ip: Option<IpAddr>) {
 pub fn parse_received(value: &str) -> Option<ReceivedHop> {
     let mut line = String::new();
     unfold_into(value.as_bytes(), &mut line, MAX_RECEIVED_LEN);
+    space_before_by(&mut line);
     parse_line(&line).map(HopRef::to_hop)
+}
+
+/// A missing space before `by` after a comment (`[127.0.0.1])by  host`,
+/// written by some Postfix builds) is put back, as SpamAssassin's
+/// `s/\)by /) by /` does (the first one only, case-sensitive).
+pub(crate) fn space_before_by(line: &mut String) {
+    if let Some(p) = find_bytes(line.as_bytes(), b")by ") {
+        line.insert(p + 1, ' ');
+    }
 }
 
 /// Parses a raw (possibly folded, possibly non-UTF-8) value; the hop
@@ -319,6 +329,7 @@ pub(crate) fn parse_received_bytes<'s>(
     scratch: &'s mut String,
 ) -> Option<HopRef<'s>> {
     unfold_into(value, scratch, MAX_RECEIVED_LEN);
+    space_before_by(scratch);
     parse_line(scratch)
 }
 
@@ -509,7 +520,13 @@ fn parse_line(line: &str) -> Option<HopRef<'_>> {
             if !authenticated_comment && (contains(c, "authenticated") || contains(c, "AUTH: ")) {
                 authenticated_comment = true;
             }
-            let ip = comment_ip(c, &mut hop, &mut rdns_from_comment, &mut bare_paren_ip);
+            let ip = comment_ip(
+                c,
+                &mut hop,
+                &mut rdns_from_comment,
+                &mut bare_paren_ip,
+                &mut explicit_helo,
+            );
             consider(&mut best, Tier::Comment, ip);
         }
         i = j + 1;
@@ -574,17 +591,45 @@ fn parse_line(line: &str) -> Option<HopRef<'_>> {
         None => false,
         Some(_) if by_at.is_none() => false,
         Some(_) if starts_with_ci(proto.as_bytes(), b"local") => false,
-        Some((tier, _)) if tier != Tier::Comment && is_fetcher(rest, proto) => false,
+        // SpamAssassin's fetcher rule comes after its `(rdns [ip])`-style
+        // rules but before its bare `(ip)` ones.
+        Some((tier, _)) if (tier != Tier::Comment || bare_paren_ip) && is_fetcher(rest, proto) => {
+            false
+        }
+        // "from NAME by HOST ... [ip]": the only literal is in the `by`/`for`
+        // part (`by [165.224.43.143] via smtpd`, `(for host [ip])`); it is
+        // not the sender's, and SpamAssassin drops such lines
+        // (`^\S+ by \S+ (?:with|via|for|\()`).
+        Some((Tier::Anywhere, _)) if bare_line => false,
         // "from x by y;" with nothing else: not a handover unless x is [ip].
         Some(_) if bare_line && after_by.is_empty() && !name.starts_with('[') => false,
         // "from 1.2.3.4 by y (...)" counts only with "with".
+        // (Also "by y (SMTPL ...)", "by y (InterScan ...)" and AOL's
+        // "by y (ip) with HTTP (WebMailUI)", SpamAssassin's exceptions.)
         Some((Tier::FromName, _)) if bare_line && !name.starts_with('[') => {
-            starts_with_ci(after_by.as_bytes(), b"with ")
+            let a = after_by.as_bytes();
+            starts_with_ci(a, b"with ")
+                || a.starts_with(b"(SMTPL")
+                || a.starts_with(b"(InterScan")
+                || aol_webmail(after_by)
         }
         Some(_) => true,
     };
-    hop.from_ip = best.map(|(_, a)| a);
+    hop.from_ip = match best {
+        Some((Tier::Anywhere, _)) if bare_line => None,
+        other => other.map(|(_, a)| a),
+    };
     Some(hop)
+}
+
+/// AOL WebMail's `(64.12.168.82) with HTTP (WebMailUI)` after the `by` host.
+fn aol_webmail(after_by: &str) -> bool {
+    after_by
+        .strip_prefix('(')
+        .and_then(|r| r.split_once(')'))
+        .is_some_and(|(ip, tail)| {
+            parse_ip_literal(ip).is_some() && tail.starts_with(" with HTTP (WebMailUI)")
+        })
 }
 
 /// The first bracketed literal in `text` that is an IP (scanning stops at a
@@ -615,6 +660,7 @@ fn comment_ip<'a>(
     hop: &mut HopRef<'a>,
     rdns_from_comment: &mut bool,
     bare_paren_ip: &mut bool,
+    explicit_helo: &mut bool,
 ) -> Option<IpAddr> {
     // "(rdns [ip] ...)", "(unknown[ip])", "(ident@[ip])", "([ip] helo=x)".
     let cb = c.as_bytes();
@@ -651,13 +697,26 @@ fn comment_ip<'a>(
         }
         k = at + close + 1;
     }
-    // "(1.2.3.4)", "( 1.2.3.4)", "(user@1.2.3.4)", "(1.2.3.4:25)", "(2001:db8::1)".
-    let whole = c.split(' ').next().unwrap_or_default();
-    if (whole.len() == c.len() || c.starts_with(|ch: char| ch.is_ascii_digit()))
-        && let Some(ip) = parse_ip_literal(whole)
-    {
+    // "(1.2.3.4)", "( 1.2.3.4)", "(user@1.2.3.4)", "(1.2.3.4:25)", "(2001:db8::1)",
+    // Yahoo's "(user@1.2.3.4 with login)", smap's "(1.2.3.4, HELO name)".
+    let first = c.split(' ').next().unwrap_or_default();
+    let after = c.get(first.len()..).unwrap_or_default();
+    let whole = first.strip_suffix(',').unwrap_or(first);
+    let shaped = whole.len() == c.len()
+        || c.starts_with(|ch: char| ch.is_ascii_digit())
+        || whole.len() < first.len()
+        || (whole.contains('@') && after.starts_with(" with "));
+    if shaped && let Some(ip) = parse_ip_literal(whole) {
         if let Some(p) = whole.rfind('@') {
             hop.ident = ne(whole.get(..p).unwrap_or_default());
+        }
+        if whole.len() < first.len()
+            && let Some(helo) = after
+                .strip_prefix(" HELO ")
+                .or_else(|| after.strip_prefix(" EHLO "))
+        {
+            hop.from_helo = ne(token_at(helo, 0));
+            *explicit_helo = true;
         }
         *bare_paren_ip = true;
         return Some(ip);
@@ -744,6 +803,62 @@ mod tests {
         assert_eq!(h.from_ip, ip("10.0.8.6"));
         let h = hop(
             "from andrew by trinity.supernews.net with local (Exim 4.12) id 18xeL6-000Dn1-00; Tue, 25 Mar 2003 02:39:00 +0000",
+        );
+        assert!(!h.handover);
+    }
+
+    /// Real lines from other MTAs (SpamAssassin's test suite, as collected
+    /// in mail-parser's `received.json`), checked against what
+    /// SpamAssassin 4's `Received.pm` makes of them (docs/mail.md, "Other
+    /// Received lines").
+    #[test]
+    fn forms_spamassassin_parses_or_drops() {
+        // Yahoo's authenticated submissions: the IP follows "user@".
+        let h = hop(
+            "from itrqtnlnq (lucilleskinner@93.124.107.183 with login) by smtp111.mail.ne1.yahoo.com with SMTP; 17 Jan 2011 08:23:27 -0800 PST",
+        );
+        assert_eq!(h.from_ip, ip("93.124.107.183"));
+        assert_eq!(h.ident.as_deref(), Some("lucilleskinner"));
+        assert!(h.handover);
+        let h = hop(
+            "from customer254-217.iplannetworks.net (HELO AGAMENON) (baldusi@200.69.254.217 with plain) by smtp.mail.vip.sc5.yahoo.com with SMTP; 11 Mar 2003 21:03:28 -0000",
+        );
+        assert_eq!(h.from_ip, ip("200.69.254.217"));
+        assert_eq!(h.from_helo.as_deref(), Some("AGAMENON"));
+        // smap: "(ip, HELO name)".
+        let h = hop(
+            "from smtp.greyware.com(208.14.208.51, HELO smtp.sff.net) by x.x.org via smap (V1.3) id xma002908; Fri, 27 Feb 04 14:16:56 -0800",
+        );
+        assert_eq!(h.from_ip, ip("208.14.208.51"));
+        assert_eq!(h.from_helo.as_deref(), Some("smtp.sff.net"));
+        assert_eq!(h.from_rdns.as_deref(), Some("smtp.greyware.com"));
+        assert!(h.handover);
+        // No space before "by".
+        let h = hop(
+            "from av0001.technodiva.com (localhost [127.0.0.1])by  localhost.technodiva.com (Postfix) with ESMTP id 846CF2117for  <proftp-user@lists.sourceforge.net>; Mon,  7 Aug 2006 17:48:07 +0200 (MEST)",
+        );
+        assert_eq!(h.from_ip, ip("127.0.0.1"));
+        assert_eq!(h.by_host.as_deref(), Some("localhost.technodiva.com"));
+        assert!(h.handover);
+        // "from IP by host (...)": SpamAssassin's exceptions count.
+        for l in [
+            "from 82.135.198.129 by FWM-M18.sysops.aol.com (64.12.168.82) with HTTP (WebMailUI); Tue, 19 Jun 2007 11:16:54 -0400",
+            "from 157.54.8.23 by inet-vrs-05.redmond.corp.microsoft.com (InterScan E-Mail VirusWall NT); Thu, 06 Mar 2003 12:02:35 -0800",
+            "from 10.165.130.62 by CNNIMAIL12.CNN.COM (SMTPL release 1.0d) with TCP; Fri, 1 Sep 2006 20:28:14 -0400",
+        ] {
+            assert!(hop(l).handover, "{l}");
+        }
+        // The only literal is the `by` host's or the `for` host's: no relay.
+        for l in [
+            "from no.name.available by [165.224.43.143] via smtpd (for [165.224.216.89]) with ESMTP; Fri, 28 Jan 2005 13:06:39 -0500",
+            "from MATT_LINUX by hippo.star.co.uk via smtpd (for mail.webnote.net [193.120.211.219]) with SMTP; 3 Jul 2002 15:43:50 UT",
+        ] {
+            let h = hop(l);
+            assert!(!h.handover && h.from_ip.is_none(), "{l}: {h:?}");
+        }
+        // A mail fetcher with a bare "(ip)".
+        let h = hop(
+            "from pop3.mail.dk (195.41.46.251) by loki.valhalla with POP3; 14 Apr 2010 11:14:29 -0000",
         );
         assert!(!h.handover);
     }
@@ -918,7 +1033,19 @@ mod tests {
             }
         }
         assert!(values.len() > 10_000, "{}", values.len());
-        let pieces: [&[u8]; 44] = [
+        // Forms from other MTAs, so the mutations reach their rules too.
+        for l in [
+            "from itrqtnlnq (lucilleskinner@93.124.107.183 with login) by smtp111.mail.ne1.yahoo.com with SMTP; 17 Jan 2011 08:23:27 -0800 PST",
+            "from smtp.greyware.com(208.14.208.51, HELO smtp.sff.net) by x.x.org via smap (V1.3) id xma002908; Fri, 27 Feb 04 14:16:56 -0800",
+            "from av0001.technodiva.com (localhost [127.0.0.1])by  localhost.technodiva.com (Postfix) with ESMTP id 846CF2117",
+            "from 82.135.198.129 by FWM-M18.sysops.aol.com (64.12.168.82) with HTTP (WebMailUI); Tue, 19 Jun 2007 11:16:54 -0400",
+            "from 10.165.130.62 by CNNIMAIL12.CNN.COM (SMTPL release 1.0d) with TCP; Fri, 1 Sep 2006 20:28:14 -0400",
+            "from no.name.available by [165.224.216.88] via smtpd (for lists.sourceforge.net [66.35.250.206]) with ESMTP",
+            "from pop3.mail.dk (195.41.46.251) by loki.valhalla with POP3; 14 Apr 2010 11:14:29 -0000",
+        ] {
+            values.push(l.as_bytes().to_vec());
+        }
+        let pieces: &[&[u8]] = &[
             b"(",
             b")",
             b"[",
@@ -963,6 +1090,15 @@ mod tests {
             b"(Authenticated sender: x)",
             b"198.51.100.7:25",
             b"x@[2001:db8::1]",
+            b")by ",
+            b" with login)",
+            b", HELO ",
+            b", ",
+            b"fe80::1,",
+            b"(SMTPL",
+            b"(InterScan",
+            b"(64.12.168.82) with HTTP (WebMailUI)",
+            b" via smtpd (for ",
         ];
         let mut x = 0x2545_F491_4F6C_DD1Du64;
         let mut next = || {

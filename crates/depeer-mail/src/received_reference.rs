@@ -150,12 +150,14 @@ enum Tier {
 pub(crate) fn parse_received(value: &str) -> Option<ReceivedHop> {
     let mut line = String::new();
     unfold_into(value.as_bytes(), &mut line, MAX_RECEIVED_LEN);
+    let line = line.replacen(")by ", ") by ", 1);
     parse_unfolded(&line)
 }
 
 /// Parses a raw (possibly folded, possibly non-UTF-8) value.
 pub(crate) fn parse_received_bytes(value: &[u8], scratch: &mut String) -> Option<ReceivedHop> {
     unfold_into(value, scratch, MAX_RECEIVED_LEN);
+    *scratch = scratch.replacen(")by ", ") by ", 1);
     parse_unfolded(scratch)
 }
 
@@ -300,9 +302,13 @@ pub(crate) fn parse_unfolded(line: &str) -> Option<ReceivedHop> {
                 if c.contains("authenticated") || c.contains("AUTH: ") {
                     authenticated_comment = true;
                 }
-                if let Some(ip) =
-                    comment_ip(c, &mut hop, &mut rdns_from_comment, &mut bare_paren_ip)
-                {
+                if let Some(ip) = comment_ip(
+                    c,
+                    &mut hop,
+                    &mut rdns_from_comment,
+                    &mut bare_paren_ip,
+                    &mut explicit_helo,
+                ) {
                     consider(Tier::Comment, Some(ip));
                 }
             }
@@ -386,16 +392,28 @@ pub(crate) fn parse_unfolded(line: &str) -> Option<ReceivedHop> {
         None => false,
         Some(_) if by_at.is_none() => false,
         Some(_) if proto_lc.starts_with("local") => false,
-        Some((tier, _)) if fetcher && tier != Tier::Comment => false,
+        Some((tier, _)) if fetcher && (tier != Tier::Comment || bare_paren_ip) => false,
+        // Only the `by`/`for` part has a literal.
+        Some((Tier::Anywhere, _)) if bare_line => false,
         // "from x by y;" with nothing else: not a handover unless x is [ip].
         Some(_) if bare_line && after_by.is_empty() && !name.starts_with('[') => false,
         // "from 1.2.3.4 by y (...)" counts only with "with".
         Some((Tier::FromName, _)) if bare_line && !name.starts_with('[') => {
             starts_with_ci(after_by.as_bytes(), b"with ")
+                || after_by.starts_with("(SMTPL")
+                || after_by.starts_with("(InterScan")
+                || after_by.find(')').is_some_and(|e| {
+                    after_by.starts_with('(')
+                        && parse_ip_literal(&after_by[1..e]).is_some()
+                        && after_by[e + 1..].starts_with(" with HTTP (WebMailUI)")
+                })
         }
         Some(_) => true,
     };
-    hop.from_ip = ip.map(|(_, a)| a);
+    hop.from_ip = match ip {
+        Some((Tier::Anywhere, _)) if bare_line => None,
+        other => other.map(|(_, a)| a),
+    };
     Some(hop)
 }
 
@@ -422,6 +440,7 @@ fn comment_ip(
     hop: &mut ReceivedHop,
     rdns_from_comment: &mut bool,
     bare_paren_ip: &mut bool,
+    explicit_helo: &mut bool,
 ) -> Option<IpAddr> {
     // "(rdns [ip] ...)", "(unknown[ip])", "(ident@[ip])", "([ip] helo=x)".
     let mut k = 0usize;
@@ -464,6 +483,34 @@ fn comment_ip(
     {
         if let Some(p) = whole.rfind('@') {
             hop.ident = non_empty(whole.get(..p).unwrap_or_default());
+        }
+        *bare_paren_ip = true;
+        return Some(ip);
+    }
+    // Yahoo: "(user@1.2.3.4 with login)".
+    if let Some((user_ip, _)) = c.split_once(" with ")
+        && !user_ip.contains(' ')
+        && let Some((user, ip)) = user_ip.rsplit_once('@')
+        && let Some(ip) = parse_ip_literal(ip)
+    {
+        hop.ident = non_empty(user);
+        *bare_paren_ip = true;
+        return Some(ip);
+    }
+    // smap: "(1.2.3.4, HELO name)".
+    if let Some((ip_text, tail)) = c.split_once(' ')
+        && let Some(ip_text) = ip_text.strip_suffix(',')
+        && let Some(ip) = parse_ip_literal(ip_text)
+    {
+        if let Some(p) = ip_text.rfind('@') {
+            hop.ident = non_empty(ip_text.get(..p).unwrap_or_default());
+        }
+        if let Some(h) = tail
+            .strip_prefix("HELO ")
+            .or_else(|| tail.strip_prefix("EHLO "))
+        {
+            hop.from_helo = non_empty(token_at(h, 0));
+            *explicit_helo = true;
         }
         *bare_paren_ip = true;
         return Some(ip);
