@@ -111,6 +111,9 @@ const fn byte_set(chars: &[u8]) -> [bool; 256] {
 
 static TRAILING: [bool; 256] = byte_set(b"-~!@#^&*()_+=:;'?,.");
 static LEADING: [bool; 256] = byte_set(b"!#$&*+,/:;=?@^~\\");
+/// SpamAssassin's schemeless start delimiters that can occur inside a
+/// token (its others are token delimiters here already).
+static SC_START: [bool; 256] = byte_set(b"!#$&*+,/:;=?@^~");
 
 /// Position of the first `://`.
 fn find_sep(b: &[u8]) -> Option<usize> {
@@ -341,7 +344,7 @@ impl UrlSet {
             self.email(t.get(7..).unwrap_or_default(), true);
             return;
         }
-        if tb.contains(&b'@') {
+        if t.contains('@') {
             // In markup only attribute values that are addresses
             // (href="user@example.com"), as MUAs link them.
             self.email(t, in_markup);
@@ -478,7 +481,29 @@ impl UrlSet {
         self.push(url, host, false);
     }
 
+    /// Bare domains in visible text. As in SpamAssassin, a candidate
+    /// starts at the token's start or after one of its start delimiters
+    /// (`joe*example.com`, `news://news.example.net/group`, `@example.fr`);
+    /// the first candidate that is a host with a known TLD takes the rest
+    /// of the token as its path.
     fn schemeless(&mut self, t: &str, depth: u8) {
+        let mut rest = t;
+        loop {
+            if self.schemeless_at(rest, depth) {
+                return;
+            }
+            let Some(i) = rest
+                .bytes()
+                .position(|c| SC_START.get(usize::from(c)).copied().unwrap_or(false))
+            else {
+                return;
+            };
+            rest = rest.get(i + 1..).unwrap_or_default();
+        }
+    }
+
+    /// One schemeless candidate at the start of `t`; whether it was a URL.
+    fn schemeless_at(&mut self, t: &str, depth: u8) -> bool {
         let tb = t.as_bytes();
         let hlen = tb
             .iter()
@@ -491,7 +516,7 @@ impl UrlSet {
                 .next()
                 .is_some_and(|b| b.is_ascii_alphanumeric())
         {
-            return;
+            return false;
         }
         // Only known TLDs, as SpamAssassin and rspamd do. (Case does not
         // matter to the tests below; only the last label is lowercased,
@@ -506,13 +531,15 @@ impl UrlSet {
             // Numeric hosts ("1.2.3.4/x") only with a path or port.
             if parse_numeric_ipv4(host).is_some() && matches!(tb.get(hlen), Some(b'/' | b':')) {
                 self.with_scheme("http://", t, depth);
+                return true;
             }
-            return;
+            return false;
         }
         if !known_suffix(last) {
-            return;
+            return false;
         }
         self.with_scheme("http://", t, depth);
+        true
     }
 
     /// Adds a URL not seen before. A message has few URLs: up to
@@ -1104,6 +1131,27 @@ mod tests {
             hosts_text("readme.txt e.g. foo.zzz end. example.co.uk/path"),
             ["example.co.uk"]
         );
+    }
+
+    #[test]
+    fn schemeless_after_start_delimiters() {
+        // As SpamAssassin reads them (ham of the SpamAssassin corpus).
+        assert_eq!(hosts_text("Une adresse @yahoo.fr gratuite"), ["yahoo.fr"]);
+        assert_eq!(
+            hosts_text("From: Mike <eresrch*eskimo.com>"),
+            ["eskimo.com"]
+        );
+        assert_eq!(
+            hosts_text("newsgroup: news://news.freshmeat.net/fm.announce"),
+            ["news.freshmeat.net"]
+        );
+        // The first host takes the rest of the token as its path.
+        assert_eq!(
+            hosts_text("see example.com/docs/readme.io"),
+            ["example.com"]
+        );
+        // Still no host without a known TLD.
+        assert!(hosts_text("a*b.zzz x/y.txt").is_empty());
     }
 
     #[test]

@@ -287,7 +287,7 @@ impl UrlSet {
             self.email(t.get(7..).unwrap_or_default(), true);
             return;
         }
-        if tb.contains(&b'@') {
+        if t.contains('@') {
             // In markup only attribute values that are addresses
             // (href="user@example.com"), as MUAs link them.
             self.email(t, in_markup);
@@ -414,7 +414,26 @@ impl UrlSet {
         self.push(url, host, false);
     }
 
+    /// Bare domains in visible text. As in SpamAssassin, a candidate
+    /// starts at the token's start or after one of its start delimiters
+    /// (`joe*example.com`, `news://news.example.net/group`, `@example.fr`);
+    /// the first candidate that is a host with a known TLD takes the rest
+    /// of the token as its path.
     fn schemeless(&mut self, t: &str, depth: u8) {
+        let mut rest = t;
+        loop {
+            if self.schemeless_at(rest, depth) {
+                return;
+            }
+            let Some(i) = rest.bytes().position(|c| b"!#$&*+,/:;=?@^~".contains(&c)) else {
+                return;
+            };
+            rest = rest.get(i + 1..).unwrap_or_default();
+        }
+    }
+
+    /// One schemeless candidate at the start of `t`; whether it was a URL.
+    fn schemeless_at(&mut self, t: &str, depth: u8) -> bool {
         let tb = t.as_bytes();
         let hlen = tb
             .iter()
@@ -427,7 +446,7 @@ impl UrlSet {
                 .next()
                 .is_some_and(|b| b.is_ascii_alphanumeric())
         {
-            return;
+            return false;
         }
         // Only known TLDs, as SpamAssassin and rspamd do. (Case does not
         // matter to the tests below; only the last label is lowercased,
@@ -442,13 +461,15 @@ impl UrlSet {
             // Numeric hosts ("1.2.3.4/x") only with a path or port.
             if parse_numeric_ipv4(host).is_some() && matches!(tb.get(hlen), Some(b'/' | b':')) {
                 self.with_scheme("http://", t, depth);
+                return true;
             }
-            return;
+            return false;
         }
         if !known_suffix(last) {
-            return;
+            return false;
         }
         self.with_scheme("http://", t, depth);
+        true
     }
 
     fn push(&mut self, url: String, host: String, is_ip: bool) {
