@@ -2,7 +2,10 @@
 //!
 //! Two framings: [`Framing::Mbox`] (mboxo and mboxrd; a message starts at a
 //! line beginning `From ` that is the first line of the stream or follows
-//! an empty line) and [`Framing::Single`] (the whole stream is one message,
+//! an empty line, or at a complete envelope line `From sender Www Mmm dd
+//! hh:mm:ss [zone] yyyy` anywhere, as mutt's `is_from` reads them: so
+//! `cat a.mbox b.mbox` and concatenated gzip/bzip2/xz members split even
+//! when `a` does not end with an empty line) and [`Framing::Single`] (the whole stream is one message,
 //! as in Maildir and `.eml` files). [`sniff_framing`] picks one from the
 //! first bytes.
 //!
@@ -94,6 +97,61 @@ pub fn parse_from_line(line: &[u8]) -> (Option<String>, Option<Timestamp>) {
 
 fn trim_ascii(b: &[u8]) -> &[u8] {
     b.trim_ascii()
+}
+
+/// Whether `line` is a whole mbox envelope line as `ctime` writes it:
+/// `From sender Www Mmm dd hh:mm[:ss] [zone] yyyy[ anything]` (weekday
+/// and month names in their usual capitalisation). A body line such as
+/// `From the start` or `From me on Tuesday` is not.
+fn is_envelope_line(line: &[u8]) -> bool {
+    const DAYS: [&[u8]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
+    const MONTHS: [&[u8]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    let Some(rest) = line.strip_prefix(b"From ") else {
+        return false;
+    };
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    // The sender starts right after "From ".
+    if rest
+        .first()
+        .is_none_or(|b| blank(b) || b.is_ascii_control())
+    {
+        return false;
+    }
+    let mut toks = rest.trim_ascii_end().split(blank).filter(|t| !t.is_empty());
+    let _sender = toks.next();
+    let digits = |t: &[u8], min: usize, max: usize| {
+        (min..=max).contains(&t.len()) && t.iter().all(u8::is_ascii_digit)
+    };
+    let time = |t: &[u8]| {
+        let mut parts = t.split(|&b| b == b':');
+        let (h, m, sec) = (parts.next(), parts.next(), parts.next());
+        h.is_some_and(|h| digits(h, 1, 2))
+            && m.is_some_and(|m| digits(m, 2, 2))
+            && sec.is_none_or(|s| digits(s, 2, 2))
+            && parts.next().is_none()
+    };
+    let (Some(wd), Some(mon), Some(day), Some(hms), Some(next)) = (
+        toks.next(),
+        toks.next(),
+        toks.next(),
+        toks.next(),
+        toks.next(),
+    ) else {
+        return false;
+    };
+    let year = if digits(next, 4, 4) {
+        Some(next)
+    } else {
+        toks.next()
+    };
+    DAYS.contains(&wd)
+        && MONTHS.contains(&mon)
+        && digits(day, 1, 2)
+        && time(hms)
+        && year.is_some_and(|y| digits(y, 4, 4))
 }
 
 fn is_blank_line(line: &[u8]) -> bool {
@@ -331,7 +389,10 @@ impl<R: BufRead> MessageReader<R> {
             let line_offset = self.pos;
             self.pos += n;
             let line = msg.get(line_start..line_start + kept).unwrap_or_default();
-            if self.framing == Framing::Mbox && prev_blank && line.starts_with(b"From ") {
+            if self.framing == Framing::Mbox
+                && line.starts_with(b"From ")
+                && (prev_blank || is_envelope_line(line))
+            {
                 // A separator: keep up to 4 KiB of it for the next message.
                 let mut next = line.to_vec();
                 if kept as u64 != n {
@@ -340,9 +401,11 @@ impl<R: BufRead> MessageReader<R> {
                 }
                 next.truncate(4096);
                 msg.truncate(line_start);
-                // The empty line before the separator is not message content.
-                msg.truncate(last_line_start);
-                size = size.saturating_sub(1);
+                if prev_blank {
+                    // The empty line before the separator is not message content.
+                    msg.truncate(last_line_start);
+                    size = size.saturating_sub(1);
+                }
                 self.pending_from = Some((next, line_offset));
                 break;
             }
@@ -609,6 +672,35 @@ mod tests {
         assert_eq!(sniff_framing(b"Return-Path: <x>\n"), Framing::Single);
         assert_eq!(sniff_framing(b"From: a@b\n"), Framing::Single);
         assert_eq!(sniff_framing(b""), Framing::Single);
+    }
+
+    #[test]
+    fn envelope_lines_separate_without_a_blank_line() {
+        // `cat a.mbox b.mbox` where a.mbox does not end with an empty line.
+        let input = b"From a Tue Nov 11 21:30:00 2008\nA: 1\n\nbody\nFrom b@c Wed Nov 12 01:02:03 2008\nB: 2\n\nx\nFrom the start\nFrom me on Tue Nov 11 2008\nFrom c Thu Nov 13 01:02 PST 2008 remote from x\r\nC: 3\n\ny\n";
+        let msgs = frame(input, 1 << 20);
+        assert_eq!(msgs.len(), 3);
+        let m0 = msgs[0].as_ref().unwrap();
+        assert_eq!(m0.bytes, b"A: 1\n\nbody\n");
+        let m1 = msgs[1].as_ref().unwrap();
+        assert_eq!(
+            m1.bytes,
+            b"B: 2\n\nx\nFrom the start\nFrom me on Tue Nov 11 2008\n"
+        );
+        assert_eq!(m1.envelope_sender.as_deref(), Some("b@c"));
+        assert_eq!(&input[m1.offset as usize..][..7], b"From b@");
+        let m2 = msgs[2].as_ref().unwrap();
+        assert_eq!(m2.bytes, b"C: 3\n\ny\n");
+        for no in [
+            &b"From  a Tue Nov 11 21:30:00 2008"[..],
+            b"From a Tue Nov 11 21:30:00",
+            b"From a Tue Nov 11 21:30:00 08",
+            b"From a Tue Nov 111 21:30:00 2008",
+            b"From a tue nov 11 21:30:00 2008",
+            b"From a Tue Nov 11 21:3:00 2008",
+        ] {
+            assert!(!is_envelope_line(no), "{}", String::from_utf8_lossy(no));
+        }
     }
 
     #[test]

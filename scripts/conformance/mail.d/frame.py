@@ -10,7 +10,8 @@ Framing rules (they must match depeer's, so sha256 values join):
     decompressed first;
   * a file whose first line starts with "From " is an mbox: a message starts
     after each "From " line found at the start of the file or after an empty
-    line; the "From " line itself is not part of the message, neither is the
+    line, and after each complete envelope line ("From sender Www Mmm dd
+    hh:mm[:ss] [zone] yyyy") anywhere; the "From " line itself is not part of the message, neither is the
     one empty line that precedes the next separator; mboxrd quoting is undone
     (">From " -> "From ", ">>From " -> ">From ", at line start);
   * any other file is one message, hashed as-is except that, like depeer,
@@ -30,7 +31,19 @@ import os
 import re
 import sys
 
-SEP_RE = re.compile(rb"(?:^|\n\r?\n)(From [^\n]*\n)")
+# A complete envelope line as ctime writes it (depeer-mail framing.rs
+# `is_envelope_line`): such a line separates messages even without an empty
+# line before it.
+ENVELOPE = (
+    rb"From [^ \t\x00-\x1f\x7f][^ \t\n]*[ \t]+"
+    rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[ \t]+"
+    rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[ \t]+"
+    rb"\d{1,2}[ \t]+\d{1,2}:\d{2}(?::\d{2})?[ \t]+"
+    rb"(?:[^ \t\n]+[ \t]+)?\d{4}(?:[ \t][^\n]*|[\t\x0c\r ]*)\n"
+)
+SEP_RE = re.compile(
+    rb"(?:^|(?<=\n\n)|(?<=\n\r\n)|(?<=\n)(?=" + ENVELOPE + rb"))(From [^\n]*\n)"
+)
 QUOTED_FROM_RE = re.compile(rb"(?m)^>(>*From )")
 
 
