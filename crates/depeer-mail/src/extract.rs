@@ -417,13 +417,7 @@ impl Extractor {
                     t.0 - off
                 }))
             })
-            .or_else(|| {
-                let h = msg.parts.first()?.headers.header(HeaderName::Date)?;
-                let raw = msg
-                    .raw_message
-                    .get(h.offset_start as usize..h.offset_end as usize)?;
-                crate::date::parse_date(raw)
-            });
+            .or_else(|| crate::date::parse_date(raw_field(&msg, HeaderName::Date)?));
 
         let found = self.urls.take();
         let urls: Vec<UrlObs> = found
@@ -450,7 +444,19 @@ impl Extractor {
                 .and_then(|h| h.from_rdns.as_deref())
                 .and_then(|s| clean(s, 255)),
             envelope_from,
-            from_addr: first_addr(msg.from()),
+            from_addr: first_addr(msg.from()).map(|a| {
+                // `From: "x@bank.example"@evil.example`: a quoted local
+                // part, which mail-parser takes for a display name, leaving
+                // `@evil.example`. Phishing uses the form; keep it whole.
+                if a.starts_with('@') {
+                    raw_field(&msg, HeaderName::From)
+                        .and_then(quoted_local_part)
+                        .and_then(|q| clean(&q, 512))
+                        .unwrap_or(a)
+                } else {
+                    a
+                }
+            }),
             to_addr: first_addr(msg.to()),
             subject,
             message_id: msg.message_id().and_then(|s| clean(s, 998)),
@@ -566,6 +572,41 @@ const ASCII_SAFE_CHARSETS: [&str; 38] = [
     "ks_c_5601-1987",
     "shift_jis",
 ];
+
+/// The raw value of the top-level header field `name` (bytes after the
+/// colon, line breaks included).
+fn raw_field<'m>(msg: &'m Message<'_>, name: HeaderName<'static>) -> Option<&'m [u8]> {
+    let h = msg.parts.first()?.headers.header(name)?;
+    msg.raw_message
+        .get(h.offset_start as usize..h.offset_end as usize)
+}
+
+/// `"local part"@domain` as a whole field value (the addr-spec of RFC 5322
+/// with a quoted-string local part, no display name, no angle brackets),
+/// as written; `None` for any other shape.
+fn quoted_local_part(value: &[u8]) -> Option<String> {
+    let v = value.trim_ascii();
+    let rest = v.strip_prefix(b"\"")?;
+    let close = memchr::memchr(b'"', rest)?;
+    let local = rest.get(..close)?;
+    let domain = rest.get(close + 1..)?.strip_prefix(b"@")?;
+    let ok_local = local
+        .iter()
+        .all(|&b| b != b'\\' && b != b'\r' && b != b'\n');
+    let ok_domain = !domain.is_empty()
+        && domain
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    if !(ok_local && ok_domain) {
+        return None;
+    }
+    let mut out = String::with_capacity(v.len());
+    out.push('"');
+    out.push_str(&String::from_utf8_lossy(local));
+    out.push_str("\"@");
+    out.push_str(&String::from_utf8_lossy(domain));
+    Some(out)
+}
 
 /// Text parts found by [`lean_parse`]: decoded text and whether it is HTML.
 type LeanTexts<'x> = Vec<(Cow<'x, str>, bool)>;
@@ -2437,6 +2478,31 @@ Content-Type: image/gif\nContent-Transfer-Encoding: base64\n\nR0l*GODlh\n--o--\n
         // The comparison means something only if the fast path is common.
         assert!(took_fast * 10 > n * 9, "{took_fast} of {n}");
         eprintln!("{n} messages, {took_fast} through the fast path");
+    }
+
+    #[test]
+    fn quoted_local_parts_are_kept() {
+        let trust = TrustConfig::default();
+        let mut ex = Extractor::new();
+        for (from, want) in [
+            (
+                "\" security@lloydstsb.com \"@finzioni.com",
+                Some("\" security@lloydstsb.com \"@finzioni.com"),
+            ),
+            (
+                "\"a@b.example\"@relay.example",
+                Some("\"a@b.example\"@relay.example"),
+            ),
+            ("\"Name\" <x@y.example>", Some("x@y.example")),
+            ("x@y.example", Some("x@y.example")),
+        ] {
+            let raw = format!("From: {from}\nSubject: s\n\nbody\n");
+            let m = ex.extract(raw.as_bytes(), &ctx(&trust)).unwrap();
+            assert_eq!(m.message.from_addr.as_deref(), want, "{from}");
+        }
+        assert_eq!(quoted_local_part(b" \"a\\\"b\"@x.example"), None);
+        assert_eq!(quoted_local_part(b"\"a\"@"), None);
+        assert_eq!(quoted_local_part(b"\"a\"@x y"), None);
     }
 
     /// A value parser that runs past its field (mail-parser's date parser
