@@ -398,10 +398,23 @@ impl Extractor {
         // mail-parser's date, else depeer's tolerant reader on the raw
         // value (ratware often leaves the zone out: `Thu, 10 Aug 2000
         // 02:53:01`, about 3.5 % of the real spam here; read as UTC, as
-        // Python's `email` and the Received-line dates do).
+        // Python's `email` and the Received-line dates do). A time written
+        // with dots (`03.32.48`) mail-parser reads as the hour alone; such
+        // a value (no colon) goes to the tolerant reader first.
+        let dotted = || {
+            raw_field(&msg, HeaderName::Date)
+                .filter(|raw| memchr::memchr(b':', raw).is_none())
+                .and_then(crate::date::parse_date)
+        };
         let date_header = msg
             .date()
             .and_then(|d| {
+                if d.minute == 0
+                    && d.second == 0
+                    && let Some(t) = dotted()
+                {
+                    return Some(t);
+                }
                 let t = Timestamp::from_civil(
                     i64::from(d.year),
                     u32::from(d.month),
