@@ -226,21 +226,23 @@ fn parse_tokens(text: &[u8]) -> Option<Timestamp> {
         }
         // `03.32.48`: a time written with dots, taken only once the date
         // is complete (before it, `11.11.08` could be a day.month.year).
-        if time.is_none() && day.is_some() && month.is_some() && year.is_some() {
-            if let [h1, h2 @ .., b'.', m1, m2, b'.', s1, s2] = tok
-                && h2.len() <= 1
-                && [*h1, *m1, *m2, *s1, *s2].iter().all(u8::is_ascii_digit)
-                && h2.iter().all(u8::is_ascii_digit)
-            {
-                let h = h2.first().map_or(u32::from(h1 - b'0'), |d| {
-                    u32::from(h1 - b'0') * 10 + u32::from(d - b'0')
-                });
-                let m = u32::from(m1 - b'0') * 10 + u32::from(m2 - b'0');
-                let sec = u32::from(s1 - b'0') * 10 + u32::from(s2 - b'0');
-                if h < 24 && m < 60 && sec < 61 {
-                    time = Some((h, m, sec));
-                    continue;
-                }
+        if time.is_none()
+            && day.is_some()
+            && month.is_some()
+            && year.is_some()
+            && let [h1, h2 @ .., b'.', m1, m2, b'.', s1, s2] = tok
+            && h2.len() <= 1
+            && [*h1, *m1, *m2, *s1, *s2].iter().all(u8::is_ascii_digit)
+            && h2.iter().all(u8::is_ascii_digit)
+        {
+            let h = h2.first().map_or(u32::from(h1 - b'0'), |d| {
+                u32::from(h1 - b'0') * 10 + u32::from(d - b'0')
+            });
+            let m = u32::from(m1 - b'0') * 10 + u32::from(m2 - b'0');
+            let sec = u32::from(s1 - b'0') * 10 + u32::from(s2 - b'0');
+            if h < 24 && m < 60 && sec < 61 {
+                time = Some((h, m, sec));
+                continue;
             }
         }
         if let Some(n) = digits(tok) {
