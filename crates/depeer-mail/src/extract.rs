@@ -498,6 +498,20 @@ fn walk_parts(msg: &Message<'_>, urls: &mut UrlSet, fp: &mut Fingerprinter) {
                 walk_parts(m, urls, fp);
                 continue;
             }
+            // A multipart without a boundary parameter (`Content-Type:
+            // multipart/mixed;` cut after the `;`) is a binary part for
+            // mail-parser; mail clients and SpamAssassin show its body as
+            // text, so it is read as text here too.
+            PartType::Binary(body)
+                if part
+                    .content_type()
+                    .is_some_and(|c| c.ctype().eq_ignore_ascii_case("multipart")) =>
+            {
+                if !body.is_empty() {
+                    scan_part(&String::from_utf8_lossy(body), false, urls, fp);
+                }
+                continue;
+            }
             PartType::Binary(_) | PartType::InlineBinary(_) | PartType::Multipart(_) => continue,
         };
         let html = html_type || matches!(part.body, PartType::Html(_));
@@ -2491,6 +2505,16 @@ Content-Type: image/gif\nContent-Transfer-Encoding: base64\n\nR0l*GODlh\n--o--\n
         // The comparison means something only if the fast path is common.
         assert!(took_fast * 10 > n * 9, "{took_fast} of {n}");
         eprintln!("{n} messages, {took_fast} through the fast path");
+    }
+
+    #[test]
+    fn multipart_without_boundary_is_read_as_text() {
+        let trust = TrustConfig::default();
+        let mut ex = Extractor::new();
+        let raw = b"From: a@b.example\nSubject: x\nContent-Type: multipart/mixed;\n\tbo\n\nvisit http://kept.example/ now\n";
+        let m = ex.extract(raw, &ctx(&trust)).unwrap();
+        let hosts: Vec<_> = m.urls.iter().map(|u| u.host.as_str()).collect();
+        assert_eq!(hosts, ["kept.example"]);
     }
 
     #[test]

@@ -528,8 +528,14 @@ impl UrlSet {
                     .get(..4)
                     .is_some_and(|p| p.eq_ignore_ascii_case("xn--"))
         {
-            // Numeric hosts ("1.2.3.4/x") only with a path or port.
-            if parse_numeric_ipv4(host).is_some() && matches!(tb.get(hlen), Some(b'/' | b':')) {
+            // Numeric hosts ("1.2.3.4/x") only with a path or port, and
+            // only as four decimal numbers: without a scheme, `8.7.3/8.6.10`
+            // is Sendmail's version in a quoted Received line, not the
+            // address 8.7.0.3 a browser would make of it.
+            if dotted_quad(host)
+                && parse_numeric_ipv4(host).is_some()
+                && matches!(tb.get(hlen), Some(b'/' | b':'))
+            {
                 self.with_scheme("http://", t, depth);
                 return true;
             }
@@ -799,6 +805,16 @@ pub fn normalize_host(hostport: &str) -> Option<(String, bool)> {
         && !lower.starts_with('.')
         && !memchr::memchr_iter(b'.', lb).any(|i| lb.get(i + 1) == Some(&b'.'));
     ok.then_some((lower, false))
+}
+
+/// `a.b.c.d` with four decimal numbers of one to three digits.
+fn dotted_quad(host: &str) -> bool {
+    let mut n = 0usize;
+    let ok = host.split('.').all(|p| {
+        n += 1;
+        (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit())
+    });
+    ok && n == 4
 }
 
 /// Reads a host the way the WHATWG URL standard (and so every browser)
@@ -1152,6 +1168,11 @@ mod tests {
         );
         // Still no host without a known TLD.
         assert!(hosts_text("a*b.zzz x/y.txt").is_empty());
+        // A bare numeric host only as a dotted quad.
+        assert_eq!(
+            hosts_text("(8.7.3/8.6.10-MT4.00) and 192.0.2.7/x.html"),
+            ["192.0.2.7"]
+        );
     }
 
     #[test]

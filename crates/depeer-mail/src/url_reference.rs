@@ -458,8 +458,14 @@ impl UrlSet {
                     .get(..4)
                     .is_some_and(|p| p.eq_ignore_ascii_case("xn--"))
         {
-            // Numeric hosts ("1.2.3.4/x") only with a path or port.
-            if parse_numeric_ipv4(host).is_some() && matches!(tb.get(hlen), Some(b'/' | b':')) {
+            // Numeric hosts ("1.2.3.4/x") only with a path or port, and
+            // only as four decimal numbers: without a scheme, `8.7.3/8.6.10`
+            // is Sendmail's version in a quoted Received line, not the
+            // address 8.7.0.3 a browser would make of it.
+            if dotted_quad_ref(host)
+                && parse_numeric_ipv4(host).is_some()
+                && matches!(tb.get(hlen), Some(b'/' | b':'))
+            {
                 self.with_scheme("http://", t, depth);
                 return true;
             }
@@ -811,4 +817,13 @@ pub fn registrable_domain(host: &str, is_ip: bool) -> Option<String> {
         return None;
     }
     psl::domain_str(host).map(str::to_string)
+}
+
+/// `a.b.c.d` with four decimal numbers of one to three digits.
+fn dotted_quad_ref(host: &str) -> bool {
+    let parts: Vec<&str> = host.split('.').collect();
+    parts.len() == 4
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 3 && p.chars().all(|c| c.is_ascii_digit()))
 }
