@@ -390,11 +390,16 @@ impl Extractor {
             a.and_then(|a| a.iter().find_map(|x| x.address()))
                 .and_then(|s| clean(s, 512))
         };
-        let envelope_from = match msg.return_path().as_text() {
-            Some(rp) => clean(rp, 512),
-            None => None,
-        }
-        .or(mbox_sender);
+        // The topmost `Return-Path:` is the one the trap's own delivery
+        // wrote; lower ones come from earlier deliveries (mailing lists,
+        // forwarders) and mail-parser's accessor returns the last.
+        let envelope_from = msg
+            .parts
+            .first()
+            .and_then(|p| p.headers.iter().find(|h| h.name == HeaderName::ReturnPath))
+            .and_then(|h| h.value.as_text())
+            .and_then(|rp| clean(rp, 512))
+            .or(mbox_sender);
         // mail-parser's date, else depeer's tolerant reader on the raw
         // value (ratware often leaves the zone out: `Thu, 10 Aug 2000
         // 02:53:01`, about 3.5 % of the real spam here; read as UTC, as
@@ -1879,6 +1884,24 @@ mod tests {
             SourceRef::new("t.eml", 0, 0),
             Timestamp::parse("2009-01-01").unwrap(),
         )
+    }
+
+    #[test]
+    fn the_topmost_return_path_is_the_envelope_sender() {
+        // A list message delivered to the trap: the trap's delivery wrote
+        // the first Return-Path, the list's delivery the second.
+        let raw = b"Return-Path: <list-bounces@lists.example>\n\
+Received: from mx.lists.example (mx.lists.example [198.51.100.9]) by mx.trap.example with ESMTP; Tue, 11 Nov 2008 21:30:00 +0000\n\
+Return-Path: <earlier@origin.example>\n\
+From: a@origin.example\n\
+Subject: s\n\n\
+body\n";
+        let trust = TrustConfig::default();
+        let e = extract(raw, &ctx(&trust)).unwrap();
+        assert_eq!(
+            e.message.envelope_from.as_deref(),
+            Some("list-bounces@lists.example")
+        );
     }
 
     #[test]

@@ -152,30 +152,54 @@ def measure(args, out, label, files, n, nbytes):
                   last_json(so).get("read"), "" if rc == 0 else f"failed: see {log}")
     shutil.rmtree(data, ignore_errors=True)
 
-    # 3. Python peer, same files.
-    py = None
+    # 3. Python peer, same files: the same fields as depeer (the ratio), then the
+    # narrower first version of the peer (shown for comparison, not the target).
+    py = py_reduced = None
     if not args.skip_python:
         log = os.path.join(logs, f"{label}-python-peer.log")
         rc, wall, rss, so = timed([sys.executable, os.path.join(HERE, "peer.py"), "--jobs",
-                                   str(args.jobs), *files], log)
-        py = record(f"python email peer ({args.jobs} processes)", rc, wall, rss,
+                                   str(args.jobs), "--fields", "full", *files], log)
+        py = record(f"python email peer, same fields ({args.jobs} processes)", rc, wall, rss,
                     last_json(so).get("read"), "" if rc == 0 else f"failed: see {log}")
+        if not args.skip_reduced:
+            log = os.path.join(logs, f"{label}-python-peer-reduced.log")
+            rc, wall, rss, so = timed([sys.executable, os.path.join(HERE, "peer.py"), "--jobs",
+                                       str(args.jobs), "--fields", "reduced", *files], log)
+            py_reduced = record(f"python peer, reduced fields ({args.jobs} processes)", rc, wall,
+                                rss, last_json(so).get("read"),
+                                "" if rc == 0 else f"failed: see {log}")
 
     print_rows(rows)
-    ratio = full_ratio = None
+    ratio = full_ratio = reduced_ratio = None
     if py and py.get("msgs_per_s"):
         if parse.get("msgs_per_s"):
             ratio = parse["msgs_per_s"] / py["msgs_per_s"]
-            print(f"ratio depeer parse+extract / python: {ratio:.1f}x")
+            print(f"ratio depeer parse+extract / python (same fields): {ratio:.1f}x")
         if full.get("msgs_per_s"):
             full_ratio = full["msgs_per_s"] / py["msgs_per_s"]
-            print(f"ratio depeer full ingest / python:   {full_ratio:.1f}x")
+            print(f"ratio depeer full ingest / python (same fields):   {full_ratio:.1f}x")
+    if py_reduced and py_reduced.get("msgs_per_s") and parse.get("msgs_per_s"):
+        reduced_ratio = parse["msgs_per_s"] / py_reduced["msgs_per_s"]
+        print(f"ratio depeer parse+extract / python (reduced fields, not the target): "
+              f"{reduced_ratio:.1f}x")
     checks = [("parse+extract >= 115,000 msg/s", parse.get("msgs_per_s"), TARGET_PARSE),
               ("full ingest >= 50,000 msg/s", full.get("msgs_per_s"), TARGET_FULL),
               (">= 30x the python peer", ratio, TARGET_RATIO)]
     return {"corpus": {"kind": label, "messages": n, "bytes": nbytes, "files": len(files)},
             "runs": rows, "ratio_parse_vs_python": ratio, "ratio_full_vs_python": full_ratio,
+            "ratio_parse_vs_python_reduced": reduced_ratio,
             "checks": checks}
+
+
+def crosscheck(args, label, files):
+    """Field-by-field agreement of the Python peer with depeer on the largest file."""
+    big = max(files, key=os.path.getsize)
+    print(f"\n== crosscheck {label}: Python peer against depeer on {os.path.basename(big)}")
+    proc = subprocess.run([sys.executable, os.path.join(HERE, "crosscheck.py"), "--depeer",
+                           args.depeer, big], capture_output=True, text=True)
+    lines = proc.stdout.strip().splitlines()
+    print("\n".join(lines[:-1]) if proc.returncode == 0 else proc.stderr[-2000:])
+    return last_json(proc.stdout) if proc.returncode == 0 else {"failed": proc.returncode}
 
 
 def print_rows(rows):
@@ -230,6 +254,11 @@ def main():
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--skip-python", action="store_true")
+    ap.add_argument("--skip-reduced", action="store_true",
+                    help="do not also run the reduced-field Python peer")
+    ap.add_argument("--crosscheck", action="store_true",
+                    help="also check, field by field on one mbox file per corpus, that the "
+                         "Python peer extracts what depeer does (mail.d/crosscheck.py)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 20,000 messages per corpus (own corpus directories)")
     ap.add_argument("seeds", nargs="*")
@@ -244,10 +273,14 @@ def main():
     if args.corpus in ("both", "sim"):
         files, n, nbytes = sim_corpus(args, out, "corpus-sim" + suffix, args.count)
         results.append(measure(args, out, "sim", files, n, nbytes))
+        if args.crosscheck:
+            results[-1]["crosscheck"] = crosscheck(args, "sim", files)
     if args.corpus in ("both", "restamped"):
         files, n, nbytes = corpus(args, out, "corpus" + suffix,
                                   ["--count", str(args.count), "--files", str(args.files)])
         results.append(measure(args, out, "restamped", files, n, nbytes))
+        if args.crosscheck:
+            results[-1]["crosscheck"] = crosscheck(args, "restamped", files)
     big = None
     if args.big > 0:
         big = big_run(args, out)
