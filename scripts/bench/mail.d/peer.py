@@ -204,8 +204,10 @@ def mix_int(x):
 def fingerprint(texts):
     words = []
     for t in texts:
-        b = t.encode("utf-8", "surrogateescape").lower()
-        words.extend(DIGITS_RE.sub(b"0", w) for w in WORD_RE.findall(b) if len(w) <= 40)
+        # Digit runs collapse before the length check (depeer checks the
+        # length first; this only differs for words with long digit runs).
+        b = DIGITS_RE.sub(b"0", t.encode("utf-8", "surrogateescape").lower())
+        words.extend(w for w in WORD_RE.findall(b) if len(w) <= 40)
         if len(words) >= MAX_WORDS:
             del words[MAX_WORDS:]
             break
