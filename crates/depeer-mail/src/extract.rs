@@ -378,6 +378,13 @@ impl Extractor {
             let text = String::from_utf8_lossy(body);
             self.urls.scan_text(&text);
             self.fp.add_text(&text);
+        } else if let Some(patched) = recover_boundary(&msg, body_raw, header_len) {
+            // Ratware that declares one boundary and writes another: the
+            // parts are read with the boundary the body uses.
+            match self.parser.parse(&patched) {
+                Some(m) => walk_parts(&m, &mut self.urls, &mut self.fp),
+                None => walk_parts(&msg, &mut self.urls, &mut self.fp),
+            }
         } else if let Some(texts) = &lean_texts {
             for (text, html) in texts {
                 scan_part(text, *html, &mut self.urls, &mut self.fp);
@@ -548,6 +555,74 @@ fn walk_parts(msg: &Message<'_>, urls: &mut UrlSet, fp: &mut Fingerprinter) {
         };
         scan_part(text, html, urls, fp);
     }
+}
+
+/// At most this many body bytes are searched for the boundary a
+/// mismatched multipart really uses.
+const RECOVER_SCAN: usize = 64 * 1024;
+
+/// A copy of the message with the top-level boundary parameter replaced by
+/// the boundary its body really uses, when the declared one never occurs.
+///
+/// Ratware sometimes declares one boundary and writes the parts with
+/// another (`boundary="--=_HsWzsKVZkho"` over `----=_GlSzQZUbRbpVOpy`
+/// lines). mail-parser then sees one empty multipart and every URL of the
+/// message is lost; rspamd recovers the parts from the delimiter lines, and
+/// so does this. The boundary taken is that of the first body line `--X`
+/// (no white space in `X`) followed by a `Content-` header line. `None`
+/// when the message is not multipart, the declared boundary occurs, or no
+/// such line is found.
+fn recover_boundary(msg: &Message<'_>, raw: &[u8], header_len: usize) -> Option<Vec<u8>> {
+    let ct = msg.parts.first()?.content_type()?;
+    if !ct.ctype().eq_ignore_ascii_case("multipart") {
+        return None;
+    }
+    let declared = ct.attribute("boundary")?.as_bytes();
+    if declared.is_empty() {
+        return None;
+    }
+    let body = raw.get(header_len..)?;
+    let mut delim = Vec::with_capacity(declared.len() + 2);
+    delim.extend_from_slice(b"--");
+    delim.extend_from_slice(declared);
+    if memchr::memmem::find(body, &delim).is_some() {
+        return None;
+    }
+    let scan = body.get(..body.len().min(RECOVER_SCAN)).unwrap_or(body);
+    let mut lines = scan.split(|&b| b == b'\n').peekable();
+    let mut found: Option<&[u8]> = None;
+    while let Some(line) = lines.next() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(cand) = line.strip_prefix(b"--") else {
+            continue;
+        };
+        let cand = cand.trim_ascii_end();
+        let next_is_header = lines.peek().is_some_and(|n| {
+            n.get(..8)
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"content-"))
+        });
+        if (1..=200).contains(&cand.len())
+            && !cand.iter().any(|b| b.is_ascii_whitespace() || *b == b'"')
+            && next_is_header
+        {
+            found = Some(cand);
+            break;
+        }
+    }
+    let real = found?;
+    // The declared value inside the header, after `boundary=`.
+    let header = raw.get(..header_len)?;
+    let at = memchr::memmem::find_iter(header, declared).find(|&i| {
+        header
+            .get(..i)
+            .map(|h| h.trim_ascii_end().strip_suffix(b"\"").unwrap_or(h).trim_ascii_end())
+            .is_some_and(|h| h.ends_with(b"=") || h.ends_with(b"=\""))
+    })?;
+    let mut out = Vec::with_capacity(raw.len() + real.len());
+    out.extend_from_slice(header.get(..at)?);
+    out.extend_from_slice(real);
+    out.extend_from_slice(raw.get(at + declared.len()..)?);
+    Some(out)
 }
 
 /// URLs and fingerprint words of one decoded text part.
@@ -1884,6 +1959,51 @@ mod tests {
             SourceRef::new("t.eml", 0, 0),
             Timestamp::parse("2009-01-01").unwrap(),
         )
+    }
+
+    #[test]
+    fn a_mismatched_boundary_is_recovered_from_the_body() {
+        // Declared `--=_Hs`, written `----=_Gl`: mail-parser alone finds no
+        // part; the body's own delimiter lines give the parts.
+        let msg = |declared: &str| {
+            format!(
+                "From: a@b.example\n\
+Subject: s\n\
+MIME-Version: 1.0\n\
+Content-Type: multipart/alternative;\n\tboundary=\"{declared}\"\n\n\
+----=_Gl\n\
+Content-Type: text/html;\n\
+Content-Transfer-Encoding: base64\n\n\
+PGEgaHJlZj0iaHR0cDovL2NhbG9yc29sYXIudGsvP3Y9MSI+eDwvYT4=\n\
+----=_Gl--\n"
+            )
+        };
+        let trust = TrustConfig::default();
+        let hosts = |raw: &str| -> Vec<String> {
+            extract(raw.as_bytes(), &ctx(&trust))
+                .unwrap()
+                .urls
+                .into_iter()
+                .map(|u| u.host)
+                .collect()
+        };
+        assert_eq!(hosts(&msg("--=_Hs")), ["calorsolar.tk"]);
+        // The declared boundary written as declared: read as always.
+        assert_eq!(hosts(&msg("--=_Gl")), ["calorsolar.tk"]);
+        // No delimiter line followed by a part header: no recovery.
+        let plain = b"Content-Type: multipart/mixed; boundary=zz\n\n--not-a-boundary\nhttp://x.example/\n";
+        let m = MessageParser::default().parse(plain).unwrap();
+        let header_len = memchr::memmem::find(plain, b"\n\n").unwrap() + 2;
+        assert!(recover_boundary(&m, plain, header_len).is_none());
+        // The patched copy differs only in the boundary parameter.
+        let raw = msg("--=_Hs");
+        let m = MessageParser::default().parse(raw.as_bytes()).unwrap();
+        let header_len = raw.find("\n\n").unwrap() + 2;
+        let patched = recover_boundary(&m, raw.as_bytes(), header_len).unwrap();
+        assert_eq!(
+            String::from_utf8(patched).unwrap(),
+            raw.replace("boundary=\"--=_Hs\"", "boundary=\"--=_Gl\"")
+        );
     }
 
     #[test]
