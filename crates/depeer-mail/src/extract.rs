@@ -370,7 +370,10 @@ impl Extractor {
             });
         };
 
-        let subject = msg.subject().and_then(|s| clean(s, 2000));
+        let subject = raw_field(&msg, HeaderName::Subject)
+            .and_then(glued_encoded_words)
+            .and_then(|s| clean(&s, 2000))
+            .or_else(|| msg.subject().and_then(|s| clean(s, 2000)));
         if let Some(s) = &subject {
             self.urls.scan_text(s);
         }
@@ -615,7 +618,12 @@ fn recover_boundary(msg: &Message<'_>, raw: &[u8], header_len: usize) -> Option<
     let at = memchr::memmem::find_iter(header, declared).find(|&i| {
         header
             .get(..i)
-            .map(|h| h.trim_ascii_end().strip_suffix(b"\"").unwrap_or(h).trim_ascii_end())
+            .map(|h| {
+                h.trim_ascii_end()
+                    .strip_suffix(b"\"")
+                    .unwrap_or(h)
+                    .trim_ascii_end()
+            })
             .is_some_and(|h| h.ends_with(b"=") || h.ends_with(b"=\""))
     })?;
     let mut out = Vec::with_capacity(raw.len() + real.len());
@@ -686,6 +694,84 @@ fn raw_field<'m>(msg: &'m Message<'_>, name: HeaderName<'static>) -> Option<&'m 
     let h = msg.parts.first()?.headers.header(name)?;
     msg.raw_message
         .get(h.offset_start as usize..h.offset_end as usize)
+}
+
+/// The decoded value of an unstructured field in which ratware glued an
+/// RFC 2047 encoded word to the text after or before it
+/// (`=?UTF-8?B?…Da?=y, you`, `V=?UTF-8?B?w6lyaWZpZXo=?=`); `None` for any
+/// other value, which mail-parser decodes.
+///
+/// RFC 2047 wants white space around encoded words; mail-parser reads the
+/// glued text as a separate token and joins the two with a space (`…Da
+/// y, you`), while Python's `email` and mail clients show `…Day, you`.
+/// Here each encoded word is decoded with mail-parser's own decoder and the
+/// text around it is kept as written: white space between two encoded
+/// words is dropped (RFC 2047, 6.2), runs of white space elsewhere become
+/// one space, as mail-parser does.
+fn glued_encoded_words(value: &[u8]) -> Option<String> {
+    let glued_after = memchr::memmem::find_iter(value, b"?=").any(|i| {
+        value
+            .get(i + 2)
+            .is_some_and(|&b| !b.is_ascii_whitespace() && b != b'=')
+    });
+    let glued_before = || {
+        memchr::memmem::find_iter(value, b"=?").any(|i| {
+            i.checked_sub(1)
+                .and_then(|j| value.get(j))
+                .is_some_and(|&b| !b.is_ascii_whitespace() && b != b'=')
+        })
+    };
+    let glued = glued_after || glued_before();
+    if !glued || memchr::memmem::find(value, b"=?").is_none() {
+        return None;
+    }
+    let mut out = String::with_capacity(value.len());
+    let mut text: Vec<u8> = Vec::new();
+    let mut after_word = false;
+    let mut pos = 0usize;
+    let flush_text = |out: &mut String, text: &mut Vec<u8>, drop_blank: bool| {
+        if !(drop_blank && text.iter().all(u8::is_ascii_whitespace)) {
+            out.push_str(&String::from_utf8_lossy(text));
+        }
+        text.clear();
+    };
+    while pos < value.len() {
+        let at = pos + memchr::memmem::find(value.get(pos..)?, b"=?").unwrap_or(value.len() - pos);
+        push_collapsed(&mut text, value.get(pos..at)?);
+        if at >= value.len() {
+            break;
+        }
+        let mut stream = MessageStream::new(value.get(at + 1..)?);
+        match stream.decode_rfc2047() {
+            Some(word) => {
+                flush_text(&mut out, &mut text, after_word);
+                out.push_str(&word);
+                after_word = true;
+                pos = at + 1 + stream.offset();
+            }
+            None => {
+                text.extend_from_slice(b"=?");
+                after_word = false;
+                pos = at + 2;
+            }
+        }
+    }
+    flush_text(&mut out, &mut text, false);
+    let out = out.trim();
+    (!out.is_empty()).then(|| out.to_string())
+}
+
+/// Appends `b` with line breaks removed and runs of white space as one space.
+fn push_collapsed(out: &mut Vec<u8>, b: &[u8]) {
+    for &c in b {
+        if c.is_ascii_whitespace() {
+            if out.last().is_some_and(|&l| l != b' ') || out.is_empty() {
+                out.push(b' ');
+            }
+        } else {
+            out.push(c);
+        }
+    }
 }
 
 /// `"local part"@domain` as a whole field value (the addr-spec of RFC 5322
@@ -1962,6 +2048,44 @@ mod tests {
     }
 
     #[test]
+    fn an_encoded_word_glued_to_text_is_read_as_written() {
+        let subject = |v: &str| {
+            let raw = format!("From: a@b.example\nSubject:{v}\n\nbody\n");
+            let trust = TrustConfig::default();
+            extract(raw.as_bytes(), &ctx(&trust))
+                .unwrap()
+                .message
+                .subject
+        };
+        // "$1/Da" + "y, phishing@pot": no space inserted.
+        assert_eq!(
+            subject(" =?UTF-8?B?Rm9yICQxL0Rh?=y, phishing@pot").as_deref(),
+            Some("For $1/Day, phishing@pot")
+        );
+        // Two words separated by white space, then glued text.
+        assert_eq!(
+            subject(" =?utf-8?q?V?=\n =?utf-8?q?=C3=A9rifiez?=z  now").as_deref(),
+            Some("Vérifiezz now")
+        );
+        // Glued before: "V" + "érifiez".
+        assert_eq!(
+            subject(" V=?UTF-8?B?w6lyaWZpZXo=?= vos droits").as_deref(),
+            Some("Vérifiez vos droits")
+        );
+        // Not glued: mail-parser's reading, unchanged.
+        assert_eq!(
+            subject(" =?utf-8?q?caf=C3=A9?= au lait").as_deref(),
+            Some("café au lait")
+        );
+        assert_eq!(glued_encoded_words(b" =?utf-8?q?caf=C3=A9?= au lait"), None);
+        // A broken encoded word stays text.
+        assert_eq!(
+            glued_encoded_words(b"=?x?=y =?utf-8?q?a?=b").as_deref(),
+            Some("=?x?=y ab")
+        );
+    }
+
+    #[test]
     fn a_mismatched_boundary_is_recovered_from_the_body() {
         // Declared `--=_Hs`, written `----=_Gl`: mail-parser alone finds no
         // part; the body's own delimiter lines give the parts.
@@ -1991,7 +2115,8 @@ PGEgaHJlZj0iaHR0cDovL2NhbG9yc29sYXIudGsvP3Y9MSI+eDwvYT4=\n\
         // The declared boundary written as declared: read as always.
         assert_eq!(hosts(&msg("--=_Gl")), ["calorsolar.tk"]);
         // No delimiter line followed by a part header: no recovery.
-        let plain = b"Content-Type: multipart/mixed; boundary=zz\n\n--not-a-boundary\nhttp://x.example/\n";
+        let plain =
+            b"Content-Type: multipart/mixed; boundary=zz\n\n--not-a-boundary\nhttp://x.example/\n";
         let m = MessageParser::default().parse(plain).unwrap();
         let header_len = memchr::memmem::find(plain, b"\n\n").unwrap() + 2;
         assert!(recover_boundary(&m, plain, header_len).is_none());
