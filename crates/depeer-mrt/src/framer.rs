@@ -273,7 +273,14 @@ impl<R: Read> Framer<R> {
     }
 
     fn plausible(&self, h: &Header) -> bool {
-        if !h.is_known_type() || h.length > MAX_BODY_LEN || h.subtype > 64 {
+        // Exactly what `next_record` accepts, or resync could stop on a
+        // header `next_record` rejects again without moving (found by the
+        // `mrt_adapter` fuzz target: an endless run of errors at one offset).
+        if !h.is_known_type()
+            || h.length > MAX_BODY_LEN
+            || (h.is_extended() && h.length < 4)
+            || h.subtype > 64
+        {
             return false;
         }
         match self.last_timestamp {
@@ -287,8 +294,10 @@ impl<R: Read> Framer<R> {
     /// (one whose successor is also plausible, or which ends the stream).
     /// Returns the skipped bytes (capped) and their count.
     fn resync(&mut self) -> (Vec<u8>, u64) {
-        let mut skipped = Vec::new();
-        let mut count = 0u64;
+        // The header here was rejected: at least its first byte goes, so
+        // every resync moves forward.
+        let mut skipped = self.consume(1);
+        let mut count = skipped.len() as u64;
         loop {
             if count >= RESYNC_LIMIT {
                 self.done = true;
@@ -461,6 +470,36 @@ mod tests {
         v.extend((body.len() as u32).to_be_bytes());
         v.extend(body);
         v
+    }
+
+    #[test]
+    fn resync_always_moves_forward() {
+        // Found by the mrt_adapter fuzz target: an impossible length, then
+        // an extended-timestamp header (BGP4MP_ET) declaring length 0. The
+        // resync used to stop on that header, which was rejected again
+        // without moving: an endless run of errors at byte 23.
+        let data: &[u8] = &[
+            0xff, 0xff, 0xff, 0xff, 0x28, 0xa9, 0x00, 0x0a, 0x0a, 0x00, 0x0c, 0x00, 0x00, 0x00,
+            0x00, 0x00, 0x00, 0x23, 0x23, 0x23, 0x00, 0x23, 0x23, 0x23, 0x00, 0x00, 0x0c, 0x00,
+            0x21, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        ];
+        let out: Vec<_> = Framer::new(data, "fuzz").take(100).collect();
+        assert!(out.len() < 100, "the framer must end: {} items", out.len());
+        let mut last = None;
+        for item in &out {
+            let at = match item {
+                Ok(r) => r.source.offset,
+                Err(e) => e.source().offset,
+            };
+            assert!(last.is_none_or(|l| at > l), "offsets strictly increase");
+            last = Some(at);
+        }
+        // Extended-timestamp headers with fewer than 4 bytes are rejected
+        // by both the framer and the resync.
+        let mut et = rec(1, 17, 4, b"");
+        et.extend(rec(1, 17, 4, b""));
+        let out: Vec<_> = Framer::new(&et[..], "et0").take(100).collect();
+        assert!(out.len() <= 2 && out.iter().all(Result::is_err));
     }
 
     #[test]
