@@ -55,6 +55,8 @@ mod received;
 #[cfg(test)]
 mod received_reference;
 mod relay;
+#[cfg(test)]
+mod test_support;
 mod trust;
 mod url;
 #[cfg(test)]
