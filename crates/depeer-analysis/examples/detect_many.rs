@@ -1,0 +1,43 @@
+//! Runs the detector on many CSV files in one process (for the scorer's
+//! parameter sweeps; `depeer detect` is the user-facing command).
+//!
+//! `detect_many [key=value ...] FILE...` with keys `model` (linear|constant),
+//! `penalty`, `floor`, `min`, `despike` (a number or `none`), `half`,
+//! `column`. Prints one line per file: `FILE<TAB>n<TAB>cp,cp,...<TAB>seconds`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use depeer_analysis::{Model, Params, detect, read_series};
+
+fn main() {
+    let mut params = Params::default();
+    let mut column = "value".to_string();
+    let mut files = Vec::new();
+    for arg in std::env::args().skip(1) {
+        match arg.split_once('=') {
+            Some(("model", "linear")) => params.model = Model::Linear,
+            Some(("model", "constant")) => params.model = Model::Constant,
+            Some(("penalty", v)) => params.penalty = v.parse().unwrap(),
+            Some(("floor", v)) => params.floor = v.parse().unwrap(),
+            Some(("min", v)) => params.min_segment = v.parse().unwrap(),
+            Some(("despike", "none")) => params.despike = None,
+            Some(("despike", v)) => params.despike = Some(v.parse().unwrap()),
+            Some(("half", v)) => params.despike_half = v.parse().unwrap(),
+            Some(("column", v)) => column = v.to_string(),
+            Some((k, _)) => panic!("unknown key {k}"),
+            None => files.push(arg),
+        }
+    }
+    for f in files {
+        let series = read_series(std::fs::File::open(&f).unwrap(), &column).unwrap();
+        let start = std::time::Instant::now();
+        let d = detect(&series.values, &params);
+        let secs = start.elapsed().as_secs_f64();
+        let cps: Vec<String> = d.change_points.iter().map(ToString::to_string).collect();
+        println!("{f}\t{}\t{}\t{secs:.6}", d.n, cps.join(","));
+    }
+}
