@@ -50,6 +50,35 @@ pub enum StoreError {
         /// The Arrow error.
         source: datafusion::arrow::error::ArrowError,
     },
+    /// The statement is not a read: `depeer sql` runs only queries.
+    #[error(
+        "refused: {statement} is not a read; depeer sql is read-only and runs only SELECT, \
+         WITH, VALUES, EXPLAIN, SHOW and DESCRIBE (write with `depeer ingest`)"
+    )]
+    ReadOnly {
+        /// The kind of statement that was refused (`INSERT`, `COPY`, ...).
+        statement: String,
+    },
+    /// The query ran past its time limit and was stopped.
+    #[error(
+        "query stopped after {seconds} s (its time limit): narrow it (a WHERE on `day` or \
+         `time`, a LIMIT) or raise --timeout"
+    )]
+    QueryTimeout {
+        /// The limit, in seconds.
+        seconds: f64,
+    },
+    /// The query needed more memory than its limit.
+    #[error(
+        "query stopped: it needs more than its memory limit of {limit_mb} MB ({detail}); \
+         narrow it (a WHERE, a LIMIT, fewer GROUP BY keys) or raise --memory-limit"
+    )]
+    QueryMemory {
+        /// The limit in MB.
+        limit_mb: u64,
+        /// DataFusion's account of the allocation that failed.
+        detail: String,
+    },
     /// A SQL query failed (parse, plan or execution).
     #[error("query failed: {}", error.find_root())]
     Sql {

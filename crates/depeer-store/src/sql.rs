@@ -10,6 +10,7 @@
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{
@@ -22,6 +23,9 @@ use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::error::DataFusionError;
+use datafusion::execution::context::SQLOptions;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::error::{Result, StoreError};
@@ -46,33 +50,162 @@ fn sql_err(query: &str) -> impl FnOnce(DataFusionError) -> StoreError + '_ {
     }
 }
 
-/// Runs one SQL query over the dataset in `dir`. The result always has at
-/// least one batch (possibly empty) so the column names are known.
+/// The limits a query runs under. A query past either stops with a clear
+/// error ([`StoreError::QueryMemory`], [`StoreError::QueryTimeout`]) instead
+/// of filling the machine's memory or running for ever.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QueryLimits {
+    /// Memory the query's operators may hold (sorts, joins, aggregations),
+    /// in bytes. Nothing spills to disk: a query past it stops.
+    pub memory_bytes: usize,
+    /// Wall-clock time the query may take, planning included.
+    pub time: Duration,
+}
+
+impl Default for QueryLimits {
+    /// 4 GiB and 10 minutes: roomy for an analyst's query on one machine,
+    /// small enough that a runaway query cannot take the machine down.
+    fn default() -> Self {
+        QueryLimits {
+            memory_bytes: 4 << 30,
+            time: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Runs one read-only SQL query over the dataset in `dir` with the default
+/// [`QueryLimits`]. See [`sql_with_limits`].
 pub fn sql(dir: &Path, query: &str) -> Result<Vec<RecordBatch>> {
+    sql_with_limits(dir, query, &QueryLimits::default())
+}
+
+/// Runs one SQL query over the dataset in `dir`, read-only by construction:
+/// the text must be one query statement (SELECT, WITH, VALUES, EXPLAIN,
+/// SHOW, DESCRIBE), and the plan DataFusion makes of it is checked again
+/// with DDL, DML (INSERT, UPDATE, DELETE, COPY) and session statements
+/// (SET, transactions) disallowed. Writes are refused with
+/// [`StoreError::ReadOnly`]. The result always has at least one batch
+/// (possibly empty) so the column names are known.
+pub fn sql_with_limits(dir: &Path, query: &str, limits: &QueryLimits) -> Result<Vec<RecordBatch>> {
     let tables = dir.join("tables");
     if !tables.is_dir() {
         return Err(StoreError::NoDataset {
             dir: dir.to_path_buf(),
         });
     }
+    check_read_only(query)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
         .build()
         .map_err(StoreError::io("start query runtime", dir))?;
-    runtime.block_on(async {
+    let env = RuntimeEnvBuilder::new()
+        .with_memory_limit(limits.memory_bytes, 1.0)
+        .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled))
+        .build_arc()
+        .map_err(sql_err(query))?;
+    let run = async {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let config = SessionConfig::new()
             .with_target_partitions(threads)
             .with_information_schema(true);
-        let ctx = SessionContext::new_with_config(config);
-        register_all(&ctx, &tables).await.map_err(sql_err(query))?;
-        let df = ctx.sql(query).await.map_err(sql_err(query))?;
+        let ctx = SessionContext::new_with_config_rt(config, env);
+        register_all(&ctx, &tables).await?;
+        let read_only = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        let df = ctx.sql_with_options(query, read_only).await?;
         let schema: Arc<Schema> = Arc::new(df.schema().as_arrow().clone());
-        let mut batches = df.collect().await.map_err(sql_err(query))?;
+        let mut batches = df.collect().await?;
         if batches.is_empty() {
             batches.push(RecordBatch::new_empty(schema));
         }
-        Ok(batches)
+        Ok::<_, DataFusionError>(batches)
+    };
+    runtime.block_on(async {
+        match tokio::time::timeout(limits.time, run).await {
+            Err(_) => Err(StoreError::QueryTimeout {
+                seconds: limits.time.as_secs_f64(),
+            }),
+            Ok(Ok(batches)) => Ok(batches),
+            Ok(Err(e)) => Err(classify(query, e, limits)),
+        }
     })
+}
+
+/// Turns DataFusion's errors for a refused plan or an exhausted memory pool
+/// into the store's own, so that the message says what to do.
+fn classify(query: &str, e: DataFusionError, limits: &QueryLimits) -> StoreError {
+    match e.find_root() {
+        DataFusionError::ResourcesExhausted(detail) => StoreError::QueryMemory {
+            limit_mb: (limits.memory_bytes >> 20) as u64,
+            detail: detail.clone(),
+        },
+        DataFusionError::Plan(msg)
+            if msg.starts_with("DDL not supported")
+                || msg.starts_with("DML not supported")
+                || msg.starts_with("Statement not supported") =>
+        {
+            StoreError::ReadOnly {
+                statement: msg.split(": ").nth(1).unwrap_or(msg).to_string(),
+            }
+        }
+        _ => sql_err(query)(e),
+    }
+}
+
+/// Refuses, before any planning, every text that is not exactly one query
+/// statement. The plan check in [`sql_with_limits`] would refuse writes too;
+/// this check names the statement kind in the error and also refuses
+/// statements DataFusion might one day plan as reads.
+fn check_read_only(query: &str) -> Result<()> {
+    use datafusion::sql::parser::{DFParser, Statement as DfStatement};
+    use datafusion::sql::sqlparser::ast::Statement as Sql;
+    let statements = DFParser::parse_sql(query).map_err(sql_err(query))?;
+    if statements.len() != 1 {
+        return Err(StoreError::ReadOnly {
+            statement: format!("a script of {} statements", statements.len()),
+        });
+    }
+    let refused = |kind: &str| {
+        Err(StoreError::ReadOnly {
+            statement: kind.to_string(),
+        })
+    };
+    match statements.front() {
+        Some(DfStatement::Statement(st)) => match st.as_ref() {
+            Sql::Query(_)
+            | Sql::Explain { .. }
+            | Sql::ExplainTable { .. }
+            | Sql::ShowTables { .. }
+            | Sql::ShowColumns { .. }
+            | Sql::ShowFunctions { .. }
+            | Sql::ShowVariable { .. } => Ok(()),
+            other => refused(&statement_kind(other)),
+        },
+        Some(DfStatement::Explain(_)) => Ok(()),
+        Some(DfStatement::CopyTo(_)) => refused("COPY"),
+        Some(DfStatement::CreateExternalTable(_)) => refused("CREATE EXTERNAL TABLE"),
+        Some(DfStatement::Reset(_)) => refused("RESET"),
+        None => refused("an empty query"),
+    }
+}
+
+/// The statement's verb and, for CREATE / DROP / ALTER, its object kind
+/// (`INSERT`, `CREATE TABLE`, `DROP VIEW`, `SET`), for the refusal message.
+fn statement_kind(st: &datafusion::sql::sqlparser::ast::Statement) -> String {
+    const OBJECTS: [&str; 8] = [
+        "TABLE", "VIEW", "SCHEMA", "DATABASE", "FUNCTION", "INDEX", "CATALOG", "TYPE",
+    ];
+    let text = st.to_string().to_ascii_uppercase();
+    let mut words = text.split_whitespace();
+    let verb = words.next().unwrap_or("an unknown statement").to_string();
+    if matches!(verb.as_str(), "CREATE" | "DROP" | "ALTER") {
+        if let Some(object) = words.take(4).find(|w| OBJECTS.contains(w)) {
+            return format!("{verb} {object}");
+        }
+    }
+    verb
 }
 
 async fn register_all(ctx: &SessionContext, tables: &Path) -> datafusion::error::Result<()> {

@@ -14,6 +14,8 @@ use depeer_store::OutputFormat;
 routing_events, as_names (columns in docs/schema.md). Day-partitioned tables have a `day` \
 column ('YYYY-MM-DD') that prunes files.
 
+The query runs read-only, under a memory and a time limit (--memory-limit, --timeout).
+
 Examples:
   depeer sql \"SELECT count(*) FROM messages\"
   depeer sql --json \"SELECT relay_ip, count(*) AS n FROM messages GROUP BY 1 ORDER BY n DESC LIMIT 10\"
@@ -29,7 +31,16 @@ pub struct Args {
     /// Print CSV with a header line.
     #[arg(long)]
     pub csv: bool,
-    /// The query.
+    /// Memory the query may hold for sorts, joins and aggregations, in MiB;
+    /// a query past it stops with an error (nothing spills to disk).
+    #[arg(long, value_name = "MIB", default_value_t = 4096)]
+    pub memory_limit: u64,
+    /// Time the query may take, in seconds; a query past it stops with an error.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600.0)]
+    pub timeout: f64,
+    /// The query: one SELECT, WITH, VALUES, EXPLAIN, SHOW or DESCRIBE
+    /// statement. `depeer sql` is read-only: INSERT, COPY, CREATE, DROP,
+    /// SET and every other write or session statement are refused.
     pub query: String,
 }
 
@@ -49,7 +60,15 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     } else {
         OutputFormat::Table
     };
-    let batches = depeer_store::sql(&args.data, &args.query)?;
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        anyhow::bail!("--timeout must be a positive number of seconds");
+    }
+    let limits = depeer_store::QueryLimits {
+        memory_bytes: usize::try_from(args.memory_limit.saturating_mul(1 << 20))
+            .unwrap_or(usize::MAX),
+        time: std::time::Duration::from_secs_f64(args.timeout),
+    };
+    let batches = depeer_store::sql_with_limits(&args.data, &args.query, &limits)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     depeer_store::render(&batches, format, &mut out)?;
