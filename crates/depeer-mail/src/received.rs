@@ -1142,6 +1142,32 @@ mod tests {
         eprintln!("{n} Received values compared");
     }
 
+    /// The golden suite's inputs give what the previous parser gave.
+    #[test]
+    fn corpus_equals_the_reference_parser() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/received");
+        let (mut s_old, mut s_new) = (String::new(), String::new());
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_none_or(|x| x != "txt") {
+                continue;
+            }
+            let m = std::fs::read(&p).unwrap();
+            let got = parse_received(&String::from_utf8_lossy(&m));
+            let want = crate::received_reference::parse_received_bytes(&m, &mut s_old);
+            assert_eq!(got, want, "{}", p.display());
+            for max in [3, 17, 64, MAX_RECEIVED_LEN] {
+                unfold_into(&m, &mut s_new, max);
+                crate::received_reference::unfold_into(&m, &mut s_old, max);
+                assert_eq!(s_new, s_old, "{} {max}", p.display());
+            }
+            n += 1;
+        }
+        eprintln!("{n} corpus lines equal the reference");
+        assert!(n > 300);
+    }
+
     #[test]
     fn fast_ipv4_equals_std() {
         for s in [

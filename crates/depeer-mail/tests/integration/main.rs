@@ -1,9 +1,21 @@
-//! Integration tests of depeer-mail: the nasty corpus, the real data in
-//! ../shared/data, and random bytes through every layer.
+//! Integration tests of depeer-mail (the one test binary of the crate): the
+//! golden suites under tests/corpus (nasty messages, Received lines, URL
+//! bodies), the real data in ../shared/data, and random bytes through every
+//! layer.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod corpus;
 mod nasty;
 mod random;
 mod real_data;
+mod received;
+mod url;
 
 use depeer_core::{SourceRef, Timestamp};
 use depeer_mail::{ExtractContext, TrustConfig};

@@ -1,7 +1,5 @@
 //! Golden fixtures (tests/corpus/nasty) and generated hostile messages.
 
-use std::path::Path;
-
 use depeer_mail::{TrustConfig, extract};
 use serde_json::{Value, json};
 
@@ -28,35 +26,7 @@ fn actual(raw: &[u8]) -> Value {
 
 #[test]
 fn nasty_corpus_matches_expectations() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/nasty");
-    let mut names: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-        .collect();
-    names.sort();
-    assert!(names.len() >= 10, "the nasty suite is (nearly) empty");
-    let mut failures = Vec::new();
-    for eml in &names {
-        let raw = std::fs::read(eml).unwrap();
-        let expected: Value =
-            serde_json::from_str(&std::fs::read_to_string(eml.with_extension("json")).unwrap())
-                .unwrap();
-        let got = actual(&raw);
-        let mismatch = expected
-            .as_object()
-            .unwrap()
-            .iter()
-            .any(|(k, v)| got.get(k).unwrap_or(&Value::Null) != v);
-        let failed = eml.with_extension("failed");
-        if mismatch {
-            std::fs::write(&failed, serde_json::to_string_pretty(&got).unwrap()).unwrap();
-            failures.push(format!("{}: expected {expected}, got {got}", eml.display()));
-        } else {
-            let _ = std::fs::remove_file(&failed);
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    super::corpus::run_suite("nasty", "eml", actual);
 }
 
 #[test]
