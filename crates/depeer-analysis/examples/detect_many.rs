@@ -21,6 +21,8 @@ fn main() {
         match arg.split_once('=') {
             Some(("model", "linear")) => params.model = Model::Linear,
             Some(("model", "constant")) => params.model = Model::Constant,
+            Some(("model", "either")) => params.model = Model::Either,
+            Some(("slope", v)) => params.slope_penalty = v.parse().unwrap(),
             Some(("penalty", v)) => params.penalty = v.parse().unwrap(),
             Some(("floor", v)) => params.floor = v.parse().unwrap(),
             Some(("min", v)) => params.min_segment = v.parse().unwrap(),
