@@ -16,9 +16,11 @@ mod cost;
 mod csv;
 mod detect;
 mod error;
+mod hll;
 mod robust;
 
 pub use cost::Model;
 pub use csv::{MAX_ROWS, Series, parse_series, read_series};
 pub use detect::{Detection, Params, detect};
 pub use error::Error;
+pub use hll::{Hll, PRECISION, SPARSE_LIMIT, hash_bytes, hash_ip};
