@@ -7,6 +7,12 @@
 //! FILE is a JSON array of objects with a `header` string (the layout of
 //! mail-parser's `resources/received.json`). Each output line is
 //! `{"handover", "ip", "helo", "rdns"}` (`null` when absent).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 fn main() -> std::process::ExitCode {
     let Some(path) = std::env::args().nth(1) else {

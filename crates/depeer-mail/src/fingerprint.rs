@@ -195,11 +195,10 @@ impl Fingerprinter {
 
     /// Adds plain text.
     ///
-    /// Why this is not a simple byte loop: the profile of `extract` showed
-    /// the per-byte word loop (kept as `add_text_reference` under
-    /// `#[cfg(test)]`, and compared with this one on real and random text)
-    /// as the largest single cost, mostly branch mispredictions at word
-    /// ends. Here each block of 64 bytes is classified eight bytes at a
+    /// Why this is not a simple byte loop: a per-byte word loop (kept as
+    /// `add_text_reference` under `#[cfg(test)]`, and compared with this one
+    /// on real and random text) mispredicts a branch at most word ends, and
+    /// every byte of every text part passes here. Here each block of 64 bytes is classified eight bytes at a
     /// time without branches ([`word_bits`]), the word starts and ends are
     /// read off the resulting bit mask, and words without digits (the
     /// common case) are lowercased and hashed eight bytes at a time. Words
@@ -408,9 +407,9 @@ impl Fingerprinter {
 
     /// The signature as 128 lowercase hex characters.
     pub fn hex(&mut self) -> String {
-        // Into a byte array through a table, validated once: the formatter
-        // machinery (`write!("{v:08x}")`) was ~2 % of extraction on small
-        // messages, and a `push` per character ~1 %.
+        // Into a byte array through a table, validated once: once per
+        // message, the formatter machinery (`write!("{v:08x}")`) and a
+        // `push` per character are not free on small messages.
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let sig = self.signature();
         let mut out = [0u8; SLOTS * 8];
@@ -538,9 +537,7 @@ mod tests {
             check(b << 24);
         }
         for _ in 0..200_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            x = crate::test_support::xorshift(x);
             check(x);
         }
     }
@@ -559,20 +556,12 @@ mod tests {
     /// text over the bytes it reacts to, and across the word cap.
     #[test]
     fn equals_the_reference_splitter_on_real_and_mutated_text() {
-        fn walk(p: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-            if p.is_dir() {
-                for e in std::fs::read_dir(p).unwrap() {
-                    walk(&e.unwrap().path(), out);
-                }
-            } else {
-                out.push(p.to_path_buf());
-            }
-        }
-        let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
-        let mut files = Vec::new();
-        for sub in ["spam", "ham"] {
-            walk(&std::path::Path::new(data).join(sub), &mut files);
-        }
+        let Some(data) = crate::test_support::shared_data(
+            "equals_the_reference_splitter_on_real_and_mutated_text",
+        ) else {
+            return;
+        };
+        let files = crate::test_support::data_files(&data, &["spam", "ham"]);
         assert!(files.len() > 1000, "{}", files.len());
         let splice: [&str; 8] = [
             "7",
@@ -593,9 +582,7 @@ mod tests {
             for _ in 0..2 {
                 let mut t = text.clone();
                 for _ in 0..t.len() / 64 + 1 {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
+                    x = crate::test_support::xorshift(x);
                     let mut at = (x >> 20) as usize % (t.len() + 1);
                     while !t.is_char_boundary(at) {
                         at -= 1;
@@ -610,9 +597,7 @@ mod tests {
         assert!(n > 1000);
         let alphabet = ["a", "B", "0", "9", " ", ".", "é", "\u{a0}", "z", "\t", "Zz"];
         for _ in 0..20_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            x = crate::test_support::xorshift(x);
             let len = (x % 150) as usize;
             let mut y = x;
             let t: String = (0..len)

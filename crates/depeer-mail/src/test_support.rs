@@ -16,18 +16,22 @@ impl XorShift {
 
     /// The next 64 random bits.
     pub(crate) fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
+        self.0 = xorshift(self.0);
+        self.0
     }
 
     /// A number below `n` (`n` > 0).
     pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n as u64) as usize
     }
+}
+
+/// One step of xorshift64 (Marsaglia's 13, 7, 17).
+pub(crate) fn xorshift(mut x: u64) -> u64 {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    x
 }
 
 /// The shared data directory, or `None` after saying on stderr that `test`
@@ -64,7 +68,11 @@ pub(crate) fn data_files(data: &Path, subs: &[&str]) -> Vec<PathBuf> {
     for sub in subs {
         let before = files.len();
         walk(&data.join(sub), &mut files);
-        assert!(files.len() > before, "no data under {}", data.join(sub).display());
+        assert!(
+            files.len() > before,
+            "no data under {}",
+            data.join(sub).display()
+        );
     }
     files
 }

@@ -130,54 +130,46 @@ pub(super) fn lean_headers<'x>(
     headers: &mut Vec<Header<'x>>,
 ) -> Option<usize> {
     let before = headers.len();
-    let r = walk_fields(data, start, nl, bounded, headers);
+    let mut walk = || {
+        let mut pos = start;
+        // Next entry of `nl` to read (entries only move forward).
+        let mut k = 0usize;
+        loop {
+            let line = data.get(pos..)?;
+            match line {
+                [b'\n', ..] => return Some(pos + 1),
+                [b'\r', b'\n', ..] => return Some(pos + 2),
+                _ => {}
+            }
+            let name_len = line
+                .iter()
+                .take_while(|&&b| b.is_ascii_alphanumeric() || b == b'-')
+                .count();
+            if name_len == 0 || line.get(name_len) != Some(&b':') {
+                return None;
+            }
+            let end = field_end(data, pos, nl, &mut k)?;
+            let name = line.get(..name_len)?;
+            if let Some(index) = PARSED_FIELDS
+                .iter()
+                .position(|f| f.len() == name_len && f.eq_ignore_ascii_case(name))
+            {
+                let field = Field {
+                    pos,
+                    name_len,
+                    end,
+                    index,
+                };
+                headers.push(parse_field(data, &field, bounded)?);
+            }
+            pos = end;
+        }
+    };
+    let r = walk();
     if r.is_none() {
         headers.truncate(before);
     }
     r
-}
-
-/// The field loop of [`lean_headers`].
-fn walk_fields<'x>(
-    data: &'x [u8],
-    start: usize,
-    nl: Option<&[u32]>,
-    bounded: bool,
-    headers: &mut Vec<Header<'x>>,
-) -> Option<usize> {
-    let mut pos = start;
-    // Next entry of `nl` to read (entries only move forward).
-    let mut k = 0usize;
-    loop {
-        let line = data.get(pos..)?;
-        match line {
-            [b'\n', ..] => return Some(pos + 1),
-            [b'\r', b'\n', ..] => return Some(pos + 2),
-            _ => {}
-        }
-        let name_len = line
-            .iter()
-            .take_while(|&&b| b.is_ascii_alphanumeric() || b == b'-')
-            .count();
-        if name_len == 0 || line.get(name_len) != Some(&b':') {
-            return None;
-        }
-        let end = field_end(data, pos, nl, &mut k)?;
-        let name = line.get(..name_len)?;
-        if let Some(index) = PARSED_FIELDS
-            .iter()
-            .position(|f| f.len() == name_len && f.eq_ignore_ascii_case(name))
-        {
-            let field = Field {
-                pos,
-                name_len,
-                end,
-                index,
-            };
-            headers.push(parse_field(data, &field, bounded)?);
-        }
-        pos = end;
-    }
 }
 
 /// The end of the field starting at `pos`: after the line break that is

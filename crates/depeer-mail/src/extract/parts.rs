@@ -108,7 +108,11 @@ fn redecode(msg: &Message<'_>, part: &mail_parser::MessagePart<'_>) -> Option<St
 /// (no white space in `X`) followed by a `Content-` header line. `None`
 /// when the message is not multipart, the declared boundary occurs, or no
 /// such line is found.
-pub(super) fn recover_boundary(msg: &Message<'_>, raw: &[u8], header_len: usize) -> Option<Vec<u8>> {
+pub(super) fn recover_boundary(
+    msg: &Message<'_>,
+    raw: &[u8],
+    header_len: usize,
+) -> Option<Vec<u8>> {
     let ct = msg.parts.first()?.content_type()?;
     if !ct.ctype().eq_ignore_ascii_case("multipart") {
         return None;

@@ -13,14 +13,12 @@ use super::{byte_class, clean, in_class, raw_field, single_line};
 /// without blanks and without the bytes that make address syntax (angle
 /// brackets, quotes, comments, lists, groups, routes, quoting, `=` of
 /// encoded words).
-pub(in crate::extract) static PLAIN_ADDR: [bool; 256] =
-    byte_class(0x21, 0x7e, b"<>\"()[],;:\\=");
+pub(in crate::extract) static PLAIN_ADDR: [bool; 256] = byte_class(0x21, 0x7e, b"<>\"()[],;:\\=");
 
 /// Bytes allowed in a quoted display name in [`plain_address`]: printable
 /// ASCII and space, without quotes, backslashes, `=`, parentheses and
 /// angle brackets.
-pub(in crate::extract) static PLAIN_QUOTED_NAME: [bool; 256] =
-    byte_class(0x20, 0x7e, b"\"\\=()<>");
+pub(in crate::extract) static PLAIN_QUOTED_NAME: [bool; 256] = byte_class(0x20, 0x7e, b"\"\\=()<>");
 
 /// The first address of an address list, trimmed, at most 512 bytes.
 pub(in crate::extract) fn first_addr(a: Option<&Address<'_>>) -> Option<String> {
