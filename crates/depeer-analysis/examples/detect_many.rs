@@ -25,6 +25,7 @@ fn main() {
             Some(("slope", v)) => params.slope_penalty = v.parse().unwrap(),
             Some(("penalty", v)) => params.penalty = v.parse().unwrap(),
             Some(("floor", v)) => params.floor = v.parse().unwrap(),
+            Some(("noise_floor", v)) => params.noise_floor = v.parse().unwrap(),
             Some(("min", v)) => params.min_segment = v.parse().unwrap(),
             Some(("despike", "none")) => params.despike = None,
             Some(("despike", v)) => params.despike = Some(v.parse().unwrap()),

@@ -34,6 +34,10 @@ pub struct Params {
     /// Standard-deviation floor of a segment, as a fraction of the series'
     /// robust range (its variance floor is the square).
     pub floor: f64,
+    /// Standard-deviation floor as a fraction of the noise estimated from
+    /// first differences: a short stretch of noise that happens to be
+    /// quiet must not look like a new regime.
+    pub noise_floor: f64,
     /// The shortest segment, in points (present values).
     pub min_segment: usize,
     /// Hampel threshold in noise standard deviations (`None`: no despiking).
@@ -46,9 +50,10 @@ impl Default for Params {
     fn default() -> Self {
         Params {
             model: Model::Either,
-            penalty: 6.0,
+            penalty: 4.5,
             slope_penalty: 1.0,
             floor: 0.06,
+            noise_floor: 0.5,
             min_segment: 5,
             despike: Some(5.0),
             despike_half: 3,
@@ -90,13 +95,18 @@ pub fn detect(values: &[Option<f64>], params: &Params) -> Detection {
     let Some(z) = standardise(&x) else {
         return none;
     };
+    let sigma = robust::diff_sigma(&z);
     let z = match params.despike {
-        Some(k) => robust::hampel(&z, params.despike_half, k, robust::diff_sigma(&z)),
+        Some(k) => robust::hampel(&z, params.despike_half, k, sigma),
         None => z,
     };
     let scale = n.max(1) as f64;
     let t: Vec<f64> = rows.iter().map(|&r| r as f64 / scale).collect();
-    let floor = (params.floor * params.floor).max(1e-12);
+    let floor = params
+        .floor
+        .max(params.noise_floor * sigma)
+        .powi(2)
+        .max(1e-12);
     let ln_n = (x.len() as f64).ln();
     let prefix = Prefix::new(&t, &z, params.model, floor, params.slope_penalty * ln_n);
     let beta = params.penalty * ln_n;
@@ -113,10 +123,13 @@ pub fn detect(values: &[Option<f64>], params: &Params) -> Detection {
 /// `(x − median) / (q95 − q05)`, falling back to the full range; `None`
 /// for a constant series (nothing to detect).
 fn standardise(x: &[f64]) -> Option<Vec<f64>> {
-    let med = robust::median(x)?;
-    let mut spread = robust::quantile(x, 0.95)? - robust::quantile(x, 0.05)?;
+    let mut sorted = x.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let q = |p| robust::sorted_quantile(&sorted, p);
+    let med = q(0.5)?;
+    let mut spread = q(0.95)? - q(0.05)?;
     if spread <= 0.0 {
-        spread = robust::quantile(x, 1.0)? - robust::quantile(x, 0.0)?;
+        spread = q(1.0)? - q(0.0)?;
     }
     if !(spread > 0.0 && spread.is_finite()) {
         return None;
@@ -330,8 +343,7 @@ mod tests {
 
     #[test]
     fn twenty_points() {
-        // A shift of 6 noise sd is always found; of 5 sd, mostly (the
-        // penalty is set for precision: a false change costs more than a miss).
+        // A shift of 6 noise sd is always found, and 5 sd nearly always.
         let mut found_5 = 0;
         for seed in 1..=10u64 {
             let xs = Noise(seed).series(20, |i| if i < 12 { 0.0 } else { 6.0 });
@@ -341,8 +353,8 @@ mod tests {
             let xs = Noise(seed).series(20, |i| if i < 12 { 0.0 } else { 5.0 });
             found_5 += usize::from(cps(&xs).iter().any(|c| c.abs_diff(12) <= 2));
         }
-        // Measured: 7 of these 10 (docs/detect.md).
-        assert!(found_5 >= 6, "{found_5}/10");
+        // Measured: 10 of these 10; a margin for platform float differences.
+        assert!(found_5 >= 8, "{found_5}/10");
     }
 
     #[test]

@@ -6,11 +6,9 @@
 //! its own: two false change points per outlier. Human annotators (and the
 //! benchmark's instructions) do not call an outlier a change.
 
-/// The `q`-quantile (0..=1) of `xs` by linear interpolation; `None` when
-/// empty. Non-finite values must not be present (callers ensure it).
-pub(crate) fn quantile(xs: &[f64], q: f64) -> Option<f64> {
-    let mut v = xs.to_vec();
-    v.sort_by(f64::total_cmp);
+/// The `q`-quantile (0..=1) of the ascending `v` by linear interpolation;
+/// `None` when empty.
+pub(crate) fn sorted_quantile(v: &[f64], q: f64) -> Option<f64> {
     let last = v.len().checked_sub(1)?;
     let pos = q.clamp(0.0, 1.0) * last as f64;
     let lo = pos.floor() as usize;
@@ -22,7 +20,7 @@ pub(crate) fn quantile(xs: &[f64], q: f64) -> Option<f64> {
 
 /// The median of `xs`; `None` when empty.
 pub(crate) fn median(xs: &[f64]) -> Option<f64> {
-    quantile(xs, 0.5)
+    median_in_place(&mut xs.to_vec())
 }
 
 /// The noise standard deviation estimated from first differences:
@@ -60,18 +58,35 @@ pub(crate) fn hampel(xs: &[f64], half: usize, k: f64, sigma: f64) -> Vec<f64> {
     if sigma <= 0.0 || xs.len() < 2 * half + 1 {
         return out;
     }
+    let mut window = Vec::with_capacity(2 * half + 1);
     for (i, slot) in out.iter_mut().enumerate() {
         let lo = i.saturating_sub(half);
         let hi = (i + half + 1).min(xs.len());
-        let Some(window) = xs.get(lo..hi) else {
+        window.clear();
+        window.extend_from_slice(xs.get(lo..hi).unwrap_or_default());
+        let Some(m) = median_in_place(&mut window) else {
             continue;
         };
-        let Some(m) = median(window) else { continue };
         if (*slot - m).abs() > k * sigma {
             *slot = m;
         }
     }
     out
+}
+
+/// The median by selection (reorders `v`); `None` when empty.
+fn median_in_place(v: &mut [f64]) -> Option<f64> {
+    let n = v.len();
+    if n == 0 {
+        return None;
+    }
+    let mid = n / 2;
+    let (below, &mut upper, _) = v.get_mut(..)?.select_nth_unstable_by(mid, f64::total_cmp);
+    if n % 2 == 1 {
+        return Some(upper);
+    }
+    let lower = below.iter().copied().max_by(f64::total_cmp)?;
+    Some((lower + upper) / 2.0)
 }
 
 #[cfg(test)]
@@ -82,8 +97,10 @@ mod tests {
     fn quantiles_and_median() {
         assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
-        assert_eq!(quantile(&[0.0, 10.0], 0.25), Some(2.5));
+        assert_eq!(sorted_quantile(&[0.0, 10.0], 0.25), Some(2.5));
         assert_eq!(median(&[]), None);
+        assert_eq!(median(&[5.0]), Some(5.0));
+        assert_eq!(median(&[2.0, 1.0]), Some(1.5));
     }
 
     #[test]
