@@ -1,0 +1,3 @@
+//! Ingestion pipelines: sources -> parse -> enrich -> store.
+
+pub mod mail;
