@@ -282,60 +282,49 @@ fn parse_tokens(text: &[u8]) -> Option<Timestamp> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn dotted_times_after_the_date() {
-        let t = |s: &str| parse_date(s.as_bytes()).map(|t| t.to_rfc3339());
-        assert_eq!(
-            t("Fri, 1 Jul 2005 03.32.48 +0200").as_deref(),
-            Some("2005-07-01T01:32:48Z")
-        );
-        // Before the date is complete a dotted token is not a time.
-        assert_eq!(t("11.11.08 Nov 2008 10:00:00"), t("Nov 2008 10:00:00"));
-        assert_eq!(t("Fri, 1 Jul 2005 25.32.48 +0200"), None);
-    }
-
     fn p(s: &str) -> Option<String> {
         parse_date(s.as_bytes()).map(|t| t.to_rfc3339())
     }
 
+    /// Each text reads as the UTC time beside it.
+    fn reads(cases: &[(&str, &str)]) {
+        for (text, want) in cases {
+            assert_eq!(p(text).as_deref(), Some(*want), "{text}");
+        }
+    }
+
+    #[test]
+    fn dotted_times_after_the_date() {
+        reads(&[("Fri, 1 Jul 2005 03.32.48 +0200", "2005-07-01T01:32:48Z")]);
+        // Before the date is complete a dotted token is not a time.
+        assert_eq!(p("11.11.08 Nov 2008 10:00:00"), p("Nov 2008 10:00:00"));
+        assert_eq!(p("Fri, 1 Jul 2005 25.32.48 +0200"), None);
+    }
+
     #[test]
     fn rfc5322_forms() {
-        assert_eq!(
-            p("Tue, 11 Nov 2008 13:30:00 -0800 (PST)").as_deref(),
-            Some("2008-11-11T21:30:00Z")
-        );
-        assert_eq!(
-            p("11 Nov 2008 21:30 GMT").as_deref(),
-            Some("2008-11-11T21:30:00Z")
-        );
-        assert_eq!(
-            p("Sat,  8 Nov 03 17:57:46 EST").as_deref(),
-            Some("2003-11-08T22:57:46Z")
-        );
-        assert_eq!(
-            p("Thu, 13 Mar 2003 15:23:15 -0500 (EST)").as_deref(),
-            Some("2003-03-13T20:23:15Z")
-        );
-        assert_eq!(
-            p("Mon, 29 Oct 2018 11:17:19 +0100").as_deref(),
-            Some("2018-10-29T10:17:19Z")
-        );
-        assert_eq!(
-            p("Wed, 5 Jun 2019 10:17:08.123 +0000").as_deref(),
-            Some("2019-06-05T10:17:08Z")
-        );
+        reads(&[
+            (
+                "Tue, 11 Nov 2008 13:30:00 -0800 (PST)",
+                "2008-11-11T21:30:00Z",
+            ),
+            ("11 Nov 2008 21:30 GMT", "2008-11-11T21:30:00Z"),
+            ("Sat,  8 Nov 03 17:57:46 EST", "2003-11-08T22:57:46Z"),
+            (
+                "Thu, 13 Mar 2003 15:23:15 -0500 (EST)",
+                "2003-03-13T20:23:15Z",
+            ),
+            ("Mon, 29 Oct 2018 11:17:19 +0100", "2018-10-29T10:17:19Z"),
+            ("Wed, 5 Jun 2019 10:17:08.123 +0000", "2019-06-05T10:17:08Z"),
+        ]);
     }
 
     #[test]
     fn asctime_form_of_mbox_from_lines() {
-        assert_eq!(
-            p("Mon Nov 14 12:34:56 2005").as_deref(),
-            Some("2005-11-14T12:34:56Z")
-        );
-        assert_eq!(
-            p("Thu Aug 22 12:36:23 2002").as_deref(),
-            Some("2002-08-22T12:36:23Z")
-        );
+        reads(&[
+            ("Mon Nov 14 12:34:56 2005", "2005-11-14T12:34:56Z"),
+            ("Thu Aug 22 12:36:23 2002", "2002-08-22T12:36:23Z"),
+        ]);
     }
 
     /// The canonical reader agrees with the token reader wherever it

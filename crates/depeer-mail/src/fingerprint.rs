@@ -43,28 +43,33 @@ impl Default for Fingerprinter {
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
+const HIGH: u64 = 0x8080_8080_8080_8080;
+const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+/// High bit of each byte of `x` set where that byte is ASCII in
+/// `lo..=hi` (`hi` < 0x7f), eight bytes at once: adding `0x80 - lo` to the
+/// low seven bits sets the high bit where they are `>= lo`, adding
+/// `0x7f - hi` where they are `> hi`; bytes >= 0x80 never match.
+#[inline]
+fn lanes_in(x: u64, lo: u8, hi: u8) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let t = x & LOW7;
+    let ge = t + ONES * u64::from(0x80 - lo);
+    let gt = t + ONES * u64::from(0x7f - hi);
+    ge & !gt & !x & HIGH
+}
+
 /// ASCII-lowercases eight packed bytes at once (bytes >= 0x80 unchanged):
 /// the SWAR form of `to_ascii_lowercase` on each byte.
 #[inline]
 fn lower8(x: u64) -> u64 {
-    let t = x & LOW7;
-    // High bit set where the low seven bits are >= 'A' and > 'Z' respectively.
-    let ge_a = t + 0x3f3f_3f3f_3f3f_3f3f;
-    let gt_z = t + 0x2525_2525_2525_2525;
-    let upper = ge_a & !gt_z & !x & HIGH;
-    x | (upper >> 2)
+    x | (lanes_in(x, b'A', b'Z') >> 2)
 }
-
-const HIGH: u64 = 0x8080_8080_8080_8080;
-const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 
 /// High bit of each byte of `x` set where that byte is an ASCII digit.
 #[inline]
 fn digit_lanes(x: u64) -> u64 {
-    let t = x & LOW7;
-    let ge0 = t + 0x5050_5050_5050_5050;
-    let gt9 = t + 0x4646_4646_4646_4646;
-    ge0 & !gt9 & !x & HIGH
+    lanes_in(x, b'0', b'9')
 }
 
 /// Whether any byte of `x` is an ASCII digit.
@@ -100,12 +105,10 @@ fn load8(b: &[u8], at: usize, n: usize) -> u64 {
 /// exactly the bytes the reference splitter's class table does not map to 0. Branch-free.
 #[inline]
 fn word_bits(x: u64) -> u8 {
-    let t = x & LOW7;
-    // ASCII letters: the byte with 0x20 set is in 'a'..='z'.
-    let lower = t | 0x2020_2020_2020_2020;
-    let ge_a = lower + 0x1f1f_1f1f_1f1f_1f1f;
-    let gt_z = lower + 0x0505_0505_0505_0505;
-    let lanes = ((ge_a & !gt_z) | x | digit_lanes(x)) & HIGH;
+    // ASCII letters: the byte with 0x20 set is in 'a'..='z'; non-ASCII
+    // bytes by their own high bit.
+    let letters = lanes_in(x | 0x2020_2020_2020_2020, b'a', b'z');
+    let lanes = (letters | x | digit_lanes(x)) & HIGH;
     // Gather the eight high bits into one byte.
     ((lanes >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u8
 }

@@ -666,19 +666,21 @@ mod tests {
     fn envelope_lines_separate_without_a_blank_line() {
         // `cat a.mbox b.mbox` where a.mbox does not end with an empty line.
         let input = b"From a Tue Nov 11 21:30:00 2008\nA: 1\n\nbody\nFrom b@c Wed Nov 12 01:02:03 2008\nB: 2\n\nx\nFrom the start\nFrom me on Tue Nov 11 2008\nFrom c Thu Nov 13 01:02 PST 2008 remote from x\r\nC: 3\n\ny\n";
-        let msgs = frame(input, 1 << 20);
-        assert_eq!(msgs.len(), 3);
-        let m0 = msgs[0].as_ref().unwrap();
-        assert_eq!(m0.bytes, b"A: 1\n\nbody\n");
-        let m1 = msgs[1].as_ref().unwrap();
+        let msgs: Vec<RawMessage> = frame(input, 1 << 20)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let bodies: Vec<&[u8]> = msgs.iter().map(|m| &m.bytes[..]).collect();
         assert_eq!(
-            m1.bytes,
-            b"B: 2\n\nx\nFrom the start\nFrom me on Tue Nov 11 2008\n"
+            bodies,
+            [
+                &b"A: 1\n\nbody\n"[..],
+                b"B: 2\n\nx\nFrom the start\nFrom me on Tue Nov 11 2008\n",
+                b"C: 3\n\ny\n"
+            ]
         );
-        assert_eq!(m1.envelope_sender.as_deref(), Some("b@c"));
-        assert_eq!(&input[m1.offset as usize..][..7], b"From b@");
-        let m2 = msgs[2].as_ref().unwrap();
-        assert_eq!(m2.bytes, b"C: 3\n\ny\n");
+        assert_eq!(msgs[1].envelope_sender.as_deref(), Some("b@c"));
+        assert_eq!(&input[msgs[1].offset as usize..][..7], b"From b@");
         for no in [
             &b"From  a Tue Nov 11 21:30:00 2008"[..],
             b"From a Tue Nov 11 21:30:00",

@@ -327,22 +327,30 @@ mod tests {
                 Some((t.into_owned(), h))
             })
         };
-        assert_eq!(
-            one(b"Subject: x\nContent-Type: text/html; charset=iso-8859-1\n\n<b>hi</b>\n"),
-            Some(("<b>hi</b>\n".into(), true))
-        );
-        assert_eq!(
-            one(b"Content-Transfer-Encoding: quoted-printable\n\nhttp://x.example/?a=3D1\n"),
-            Some(("http://x.example/?a=1\n".into(), false))
-        );
-        assert_eq!(
-            one(b"Content-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n"),
-            Some(("caf\u{e9}\n".into(), false))
-        );
-        assert_eq!(
-            one(b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b--\n"),
-            Some(("x".into(), false))
-        );
+        for (raw, text, html) in [
+            (
+                &b"Subject: x\nContent-Type: text/html; charset=iso-8859-1\n\n<b>hi</b>\n"[..],
+                "<b>hi</b>\n",
+                true,
+            ),
+            (
+                b"Content-Transfer-Encoding: quoted-printable\n\nhttp://x.example/?a=3D1\n",
+                "http://x.example/?a=1\n",
+                false,
+            ),
+            (
+                b"Content-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n",
+                "caf\u{e9}\n",
+                false,
+            ),
+            (
+                b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b--\n",
+                "x",
+                false,
+            ),
+        ] {
+            assert_eq!(one(raw), Some((text.to_string(), html)));
+        }
         // Nested, with a binary part that is not decoded.
         let nested = b"Content-Type: multipart/mixed; boundary=o\n\npre\n--o\n\
 Content-Type: multipart/alternative; boundary=i\n\n--i\n\

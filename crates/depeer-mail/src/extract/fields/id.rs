@@ -25,18 +25,14 @@ pub(in crate::extract) fn plain_id(value: &[u8]) -> Option<HeaderValue<'_>> {
 
 #[cfg(test)]
 mod tests {
-    use mail_parser::parsers::MessageStream;
-
+    use super::super::oracle::{Next, check, push_pieces};
     use super::*;
-    use crate::test_support::XorShift;
 
     /// Whenever `plain_id` answers, mail-parser's parser gives the same
     /// value and stops at the end of the field, on random values near the
     /// shape ids take.
     #[test]
     fn plain_id_equals_mail_parser() {
-        let mut rng = XorShift::new(0xD1B5_4A32_D192_ED03);
-        let mut next = |n: usize| rng.below(n);
         let id_pieces: &[&[u8]] = &[
             b"<",
             b">",
@@ -60,23 +56,18 @@ mod tests {
             b"\n ",
             b"x.example",
         ];
-        let mut ids = 0usize;
-        for _ in 0..100_000 {
+        let make = |next: Next<'_>| {
             let mut v = b" <".to_vec();
-            for _ in 0..next(5) {
-                v.extend_from_slice(id_pieces[next(id_pieces.len())]);
-            }
+            push_pieces(&mut v, id_pieces, 5, next);
             if next(4) > 0 {
                 v.push(b'>');
             }
             v.extend_from_slice(if next(2) == 0 { b"\n" } else { b" \r\n" });
-            if let Some(got) = plain_id(&v) {
-                ids += 1;
-                let mut st = MessageStream::new(&v);
-                assert_eq!(got, st.parse_id(), "{:?}", String::from_utf8_lossy(&v));
-                assert_eq!(st.offset(), v.len(), "{:?}", String::from_utf8_lossy(&v));
-            }
-        }
+            Some(v)
+        };
+        let ids = check(0xD1B5_4A32_D192_ED03, 100_000, make, plain_id, |st| {
+            st.parse_id()
+        });
         assert!(ids > 5_000, "{ids}");
     }
 }

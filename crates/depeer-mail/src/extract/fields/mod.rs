@@ -83,3 +83,61 @@ const fn byte_class(first: u8, last: u8, except: &[u8]) -> [bool; 256] {
 fn in_class(table: &[bool; 256], b: u8) -> bool {
     table.get(usize::from(b)).copied().unwrap_or(false)
 }
+
+/// The comparison of a plain parser with mail-parser's, for the randomized
+/// tests of each field family.
+#[cfg(test)]
+mod oracle {
+    use mail_parser::HeaderValue;
+    use mail_parser::parsers::MessageStream;
+
+    use crate::test_support::XorShift;
+
+    /// A source of random numbers below its argument.
+    pub(super) type Next<'a> = &'a mut dyn FnMut(usize) -> usize;
+
+    /// Appends fewer than `max` random pieces to `v`.
+    pub(super) fn push_pieces(v: &mut Vec<u8>, pieces: &[&[u8]], max: usize, next: Next<'_>) {
+        for _ in 0..next(max) {
+            v.extend_from_slice(pieces[next(pieces.len())]);
+        }
+    }
+
+    /// Runs `rounds` field values built by `make` (`None`: skip the round)
+    /// from a random source seeded with `seed` through [`agrees`]; returns
+    /// how many `plain` answered.
+    pub(super) fn check(
+        seed: u64,
+        rounds: usize,
+        mut make: impl FnMut(Next<'_>) -> Option<Vec<u8>>,
+        plain: impl Fn(&[u8]) -> Option<HeaderValue<'_>>,
+        parse: impl for<'a> Fn(&mut MessageStream<'a>) -> HeaderValue<'a>,
+    ) -> usize {
+        let mut rng = XorShift::new(seed);
+        let mut next = |n: usize| rng.below(n);
+        let mut answered = 0;
+        for _ in 0..rounds {
+            if let Some(v) = make(&mut next) {
+                answered += usize::from(agrees(&v, &plain, &parse));
+            }
+        }
+        answered
+    }
+
+    /// Whether `plain` answers for the field value `v`; when it does,
+    /// mail-parser's `parse` must give the same value and stop at the end of
+    /// the field.
+    fn agrees<'x>(
+        v: &'x [u8],
+        plain: impl Fn(&'x [u8]) -> Option<HeaderValue<'x>>,
+        parse: impl Fn(&mut MessageStream<'x>) -> HeaderValue<'x>,
+    ) -> bool {
+        let Some(got) = plain(v) else {
+            return false;
+        };
+        let mut st = MessageStream::new(v);
+        assert_eq!(got, parse(&mut st), "{:?}", String::from_utf8_lossy(v));
+        assert_eq!(st.offset(), v.len(), "{:?}", String::from_utf8_lossy(v));
+        true
+    }
+}

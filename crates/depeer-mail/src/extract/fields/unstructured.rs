@@ -148,26 +148,27 @@ mod tests {
                 .message
                 .subject
         };
-        // "$1/Da" + "y, phishing@pot": no space inserted.
-        assert_eq!(
-            subject(" =?UTF-8?B?Rm9yICQxL0Rh?=y, phishing@pot").as_deref(),
-            Some("For $1/Day, phishing@pot")
-        );
-        // Two words separated by white space, then glued text.
-        assert_eq!(
-            subject(" =?utf-8?q?V?=\n =?utf-8?q?=C3=A9rifiez?=z  now").as_deref(),
-            Some("Vérifiezz now")
-        );
-        // Glued before: "V" + "érifiez".
-        assert_eq!(
-            subject(" V=?UTF-8?B?w6lyaWZpZXo=?= vos droits").as_deref(),
-            Some("Vérifiez vos droits")
-        );
-        // Not glued: mail-parser's reading, unchanged.
-        assert_eq!(
-            subject(" =?utf-8?q?caf=C3=A9?= au lait").as_deref(),
-            Some("café au lait")
-        );
+        for (value, want) in [
+            // "$1/Da" + "y, phishing@pot": no space inserted.
+            (
+                " =?UTF-8?B?Rm9yICQxL0Rh?=y, phishing@pot",
+                "For $1/Day, phishing@pot",
+            ),
+            // Two words separated by white space, then glued text.
+            (
+                " =?utf-8?q?V?=\n =?utf-8?q?=C3=A9rifiez?=z  now",
+                "Vérifiezz now",
+            ),
+            // Glued before: "V" + "érifiez".
+            (
+                " V=?UTF-8?B?w6lyaWZpZXo=?= vos droits",
+                "Vérifiez vos droits",
+            ),
+            // Not glued: mail-parser's reading, unchanged.
+            (" =?utf-8?q?caf=C3=A9?= au lait", "café au lait"),
+        ] {
+            assert_eq!(subject(value).as_deref(), Some(want), "{value}");
+        }
         assert_eq!(glued_encoded_words(b" =?utf-8?q?caf=C3=A9?= au lait"), None);
         // A broken encoded word stays text.
         assert_eq!(
