@@ -1,0 +1,138 @@
+//! Feed ingest throughput: writes a generated feed of N lines (default 5 M)
+//! in one layout, then reads it back single-threaded through
+//! [`depeer_intel::read_feed`] from the (page-cached) file, computing each
+//! entry's dedup key as the store will, and prints lines/s.
+//!
+//! ```text
+//! cargo run --release -p depeer-intel --example feed_throughput -- \
+//!     [--lines N] [--format depeer|feodo-csv|urlhaus-csv|cof] [--rounds R] [--keep FILE]
+//! ```
+//! Every tenth C&C row uses a family alias (`Trojan.Srizbi`, `RUSTOCK`) and
+//! one row in 10,000 is malformed, so canonical naming and the error path are
+//! in the figure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::io::{BufReader, BufWriter, Write};
+use std::time::Instant;
+
+use depeer_core::Timestamp;
+use depeer_intel::{FeedOptions, Format, read_feed};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const FAMILIES: [&str; 8] = [
+    "srizbi",
+    "Trojan.Srizbi",
+    "rustock",
+    "RUSTOCK",
+    "megad",
+    "cutwail",
+    "storm",
+    "Win32/Pushdo.B",
+];
+
+fn iso(secs: i64) -> String {
+    Timestamp::from_secs(secs).to_rfc3339()
+}
+
+fn generate(path: &std::path::Path, format: Format, lines: u64) {
+    let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
+    let base = 1_220_000_000i64;
+    match format {
+        Format::Depeer => writeln!(w, "ip,port,family,first_seen,last_seen").unwrap(),
+        Format::FeodoCsv => {
+            writeln!(w, "# abuse.ch Feodo Tracker Botnet C2 IP Blocklist (CSV)\n#").unwrap();
+            writeln!(w, "\"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"").unwrap();
+        }
+        Format::UrlhausCsv => {
+            writeln!(w, "# id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter").unwrap()
+        }
+        _ => {}
+    }
+    for i in 0..lines {
+        let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        x ^= x >> 29;
+        let ip = format!("{}.{}.{}.{}", 1 + (x >> 8) % 222, (x >> 16) % 256, (x >> 24) % 256, 1 + x % 254);
+        let first = base + (x % 10_000_000) as i64;
+        let last = first + (x % 500_000) as i64;
+        let fam = FAMILIES[(x % 8) as usize];
+        let port = [80, 443, 8080, 6667][(x % 4) as usize];
+        if i % 10_000 == 9_999 {
+            writeln!(w, "not,a,valid,row").unwrap();
+            continue;
+        }
+        match format {
+            Format::Depeer => writeln!(w, "{ip},{port},{fam},{},{}", iso(first), iso(last)),
+            Format::FeodoCsv => {
+                let f = Timestamp::from_secs(first).to_rfc3339().replace('T', " ").replace('Z', "");
+                writeln!(w, "\"{f}\",\"{ip}\",\"{port}\",\"online\",\"{}\",\"{fam}\"", Timestamp::from_secs(last).day())
+            }
+            Format::UrlhausCsv => writeln!(
+                w,
+                "\"{i}\",\"{}\",\"http://{ip}/p/{x:x}.exe\",\"online\",\"\",\"malware_download\",\"exe\",\"https://urlhaus.abuse.ch/url/{i}/\",\"r\"",
+                Timestamp::from_secs(first).to_rfc3339().replace('T', " ").replace('Z', "")
+            ),
+            Format::Cof => writeln!(
+                w,
+                "{{\"count\": 1, \"time_first\": {first}, \"rrtype\": \"A\", \"rrname\": \"h{x:x}.example.com\", \"rdata\": \"{ip}\", \"time_last\": {last}}}"
+            ),
+            f => panic!("no generator for {f}"),
+        }
+        .unwrap();
+    }
+    w.flush().unwrap();
+}
+
+fn main() {
+    let mut lines: u64 = 5_000_000;
+    let mut format = Format::Depeer;
+    let mut rounds = 3;
+    let mut keep: Option<std::path::PathBuf> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--lines" => lines = args.next().unwrap().replace('_', "").parse().unwrap(),
+            "--format" => format = args.next().unwrap().parse().unwrap(),
+            "--rounds" => rounds = args.next().unwrap().parse().unwrap(),
+            "--keep" => keep = Some(args.next().unwrap().into()),
+            o => panic!("unknown argument {o}"),
+        }
+    }
+    let path = keep.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("depeer-feed-bench-{}.txt", std::process::id())));
+    let t = Instant::now();
+    generate(&path, format, lines);
+    let size = std::fs::metadata(&path).unwrap().len();
+    eprintln!("generated {lines} lines ({:.1} MB) of {format} in {:.1} s", size as f64 / 1e6, t.elapsed().as_secs_f64());
+    for round in 1..=rounds {
+        let f = std::fs::File::open(&path).unwrap();
+        let mut o = FeedOptions::new(path.display().to_string(), Timestamp::from_secs(1_800_000_000));
+        o.format = Some(format);
+        let t = Instant::now();
+        let mut r = read_feed(BufReader::with_capacity(1 << 18, f), o);
+        let mut keys = 0u64;
+        let mut xor = [0u8; 16];
+        for x in r.by_ref() {
+            if let Ok(e) = x {
+                let k = e.dedup_key();
+                xor.iter_mut().zip(k).for_each(|(a, b)| *a ^= b);
+                keys += 1;
+            }
+        }
+        let s = t.elapsed().as_secs_f64();
+        let st = r.stats();
+        println!(
+            "round {round}: {format}: {} lines, {} entries, {} errors in {s:.3} s = {:.0} lines/s ({:.0} MB/s); key xor {:02x}{:02x}",
+            st.lines,
+            keys,
+            st.errors,
+            st.lines as f64 / s,
+            size as f64 / 1e6 / s,
+            xor[0],
+            xor[1]
+        );
+    }
+    if keep.is_none() {
+        let _ = std::fs::remove_file(&path);
+    }
+}

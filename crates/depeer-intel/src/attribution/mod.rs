@@ -1,0 +1,328 @@
+//! Botnet attribution of every message (issue 17, item 3): which botnet
+//! sent it, which campaign it belongs to, how sure we are and why.
+//!
+//! Three signals ([`Signal`]): per-family signature rules
+//! ([`RuleSet`], a readable TOML file, `rules/botnets.toml` shipped), the
+//! relay address in a family-tagged bot list at that time ([`BotList`],
+//! [`BotListIndex`]), and campaign clustering (advertised sites, sending
+//! infrastructure, MinHash LSH over the content fingerprint) with labels
+//! propagated from labelled members. How they combine: [`combine`].
+//!
+//! Pure library: the input is a plain [`MessageFeatures`] per message (the
+//! ingest pipeline fills it), the output an [`Attribution`] per message
+//! (one `attribution` table row). [`attribute_batch`] takes a time-sorted
+//! batch; [`Attributor`] is the streaming form (file each message with
+//! [`Attributor::observe`], decide with [`Attributor::decide`], any time
+//! later: a decision sees everything observed before it).
+//!
+//! Invariants: a family name is canonical ([`crate::canonical_family`]);
+//! spam no signal supports stays unknown (`botnet` null, signal `none`);
+//! mailing-list mail is never labelled from bot lists or clusters.
+
+mod cluster;
+mod combine;
+mod features;
+mod rules;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+pub use features::{HeaderSummary, MAX_HEADER_LINES, MessageFeatures, parse_fingerprint};
+pub use rules::{BUILTIN_RULES, RuleSet, RulesError};
+
+use cluster::{ClusterIndex, ClusterVote, Key, Own, keys_of};
+use combine::OwnConf;
+
+/// Which signal decided an attribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Signal {
+    /// A signature rule fired.
+    Rule,
+    /// The relay was in a family-tagged bot list at that time.
+    BotList,
+    /// Labels propagated through the message's campaign cluster.
+    Cluster,
+    /// Nothing supports a family: `botnet` is null.
+    None,
+}
+
+impl Signal {
+    /// The name stored in the `attribution.signal` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signal::Rule => "rule",
+            Signal::BotList => "bot-list",
+            Signal::Cluster => "cluster",
+            Signal::None => "none",
+        }
+    }
+
+    /// Preference among equally confident agreeing signals (lower first).
+    fn rank(self) -> u8 {
+        match self {
+            Signal::Rule => 0,
+            Signal::BotList => 1,
+            Signal::Cluster => 2,
+            Signal::None => 3,
+        }
+    }
+}
+
+/// One row of the `attribution` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attribution {
+    /// The message.
+    pub sha256: [u8; 32],
+    /// Its arrival time, Unix microseconds.
+    pub time: i64,
+    /// Canonical family name, lowercase; `None` when unknown.
+    pub botnet: Option<String>,
+    /// Campaign id (`c-` and 12 hex digits of the campaign's earliest
+    /// message), `None` for mail with nothing to cluster on and for
+    /// mailing-list mail.
+    pub campaign: Option<String>,
+    /// Confidence in `botnet`, 0..1 (0 when unknown).
+    pub confidence: f64,
+    /// The signal that decided.
+    pub signal: Signal,
+}
+
+/// A family-tagged bot list, looked up at a moment.
+pub trait BotList {
+    /// The canonical family `ip` was listed under at `time` (Unix
+    /// microseconds), and the confidence of that listing (0..1).
+    fn family_at(&self, ip: IpAddr, time: i64) -> Option<(&str, f64)>;
+}
+
+/// A bot list with no entries.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoBotList;
+
+impl BotList for NoBotList {
+    fn family_at(&self, _ip: IpAddr, _time: i64) -> Option<(&str, f64)> {
+        None
+    }
+}
+
+/// One listing: family id, first and last seen (Unix microseconds).
+#[derive(Debug, Clone, Copy)]
+struct Listing {
+    family: u32,
+    first: i64,
+    last: i64,
+}
+
+/// An in-memory [`BotList`] built from feed entries (`ip, family,
+/// first_seen, last_seen`).
+///
+/// A listing counts at full confidence ([`BotListIndex::INSIDE`]) inside
+/// its interval and at lower confidence ([`BotListIndex::NEAR`]) within
+/// [`BotListIndex::SLACK`] of it: a bot keeps its address for its DHCP
+/// lease, which often outlasts what the list saw. When listings of one
+/// address disagree at a moment, the family with most listings wins, at a
+/// confidence scaled by its share.
+#[derive(Debug, Clone, Default)]
+pub struct BotListIndex {
+    families: Vec<String>,
+    ids: HashMap<String, u32>,
+    by_ip: HashMap<IpAddr, Vec<Listing>>,
+}
+
+impl BotListIndex {
+    /// Confidence of a listing that covers the moment.
+    pub const INSIDE: f64 = 0.7;
+    /// Confidence of a listing within [`Self::SLACK`] of the moment.
+    pub const NEAR: f64 = 0.5;
+    /// How far around a listing it still counts (24 h, microseconds).
+    pub const SLACK: i64 = 86_400_000_000;
+
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a listing; the family is canonicalised. Returns false (and
+    /// adds nothing) when the family has no usable name.
+    pub fn insert(&mut self, ip: IpAddr, family: &str, first_seen: i64, last_seen: i64) -> bool {
+        let Some(name) = crate::canonical_family(family) else {
+            return false;
+        };
+        let next = self.families.len() as u32;
+        let id = *self.ids.entry(name.clone()).or_insert(next);
+        if id == next {
+            self.families.push(name);
+        }
+        self.by_ip.entry(ip).or_default().push(Listing {
+            family: id,
+            first: first_seen.min(last_seen),
+            last: last_seen.max(first_seen),
+        });
+        true
+    }
+
+    /// Number of listed addresses.
+    pub fn len(&self) -> usize {
+        self.by_ip.len()
+    }
+
+    /// Whether nothing is listed.
+    pub fn is_empty(&self) -> bool {
+        self.by_ip.is_empty()
+    }
+}
+
+impl BotList for BotListIndex {
+    fn family_at(&self, ip: IpAddr, time: i64) -> Option<(&str, f64)> {
+        let ls = self.by_ip.get(&ip)?;
+        // (family, summed weight, any listing covering the moment).
+        let mut tally: Vec<(u32, f64, bool)> = Vec::new();
+        let mut total = 0.0;
+        for l in ls {
+            let inside = l.first <= time && time <= l.last;
+            let near = l.first.saturating_sub(Self::SLACK) <= time
+                && time <= l.last.saturating_add(Self::SLACK);
+            if !near {
+                continue;
+            }
+            let w = if inside { Self::INSIDE } else { Self::NEAR };
+            total += w;
+            match tally.iter_mut().find(|t| t.0 == l.family) {
+                Some(t) => {
+                    t.1 += w;
+                    t.2 |= inside;
+                }
+                None => tally.push((l.family, w, inside)),
+            }
+        }
+        let &(fam, w, inside) = tally
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))?;
+        let max_w = if inside { Self::INSIDE } else { Self::NEAR };
+        let name = self.families.get(fam as usize)?;
+        Some((name.as_str(), max_w * w / total))
+    }
+}
+
+/// Interned family names.
+#[derive(Debug, Default)]
+struct Families {
+    names: Vec<String>,
+    ids: HashMap<String, u32>,
+}
+
+impl Families {
+    fn id(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.ids.get(name) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(name.to_owned());
+        self.ids.insert(name.to_owned(), i);
+        i
+    }
+}
+
+/// A message's own signals, as computed by [`Attributor::observe`]; hand
+/// it back to [`Attributor::decide`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OwnSignals {
+    own: Own,
+    conf: OwnConf,
+}
+
+/// The streaming attributor: an incremental cluster index over the
+/// messages observed so far, the rules and the family names.
+#[derive(Debug)]
+pub struct Attributor<'r> {
+    rules: &'r RuleSet,
+    index: ClusterIndex,
+    families: Families,
+    keys: Vec<Key>,
+    vote: ClusterVote,
+}
+
+impl<'r> Attributor<'r> {
+    /// An attributor with no message observed yet.
+    pub fn new(rules: &'r RuleSet) -> Self {
+        Self {
+            rules,
+            index: ClusterIndex::default(),
+            families: Families::default(),
+            keys: Vec::new(),
+            vote: ClusterVote::default(),
+        }
+    }
+
+    /// Computes a message's own signals (rule, bot list) and files it in
+    /// the cluster index.
+    pub fn observe(&mut self, f: &MessageFeatures, bots: &dyn BotList) -> OwnSignals {
+        let listy = f.headers.is_list_mail();
+        let mut s = OwnSignals {
+            own: Own {
+                listy,
+                ..Own::default()
+            },
+            conf: OwnConf::default(),
+        };
+        if let Some((fam, c, _)) = self.rules.first_match(f) {
+            s.own.rule = Some(self.families.id(fam));
+            s.conf.rule = c;
+        }
+        if let Some(ip) = f.relay_ip
+            && let Some((fam, c)) = bots.family_at(ip, f.time)
+        {
+            s.own.list = Some(self.families.id(fam));
+            s.conf.list = c;
+        }
+        keys_of(f, &mut self.keys);
+        self.index.observe(f, &self.keys, s.own);
+        s
+    }
+
+    /// Decides a message observed before, from its own signals and what
+    /// its clusters say now.
+    pub fn decide(&mut self, f: &MessageFeatures, own: OwnSignals) -> Attribution {
+        keys_of(f, &mut self.keys);
+        self.index.vote(&self.keys, own.own, &mut self.vote);
+        let decision = combine::decide(own.own, own.conf, &self.vote);
+        let campaign = if own.own.listy {
+            None
+        } else {
+            self.index.campaign(&self.keys)
+        };
+        let (botnet, confidence, signal) = match decision {
+            Some((fam, c, s)) => (self.families.names.get(fam as usize).cloned(), c, s),
+            None => (None, 0.0, Signal::None),
+        };
+        Attribution {
+            sha256: f.sha256,
+            time: f.time,
+            botnet,
+            campaign,
+            confidence,
+            signal,
+        }
+    }
+
+    /// Keys in the cluster index (memory grows with these).
+    pub fn indexed_keys(&self) -> usize {
+        self.index.key_count()
+    }
+}
+
+/// Attributes a batch (sorted by time, though the result does not depend
+/// on the order): every message is observed, then every one decided, so
+/// each decision sees the whole batch.
+pub fn attribute_batch(
+    batch: &[MessageFeatures],
+    rules: &RuleSet,
+    bots: &dyn BotList,
+) -> Vec<Attribution> {
+    let mut a = Attributor::new(rules);
+    let own: Vec<OwnSignals> = batch.iter().map(|f| a.observe(f, bots)).collect();
+    batch
+        .iter()
+        .zip(own)
+        .map(|(f, o)| a.decide(f, o))
+        .collect()
+}
