@@ -202,10 +202,11 @@ impl Fingerprinter {
     /// `add_text_reference` in the tests, and compared with this one on
     /// real and random text) mispredicts a branch at most word ends, and
     /// every byte of every text part passes here. Here each block of 64
-    /// bytes is classified eight bytes at a time without branches ([`word_bits`]), the word starts and ends are
-    /// read off the resulting bit mask, and words without digits (the
-    /// common case) are lowercased and hashed eight bytes at a time. Words
-    /// with digits go byte by byte so digit runs collapse.
+    /// bytes is classified eight bytes at a time without branches
+    /// ([`word_bits`]), the word starts and ends are read off the resulting
+    /// bit mask, and words without digits (the common case) are lowercased
+    /// and hashed eight bytes at a time. Words with digits go byte by byte
+    /// so digit runs collapse.
     pub fn add_text(&mut self, text: &str) {
         let b = text.as_bytes();
         self.end_word();
