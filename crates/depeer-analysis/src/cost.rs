@@ -32,6 +32,7 @@ pub(crate) struct Prefix {
     s: Vec<[f64; 6]>,
     model: Model,
     floor: f64,
+    ln_floor: f64,
     slope_cost: f64,
 }
 
@@ -55,6 +56,7 @@ impl Prefix {
             s,
             model,
             floor,
+            ln_floor: floor.ln(),
             slope_cost,
         }
     }
@@ -89,8 +91,13 @@ impl Prefix {
     /// −2·log-likelihood of a segment of `len` points with residual sum of
     /// squares `rss`, the variance profiled out over `v ≥ floor`.
     fn nll(&self, len: f64, rss: f64) -> f64 {
-        let v = (rss / len).max(self.floor);
-        len * v.ln() + rss / v
+        let v = rss / len;
+        if v <= self.floor {
+            // ln(floor) is computed once: on smooth series most segments
+            // sit on the floor, and ln is the cost of this function.
+            return len * self.ln_floor + rss / self.floor;
+        }
+        len * v.ln() + len
     }
 
     /// The cost of segment `[a, b)` under the model.

@@ -118,6 +118,18 @@ def score(series, preds):
     return float(np.mean(f)), float(np.mean(c)), f, c
 
 
+def by_kind(series, rows):
+    """Mean F1 / covering per synthetic kind (the name before _<n>_<seed>)."""
+    kinds = sorted({name.rsplit("_", 2)[0] for name, _v, _a in series})
+    methods = list(rows)
+    print(f"\n{'kind':16}" + "".join(f" {m[:22]:>22}" for m in methods))
+    for kind in kinds:
+        idx = [i for i, (name, _v, _a) in enumerate(series) if name.rsplit("_", 2)[0] == kind]
+        cells = "".join(f" {np.mean([rows[m][2][i] for i in idx]):10.3f}/"
+                        f"{np.mean([rows[m][3][i] for i in idx]):<11.3f}" for m in methods)
+        print(f"{kind:16}{cells}")
+
+
 def paper_table(series, rows, path):
     """The paper's methods (default parameters, their published per-series
     scores) on exactly the series scored here, beside depeer. A method that
@@ -187,6 +199,8 @@ def main():
             print(f"{'method':26} {'F1':>6} {'cover':>6} {'seconds':>9}")
             for m, (f, c, _fl, _cl, s, _p) in rows.items():
                 print(f"{m:26} {f:6.3f} {c:6.3f} {s:9.3f}")
+            if set_name == "synthetic":
+                by_kind(series, rows)
             if args.per_series:
                 print(f"\n{'series':24} {'n':>5} {'F1':>6} {'cover':>6} {'zeroF1':>6}  found / annotated")
                 for i, (name, v, a) in enumerate(series):
