@@ -8,16 +8,18 @@
 //! dependencies so that a parser crate can use it without pulling anything
 //! heavy.
 
+mod feed;
 mod obs;
 mod source;
 mod time;
 
+pub use feed::FeedEntryObs;
 pub use obs::{
     ArrivalSource, AsLinkObs, AsNameObs, MessageObs, Relationship, RibStateObs, RouteObs,
     RoutingEventKind, RoutingEventObs, UrlObs,
 };
 pub use source::{Quarantine, SourceRef};
-pub use time::{Timestamp, TimestampError};
+pub use time::{Timestamp, TimestampError, civil_from_days, days_from_civil};
 
 /// An autonomous system number (32-bit, RFC 6793).
 #[derive(

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::SimError;
 use crate::rng::{Rng, cumulative, label, mix3};
-use crate::scenario::{EventKind, Scenario};
+use crate::scenario::{BotnetCfg, CcCfg, EventKind, Scenario};
 use crate::text;
 use crate::timefmt::parse_duration;
 use crate::world::World;
@@ -216,127 +216,25 @@ impl Cast {
     pub(crate) fn build(w: &World, sc: &Scenario, scale: f64) -> Result<Cast, SimError> {
         let reach = crate::routing::reach_timeline(w)?;
         let mut rng = Rng::stream(w.seed, "cast", 0);
-        let invalid = |field: String, reason: String| SimError::ScenarioInvalid {
-            name: sc.name.clone(),
-            field,
-            reason,
-        };
         let mut botnets = Vec::new();
         let mut campaigns = Vec::new();
         let mut sites: Vec<Site> = Vec::new();
         let mut domains_used = std::collections::BTreeSet::new();
         for (bi, b) in sc.botnets.iter().enumerate() {
             let lab = label(&b.family);
-            let resolve_hoster = |rng: &mut Rng, key: &str| -> usize {
-                if key == "*" {
-                    *rng.pick(&w.hosters)
-                } else {
-                    w.keyed.get(key).copied().unwrap_or(w.hosters[0])
-                }
-            };
             let mut groups = Vec::new();
             for (gi, c) in b.cc.iter().enumerate() {
-                let hoster = resolve_hoster(&mut rng, &c.hoster);
-                let from = match &c.from {
-                    None => w.start,
-                    Some(s) => {
-                        let t = World::resolve_time(&w.event_times, s).ok_or_else(|| {
-                            invalid(format!("botnet.{}.cc[{gi}].from", b.family), s.clone())
-                        })?;
-                        let j = c.jitter.as_deref().and_then(parse_duration).unwrap_or(0);
-                        t + if j > 0 {
-                            rng.below(2 * j as u64 + 1) as i64 - j
-                        } else {
-                            0
-                        }
-                    }
-                };
-                let until = match &c.until {
-                    None => i64::MAX,
-                    Some(s) => World::resolve_time(&w.event_times, s).ok_or_else(|| {
-                        invalid(format!("botnet.{}.cc[{gi}].until", b.family), s.clone())
-                    })?,
-                };
-                let ramp = c.ramp.as_deref().and_then(parse_duration).unwrap_or(0);
-                let tl = reach
-                    .get(&hoster)
-                    .cloned()
-                    .unwrap_or_else(|| vec![(w.start, true)]);
-                let mut dead_from = i64::MAX;
-                if let (false, Some(&(t, _))) =
-                    (c.resume, tl.iter().find(|&&(t, r)| !r && t >= from))
-                {
-                    dead_from = t;
-                }
-                for ev in &w.events {
-                    if ev.kind == EventKind::Seize
-                        && ev.as_idx == hoster
-                        && ev.family.as_deref() == Some(b.family.as_str())
-                        && ev.time >= from
-                    {
-                        dead_from = dead_from.min(ev.time);
-                    }
-                }
-                let seized = is_seize(w, hoster, &b.family, dead_from);
-                let start = from.max(w.start);
-                let end = w.end.min(until);
-                let servers = (0..c.servers)
-                    .map(|_| {
-                        let mut l = locations(w, &mut rng, hoster, start, end.max(start + 1));
-                        // Seized servers disappear; servers cut off stay where they are.
-                        if seized {
-                            l.retain(|x| x.from < dead_from);
-                            for x in &mut l {
-                                x.to = x.to.min(dead_from);
-                            }
-                        }
-                        l
-                    })
-                    .collect();
-                groups.push(CcGroup {
-                    hoster,
-                    weight: c.weight,
-                    port: c.port,
-                    bot_fraction: c.bot_fraction,
-                    from,
-                    ramp,
-                    until,
-                    dead_from,
-                    reach: tl,
-                    servers,
-                    note: c.note.clone(),
-                    primary: c.from.is_none(),
-                });
+                groups.push(cc_group(w, sc, &reach, &mut rng, b, gi, c)?);
             }
             let mut growth: Vec<(i64, f64)> = Vec::new();
             for g in &b.growth {
-                let t = World::resolve_time(&w.event_times, &g.at)
-                    .ok_or_else(|| invalid(format!("botnet.{}.growth", b.family), g.at.clone()))?;
+                let t = World::resolve_time(&w.event_times, &g.at).ok_or_else(|| {
+                    invalid(sc, format!("botnet.{}.growth", b.family), g.at.clone())
+                })?;
                 growth.push((t, g.factor));
             }
             growth.sort_by_key(|g| g.0);
-            // Bot homes: access networks, weighted, with a per-family bias by country.
-            let home_cum = cumulative(w.access.iter().map(|&i| {
-                let a = &w.ases[i];
-                let bias = 0.5 + (mix3(w.seed, lab, label(&a.country)) % 1000) as f64 / 1000.0;
-                a.bot_weight * bias
-            }));
-            let mut diurnal = [0.0; 24];
-            let total: f64 = home_cum.last().copied().unwrap_or(1.0);
-            let mut prev = 0.0;
-            for (k, &i) in w.access.iter().enumerate() {
-                let wgt = (home_cum[k] - prev) / total;
-                prev = home_cum[k];
-                let tz = w.ases[i].tz_min;
-                for (h, d) in diurnal.iter_mut().enumerate() {
-                    let local = ((h as i32 * 60 + tz).rem_euclid(1440) / 60) as u32;
-                    *d += wgt * online(local);
-                }
-            }
-            let mean = diurnal.iter().sum::<f64>() / 24.0;
-            for d in &mut diurnal {
-                *d /= mean.max(1e-9);
-            }
+            let (home_cum, diurnal) = homes_and_diurnal(w, lab);
             let bots = (f64::from(b.bots) * scale)
                 .round()
                 .clamp(1.0, f64::from(b.max_bots)) as u64;
@@ -381,7 +279,7 @@ impl Cast {
                         }
                     };
                     let hk = rng.pick(&b.sites).clone();
-                    let hoster = resolve_hoster(&mut rng, &hk);
+                    let hoster = resolve_hoster(w, &mut rng, &hk);
                     let locs = locations(w, &mut rng, hoster, w.start, w.end);
                     site_ids.push(sites.len());
                     sites.push(Site {
@@ -454,4 +352,137 @@ fn is_seize(w: &World, hoster: usize, family: &str, t: i64) -> bool {
             && e.family.as_deref() == Some(family)
             && e.time == t
     })
+}
+
+/// The error of a scenario field that cannot be used.
+fn invalid(sc: &Scenario, field: String, reason: String) -> SimError {
+    SimError::ScenarioInvalid {
+        name: sc.name.clone(),
+        field,
+        reason,
+    }
+}
+
+/// The AS of a hoster key of the scenario: `*` draws an ordinary hoster;
+/// an unknown key is the first hoster.
+fn resolve_hoster(w: &World, rng: &mut Rng, key: &str) -> usize {
+    if key == "*" {
+        *rng.pick(&w.hosters)
+    } else {
+        w.keyed
+            .get(key)
+            .copied()
+            .unwrap_or_else(|| w.hosters.first().copied().unwrap_or(0))
+    }
+}
+
+/// C&C group `gi` of botnet `b`: when it starts and stops, when it dies
+/// (its hoster cut off or seized), its servers and their moves.
+fn cc_group(
+    w: &World,
+    sc: &Scenario,
+    reach: &BTreeMap<usize, Vec<(i64, bool)>>,
+    rng: &mut Rng,
+    b: &BotnetCfg,
+    gi: usize,
+    c: &CcCfg,
+) -> Result<CcGroup, SimError> {
+    let hoster = resolve_hoster(w, rng, &c.hoster);
+    let from = match &c.from {
+        None => w.start,
+        Some(s) => {
+            let t = World::resolve_time(&w.event_times, s).ok_or_else(|| {
+                invalid(sc, format!("botnet.{}.cc[{gi}].from", b.family), s.clone())
+            })?;
+            let j = c.jitter.as_deref().and_then(parse_duration).unwrap_or(0);
+            t + if j > 0 {
+                rng.below(2 * j as u64 + 1) as i64 - j
+            } else {
+                0
+            }
+        }
+    };
+    let until = match &c.until {
+        None => i64::MAX,
+        Some(s) => World::resolve_time(&w.event_times, s)
+            .ok_or_else(|| invalid(sc, format!("botnet.{}.cc[{gi}].until", b.family), s.clone()))?,
+    };
+    let ramp = c.ramp.as_deref().and_then(parse_duration).unwrap_or(0);
+    let tl = reach
+        .get(&hoster)
+        .cloned()
+        .unwrap_or_else(|| vec![(w.start, true)]);
+    let mut dead_from = i64::MAX;
+    if let (false, Some(&(t, _))) = (c.resume, tl.iter().find(|&&(t, r)| !r && t >= from)) {
+        dead_from = t;
+    }
+    for ev in &w.events {
+        if ev.kind == EventKind::Seize
+            && ev.as_idx == hoster
+            && ev.family.as_deref() == Some(b.family.as_str())
+            && ev.time >= from
+        {
+            dead_from = dead_from.min(ev.time);
+        }
+    }
+    let seized = is_seize(w, hoster, &b.family, dead_from);
+    let start = from.max(w.start);
+    let end = w.end.min(until);
+    let servers = (0..c.servers)
+        .map(|_| {
+            let mut l = locations(w, rng, hoster, start, end.max(start + 1));
+            // Seized servers disappear; servers cut off stay where they are.
+            if seized {
+                l.retain(|x| x.from < dead_from);
+                for x in &mut l {
+                    x.to = x.to.min(dead_from);
+                }
+            }
+            l
+        })
+        .collect();
+    Ok(CcGroup {
+        hoster,
+        weight: c.weight,
+        port: c.port,
+        bot_fraction: c.bot_fraction,
+        from,
+        ramp,
+        until,
+        dead_from,
+        reach: tl,
+        servers,
+        note: c.note.clone(),
+        primary: c.from.is_none(),
+    })
+}
+
+/// Bot homes of a family (access networks, weighted, with a per-family
+/// bias by country) as cumulative weights, and the family's diurnal
+/// activity per UTC hour (mean 1).
+fn homes_and_diurnal(w: &World, lab: u64) -> (Vec<f64>, [f64; 24]) {
+    let home_cum = cumulative(w.access.iter().map(|&i| {
+        let Some(a) = w.ases.get(i) else {
+            return 0.0;
+        };
+        let bias = 0.5 + (mix3(w.seed, lab, label(&a.country)) % 1000) as f64 / 1000.0;
+        a.bot_weight * bias
+    }));
+    let mut diurnal = [0.0; 24];
+    let total: f64 = home_cum.last().copied().unwrap_or(1.0);
+    let mut prev = 0.0;
+    for (&cum, &i) in home_cum.iter().zip(&w.access) {
+        let wgt = (cum - prev) / total;
+        prev = cum;
+        let tz = w.ases.get(i).map_or(0, |a| a.tz_min);
+        for (h, d) in diurnal.iter_mut().enumerate() {
+            let local = ((h as i32 * 60 + tz).rem_euclid(1440) / 60) as u32;
+            *d += wgt * online(local);
+        }
+    }
+    let mean = diurnal.iter().sum::<f64>() / 24.0;
+    for d in &mut diurnal {
+        *d /= mean.max(1e-9);
+    }
+    (home_cum, diurnal)
 }

@@ -3,14 +3,13 @@
 //! family aliases and mislabelled bots. Also the as2org file in CAIDA's
 //! as-org2info JSON-lines form.
 
-use std::io::Write;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use crate::botnet::Cast;
-use crate::outfile::OutFile;
+use crate::outfile::{JsonLines, OutFile};
 use crate::rng::Rng;
-use crate::scenario::Scenario;
+use crate::scenario::{FeedsCfg, Scenario};
 use crate::timefmt::{compact_day, iso, parse_duration};
 use crate::world::World;
 use crate::{SimError, bot_ip};
@@ -33,11 +32,36 @@ pub(crate) fn write_feeds(
 ) -> Result<Vec<(PathBuf, u64)>, SimError> {
     let f = &sc.feeds;
     let mut rng = Rng::stream(w.seed, "feeds", 0);
-    let dur = |s: &str| parse_duration(s).unwrap_or(0) as f64;
-    let mut files = Vec::new();
     let fam_names: Vec<&str> = cast.botnets.iter().map(|b| b.family.as_str()).collect();
+    // One random stream, drawn feed after feed in this order.
+    let cc = cc_rows(w, f, cast, &mut rng, &fam_names);
+    let url = url_rows(w, f, cast, &mut rng);
+    let pdns = pdns_rows(w, f, cast, &mut rng);
+    let bot = bot_rows(w, f, cast, &mut rng, &fam_names);
+    [
+        ("feeds/cc.csv", "ip,port,family,first_seen,last_seen", cc),
+        ("feeds/urls.csv", "url,first_seen,tag", url),
+        ("feeds/pdns.csv", "name,address,first_seen,last_seen", pdns),
+        ("feeds/bots.csv", "ip,family,first_seen,last_seen", bot),
+    ]
+    .into_iter()
+    .map(|(path, header, mut rows)| {
+        rows.sort();
+        write_rows(&dir.join(path), gzip, header, &rows)
+    })
+    .collect()
+}
 
-    // C&C list.
+/// The C&C list: the servers of every C&C group as the feed saw them
+/// (recall, delay, linger), plus false positives at hosters.
+fn cc_rows(
+    w: &World,
+    f: &FeedsCfg,
+    cast: &Cast,
+    rng: &mut Rng,
+    fam_names: &[&str],
+) -> Vec<(i64, String)> {
+    let dur = |s: &str| parse_duration(s).unwrap_or(0) as f64;
     let mut rows: Vec<(i64, String)> = Vec::new();
     for b in &cast.botnets {
         for g in &b.groups {
@@ -63,7 +87,7 @@ pub(crate) fn write_feeds(
                             "{},{},{},{},{}",
                             Ipv4Addr::from(loc.ip),
                             g.port,
-                            alias(&mut rng, &b.family),
+                            alias(rng, &b.family),
                             iso(first),
                             iso(last)
                         ),
@@ -86,22 +110,20 @@ pub(crate) fn write_feeds(
                 "{},{},{},{},{}",
                 Ipv4Addr::from(w.host_in(h, rng.next_u64())),
                 port,
-                rng.pick(&fam_names),
+                rng.pick(fam_names),
                 iso(first),
                 iso(last)
             ),
         ));
     }
-    rows.sort();
-    files.push(write_rows(
-        &dir.join("feeds/cc.csv"),
-        gzip,
-        "ip,port,family,first_seen,last_seen",
-        &rows,
-    )?);
+    rows
+}
 
-    // Malicious URLs.
-    let mut rows = Vec::new();
+/// Malicious URLs: campaign sites as the feed saw them, plus false
+/// positives at legitimate domains.
+fn url_rows(w: &World, f: &FeedsCfg, cast: &Cast, rng: &mut Rng) -> Vec<(i64, String)> {
+    let dur = |s: &str| parse_duration(s).unwrap_or(0) as f64;
+    let mut rows: Vec<(i64, String)> = Vec::new();
     for site in &cast.sites {
         let c = &cast.campaigns[site.campaign];
         if !rng.chance(f.url_recall) {
@@ -128,21 +150,18 @@ pub(crate) fn write_feeds(
             first,
             format!(
                 "https://www.{}/,{},spam-advertised",
-                legit_domain(w, &mut rng),
+                legit_domain(w, rng),
                 iso(first)
             ),
         ));
     }
-    rows.sort();
-    files.push(write_rows(
-        &dir.join("feeds/urls.csv"),
-        gzip,
-        "url,first_seen,tag",
-        &rows,
-    )?);
+    rows
+}
 
-    // Passive DNS.
-    let mut rows = Vec::new();
+/// Passive DNS: the sites' names and addresses over time, plus
+/// legitimate names.
+fn pdns_rows(w: &World, f: &FeedsCfg, cast: &Cast, rng: &mut Rng) -> Vec<(i64, String)> {
+    let mut rows: Vec<(i64, String)> = Vec::new();
     for site in &cast.sites {
         for loc in &site.locations {
             if !rng.chance(f.pdns_coverage) {
@@ -173,33 +192,36 @@ pub(crate) fn write_feeds(
             first,
             format!(
                 "www.{},{},{},{}",
-                legit_domain(w, &mut rng),
+                legit_domain(w, rng),
                 Ipv4Addr::from(w.host_in(h, rng.next_u64())),
                 iso(first),
                 iso(w.end - 1)
             ),
         ));
     }
-    rows.sort();
-    files.push(write_rows(
-        &dir.join("feeds/pdns.csv"),
-        gzip,
-        "name,address,first_seen,last_seen",
-        &rows,
-    )?);
+    rows
+}
 
-    // Family-tagged bot list.
-    let mut rows = Vec::new();
-    for (bi, b) in cast.botnets.iter().enumerate() {
+/// The family-tagged bot list: sampled bots at random times (some
+/// mislabelled), plus false positives in access networks.
+fn bot_rows(
+    w: &World,
+    f: &FeedsCfg,
+    cast: &Cast,
+    rng: &mut Rng,
+    fam_names: &[&str],
+) -> Vec<(i64, String)> {
+    let mut rows: Vec<(i64, String)> = Vec::new();
+    for b in &cast.botnets {
         let n = (b.bots as f64 * f.bots_listed).round() as u64;
         for _ in 0..n {
             let bot = rng.below(b.bots);
             let t = w.start + rng.below((w.end - w.start) as u64) as i64;
             let ip = bot_ip(w, b, bot, t);
             let fam = if rng.chance(f.bots_mislabelled) {
-                rng.pick(&fam_names).to_string()
+                rng.pick(fam_names).to_string()
             } else {
-                alias(&mut rng, &b.family)
+                alias(rng, &b.family)
             };
             let last = (t + rng.exp(86_400.0) as i64).min(w.end - 1);
             rows.push((
@@ -212,7 +234,6 @@ pub(crate) fn write_feeds(
                     iso(last.max(t))
                 ),
             ));
-            let _ = bi;
         }
     }
     let fps = (rows.len() as f64 * f.bots_false_positives).round() as usize;
@@ -224,20 +245,13 @@ pub(crate) fn write_feeds(
             format!(
                 "{},{},{},{}",
                 Ipv4Addr::from(w.host_in(a, rng.next_u64())),
-                rng.pick(&fam_names),
+                rng.pick(fam_names),
                 iso(t),
                 iso(t)
             ),
         ));
     }
-    rows.sort();
-    files.push(write_rows(
-        &dir.join("feeds/bots.csv"),
-        gzip,
-        "ip,family,first_seen,last_seen",
-        &rows,
-    )?);
-    Ok(files)
+    rows
 }
 
 pub(crate) fn legit_domain(w: &World, rng: &mut Rng) -> String {
@@ -270,8 +284,7 @@ fn write_rows(
 /// records, then ASN records; keys in CAIDA's order).
 pub(crate) fn write_as2org(w: &World, dir: &Path, gzip: bool) -> Result<(PathBuf, u64), SimError> {
     let changed = compact_day(w.start - 30 * 86_400);
-    let mut out = OutFile::create(&dir.join("as2org.jsonl"), gzip)?;
-    let mut buf = Vec::with_capacity(1 << 16);
+    let mut out = JsonLines::create(&dir.join("as2org.jsonl"), gzip)?;
     let source = |org_id: &str| org_id.rsplit('-').next().unwrap_or("ARIN").to_string();
     let mut orgs: Vec<(&str, usize)> = w
         .ases
@@ -283,27 +296,20 @@ pub(crate) fn write_as2org(w: &World, dir: &Path, gzip: bool) -> Result<(PathBuf
     orgs.dedup_by(|a, b| a.0 == b.0);
     for (org, i) in &orgs {
         let a = &w.ases[*i];
-        let line = serde_json::json!({
+        out.push(&serde_json::json!({
             "changed": changed, "country": a.country, "name": a.org_name,
             "organizationId": org, "source": source(org), "type": "Organization"
-        });
-        let _ = writeln!(buf, "{line}");
+        }));
     }
     let mut by_asn: Vec<usize> = (0..w.ases.len()).collect();
     by_asn.sort_by_key(|&i| w.ases[i].asn);
     for i in by_asn {
         let a = &w.ases[i];
         // Each AS belongs to the first AS's organisation of the same org id.
-        let line = serde_json::json!({
+        out.push_flushing(&serde_json::json!({
             "asn": a.asn.to_string(), "changed": changed, "name": a.name,
             "organizationId": a.org_id, "source": source(&a.org_id), "type": "ASN"
-        });
-        let _ = writeln!(buf, "{line}");
-        if buf.len() > 1 << 16 {
-            out.write(&buf)?;
-            buf.clear();
-        }
+        }))?;
     }
-    out.write(&buf)?;
     out.finish()
 }

@@ -171,3 +171,41 @@ impl OutFile {
         Ok((path, size))
     }
 }
+
+/// A JSON-lines file written in writes of about 64 KiB.
+pub(crate) struct JsonLines {
+    out: OutFile,
+    buf: Vec<u8>,
+}
+
+impl JsonLines {
+    /// Creates `path` as [`OutFile::create`] does.
+    pub(crate) fn create(path: &Path, gzip: bool) -> Result<JsonLines, SimError> {
+        Ok(JsonLines {
+            out: OutFile::create(path, gzip)?,
+            buf: Vec::with_capacity(1 << 16),
+        })
+    }
+
+    /// Adds a line, kept in the buffer.
+    pub(crate) fn push(&mut self, line: &serde_json::Value) {
+        // Writing into a Vec cannot fail.
+        let _ = writeln!(self.buf, "{line}");
+    }
+
+    /// Adds a line, then writes the buffer out once it holds over 64 KiB.
+    pub(crate) fn push_flushing(&mut self, line: &serde_json::Value) -> Result<(), SimError> {
+        self.push(line);
+        if self.buf.len() > 1 << 16 {
+            self.out.write(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes what is left and closes the file; its path and size.
+    pub(crate) fn finish(mut self) -> Result<(PathBuf, u64), SimError> {
+        self.out.write(&self.buf)?;
+        self.out.finish()
+    }
+}

@@ -2,19 +2,9 @@
 //! output formats need (RFC 3339 for JSON/CSV, RFC 5322 `Date:`, the mbox
 //! `From ` line date). No wall clock is ever read.
 
-/// Civil date of days since 1970-01-01 (Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
+use depeer_core::civil_from_days;
+
+use crate::textbuf::push_all;
 
 /// Broken-down UTC time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,34 +61,51 @@ fn push_year(out: &mut Vec<u8>, y: i64) {
     push2(out, y % 100);
 }
 
+/// `2008-11-11` with `sep` `Some(b'-')`, `20081111` with `None`.
+fn push_ymd(out: &mut Vec<u8>, c: &Civil, sep: Option<u8>) {
+    push_year(out, c.year);
+    for n in [c.month, c.day] {
+        out.extend(sep);
+        push2(out, n);
+    }
+}
+
+/// `21:30:00`.
+fn push_hms(out: &mut Vec<u8>, c: &Civil) {
+    push2(out, c.hour);
+    for n in [c.minute, c.second] {
+        out.push(b':');
+        push2(out, n);
+    }
+}
+
+/// `Tue` (`civil` makes the weekday 0..7).
+fn weekday_name(c: &Civil) -> &'static [u8] {
+    DAYS.get(c.weekday as usize).map_or(b"Sun", |d| &d[..])
+}
+
+/// `Nov` (`civil` makes the month 1..=12).
+fn month_name(c: &Civil) -> &'static [u8] {
+    MONTHS
+        .get((c.month as usize).wrapping_sub(1))
+        .map_or(b"Jan", |m| &m[..])
+}
+
 // The formatters below write bytes straight into the caller's buffer: they
 // run several times per message.
 
 /// Appends `2008-11-11T21:30:00Z`.
 pub(crate) fn push_iso(out: &mut Vec<u8>, secs: i64) {
     let c = civil(secs);
-    push_year(out, c.year);
-    out.push(b'-');
-    push2(out, c.month);
-    out.push(b'-');
-    push2(out, c.day);
+    push_ymd(out, &c, Some(b'-'));
     out.push(b'T');
-    push2(out, c.hour);
-    out.push(b':');
-    push2(out, c.minute);
-    out.push(b':');
-    push2(out, c.second);
+    push_hms(out, &c);
     out.push(b'Z');
 }
 
 /// Appends `2008-11-11`.
 pub(crate) fn push_day(out: &mut Vec<u8>, secs: i64) {
-    let c = civil(secs);
-    push_year(out, c.year);
-    out.push(b'-');
-    push2(out, c.month);
-    out.push(b'-');
-    push2(out, c.day);
+    push_ymd(out, &civil(secs), Some(b'-'));
 }
 
 /// Appends the RFC 5322 date in a zone `offset_min` minutes east of UTC:
@@ -106,21 +113,13 @@ pub(crate) fn push_day(out: &mut Vec<u8>, secs: i64) {
 pub(crate) fn push_rfc5322(out: &mut Vec<u8>, secs: i64, offset_min: i32) {
     let c = civil(secs + i64::from(offset_min) * 60);
     let off = offset_min.unsigned_abs();
-    out.extend_from_slice(DAYS[c.weekday as usize]);
-    out.extend_from_slice(b", ");
+    push_all(out, &[weekday_name(&c), b", "]);
     push12(out, c.day);
-    out.push(b' ');
-    out.extend_from_slice(MONTHS[(c.month - 1) as usize]);
-    out.push(b' ');
+    push_all(out, &[b" ", month_name(&c), b" "]);
     push_year(out, c.year);
     out.push(b' ');
-    push2(out, c.hour);
-    out.push(b':');
-    push2(out, c.minute);
-    out.push(b':');
-    push2(out, c.second);
-    out.push(b' ');
-    out.push(if offset_min < 0 { b'-' } else { b'+' });
+    push_hms(out, &c);
+    out.extend_from_slice(if offset_min < 0 { b" -" } else { b" +" });
     push2(out, off / 60);
     push2(out, off % 60);
 }
@@ -128,20 +127,13 @@ pub(crate) fn push_rfc5322(out: &mut Vec<u8>, secs: i64, offset_min: i32) {
 /// Appends the asctime form of the mbox `From ` line: `Tue Nov 11 21:30:00 2008`.
 pub(crate) fn push_asctime(out: &mut Vec<u8>, secs: i64) {
     let c = civil(secs);
-    out.extend_from_slice(DAYS[c.weekday as usize]);
-    out.push(b' ');
-    out.extend_from_slice(MONTHS[(c.month - 1) as usize]);
-    out.push(b' ');
+    push_all(out, &[weekday_name(&c), b" ", month_name(&c), b" "]);
     if c.day < 10 {
         out.push(b' ');
     }
     push12(out, c.day);
     out.push(b' ');
-    push2(out, c.hour);
-    out.push(b':');
-    push2(out, c.minute);
-    out.push(b':');
-    push2(out, c.second);
+    push_hms(out, &c);
     out.push(b' ');
     push_year(out, c.year);
 }
@@ -165,12 +157,7 @@ pub(crate) fn day(secs: i64) -> String {
 
 /// `20081111`.
 pub(crate) fn compact_day(secs: i64) -> String {
-    string_of(|v| {
-        let c = civil(secs);
-        push_year(v, c.year);
-        push2(v, c.month);
-        push2(v, c.day);
-    })
+    string_of(|v| push_ymd(v, &civil(secs), None))
 }
 
 #[cfg(test)]

@@ -132,311 +132,23 @@ impl World {
     pub(crate) fn build(sc: &Scenario, opts: &Options) -> Result<World, SimError> {
         let seed = opts.seed;
         let mut rng = Rng::stream(seed, "world", 0);
-        let invalid = |field: &str, reason: String| SimError::ScenarioInvalid {
-            name: sc.name.clone(),
-            field: field.to_string(),
-            reason,
-        };
-        let start = parse_abs(&sc.start).ok_or_else(|| invalid("start", "not a time".into()))?;
-        let end = parse_abs(&sc.end).ok_or_else(|| invalid("end", "not a time".into()))?;
-        let t = &sc.topology;
-        let base = f64::from(t.transit + t.access + t.hosters);
-        let budget = (f64::from(t.max_ases)
-            - f64::from(t.tier1)
-            - sc.named_ases.len() as f64
-            - sc.hosters.len() as f64)
-            .max(3.0);
-        let factor = (opts.scale.max(0.01) * base).min(budget) / base;
-        let n_transit = ((f64::from(t.transit) * factor).round() as usize).max(1);
-        let n_access = ((f64::from(t.access) * factor).round() as usize).max(1);
-        let n_hosters = ((f64::from(t.hosters) * factor).round() as usize).max(1);
-
-        // Roles in index order: tier-1s (named first), transits (named first),
-        // access, hosters, named hosters.
-        let mut plan: Vec<(Role, Option<usize>)> = Vec::new();
-        for (i, n) in sc.named_ases.iter().enumerate() {
-            if n.tier == Tier::Tier1 {
-                plan.push((Role::Tier1, Some(i)));
-            }
-        }
-        plan.extend((0..t.tier1).map(|_| (Role::Tier1, None)));
-        for (i, n) in sc.named_ases.iter().enumerate() {
-            if n.tier == Tier::Transit {
-                plan.push((Role::Transit, Some(i)));
-            }
-        }
-        plan.extend((0..n_transit).map(|_| (Role::Transit, None)));
-        plan.extend((0..n_access).map(|_| (Role::Access, None)));
-        plan.extend((0..n_hosters).map(|_| (Role::Hoster, None)));
-        plan.extend((0..sc.hosters.len()).map(|i| (Role::Named, Some(i))));
+        let start =
+            parse_abs(&sc.start).ok_or_else(|| invalid(sc, "start", "not a time".into()))?;
+        let end = parse_abs(&sc.end).ok_or_else(|| invalid(sc, "end", "not a time".into()))?;
+        let plan = role_plan(sc, opts);
         let n = plan.len();
-
-        // ASNs: unique; 4-byte numbers when the 16-bit space gets crowded.
-        let mut used = BTreeSet::new();
-        let n16 = if n <= 30_000 { n } else { 40_000 };
-        let mut asns = Vec::with_capacity(n);
-        for i in 0..n {
-            loop {
-                let a = if i < n16 && !rng.chance(0.02) {
-                    1 + rng.below(64_495) as u32
-                } else {
-                    131_072 + rng.below(270_000) as u32
-                };
-                if a != 23_456 && used.insert(a) {
-                    asns.push(a);
-                    break;
-                }
-            }
-        }
-        // Shuffle so that 4-byte ASNs are not all at the end.
-        for i in (1..n).rev() {
-            let j = rng.index(i + 1);
-            asns.swap(i, j);
-        }
-
-        let country_cum = cumulative(COUNTRIES.iter().map(|c| c.2));
-        let mut ases = Vec::with_capacity(n);
-        let mut keyed = BTreeMap::new();
-        let mut names_used = BTreeSet::new();
-        for (i, &(role, named)) in plan.iter().enumerate() {
-            let asn = asns[i];
-            let ci = rng.weighted(&country_cum).unwrap_or(0);
-            let (mut country, tz, _, cctld) = COUNTRIES[ci];
-            let mut name;
-            let org_name;
-            let mut key = None;
-            let mut bulletproof = false;
-            let mut move_every = None;
-            match (role, named) {
-                (Role::Tier1 | Role::Transit, Some(k)) => {
-                    let c = &sc.named_ases[k];
-                    name = c.name.clone();
-                    org_name = c.org.clone();
-                    key = Some(c.key.clone());
-                    country = COUNTRIES
-                        .iter()
-                        .find(|x| x.0 == c.country)
-                        .map_or("US", |x| x.0);
-                }
-                (Role::Named, Some(k)) => {
-                    let c = &sc.hosters[k];
-                    name = c.name.clone();
-                    org_name = c.org.clone();
-                    key = Some(c.key.clone());
-                    bulletproof = c.bulletproof;
-                    move_every = c.move_every.as_deref().and_then(parse_duration);
-                    country = COUNTRIES
-                        .iter()
-                        .find(|x| x.0 == c.country)
-                        .map_or("US", |x| x.0);
-                }
-                _ => {
-                    loop {
-                        let a = rng.pick(&NAME_PARTS);
-                        let b = rng.pick(&NAME_PARTS);
-                        name = format!("{}{}", a.to_uppercase(), b.to_uppercase());
-                        if rng.chance(0.5) {
-                            name.push_str("-AS");
-                        }
-                        if names_used.len() > 1500 {
-                            name = format!("{name}-{}", names_used.len());
-                        }
-                        if names_used.insert(name.clone()) {
-                            break;
-                        }
-                    }
-                    let base = name.trim_end_matches("-AS").to_lowercase();
-                    org_name = format!("{} {}", title(&base), rng.pick(&ORG_SUFFIX));
-                }
-            }
-            let tz = COUNTRIES
-                .iter()
-                .find(|x| x.0 == country)
-                .map_or(tz, |x| x.1);
-            let tld = COUNTRIES
-                .iter()
-                .find(|x| x.0 == country)
-                .map_or(cctld, |x| x.3);
-            let domain = format!(
-                "{}.{}",
-                name.to_lowercase()
-                    .trim_end_matches("-as")
-                    .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', ""),
-                tld
-            );
-            let org_id = format!(
-                "{}-{}",
-                name.trim_end_matches("-AS")
-                    .chars()
-                    .filter(char::is_ascii_alphanumeric)
-                    .take(6)
-                    .collect::<String>(),
-                match country {
-                    "US" | "CA" => "ARIN",
-                    "BR" | "AR" | "MX" | "CO" => "LACNIC",
-                    "CN" | "KR" | "JP" | "IN" | "VN" | "TH" | "AU" => "APNIC",
-                    "EG" => "AFRINIC",
-                    _ => "RIPE",
-                }
-            );
-            if let Some(k) = &key {
-                keyed.insert(k.clone(), i);
-            }
-            let lease_secs = if rng.chance(0.3) {
-                i64::MAX / 4
-            } else {
-                [86_400, 3 * 86_400, 7 * 86_400, 12 * 3600][rng.index(4)]
-            };
-            ases.push(AsNode {
-                asn,
-                role,
-                key,
-                name,
-                org_id,
-                org_name,
-                country: country.to_string(),
-                tz_min: tz,
-                domain,
-                bulletproof,
-                providers: Vec::new(),
-                v4: Vec::new(),
-                v6: Vec::new(),
-                lease_secs,
-                rdns_style: rng.below(5) as u8,
-                bot_weight: if role == Role::Access {
-                    COUNTRIES[ci].2 * rng.range(0.2, 1.8)
-                } else {
-                    0.0
-                },
-                move_every,
-            });
-        }
-
-        // Provider links.
-        let tier1: Vec<usize> = (0..n).filter(|&i| ases[i].role == Role::Tier1).collect();
-        let transit: Vec<usize> = (0..n).filter(|&i| ases[i].role == Role::Transit).collect();
-        let named_transit: BTreeSet<usize> = transit
-            .iter()
-            .copied()
-            .filter(|&i| ases[i].key.is_some())
-            .collect();
-        #[allow(clippy::needless_range_loop)] // `i` is also compared with provider indices
-        for i in 0..n {
-            let role = ases[i].role;
-            let mut provs: Vec<usize> = Vec::new();
-            match role {
-                Role::Tier1 => {}
-                Role::Transit => {
-                    let k = 1 + rng.index(3);
-                    let earlier: Vec<usize> = transit
-                        .iter()
-                        .copied()
-                        .filter(|&j| j < i && !named_transit.contains(&j))
-                        .collect();
-                    for _ in 0..k {
-                        let p = if earlier.is_empty() || rng.chance(0.7) || ases[i].key.is_some() {
-                            *rng.pick(&tier1)
-                        } else {
-                            *rng.pick(&earlier)
-                        };
-                        if !provs.contains(&p) {
-                            provs.push(p);
-                        }
-                    }
-                }
-                Role::Access | Role::Hoster => {
-                    let k = 1 + rng.index(3);
-                    for _ in 0..k {
-                        let p = if rng.chance(0.8) {
-                            *rng.pick(&transit)
-                        } else {
-                            *rng.pick(&tier1)
-                        };
-                        if !provs.contains(&p) {
-                            provs.push(p);
-                        }
-                    }
-                }
-                Role::Named => {
-                    let k = ases[i].key.clone().unwrap_or_default();
-                    if let Some(c) = sc.hosters.iter().find(|h| h.key == k) {
-                        for u in &c.upstreams {
-                            if let Some(&p) = keyed.get(u) {
-                                provs.push(p);
-                            }
-                        }
-                        let ordinary: Vec<usize> = transit
-                            .iter()
-                            .copied()
-                            .filter(|j| !named_transit.contains(j))
-                            .collect();
-                        for _ in 0..c.random_upstreams {
-                            for _ in 0..8 {
-                                let p = *rng.pick(&ordinary);
-                                if !provs.contains(&p) {
-                                    provs.push(p);
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            ases[i].providers = provs;
-        }
-
+        let asns = draw_asns(&mut rng, n);
+        let (mut ases, keyed) = make_nodes(sc, &mut rng, &plan, &asns);
+        link_providers(sc, &mut rng, &mut ases, &keyed);
         allocate_prefixes(sc, &mut ases, &mut rng, &plan);
-
-        let access: Vec<usize> = (0..n).filter(|&i| ases[i].role == Role::Access).collect();
-        let hosters: Vec<usize> = (0..n).filter(|&i| ases[i].role == Role::Hoster).collect();
-        // Collector peers: ordinary tier-1s and transits.
-        let mut candidates: Vec<usize> = (0..n)
-            .filter(|&i| {
-                matches!(ases[i].role, Role::Tier1 | Role::Transit) && ases[i].key.is_none()
-            })
-            .collect();
-        let mut peers = Vec::new();
-        while peers.len() < t.collector_peers as usize && !candidates.is_empty() {
-            let j = rng.index(candidates.len());
-            peers.push(candidates.swap_remove(j));
-        }
-        peers.sort_unstable();
-
-        // Events, resolved in file order so that later ones may refer to earlier ones.
-        let mut event_times = BTreeMap::new();
-        let mut events = Vec::new();
-        let mut erng = Rng::stream(seed, "events", 0);
-        for e in &sc.events {
-            let base_t = World::resolve_time(&event_times, &e.at).ok_or_else(|| {
-                invalid(
-                    &format!("event.{}.at", e.key),
-                    format!("cannot resolve {:?}", e.at),
-                )
-            })?;
-            let j = e.jitter.as_deref().and_then(parse_duration).unwrap_or(0);
-            let time = base_t
-                + if j > 0 {
-                    erng.below(2 * j as u64 + 1) as i64 - j
-                } else {
-                    0
-                };
-            event_times.insert(e.key.clone(), time);
-            let as_idx = *keyed
-                .get(&e.asn)
-                .ok_or_else(|| invalid("event.as", e.asn.clone()))?;
-            let upstream = e.upstream.as_ref().and_then(|u| keyed.get(u).copied());
-            events.push(Event {
-                key: e.key.clone(),
-                kind: e.kind,
-                time,
-                as_idx,
-                upstream,
-                family: e.family.clone(),
-                note: e.note.clone(),
-            });
-        }
-        events.sort_by_key(|e| e.time);
-
+        let with_role = |r: Role| -> Vec<usize> {
+            let of_role = ases.iter().enumerate().filter(|(_, a)| a.role == r);
+            of_role.map(|(i, _)| i).collect()
+        };
+        let access = with_role(Role::Access);
+        let hosters = with_role(Role::Hoster);
+        let peers = collector_peers(&mut rng, &ases, sc.topology.collector_peers as usize);
+        let (events, event_times) = resolve_events(sc, seed, &keyed)?;
         Ok(World {
             seed,
             start,
@@ -451,11 +163,358 @@ impl World {
         })
     }
 
+    /// The domain of AS `i` (empty for an index out of range).
+    pub(crate) fn domain_of(&self, i: usize) -> &str {
+        self.ases.get(i).map_or("", |a| a.domain.as_str())
+    }
+
     /// A random host address inside one of an AS's IPv4 prefixes, derived
     /// statelessly from `h`.
     pub(crate) fn host_in(&self, as_idx: usize, h: u64) -> u32 {
-        host_in_prefixes(&self.ases[as_idx].v4, h)
+        host_in_prefixes(self.ases.get(as_idx).map_or(&[], |a| &a.v4[..]), h)
     }
+}
+
+/// The error of a scenario field that cannot be used.
+fn invalid(sc: &Scenario, field: &str, reason: String) -> SimError {
+    SimError::ScenarioInvalid {
+        name: sc.name.clone(),
+        field: field.to_string(),
+        reason,
+    }
+}
+
+/// Roles in index order: tier-1s (named first), transits (named first),
+/// access, hosters, named hosters; the generated counts scaled by
+/// `opts.scale` within the scenario's `max_ases`.
+fn role_plan(sc: &Scenario, opts: &Options) -> Vec<(Role, Option<usize>)> {
+    let t = &sc.topology;
+    let base = f64::from(t.transit + t.access + t.hosters);
+    let budget = (f64::from(t.max_ases)
+        - f64::from(t.tier1)
+        - sc.named_ases.len() as f64
+        - sc.hosters.len() as f64)
+        .max(3.0);
+    let factor = (opts.scale.max(0.01) * base).min(budget) / base;
+    let n_transit = ((f64::from(t.transit) * factor).round() as usize).max(1);
+    let n_access = ((f64::from(t.access) * factor).round() as usize).max(1);
+    let n_hosters = ((f64::from(t.hosters) * factor).round() as usize).max(1);
+
+    let mut plan: Vec<(Role, Option<usize>)> = Vec::new();
+    for (i, n) in sc.named_ases.iter().enumerate() {
+        if n.tier == Tier::Tier1 {
+            plan.push((Role::Tier1, Some(i)));
+        }
+    }
+    plan.extend((0..t.tier1).map(|_| (Role::Tier1, None)));
+    for (i, n) in sc.named_ases.iter().enumerate() {
+        if n.tier == Tier::Transit {
+            plan.push((Role::Transit, Some(i)));
+        }
+    }
+    plan.extend((0..n_transit).map(|_| (Role::Transit, None)));
+    plan.extend((0..n_access).map(|_| (Role::Access, None)));
+    plan.extend((0..n_hosters).map(|_| (Role::Hoster, None)));
+    plan.extend((0..sc.hosters.len()).map(|i| (Role::Named, Some(i))));
+    plan
+}
+
+/// Unique ASNs, 4-byte numbers when the 16-bit space gets crowded,
+/// shuffled so that 4-byte ASNs are not all at the end.
+fn draw_asns(rng: &mut Rng, n: usize) -> Vec<u32> {
+    let mut used = BTreeSet::new();
+    let n16 = if n <= 30_000 { n } else { 40_000 };
+    let mut asns = Vec::with_capacity(n);
+    for i in 0..n {
+        loop {
+            let a = if i < n16 && !rng.chance(0.02) {
+                1 + rng.below(64_495) as u32
+            } else {
+                131_072 + rng.below(270_000) as u32
+            };
+            if a != 23_456 && used.insert(a) {
+                asns.push(a);
+                break;
+            }
+        }
+    }
+    for i in (1..n).rev() {
+        let j = rng.index(i + 1);
+        asns.swap(i, j);
+    }
+    asns
+}
+
+/// The ASes of the plan with their names, organisations, countries,
+/// domains and leases; the keyed ones by key.
+fn make_nodes(
+    sc: &Scenario,
+    rng: &mut Rng,
+    plan: &[(Role, Option<usize>)],
+    asns: &[u32],
+) -> (Vec<AsNode>, BTreeMap<String, usize>) {
+    let n = plan.len();
+    let country_cum = cumulative(COUNTRIES.iter().map(|c| c.2));
+    let mut ases = Vec::with_capacity(n);
+    let mut keyed = BTreeMap::new();
+    let mut names_used = BTreeSet::new();
+    for (i, &(role, named)) in plan.iter().enumerate() {
+        let asn = asns[i];
+        let ci = rng.weighted(&country_cum).unwrap_or(0);
+        let (mut country, tz, _, cctld) = COUNTRIES[ci];
+        let mut name;
+        let org_name;
+        let mut key = None;
+        let mut bulletproof = false;
+        let mut move_every = None;
+        match (role, named) {
+            (Role::Tier1 | Role::Transit, Some(k)) => {
+                let c = &sc.named_ases[k];
+                name = c.name.clone();
+                org_name = c.org.clone();
+                key = Some(c.key.clone());
+                country = COUNTRIES
+                    .iter()
+                    .find(|x| x.0 == c.country)
+                    .map_or("US", |x| x.0);
+            }
+            (Role::Named, Some(k)) => {
+                let c = &sc.hosters[k];
+                name = c.name.clone();
+                org_name = c.org.clone();
+                key = Some(c.key.clone());
+                bulletproof = c.bulletproof;
+                move_every = c.move_every.as_deref().and_then(parse_duration);
+                country = COUNTRIES
+                    .iter()
+                    .find(|x| x.0 == c.country)
+                    .map_or("US", |x| x.0);
+            }
+            _ => {
+                loop {
+                    let a = rng.pick(&NAME_PARTS);
+                    let b = rng.pick(&NAME_PARTS);
+                    name = format!("{}{}", a.to_uppercase(), b.to_uppercase());
+                    if rng.chance(0.5) {
+                        name.push_str("-AS");
+                    }
+                    if names_used.len() > 1500 {
+                        name = format!("{name}-{}", names_used.len());
+                    }
+                    if names_used.insert(name.clone()) {
+                        break;
+                    }
+                }
+                let base = name.trim_end_matches("-AS").to_lowercase();
+                org_name = format!("{} {}", title(&base), rng.pick(&ORG_SUFFIX));
+            }
+        }
+        let tz = COUNTRIES
+            .iter()
+            .find(|x| x.0 == country)
+            .map_or(tz, |x| x.1);
+        let tld = COUNTRIES
+            .iter()
+            .find(|x| x.0 == country)
+            .map_or(cctld, |x| x.3);
+        let domain = format!(
+            "{}.{}",
+            name.to_lowercase()
+                .trim_end_matches("-as")
+                .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', ""),
+            tld
+        );
+        let org_id = format!(
+            "{}-{}",
+            name.trim_end_matches("-AS")
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(6)
+                .collect::<String>(),
+            match country {
+                "US" | "CA" => "ARIN",
+                "BR" | "AR" | "MX" | "CO" => "LACNIC",
+                "CN" | "KR" | "JP" | "IN" | "VN" | "TH" | "AU" => "APNIC",
+                "EG" => "AFRINIC",
+                _ => "RIPE",
+            }
+        );
+        if let Some(k) = &key {
+            keyed.insert(k.clone(), i);
+        }
+        let lease_secs = if rng.chance(0.3) {
+            i64::MAX / 4
+        } else {
+            [86_400, 3 * 86_400, 7 * 86_400, 12 * 3600][rng.index(4)]
+        };
+        ases.push(AsNode {
+            asn,
+            role,
+            key,
+            name,
+            org_id,
+            org_name,
+            country: country.to_string(),
+            tz_min: tz,
+            domain,
+            bulletproof,
+            providers: Vec::new(),
+            v4: Vec::new(),
+            v6: Vec::new(),
+            lease_secs,
+            rdns_style: rng.below(5) as u8,
+            bot_weight: if role == Role::Access {
+                COUNTRIES[ci].2 * rng.range(0.2, 1.8)
+            } else {
+                0.0
+            },
+            move_every,
+        });
+    }
+    (ases, keyed)
+}
+
+/// The providers of every AS: tier-1s have none, transits buy from tier-1s
+/// and earlier ordinary transits, access and hosters from transits and
+/// tier-1s, named hosters from their scenario upstreams and random
+/// ordinary transits.
+fn link_providers(
+    sc: &Scenario,
+    rng: &mut Rng,
+    ases: &mut [AsNode],
+    keyed: &BTreeMap<String, usize>,
+) {
+    let n = ases.len();
+    let tier1: Vec<usize> = (0..n).filter(|&i| ases[i].role == Role::Tier1).collect();
+    let transit: Vec<usize> = (0..n).filter(|&i| ases[i].role == Role::Transit).collect();
+    let named_transit: BTreeSet<usize> = transit
+        .iter()
+        .copied()
+        .filter(|&i| ases[i].key.is_some())
+        .collect();
+    #[allow(clippy::needless_range_loop)] // `i` is also compared with provider indices
+    for i in 0..n {
+        let role = ases[i].role;
+        let mut provs: Vec<usize> = Vec::new();
+        match role {
+            Role::Tier1 => {}
+            Role::Transit => {
+                let k = 1 + rng.index(3);
+                let earlier: Vec<usize> = transit
+                    .iter()
+                    .copied()
+                    .filter(|&j| j < i && !named_transit.contains(&j))
+                    .collect();
+                for _ in 0..k {
+                    let p = if earlier.is_empty() || rng.chance(0.7) || ases[i].key.is_some() {
+                        *rng.pick(&tier1)
+                    } else {
+                        *rng.pick(&earlier)
+                    };
+                    if !provs.contains(&p) {
+                        provs.push(p);
+                    }
+                }
+            }
+            Role::Access | Role::Hoster => {
+                let k = 1 + rng.index(3);
+                for _ in 0..k {
+                    let p = if rng.chance(0.8) {
+                        *rng.pick(&transit)
+                    } else {
+                        *rng.pick(&tier1)
+                    };
+                    if !provs.contains(&p) {
+                        provs.push(p);
+                    }
+                }
+            }
+            Role::Named => {
+                let k = ases[i].key.clone().unwrap_or_default();
+                if let Some(c) = sc.hosters.iter().find(|h| h.key == k) {
+                    for u in &c.upstreams {
+                        if let Some(&p) = keyed.get(u) {
+                            provs.push(p);
+                        }
+                    }
+                    let ordinary: Vec<usize> = transit
+                        .iter()
+                        .copied()
+                        .filter(|j| !named_transit.contains(j))
+                        .collect();
+                    for _ in 0..c.random_upstreams {
+                        for _ in 0..8 {
+                            let p = *rng.pick(&ordinary);
+                            if !provs.contains(&p) {
+                                provs.push(p);
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        ases[i].providers = provs;
+    }
+}
+
+/// Collector peers: up to `count` ordinary tier-1s and transits.
+fn collector_peers(rng: &mut Rng, ases: &[AsNode], count: usize) -> Vec<usize> {
+    let n = ases.len();
+    let mut candidates: Vec<usize> = (0..n)
+        .filter(|&i| matches!(ases[i].role, Role::Tier1 | Role::Transit) && ases[i].key.is_none())
+        .collect();
+    let mut peers = Vec::new();
+    while peers.len() < count && !candidates.is_empty() {
+        let j = rng.index(candidates.len());
+        peers.push(candidates.swap_remove(j));
+    }
+    peers.sort_unstable();
+    peers
+}
+
+/// The scenario's events with their times, resolved in file order so that
+/// later ones may refer to earlier ones; sorted by time.
+fn resolve_events(
+    sc: &Scenario,
+    seed: u64,
+    keyed: &BTreeMap<String, usize>,
+) -> Result<(Vec<Event>, BTreeMap<String, i64>), SimError> {
+    let mut event_times = BTreeMap::new();
+    let mut events = Vec::new();
+    let mut erng = Rng::stream(seed, "events", 0);
+    for e in &sc.events {
+        let base_t = World::resolve_time(&event_times, &e.at).ok_or_else(|| {
+            invalid(
+                sc,
+                &format!("event.{}.at", e.key),
+                format!("cannot resolve {:?}", e.at),
+            )
+        })?;
+        let j = e.jitter.as_deref().and_then(parse_duration).unwrap_or(0);
+        let time = base_t
+            + if j > 0 {
+                erng.below(2 * j as u64 + 1) as i64 - j
+            } else {
+                0
+            };
+        event_times.insert(e.key.clone(), time);
+        let as_idx = *keyed
+            .get(&e.asn)
+            .ok_or_else(|| invalid(sc, "event.as", e.asn.clone()))?;
+        let upstream = e.upstream.as_ref().and_then(|u| keyed.get(u).copied());
+        events.push(Event {
+            key: e.key.clone(),
+            kind: e.kind,
+            time,
+            as_idx,
+            upstream,
+            family: e.family.clone(),
+            note: e.note.clone(),
+        });
+    }
+    events.sort_by_key(|e| e.time);
+    Ok((events, event_times))
 }
 
 /// A host address inside one of the prefixes `v4`, derived statelessly
