@@ -1,8 +1,9 @@
 //! Runs the detector on many CSV files in one process (for the scorer's
 //! parameter sweeps; `depeer detect` is the user-facing command).
 //!
-//! `detect_many [key=value ...] FILE...` with keys `model` (linear|constant),
-//! `penalty`, `floor`, `min`, `despike` (a number or `none`), `half`,
+//! `detect_many [key=value ...] FILE...` with keys `model` (linear|constant|either),
+//! `penalty`, `slope`, `floor`, `noise_floor`, `min`, `despike` (a number or
+//! `none`), `half`,
 //! `column`. Prints one line per file: `FILE<TAB>n<TAB>cp,cp,...<TAB>seconds`.
 #![allow(
     clippy::unwrap_used,
