@@ -495,96 +495,28 @@ pub(crate) fn render_spam(
     } else {
         0
     };
-    for k in 0..st.forged {
-        let fake = rng.next_u64() as u32 | 0x0100_0000;
-        let by = &mut sc.tmp;
-        by.clear();
-        if k == 0 {
-            push_all(by, &[b"mail.", dom]);
-        } else {
-            by.extend_from_slice(b"smtp");
-            push_u64(by, rng.below(9));
-            by.push(b'.');
-            push_random_domain(by, rng);
-        }
-        let host = ["home", "user-pc", "localhost", "desktop"][rng.index(4)];
-        push_all(mbox, &[b"Received: from ", host.as_bytes(), b" (["]);
-        push_ipv4(mbox, fake);
-        push_all(
-            mbox,
-            &[
-                b"]) by ",
-                by,
-                b" with Microsoft SMTPSVC(6.0.3790.3959);\n\t ",
-            ],
-        );
-        push_rfc5322(
-            mbox,
-            t - 30 - rng.below(600) as i64 + date_skew,
-            relay.tz_min,
-        );
-        mbox.push(b'\n');
-    }
+    push_forged_hops(
+        mbox,
+        &mut sc.tmp,
+        rng,
+        st.forged,
+        dom,
+        t + date_skew,
+        relay.tz_min,
+    );
     let date_t = t - rng.below(20) as i64 + date_skew;
     // Headers are staged in `sc.hdr` (their ends in `ends`), then written
     // in the style's order.
     let h = &mut sc.hdr;
     h.clear();
-    let mut ends = [0usize; 10];
-    let mut n = 0;
-    h.extend_from_slice(b"Message-ID: <");
-    match st.msgid {
-        0 => {
-            push_hex_rand(h, rng, 12, false);
-            h.push(b'.');
-            push_u64(h, rng.below(1_000_000));
-            push_all(h, &[b"@", dom]);
-        }
-        1 => {
-            h.extend_from_slice(b"000");
-            push_hex_rand(h, rng, 1, false);
-            h.extend_from_slice(b"01c9");
-            push_hex_rand(h, rng, 4, false);
-            h.push(b'$');
-            push_hex_rand(h, rng, 8, false);
-            h.push(b'$');
-            push_hex_rand(h, rng, 8, false);
-            push_all(h, &[b"@", relay.helo]);
-        }
-        2 => {
-            push_u64(h, 1_000_000 + rng.below(9_000_000));
-            h.push(b'.');
-            push_u64(h, rng.below(100_000));
-            push_all(h, &[b"@", dom]);
-        }
-        3 => {
-            push_hex_rand(h, rng, 16, true);
-            h.push(b'$');
-            push_hex_rand(h, rng, 4, true);
-            push_all(h, &[b"@", relay.helo]);
-        }
-        4 => {
-            push_hex_rand(h, rng, 8, false);
-            h.push(b'-');
-            push_hex_rand(h, rng, 4, false);
-            h.push(b'-');
-            push_hex_rand(h, rng, 4, false);
-            push_all(h, &[b"@", dom]);
-        }
-        _ => {
-            push_hex_rand(h, rng, 6, false);
-            push_u64(h, rng.below(1000));
-            push_all(h, &[b"@", relay.helo]);
-        }
-    }
+    let mut ends = HeaderEnds::default();
+    push_message_id(h, rng, st.msgid, dom, relay.helo);
     h.extend_from_slice(b">\n");
-    ends[n] = h.len();
-    n += 1;
+    ends.mark(h.len());
     h.extend_from_slice(b"Date: ");
     push_rfc5322(h, date_t, relay.tz_min);
     h.push(b'\n');
-    ends[n] = h.len();
-    n += 1;
+    ends.mark(h.len());
     h.extend_from_slice(b"From: \"");
     push_title(h, first);
     h.push(b' ');
@@ -601,18 +533,137 @@ pub(crate) fn render_spam(
             b">\n",
         ],
     );
-    ends[n] = h.len();
-    n += 1;
+    ends.mark(h.len());
     push_all(h, &[b"To: <", rcpt, b">\n"]);
-    ends[n] = h.len();
-    n += 1;
-    // Subject, encoded or not.
+    ends.mark(h.len());
+    push_subject(h, &mut sc.tmp, rng, camp, charset, malformed);
+    h.push(b'\n');
+    ends.mark(h.len());
+    if let Some(x) = st.x_mailer {
+        push_all(h, &[b"X-Mailer: ", x.as_bytes(), b"\n"]);
+        ends.mark(h.len());
+        if x.starts_with("Microsoft Outlook Express") {
+            h.extend_from_slice(b"X-MimeOLE: Produced By Microsoft MimeOLE V6.00.2900.2180\nX-Priority: 3\nX-MSMail-Priority: Normal\n");
+            ends.mark(h.len());
+        }
+    }
+    if malformed == Some(Malformed::HeaderWithoutColon) {
+        h.extend_from_slice(b"X-Campaign-Tracking this header has no colon\n");
+        ends.mark(h.len());
+    }
+    h.extend_from_slice(b"MIME-Version: 1.0\n");
+    ends.mark(h.len());
+    ends.write_in_order(mbox, h, st.order);
+    if !body.by_reference {
+        mbox.extend_from_slice(body.bytes);
+        finish_message(mbox, start, malformed);
+    }
+    start
+}
+
+/// Appends `count` forged lower `Received:` hops: they claim the message
+/// came through other relays, dated around `t`.
+fn push_forged_hops(
+    mbox: &mut Vec<u8>,
+    by: &mut Vec<u8>,
+    rng: &mut Rng,
+    count: u8,
+    dom: &[u8],
+    t: i64,
+    tz_min: i32,
+) {
+    for k in 0..count {
+        let fake = rng.next_u64() as u32 | 0x0100_0000;
+        by.clear();
+        if k == 0 {
+            push_all(by, &[b"mail.", dom]);
+        } else {
+            by.extend_from_slice(b"smtp");
+            push_u64(by, rng.below(9));
+            by.push(b'.');
+            push_random_domain(by, rng);
+        }
+        let host = *rng.pick(&["home", "user-pc", "localhost", "desktop"]);
+        push_all(mbox, &[b"Received: from ", host.as_bytes(), b" (["]);
+        push_ipv4(mbox, fake);
+        push_all(
+            mbox,
+            &[
+                b"]) by ",
+                &by[..],
+                b" with Microsoft SMTPSVC(6.0.3790.3959);\n\t ",
+            ],
+        );
+        push_rfc5322(mbox, t - 30 - rng.below(600) as i64, tz_min);
+        mbox.push(b'\n');
+    }
+}
+
+/// Appends `Message-ID: <...` in one of the styles (closed by the caller).
+fn push_message_id(h: &mut Vec<u8>, rng: &mut Rng, style: u8, dom: &[u8], helo: &[u8]) {
+    h.extend_from_slice(b"Message-ID: <");
+    match style {
+        0 => {
+            push_hex_rand(h, rng, 12, false);
+            h.push(b'.');
+            push_u64(h, rng.below(1_000_000));
+            push_all(h, &[b"@", dom]);
+        }
+        1 => {
+            h.extend_from_slice(b"000");
+            push_hex_rand(h, rng, 1, false);
+            h.extend_from_slice(b"01c9");
+            push_hex_rand(h, rng, 4, false);
+            h.push(b'$');
+            push_hex_rand(h, rng, 8, false);
+            h.push(b'$');
+            push_hex_rand(h, rng, 8, false);
+            push_all(h, &[b"@", helo]);
+        }
+        2 => {
+            push_u64(h, 1_000_000 + rng.below(9_000_000));
+            h.push(b'.');
+            push_u64(h, rng.below(100_000));
+            push_all(h, &[b"@", dom]);
+        }
+        3 => {
+            push_hex_rand(h, rng, 16, true);
+            h.push(b'$');
+            push_hex_rand(h, rng, 4, true);
+            push_all(h, &[b"@", helo]);
+        }
+        4 => {
+            push_hex_rand(h, rng, 8, false);
+            h.push(b'-');
+            push_hex_rand(h, rng, 4, false);
+            h.push(b'-');
+            push_hex_rand(h, rng, 4, false);
+            push_all(h, &[b"@", dom]);
+        }
+        _ => {
+            push_hex_rand(h, rng, 6, false);
+            push_u64(h, rng.below(1000));
+            push_all(h, &[b"@", helo]);
+        }
+    }
+}
+
+/// Appends `Subject: ` and one of the campaign's subjects: with bytes
+/// that are not ASCII when malformed that way, or in the body's charset as
+/// an RFC 2047 encoded word half of the time.
+fn push_subject(
+    h: &mut Vec<u8>,
+    raw: &mut Vec<u8>,
+    rng: &mut Rng,
+    camp: &Campaign,
+    charset: &str,
+    malformed: Option<Malformed>,
+) {
     let subject = rng.pick(&camp.subjects).as_bytes();
     h.extend_from_slice(b"Subject: ");
     if malformed == Some(Malformed::EightBitHeader) {
         push_all(h, &[subject, b" \xff\xfe\xe9"]);
     } else if charset != "us-ascii" && rng.chance(0.5) {
-        let raw = &mut sc.tmp;
         raw.clear();
         raw.extend_from_slice(subject);
         match charset {
@@ -629,47 +680,48 @@ pub(crate) fn render_spam(
     } else {
         h.extend_from_slice(subject);
     }
-    h.push(b'\n');
-    ends[n] = h.len();
-    n += 1;
-    if let Some(x) = st.x_mailer {
-        push_all(h, &[b"X-Mailer: ", x.as_bytes(), b"\n"]);
-        ends[n] = h.len();
-        n += 1;
-        if x.starts_with("Microsoft Outlook Express") {
-            h.extend_from_slice(b"X-MimeOLE: Produced By Microsoft MimeOLE V6.00.2900.2180\nX-Priority: 3\nX-MSMail-Priority: Normal\n");
-            ends[n] = h.len();
-            n += 1;
+}
+
+/// Where each staged header ends in the staging buffer (at most 10).
+#[derive(Default)]
+struct HeaderEnds {
+    ends: [usize; 10],
+    n: usize,
+}
+
+impl HeaderEnds {
+    /// The header staged last ends at `len`.
+    fn mark(&mut self, len: usize) {
+        if let Some(e) = self.ends.get_mut(self.n) {
+            *e = len;
+            self.n += 1;
         }
     }
-    if malformed == Some(Malformed::HeaderWithoutColon) {
-        h.extend_from_slice(b"X-Campaign-Tracking this header has no colon\n");
-        ends[n] = h.len();
-        n += 1;
-    }
-    h.extend_from_slice(b"MIME-Version: 1.0\n");
-    ends[n] = h.len();
-    n += 1;
-    // Botnets differ in header order: a quirk signatures can use.
-    let mut order = [0usize, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-    let order = &mut order[..n];
-    match st.order {
-        Order::Plain => {}
-        Order::SwapFirstThird => order.swap(0, 2),
-        Order::Reversed => {
-            order.reverse();
-            order.swap(0, n - 1);
+
+    /// Appends the staged headers of `h` to `out` in the style's order:
+    /// botnets differ in header order, a quirk signatures can use.
+    fn write_in_order(&self, out: &mut Vec<u8>, h: &[u8], style: Order) {
+        let n = self.n;
+        let mut order = [0usize, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+        let order = order.get_mut(..n).unwrap_or_default();
+        match style {
+            Order::Plain => {}
+            Order::SwapFirstThird => order.swap(0, 2),
+            Order::Reversed => {
+                order.reverse();
+                order.swap(0, n - 1);
+            }
+        }
+        for &i in order.iter() {
+            let from = if i == 0 {
+                0
+            } else {
+                self.ends.get(i - 1).copied().unwrap_or(0)
+            };
+            let to = self.ends.get(i).copied().unwrap_or(from);
+            out.extend_from_slice(h.get(from..to).unwrap_or_default());
         }
     }
-    for &i in order.iter() {
-        let from = if i == 0 { 0 } else { ends[i - 1] };
-        mbox.extend_from_slice(&h[from..ends[i]]);
-    }
-    if !body.by_reference {
-        mbox.extend_from_slice(body.bytes);
-        finish_message(mbox, start, malformed);
-    }
-    start
 }
 
 fn trap_headers(

@@ -466,13 +466,24 @@ impl Scenario {
             parse_duration(d)
                 .ok_or_else(|| self.invalid("feeds", format!("bad duration {d:?}")))?;
         }
+        self.validate_hosters()?;
+        let event_keys = self.validate_events()?;
+        if !event_keys.contains(self.main_event.as_str()) {
+            return Err(self.invalid("main_event", "not an event key"));
+        }
+        self.validate_botnets()
+    }
+
+    /// Unique keys of named ASes and hosters; hosters' upstreams, prefixes
+    /// and moves.
+    fn validate_hosters(&self) -> Result<(), SimError> {
         let mut keys = BTreeSet::new();
         for n in &self.named_ases {
             if !keys.insert(n.key.as_str()) {
                 return Err(self.invalid("named_as.key", format!("duplicate {:?}", n.key)));
             }
         }
-        let named: BTreeSet<&str> = self.named_ases.iter().map(|n| n.key.as_str()).collect();
+        let named = self.named_keys();
         for h in &self.hosters {
             if !keys.insert(h.key.as_str()) {
                 return Err(self.invalid("hoster.key", format!("duplicate {:?}", h.key)));
@@ -499,7 +510,23 @@ impl Scenario {
                     .ok_or_else(|| self.invalid("hoster.move_every", "bad duration"))?;
             }
         }
-        let hosters: BTreeSet<&str> = self.hosters.iter().map(|h| h.key.as_str()).collect();
+        Ok(())
+    }
+
+    /// Keys of the named ASes.
+    fn named_keys(&self) -> BTreeSet<&str> {
+        self.named_ases.iter().map(|n| n.key.as_str()).collect()
+    }
+
+    /// Keys of the hosters.
+    fn hoster_keys(&self) -> BTreeSet<&str> {
+        self.hosters.iter().map(|h| h.key.as_str()).collect()
+    }
+
+    /// Unique event keys, each event's AS, upstream and family; returns the keys.
+    fn validate_events(&self) -> Result<BTreeSet<&str>, SimError> {
+        let named = self.named_keys();
+        let hosters = self.hoster_keys();
         let mut event_keys = BTreeSet::new();
         for e in &self.events {
             if !event_keys.insert(e.key.as_str()) {
@@ -528,9 +555,12 @@ impl Scenario {
                 EventKind::Isolate => {}
             }
         }
-        if !event_keys.contains(self.main_event.as_str()) {
-            return Err(self.invalid("main_event", "not an event key"));
-        }
+        Ok(event_keys)
+    }
+
+    /// Botnet shares, families, hosters and C&C groups.
+    fn validate_botnets(&self) -> Result<(), SimError> {
+        let hosters = self.hoster_keys();
         let total: f64 = self.botnets.iter().map(|b| b.share).sum();
         if self.botnets.is_empty() || total > 1.0 + 1e-9 {
             return Err(self.invalid(

@@ -655,7 +655,14 @@ fn allocate_prefixes(
             }
         }
     }
-    // IPv6.
+    allocate_v6(sc, ases, rng, plan);
+}
+
+/// IPv6: a /32 per AS that wants one (tier-1s, named hosters with v6
+/// lengths, a share of the others) from 2001::/16 and further /16s, with
+/// more-specifics inside.
+fn allocate_v6(sc: &Scenario, ases: &mut [AsNode], rng: &mut Rng, plan: &[(Role, Option<usize>)]) {
+    let t = &sc.topology;
     let blocks: [u32; 5] = [0x2001, 0x2400, 0x2600, 0x2800, 0x2a00];
     let mut k6: u64 = 0;
     let offset = rng.below(65_536);
