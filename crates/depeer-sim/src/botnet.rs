@@ -53,7 +53,7 @@ pub(crate) struct CcGroup {
 impl CcGroup {
     fn reachable(&self, t: i64) -> bool {
         let i = self.reach.partition_point(|x| x.0 <= t);
-        i == 0 || self.reach[i - 1].1
+        i == 0 || self.reach.get(i - 1).is_some_and(|r| r.1)
     }
 
     /// Share of its weight the group delivers at `t`.
@@ -93,7 +93,7 @@ pub(crate) struct Site {
 impl Site {
     pub(crate) fn ip_at(&self, t: i64) -> u32 {
         let i = self.locations.partition_point(|l| l.from <= t);
-        self.locations[i.saturating_sub(1)].ip
+        self.locations.get(i.saturating_sub(1)).map_or(0, |l| l.ip)
     }
 }
 
@@ -124,7 +124,7 @@ pub(crate) fn online(local_hour: u32) -> f64 {
         0.55, 0.45, 0.38, 0.33, 0.30, 0.30, 0.33, 0.40, 0.50, 0.58, 0.62, 0.64, 0.66, 0.67, 0.68,
         0.70, 0.73, 0.78, 0.85, 0.92, 0.95, 0.90, 0.80, 0.66,
     ];
-    P[(local_hour % 24) as usize]
+    P.get((local_hour % 24) as usize).copied().unwrap_or(0.0)
 }
 
 impl Botnet {
@@ -137,12 +137,12 @@ impl Botnet {
             return 1.0;
         }
         let i = g.partition_point(|x| x.0 <= t);
-        if i >= g.len() {
-            return g[g.len() - 1].1;
+        match (g.get(i.wrapping_sub(1)), g.get(i)) {
+            (Some(&(t0, f0)), Some(&(t1, f1))) => {
+                f0 + (f1 - f0) * ((t - t0) as f64 / (t1 - t0).max(1) as f64)
+            }
+            _ => g.last().map_or(1.0, |l| l.1),
         }
-        let (t0, f0) = g[i - 1];
-        let (t1, f1) = g[i];
-        f0 + (f1 - f0) * ((t - t0) as f64 / (t1 - t0).max(1) as f64)
     }
 
     /// Volume multiplier relative to the share before the event.
@@ -186,7 +186,10 @@ pub(crate) struct Cast {
 fn locations(w: &World, rng: &mut Rng, hoster: usize, from: i64, to: i64) -> Vec<Loc> {
     let mut v = Vec::new();
     let mut t = from;
-    let move_every = w.ases[hoster].move_every;
+    let (move_every, asn) = w
+        .ases
+        .get(hoster)
+        .map_or((None, 0), |a| (a.move_every, a.asn));
     while t < to {
         let next = match move_every {
             Some(m) if m > 0 => (t + rng.exp(m as f64) as i64 + 3600).min(to),
@@ -194,7 +197,7 @@ fn locations(w: &World, rng: &mut Rng, hoster: usize, from: i64, to: i64) -> Vec
         };
         v.push(Loc {
             ip: w.host_in(hoster, rng.next_u64()),
-            asn: w.ases[hoster].asn,
+            asn,
             from: t,
             to: next,
         });
@@ -241,7 +244,11 @@ impl Cast {
             // Campaigns.
             let mut cids = Vec::new();
             for k in 0..sc.mail.campaigns_per_botnet.max(1) {
-                let topic = b.topics[k as usize % b.topics.len()].clone();
+                let topic = b
+                    .topics
+                    .get(k as usize % b.topics.len().max(1))
+                    .cloned()
+                    .unwrap_or_default();
                 let words = text::domain_words(&topic);
                 let subj_t = text::subjects(&topic);
                 let subjects = (0..6)
@@ -265,7 +272,7 @@ impl Cast {
                         let d = format!(
                             "{}{}{}.{}",
                             rng.pick(words),
-                            ["", "-", ""][rng.index(3)],
+                            rng.pick(&["", "-", ""]),
                             rng.pick(words),
                             rng.pick(&text::SPAM_TLDS)
                         );
@@ -296,7 +303,8 @@ impl Cast {
                     sites: site_ids,
                     from,
                     to,
-                    path: ["/", "/index.php", "/shop/", "/?id=", "/rx/", "/p/"][rng.index(6)]
+                    path: rng
+                        .pick(&["/", "/index.php", "/shop/", "/?id=", "/rx/", "/p/"])
                         .to_string(),
                 });
                 cids.push(cid);

@@ -1,25 +1,20 @@
 //! Content transfer encodings written by hand (RFC 2045 §6.7, §6.8) and
 //! RFC 2047 encoded words, so that the simulator controls every byte.
 
+use crate::textbuf::{HEX_UPPER, nibble};
+
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Base64 without line breaks.
 pub(crate) fn base64_raw(input: &[u8], out: &mut Vec<u8>) {
     for c in input.chunks(3) {
-        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        out.push(B64[(n >> 18) as usize & 63]);
-        out.push(B64[(n >> 12) as usize & 63]);
-        out.push(if c.len() > 1 {
-            B64[(n >> 6) as usize & 63]
-        } else {
-            b'='
-        });
-        out.push(if c.len() > 2 {
-            B64[n as usize & 63]
-        } else {
-            b'='
-        });
+        let byte = |k: usize| u32::from(c.get(k).copied().unwrap_or(0));
+        let n = (byte(0) << 16) | (byte(1) << 8) | byte(2);
+        let sextet = |shift: u32| B64.get((n >> shift) as usize & 63).copied().unwrap_or(b'=');
+        out.push(sextet(18));
+        out.push(sextet(12));
+        out.push(if c.len() > 1 { sextet(6) } else { b'=' });
+        out.push(if c.len() > 2 { sextet(0) } else { b'=' });
     }
 }
 
@@ -35,7 +30,6 @@ pub(crate) fn base64_lines(input: &[u8], out: &mut Vec<u8>) {
 /// Quoted-printable with soft line breaks (RFC 2045 §6.7); input lines
 /// are separated by `\n`.
 pub(crate) fn quoted_printable(input: &[u8], out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for line in input.split(|&b| b == b'\n') {
         let mut col = 0;
         for (i, &b) in line.iter().enumerate() {
@@ -50,7 +44,7 @@ pub(crate) fn quoted_printable(input: &[u8], out: &mut Vec<u8>) {
             if literal {
                 out.push(b);
             } else {
-                out.extend_from_slice(&[b'=', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+                out.extend_from_slice(&[b'=', nibble(HEX_UPPER, b >> 4), nibble(HEX_UPPER, b)]);
             }
             col += need;
         }
@@ -69,7 +63,6 @@ pub(crate) fn encoded_word_b(charset: &str, text: &[u8], out: &mut Vec<u8>) {
 
 /// An RFC 2047 "Q" encoded word.
 pub(crate) fn encoded_word_q(charset: &str, text: &[u8], out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     out.extend_from_slice(b"=?");
     out.extend_from_slice(charset.as_bytes());
     out.extend_from_slice(b"?Q?");
@@ -77,7 +70,7 @@ pub(crate) fn encoded_word_q(charset: &str, text: &[u8], out: &mut Vec<u8>) {
         match b {
             b' ' => out.push(b'_'),
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b',' | b'!' => out.push(b),
-            _ => out.extend_from_slice(&[b'=', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]),
+            _ => out.extend_from_slice(&[b'=', nibble(HEX_UPPER, b >> 4), nibble(HEX_UPPER, b)]),
         }
     }
     out.extend_from_slice(b"?=");

@@ -11,7 +11,7 @@ use crate::outfile::{JsonLines, OutFile};
 use crate::rng::Rng;
 use crate::scenario::{FeedsCfg, Scenario};
 use crate::timefmt::{compact_day, iso, parse_duration};
-use crate::world::World;
+use crate::world::{AsNode, World};
 use crate::{SimError, bot_ip};
 
 fn alias(rng: &mut Rng, family: &str) -> String {
@@ -103,7 +103,7 @@ fn cc_rows(
         let last = (first + rng.exp(5.0 * 86_400.0) as i64)
             .min(w.end - 1)
             .max(first + 1);
-        let port = [80u16, 443, 8080, 6667][rng.index(4)];
+        let port = *rng.pick(&[80u16, 443, 8080, 6667]);
         rows.push((
             first,
             format!(
@@ -125,7 +125,9 @@ fn url_rows(w: &World, f: &FeedsCfg, cast: &Cast, rng: &mut Rng) -> Vec<(i64, St
     let dur = |s: &str| parse_duration(s).unwrap_or(0) as f64;
     let mut rows: Vec<(i64, String)> = Vec::new();
     for site in &cast.sites {
-        let c = &cast.campaigns[site.campaign];
+        let Some(c) = cast.campaigns.get(site.campaign) else {
+            continue;
+        };
         if !rng.chance(f.url_recall) {
             continue;
         }
@@ -255,7 +257,7 @@ fn bot_rows(
 }
 
 pub(crate) fn legit_domain(w: &World, rng: &mut Rng) -> String {
-    w.ases[*rng.pick(&w.hosters)].domain.clone()
+    w.domain_of(*rng.pick(&w.hosters)).to_string()
 }
 
 fn write_rows(
@@ -295,16 +297,15 @@ pub(crate) fn write_as2org(w: &World, dir: &Path, gzip: bool) -> Result<(PathBuf
     orgs.sort();
     orgs.dedup_by(|a, b| a.0 == b.0);
     for (org, i) in &orgs {
-        let a = &w.ases[*i];
+        let Some(a) = w.ases.get(*i) else { continue };
         out.push(&serde_json::json!({
             "changed": changed, "country": a.country, "name": a.org_name,
             "organizationId": org, "source": source(org), "type": "Organization"
         }));
     }
-    let mut by_asn: Vec<usize> = (0..w.ases.len()).collect();
-    by_asn.sort_by_key(|&i| w.ases[i].asn);
-    for i in by_asn {
-        let a = &w.ases[i];
+    let mut by_asn: Vec<&AsNode> = w.ases.iter().collect();
+    by_asn.sort_by_key(|a| a.asn);
+    for a in by_asn {
         // Each AS belongs to the first AS's organisation of the same org id.
         out.push_flushing(&serde_json::json!({
             "asn": a.asn.to_string(), "changed": changed, "name": a.name,

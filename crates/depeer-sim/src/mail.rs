@@ -239,7 +239,8 @@ fn push_random_domain(out: &mut Vec<u8>, rng: &mut Rng) {
     out.extend_from_slice(rng.pick(&NAME_PARTS).as_bytes());
     out.push(b'.');
     out.extend_from_slice(
-        ["com", "net", "org", "info", "biz", "ru", "de", "com.br"][rng.index(8)].as_bytes(),
+        rng.pick(&["com", "net", "org", "info", "biz", "ru", "de", "com.br"])
+            .as_bytes(),
     );
 }
 
@@ -368,7 +369,7 @@ pub(crate) fn render_body(
         ],
     );
     for u in urls.split(|&b| b == b'\n').filter(|u| !u.is_empty()) {
-        let label = ["Click here", "Visit our store", "Order now", "More info"][rng.index(4)];
+        let label = *rng.pick(&["Click here", "Visit our store", "Order now", "More info"]);
         push_all(
             html,
             &[b"<p><a href=\"", u, b"\">", label.as_bytes(), b"</a></p>\n"],
@@ -814,7 +815,7 @@ pub(crate) fn render_legit(
             b">\nTo: ",
             rcpt,
             b"\nSubject: Your ",
-            ["weekly", "monthly", "product"][rng.index(3)].as_bytes(),
+            rng.pick(&["weekly", "monthly", "product"]).as_bytes(),
             b" newsletter\nList-Id: <news.",
             sd,
             b">\nList-Unsubscribe: <https://www.",
@@ -856,15 +857,16 @@ pub(crate) fn render_legit(
 /// line. Generated text rarely needs quoting, so the common case only
 /// searches for `From `.
 pub(crate) fn mboxrd_finish(mbox: &mut Vec<u8>, start: usize, tmp: &mut Vec<u8>) {
-    if memchr::memmem::find(&mbox[start..], b"From ").is_some() {
+    let msg = mbox.get(start..).unwrap_or_default();
+    if memchr::memmem::find(msg, b"From ").is_some() {
         tmp.clear();
-        tmp.extend_from_slice(&mbox[start..]);
+        tmp.extend_from_slice(msg);
         mbox.truncate(start);
         for line in tmp.split_inclusive(|&b| b == b'\n') {
             let stripped = line
                 .iter()
                 .position(|&b| b != b'>')
-                .map_or(&line[line.len()..], |i| &line[i..]);
+                .map_or(&[][..], |i| line.get(i..).unwrap_or_default());
             if stripped.starts_with(b"From ") {
                 mbox.push(b'>');
             }

@@ -68,7 +68,7 @@ pub(crate) fn record(
 pub(crate) fn put_prefix(out: &mut Vec<u8>, bytes: &[u8], len: u8) {
     out.push(len);
     let n = usize::from(len).div_ceil(8).min(bytes.len());
-    out.extend_from_slice(&bytes[..n]);
+    out.extend_from_slice(bytes.get(..n).unwrap_or(bytes));
 }
 
 /// An IPv4 prefix as NLRI octets.

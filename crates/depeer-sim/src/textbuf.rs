@@ -4,22 +4,23 @@
 
 use crate::rng::Rng;
 
-const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
-const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+pub(crate) const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+pub(crate) const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Appends `n` in decimal.
 pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    // u64::MAX has 20 digits; they are written from the last.
     let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
+    let mut used = 0;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        used += 1;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    out.extend_from_slice(&digits[i..]);
+    out.extend_from_slice(digits.get(digits.len() - used..).unwrap_or_default());
 }
 
 /// Appends `n` in decimal (`i64`, with a minus sign when negative).
@@ -40,19 +41,23 @@ pub(crate) fn push_ipv4(out: &mut Vec<u8>, ip: u32) {
     }
 }
 
+/// The hex digit of the low four bits of `n` in `digits`.
+pub(crate) fn nibble(digits: &[u8; 16], n: u8) -> u8 {
+    digits.get(usize::from(n & 15)).copied().unwrap_or(b'0')
+}
+
 /// Appends `n` random hex digits (one draw of `rng.index(16)` each).
 pub(crate) fn push_hex_rand(out: &mut Vec<u8>, rng: &mut Rng, n: usize, upper: bool) {
     let t = if upper { HEX_UPPER } else { HEX_LOWER };
     for _ in 0..n {
-        out.push(t[rng.index(16)]);
+        out.push(nibble(t, rng.index(16) as u8));
     }
 }
 
 /// Appends the bytes as lowercase hex.
 pub(crate) fn push_hex_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     for &b in bytes {
-        out.push(HEX_LOWER[usize::from(b >> 4)]);
-        out.push(HEX_LOWER[usize::from(b & 15)]);
+        out.extend_from_slice(&[nibble(HEX_LOWER, b >> 4), nibble(HEX_LOWER, b)]);
     }
 }
 
