@@ -131,6 +131,59 @@ impl<R: Read> MrtReader<R> {
         self.filter_map(Result::ok)
     }
 
+    /// Takes a PEER_INDEX_TABLE as the table of the RIB records after it.
+    fn adopt_peer_table(&mut self, p: bgpkit_parser::models::PeerIndexTable) {
+        self.peers.clear();
+        for (&id, peer) in &p.id_peer_map {
+            let id = usize::from(id);
+            if self.peers.len() <= id {
+                self.peers.resize(id + 1, None);
+            }
+            if let Some(slot) = self.peers.get_mut(id) {
+                *slot = Some(Peer {
+                    ip: peer.peer_ip,
+                    asn: Asn(peer.peer_asn.into()),
+                });
+            }
+        }
+        self.elementor = Elementor::with_peer_table(p);
+    }
+
+    /// A RIB record without a real PEER_INDEX_TABLE before it (a cut
+    /// file): makes up a table of unknown peers for its entries, so that
+    /// its routes are kept.
+    fn cover_missing_peer_table(&mut self, message: &MrtMessage) {
+        let MrtMessage::TableDumpV2Message(TableDumpV2Message::RibAfi(t)) = message else {
+            return;
+        };
+        if self.elementor.peer_table.is_none() {
+            // A RIB cut before its PEER_INDEX_TABLE: keep the routes
+            // (the prefix and AS path are whole) with the peer
+            // unknown, rather than lose them (bgpkit refuses them).
+            self.summary.rib_without_peer_table += 1;
+            let mut table = bgpkit_parser::models::PeerIndexTable::default();
+            let unknown = unknown_peer();
+            for e in &t.rib_entries {
+                table.id_peer_map.insert(e.peer_index, unknown);
+            }
+            let mut el = Elementor::with_peer_table(table);
+            // Marks the table as made up, so the next such record
+            // extends it rather than counting as a real table.
+            if let Some(p) = el.peer_table.as_mut() {
+                p.view_name = SYNTHETIC_VIEW.into();
+            }
+            self.elementor = el;
+        } else if let Some(p) = self.elementor.peer_table.as_mut()
+            && p.view_name == SYNTHETIC_VIEW
+        {
+            self.summary.rib_without_peer_table += 1;
+            let unknown = unknown_peer();
+            for e in &t.rib_entries {
+                p.id_peer_map.entry(e.peer_index).or_insert(unknown);
+            }
+        }
+    }
+
     fn parse(&mut self, raw: RawRecord) -> Result<MrtRecord, MrtError> {
         let h = raw.header;
         let micros = i64::from(h.micros.unwrap_or(0));
@@ -183,76 +236,26 @@ impl<R: Read> MrtReader<R> {
         let mut elems = Vec::new();
         match message {
             MrtMessage::TableDumpV2Message(TableDumpV2Message::PeerIndexTable(p)) => {
-                self.peers.clear();
-                for (&id, peer) in &p.id_peer_map {
-                    let id = usize::from(id);
-                    if self.peers.len() <= id {
-                        self.peers.resize(id + 1, None);
-                    }
-                    if let Some(slot) = self.peers.get_mut(id) {
-                        *slot = Some(Peer {
-                            ip: peer.peer_ip,
-                            asn: Asn(peer.peer_asn.into()),
-                        });
-                    }
-                }
-                self.elementor = Elementor::with_peer_table(p);
+                self.adopt_peer_table(p);
             }
-            MrtMessage::Bgp4Mp(Bgp4MpEnum::StateChange(s)) => elems.push(Elem::State {
-                peer: Peer {
-                    ip: s.peer_ip,
-                    asn: Asn(s.peer_asn.into()),
-                },
-                old: s.old_state as u16,
-                new: s.new_state as u16,
-            }),
-            MrtMessage::LegacyBgp(LegacyBgp::StateChange(s)) => elems.push(Elem::State {
-                peer: Peer {
-                    ip: s.peer_ip,
-                    asn: Asn(s.peer_asn.into()),
-                },
-                old: s.old_state as u16,
-                new: s.new_state as u16,
-            }),
+            MrtMessage::Bgp4Mp(Bgp4MpEnum::StateChange(s)) => {
+                elems.push(state_elem(
+                    s.peer_ip,
+                    s.peer_asn,
+                    s.old_state as u16,
+                    s.new_state as u16,
+                ));
+            }
+            MrtMessage::LegacyBgp(LegacyBgp::StateChange(s)) => {
+                elems.push(state_elem(
+                    s.peer_ip,
+                    s.peer_asn,
+                    s.old_state as u16,
+                    s.new_state as u16,
+                ));
+            }
             message => {
-                if let MrtMessage::TableDumpV2Message(TableDumpV2Message::RibAfi(t)) = &message
-                    && self.elementor.peer_table.is_none()
-                {
-                    // A RIB cut before its PEER_INDEX_TABLE: keep the routes
-                    // (the prefix and AS path are whole) with the peer
-                    // unknown, rather than lose them (bgpkit refuses them).
-                    self.summary.rib_without_peer_table += 1;
-                    let mut table = bgpkit_parser::models::PeerIndexTable::default();
-                    let unknown = bgpkit_parser::models::Peer::new(
-                        std::net::Ipv4Addr::UNSPECIFIED,
-                        std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-                        bgpkit_parser::models::Asn::new_32bit(0),
-                    );
-                    for e in &t.rib_entries {
-                        table.id_peer_map.insert(e.peer_index, unknown);
-                    }
-                    let mut el = Elementor::with_peer_table(table);
-                    // Marks the table as made up, so the next such record
-                    // extends it rather than counting as a real table.
-                    if let Some(p) = el.peer_table.as_mut() {
-                        p.view_name = SYNTHETIC_VIEW.into();
-                    }
-                    self.elementor = el;
-                } else if let MrtMessage::TableDumpV2Message(TableDumpV2Message::RibAfi(t)) =
-                    &message
-                    && let Some(p) = self.elementor.peer_table.as_mut()
-                    && p.view_name == SYNTHETIC_VIEW
-                {
-                    self.summary.rib_without_peer_table += 1;
-                    let unknown = bgpkit_parser::models::Peer::new(
-                        std::net::Ipv4Addr::UNSPECIFIED,
-                        std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-                        bgpkit_parser::models::Asn::new_32bit(0),
-                    );
-                    for e in &t.rib_entries {
-                        p.id_peer_map.entry(e.peer_index).or_insert(unknown);
-                    }
-                }
+                self.cover_missing_peer_table(&message);
                 let rib = matches!(
                     message,
                     MrtMessage::TableDumpMessage(_)
@@ -316,6 +319,27 @@ impl<R: Read> MrtReader<R> {
     }
 }
 
+/// A peer state change as an [`Elem`].
+fn state_elem(ip: std::net::IpAddr, asn: bgpkit_parser::models::Asn, old: u16, new: u16) -> Elem {
+    Elem::State {
+        peer: Peer {
+            ip,
+            asn: Asn(asn.into()),
+        },
+        old,
+        new,
+    }
+}
+
+/// The peer of routes whose peer table is missing.
+fn unknown_peer() -> bgpkit_parser::models::Peer {
+    bgpkit_parser::models::Peer::new(
+        std::net::Ipv4Addr::UNSPECIFIED,
+        std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        bgpkit_parser::models::Asn::new_32bit(0),
+    )
+}
+
 /// The fast path for TABLE_DUMP_V2 RIB_IPV4_UNICAST / RIB_IPV6_UNICAST
 /// records, the bulk of every RIB dump: reads the prefix and, per entry, the
 /// peer and the AS_PATH, and skips the other attributes after checking their
@@ -323,9 +347,9 @@ impl<R: Read> MrtReader<R> {
 ///
 /// Why: bgpkit-parser decodes every attribute of every entry into owned
 /// values (communities, next hops, ...) that depeer never uses; on a
-/// full-size table (1.2 M prefixes x 4 peers) its RIB parse was about
-/// 2,000 instructions per entry and the whole load slower than
-/// `bgpdump -m` (docs/routing.md, "Parse speed"). Anything this path does
+/// full-size table that work dominated the load and made it slower than
+/// `bgpdump -m` (docs/routing.md, "Parse speed", has the figures and how to
+/// re-run them). Anything this path does
 /// not read exactly as bgpkit would (ADD-PATH, AS4_PATH, an unknown segment
 /// type, a peer index missing from the table, any framing problem) returns
 /// `None` and the record goes through bgpkit-parser. The test

@@ -39,7 +39,7 @@ use depeer_core::{
 };
 use depeer_mrt::{AsPath, Elem, MrtRecord, Peer};
 
-use crate::relationships::infer_relationships;
+use crate::relationships::{infer_relationships, invert};
 
 /// Knobs of the history.
 #[derive(Debug, Clone)]
@@ -408,15 +408,6 @@ fn prefix_key(p: &Prefix) -> (u8, u128, u8) {
     match p {
         Prefix::V4(n) => (4, u128::from(u32::from(n.addr())), n.prefix_len()),
         Prefix::V6(n) => (6, u128::from(n.addr()), n.prefix_len()),
-    }
-}
-
-/// The same link seen from the other side.
-pub fn invert(r: Relationship) -> Relationship {
-    match r {
-        Relationship::Provider => Relationship::Customer,
-        Relationship::Customer => Relationship::Provider,
-        other => other,
     }
 }
 

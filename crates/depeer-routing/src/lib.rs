@@ -42,10 +42,10 @@ mod relationships;
 mod table;
 
 pub use as2org::read_as_names;
-pub use history::{History, HistoryBuilder, HistoryOptions, invert};
+pub use history::{History, HistoryBuilder, HistoryOptions};
 pub use ipasn::{IpasnTable, read_ipasn};
 pub use poptrie::{LpmKey, NO_ROUTE, Poptrie};
-pub use relationships::{infer_relationships, read_as_rel};
+pub use relationships::{infer_relationships, invert, read_as_rel};
 pub use table::{RouteTable, SharedTable, TableEntry};
 
 /// Errors of this crate.

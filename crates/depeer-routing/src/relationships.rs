@@ -156,11 +156,20 @@ pub fn read_as_rel(
         let r = if a < b {
             what_b_is_to_a
         } else {
-            crate::history::invert(what_b_is_to_a)
+            invert(what_b_is_to_a)
         };
         out.insert(key(a, b), r);
     }
     Ok(out)
+}
+
+/// The same link seen from the other side.
+pub fn invert(r: Relationship) -> Relationship {
+    match r {
+        Relationship::Provider => Relationship::Customer,
+        Relationship::Customer => Relationship::Provider,
+        other => other,
+    }
 }
 
 #[cfg(test)]
