@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::rng::{Rng, cumulative};
-use crate::scenario::{EventKind, Scenario, Tier};
+use crate::scenario::{EventKind, HosterCfg, Scenario, Tier};
 use crate::text::{COUNTRIES, NAME_PARTS, ORG_SUFFIX};
 use crate::timefmt::{parse_abs, parse_duration};
 use crate::{Options, SimError};
@@ -141,12 +141,8 @@ impl World {
         let (mut ases, keyed) = make_nodes(sc, &mut rng, &plan, &asns);
         link_providers(sc, &mut rng, &mut ases, &keyed);
         allocate_prefixes(sc, &mut ases, &mut rng, &plan);
-        let with_role = |r: Role| -> Vec<usize> {
-            let of_role = ases.iter().enumerate().filter(|(_, a)| a.role == r);
-            of_role.map(|(i, _)| i).collect()
-        };
-        let access = with_role(Role::Access);
-        let hosters = with_role(Role::Hoster);
+        let access = indices_where(&ases, |a| a.role == Role::Access);
+        let hosters = indices_where(&ases, |a| a.role == Role::Hoster);
         let peers = collector_peers(&mut rng, &ases, sc.topology.collector_peers as usize);
         let (events, event_times) = resolve_events(sc, seed, &keyed)?;
         Ok(World {
@@ -258,18 +254,16 @@ fn make_nodes(
     let mut ases = Vec::with_capacity(n);
     let mut keyed = BTreeMap::new();
     let mut names_used = BTreeSet::new();
-    for (i, &(role, named)) in plan.iter().enumerate() {
-        let asn = asns[i];
+    for (i, (&(role, named), &asn)) in plan.iter().zip(asns).enumerate() {
         let ci = rng.weighted(&country_cum).unwrap_or(0);
-        let (mut country, tz, _, cctld) = COUNTRIES[ci];
+        let (mut country, tz, share, cctld) = COUNTRIES.get(ci).copied().unwrap_or(COUNTRIES[0]);
         let mut name;
         let org_name;
         let mut key = None;
         let mut bulletproof = false;
         let mut move_every = None;
         match (role, named) {
-            (Role::Tier1 | Role::Transit, Some(k)) => {
-                let c = &sc.named_ases[k];
+            (Role::Tier1 | Role::Transit, Some(k)) if let Some(c) = sc.named_ases.get(k) => {
                 name = c.name.clone();
                 org_name = c.org.clone();
                 key = Some(c.key.clone());
@@ -278,8 +272,7 @@ fn make_nodes(
                     .find(|x| x.0 == c.country)
                     .map_or("US", |x| x.0);
             }
-            (Role::Named, Some(k)) => {
-                let c = &sc.hosters[k];
+            (Role::Named, Some(k)) if let Some(c) = sc.hosters.get(k) => {
                 name = c.name.clone();
                 org_name = c.org.clone();
                 key = Some(c.key.clone());
@@ -345,7 +338,7 @@ fn make_nodes(
         let lease_secs = if rng.chance(0.3) {
             i64::MAX / 4
         } else {
-            [86_400, 3 * 86_400, 7 * 86_400, 12 * 3600][rng.index(4)]
+            *rng.pick(&[86_400, 3 * 86_400, 7 * 86_400, 12 * 3600])
         };
         ases.push(AsNode {
             asn,
@@ -364,7 +357,7 @@ fn make_nodes(
             lease_secs,
             rdns_style: rng.below(5) as u8,
             bot_weight: if role == Role::Access {
-                COUNTRIES[ci].2 * rng.range(0.2, 1.8)
+                share * rng.range(0.2, 1.8)
             } else {
                 0.0
             },
@@ -385,16 +378,15 @@ fn link_providers(
     keyed: &BTreeMap<String, usize>,
 ) {
     let n = ases.len();
-    let tier1: Vec<usize> = (0..n).filter(|&i| ases[i].role == Role::Tier1).collect();
-    let transit: Vec<usize> = (0..n).filter(|&i| ases[i].role == Role::Transit).collect();
-    let named_transit: BTreeSet<usize> = transit
-        .iter()
-        .copied()
-        .filter(|&i| ases[i].key.is_some())
-        .collect();
-    #[allow(clippy::needless_range_loop)] // `i` is also compared with provider indices
+    let tier1 = indices_where(ases, |a| a.role == Role::Tier1);
+    let transit = indices_where(ases, |a| a.role == Role::Transit);
+    let named_transit: BTreeSet<usize> =
+        indices_where(ases, |a| a.role == Role::Transit && a.key.is_some())
+            .into_iter()
+            .collect();
     for i in 0..n {
-        let role = ases[i].role;
+        let Some(node) = ases.get(i) else { continue };
+        let (role, key) = (node.role, node.key.clone());
         let mut provs: Vec<usize> = Vec::new();
         match role {
             Role::Tier1 => {}
@@ -406,7 +398,7 @@ fn link_providers(
                     .filter(|&j| j < i && !named_transit.contains(&j))
                     .collect();
                 for _ in 0..k {
-                    let p = if earlier.is_empty() || rng.chance(0.7) || ases[i].key.is_some() {
+                    let p = if earlier.is_empty() || rng.chance(0.7) || key.is_some() {
                         *rng.pick(&tier1)
                     } else {
                         *rng.pick(&earlier)
@@ -430,7 +422,7 @@ fn link_providers(
                 }
             }
             Role::Named => {
-                let k = ases[i].key.clone().unwrap_or_default();
+                let k = key.unwrap_or_default();
                 if let Some(c) = sc.hosters.iter().find(|h| h.key == k) {
                     for u in &c.upstreams {
                         if let Some(&p) = keyed.get(u) {
@@ -454,16 +446,59 @@ fn link_providers(
                 }
             }
         }
-        ases[i].providers = provs;
+        if let Some(node) = ases.get_mut(i) {
+            node.providers = provs;
+        }
     }
+}
+
+/// The scenario hoster behind AS `i` of the plan (the first one for a plan
+/// entry without its index, as before).
+fn named_hoster<'a>(
+    sc: &'a Scenario,
+    plan: &[(Role, Option<usize>)],
+    i: usize,
+) -> Option<&'a HosterCfg> {
+    sc.hosters.get(plan.get(i)?.1.unwrap_or(0))
+}
+
+/// Whether AS `i` is a named hoster.
+fn is_named(ases: &[AsNode], i: usize) -> bool {
+    ases.get(i).is_some_and(|a| a.role == Role::Named)
+}
+
+/// Takes a block of `size` addresses from the first /8 of `order` with
+/// room: its network. The per-/8 bump cursors stay aligned because sizes
+/// only shrink.
+fn take_block(
+    pool: &[u32],
+    cursors: &mut [u64],
+    order: impl Iterator<Item = usize>,
+    size: u64,
+) -> Option<u32> {
+    for s in order {
+        if let (Some(&slash8), Some(cursor)) = (pool.get(s), cursors.get_mut(s))
+            && *cursor + size <= 1 << 24
+        {
+            let net = (slash8 << 24) | *cursor as u32;
+            *cursor += size;
+            return Some(net);
+        }
+    }
+    None
+}
+
+/// The indices of the ASes for which `pred` holds, in order.
+fn indices_where(ases: &[AsNode], pred: impl Fn(&AsNode) -> bool) -> Vec<usize> {
+    let hits = ases.iter().enumerate().filter(|(_, a)| pred(a));
+    hits.map(|(i, _)| i).collect()
 }
 
 /// Collector peers: up to `count` ordinary tier-1s and transits.
 fn collector_peers(rng: &mut Rng, ases: &[AsNode], count: usize) -> Vec<usize> {
-    let n = ases.len();
-    let mut candidates: Vec<usize> = (0..n)
-        .filter(|&i| matches!(ases[i].role, Role::Tier1 | Role::Transit) && ases[i].key.is_none())
-        .collect();
+    let mut candidates = indices_where(ases, |a| {
+        matches!(a.role, Role::Tier1 | Role::Transit) && a.key.is_none()
+    });
     let mut peers = Vec::new();
     while peers.len() < count && !candidates.is_empty() {
         let j = rng.index(candidates.len());
@@ -544,8 +579,7 @@ fn allocate_prefixes(
     let mut extra: Vec<usize> = vec![0; ases.len()];
     for (i, node) in ases.iter().enumerate() {
         if node.role == Role::Named {
-            let k = plan[i].1.unwrap_or(0);
-            for &l in &sc.hosters[k].v4 {
+            for &l in named_hoster(sc, plan, i).map_or(&[][..], |h| &h.v4[..]) {
                 aggs.push((i, l));
             }
             continue;
@@ -561,7 +595,9 @@ fn allocate_prefixes(
         for _ in 0..a {
             aggs.push((i, lo + rng.below(u64::from(hi - lo) + 1) as u8));
         }
-        extra[i] = n4.saturating_sub(a);
+        if let Some(e) = extra.get_mut(i) {
+            *e = n4.saturating_sub(a);
+        }
     }
     // Fit into the pool: lengthen generated aggregates until they fit.
     let pool_slash8: Vec<u32> = {
@@ -580,7 +616,7 @@ fn allocate_prefixes(
         let used: f64 = aggs
             .iter()
             .map(|&(i, l)| {
-                let l = if ases[i].role == Role::Named {
+                let l = if is_named(ases, i) {
                     l
                 } else {
                     (l + shift).min(24)
@@ -594,7 +630,7 @@ fn allocate_prefixes(
         shift += 1;
     }
     for a in &mut aggs {
-        if ases[a.0].role != Role::Named {
+        if !is_named(ases, a.0) {
             a.1 = (a.1 + shift).min(24);
         }
     }
@@ -610,20 +646,18 @@ fn allocate_prefixes(
     for &(i, l) in &aggs {
         let size = 1u64 << (32 - u32::from(l));
         let first = rng.index(pool_slash8.len());
-        let slot = (0..pool_slash8.len())
-            .map(|k| (first + k) % pool_slash8.len())
-            .find(|&s| cursors[s] + size <= 1 << 24);
-        let Some(slot) = slot else { continue };
-        let net = (pool_slash8[slot] << 24) | cursors[slot] as u32;
-        cursors[slot] += size;
-        ases[i].v4.push((net, l));
+        let order = (0..pool_slash8.len()).map(|k| (first + k) % pool_slash8.len());
+        let Some(net) = take_block(&pool_slash8, &mut cursors, order, size) else {
+            continue;
+        };
+        if let Some(node) = ases.get_mut(i) {
+            node.v4.push((net, l));
+        }
     }
     // Every AS announces at least one /24.
     for node in ases.iter_mut().filter(|a| a.v4.is_empty()) {
-        if let Some(slot) = (0..pool_slash8.len()).find(|&s| cursors[s] + 256 <= 1 << 24) {
-            node.v4
-                .push(((pool_slash8[slot] << 24) | cursors[slot] as u32, 24));
-            cursors[slot] += 256;
+        if let Some(net) = take_block(&pool_slash8, &mut cursors, 0..pool_slash8.len(), 256) {
+            node.v4.push((net, 24));
         }
     }
     // More-specifics inside the AS's own aggregates.
@@ -635,7 +669,8 @@ fn allocate_prefixes(
         let aggs_of = node.v4.clone();
         let mut tries = 0;
         let mut added = 0;
-        while added < extra[i] && tries < extra[i] * 4 + 8 {
+        let want = extra.get(i).copied().unwrap_or(0);
+        while added < want && tries < want * 4 + 8 {
             tries += 1;
             let (net, l) = *rng.pick(&aggs_of);
             if l >= 24 {
@@ -668,10 +703,7 @@ fn allocate_v6(sc: &Scenario, ases: &mut [AsNode], rng: &mut Rng, plan: &[(Role,
     let offset = rng.below(65_536);
     for (i, node) in ases.iter_mut().enumerate() {
         let wants = match node.role {
-            Role::Named => {
-                let k = plan[i].1.unwrap_or(0);
-                !sc.hosters[k].v6.is_empty()
-            }
+            Role::Named => named_hoster(sc, plan, i).is_some_and(|h| !h.v6.is_empty()),
             Role::Tier1 => true,
             _ => rng.chance(t.v6_share),
         };
@@ -679,7 +711,10 @@ fn allocate_v6(sc: &Scenario, ases: &mut [AsNode], rng: &mut Rng, plan: &[(Role,
             continue;
         }
         let high = loop {
-            let b = blocks[((k6 / 65_536) as usize).min(blocks.len() - 1)];
+            let b = blocks
+                .get((k6 / 65_536) as usize)
+                .copied()
+                .unwrap_or(0x2a00);
             let low = ((k6 % 65_536) * 40_503 + offset) % 65_536;
             k6 += 1;
             if b == 0x2001 && (low < 0x0200 || low == 0x0db8) {
@@ -689,8 +724,8 @@ fn allocate_v6(sc: &Scenario, ases: &mut [AsNode], rng: &mut Rng, plan: &[(Role,
         };
         let base = u128::from(high) << 96;
         if node.role == Role::Named {
-            let k = plan[i].1.unwrap_or(0);
-            for (j, &l) in sc.hosters[k].v6.iter().enumerate() {
+            let lens = named_hoster(sc, plan, i).map_or(&[][..], |h| &h.v6[..]);
+            for (j, &l) in lens.iter().enumerate() {
                 let l = l.max(32);
                 node.v6
                     .push((base | ((j as u128) << (128 - u32::from(l))), l));
@@ -704,7 +739,7 @@ fn allocate_v6(sc: &Scenario, ases: &mut [AsNode], rng: &mut Rng, plan: &[(Role,
             if node.v6.len() >= n6 {
                 break;
             }
-            let l = [48u8, 48, 48, 40, 44, 36][rng.index(6)];
+            let l = *rng.pick(&[48u8, 48, 48, 40, 44, 36]);
             let bits = rng.below(1 << (l - 32)) as u128;
             let p = (base | (bits << (128 - u32::from(l))), l);
             if seen.insert(p) {
