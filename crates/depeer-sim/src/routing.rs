@@ -90,12 +90,14 @@ impl<'w> Routing<'w> {
         let mut customers = vec![Vec::new(); n];
         for (c, ps) in providers.iter().enumerate() {
             for &p in ps {
-                customers[p].push(c);
+                if let Some(cs) = customers.get_mut(p) {
+                    cs.push(c);
+                }
             }
         }
         let mut sessions = Vec::new();
         for &p in &w.peers {
-            let node = &w.ases[p];
+            let Some(node) = w.ases.get(p) else { continue };
             let ip4 = Ipv4Addr::from(w.host_in(p, mix3(w.seed, p as u64, 4)));
             sessions.push(Session {
                 peer_as_idx: p,
@@ -125,7 +127,8 @@ impl<'w> Routing<'w> {
             counts: RoutingCounts::default(),
         };
         for i in 0..n {
-            r.reach[i] = r.compute_reach(i);
+            let reach = r.compute_reach(i);
+            r.set_reach(i, reach);
         }
         r.peer_chain = r
             .sessions
@@ -142,40 +145,62 @@ impl<'w> Routing<'w> {
     }
 
     fn compute_reach(&self, i: usize) -> bool {
-        self.w.ases[i].role == Role::Tier1 || self.providers[i].iter().any(|&p| self.reach[p])
+        self.w.ases.get(i).is_some_and(|a| a.role == Role::Tier1)
+            || self.providers_of(i).iter().any(|&p| self.reachable(p))
+    }
+
+    fn set_reach(&mut self, i: usize, reach: bool) {
+        if let Some(r) = self.reach.get_mut(i) {
+            *r = reach;
+        }
     }
 
     /// Whether an AS is reachable from the tier-1 clique now.
     pub(crate) fn reachable(&self, i: usize) -> bool {
-        self.reach[i]
+        self.reach.get(i).copied().unwrap_or(false)
+    }
+
+    /// Current providers of an AS.
+    fn providers_of(&self, i: usize) -> &[usize] {
+        self.providers.get(i).map_or(&[], |p| &p[..])
+    }
+
+    /// The ASN of AS `i`.
+    fn asn(&self, i: usize) -> u32 {
+        self.w.ases.get(i).map_or(0, |a| a.asn)
+    }
+
+    /// The current path of session `s` for origin `a`.
+    fn current(&self, s: usize, a: usize) -> Option<&[u32]> {
+        self.paths.get(s)?.get(a)?.as_deref()
+    }
+
+    /// Whether session `s` is the IPv6 one of its peer.
+    fn is_v6(&self, s: usize) -> bool {
+        self.sessions.get(s).is_some_and(|x| x.v6)
     }
 
     /// Current upstream ASNs of an AS.
     pub(crate) fn upstream_asns(&self, i: usize) -> Vec<u32> {
-        self.providers[i]
-            .iter()
-            .map(|&p| self.w.ases[p].asn)
-            .collect()
+        self.providers_of(i).iter().map(|&p| self.asn(p)).collect()
     }
 
     /// The chain from `x` up to a tier-1 as chosen by `peer`.
     fn chain(&self, peer: usize, x: usize) -> Option<Vec<usize>> {
-        if !self.reach[x] {
+        if !self.reachable(x) {
             return None;
         }
         let mut out = vec![x];
         let mut cur = x;
-        while self.w.ases[cur].role != Role::Tier1 && out.len() < 40 {
-            let up: Vec<usize> = self.providers[cur]
+        while self.w.ases.get(cur)?.role != Role::Tier1 && out.len() < 40 {
+            let up: Vec<usize> = self
+                .providers_of(cur)
                 .iter()
                 .copied()
-                .filter(|&p| self.reach[p])
+                .filter(|&p| self.reachable(p))
                 .collect();
-            if up.is_empty() {
-                return None;
-            }
-            let k = (mix3(self.w.seed, peer as u64, cur as u64) % up.len() as u64) as usize;
-            cur = up[k];
+            let k = (mix3(self.w.seed, peer as u64, cur as u64) % up.len().max(1) as u64) as usize;
+            cur = *up.get(k)?;
             out.push(cur);
         }
         Some(out)
@@ -183,37 +208,41 @@ impl<'w> Routing<'w> {
 
     /// The AS path session `s` has for origin `x`.
     fn path(&self, s: usize, x: usize) -> Option<Box<[u32]>> {
-        let peer = self.sessions[s].peer_as_idx;
+        let peer = self.sessions.get(s)?.peer_as_idx;
         let xc = self.chain(peer, x)?;
-        let pc = &self.peer_chain[s];
+        let pc = self.peer_chain.get(s)?;
         let mut idx: Vec<usize> = Vec::with_capacity(pc.len() + xc.len());
-        let mut joined = false;
-        for (j, a) in xc.iter().enumerate() {
-            if let Some(i) = pc.iter().position(|b| b == a) {
-                idx.extend_from_slice(&pc[..=i]);
-                idx.extend(xc[..j].iter().rev());
-                joined = true;
-                break;
+        // The peer's chain up to where x's chain meets it, then x's chain
+        // down from there; the two whole chains when they do not meet.
+        let meet = xc
+            .iter()
+            .enumerate()
+            .find_map(|(j, a)| Some((j, pc.iter().position(|b| b == a)?)));
+        match meet {
+            Some((j, i)) => {
+                idx.extend(pc.iter().take(i + 1));
+                idx.extend(xc.iter().take(j).rev());
+            }
+            None => {
+                idx.extend_from_slice(pc);
+                idx.extend(xc.iter().rev());
             }
         }
-        if !joined {
-            idx.extend_from_slice(pc);
-            idx.extend(xc.iter().rev());
-        }
-        Some(idx.iter().map(|&i| self.w.ases[i].asn).collect())
+        Some(idx.iter().map(|&i| self.asn(i)).collect())
     }
 
     fn next_hop4(&self, s: usize) -> Ipv4Addr {
-        match self.sessions[s].ip {
-            IpAddr::V4(a) => a,
-            IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
+        match self.sessions.get(s).map(|x| x.ip) {
+            Some(IpAddr::V4(a)) => a,
+            _ => Ipv4Addr::UNSPECIFIED,
         }
     }
 
     fn next_hop6(&self, s: usize) -> Ipv6Addr {
-        match self.sessions[s].ip {
-            IpAddr::V6(a) => a,
-            IpAddr::V4(a) => a.to_ipv6_mapped(),
+        match self.sessions.get(s).map(|x| x.ip) {
+            Some(IpAddr::V6(a)) => a,
+            Some(IpAddr::V4(a)) => a.to_ipv6_mapped(),
+            None => Ipv6Addr::UNSPECIFIED,
         }
     }
 
@@ -307,10 +336,10 @@ impl<'w> Routing<'w> {
         attrs.clear();
         let mut idx = Vec::new();
         for s in 0..self.sessions.len() {
-            if self.sessions[s].v6 != v6 {
+            if self.is_v6(s) != v6 {
                 continue;
             }
-            if let Some(p) = &self.paths[s][x] {
+            if let Some(p) = self.current(s, x) {
                 let a = if v6 {
                     mrt_write::rib_attrs_v6(p, self.next_hop6(s))?
                 } else {
@@ -352,16 +381,24 @@ impl<'w> Routing<'w> {
         time: i64,
         out: Option<&mut OutFile>,
     ) -> Result<(), SimError> {
-        let before: Vec<usize> = self.providers[x].clone();
-        change(&mut self.providers[x]);
+        let Some(provs) = self.providers.get_mut(x) else {
+            return Ok(());
+        };
+        let before: Vec<usize> = provs.clone();
+        change(provs);
+        let after: Vec<usize> = provs.clone();
         for p in &before {
-            if !self.providers[x].contains(p) {
-                self.customers[*p].retain(|&c| c != x);
+            if !after.contains(p)
+                && let Some(cs) = self.customers.get_mut(*p)
+            {
+                cs.retain(|&c| c != x);
             }
         }
-        for p in self.providers[x].clone() {
-            if !before.contains(&p) {
-                self.customers[p].push(x);
+        for p in after {
+            if !before.contains(&p)
+                && let Some(cs) = self.customers.get_mut(p)
+            {
+                cs.push(x);
             }
         }
         // The cone of x, in index order (providers before customers).
@@ -369,11 +406,12 @@ impl<'w> Routing<'w> {
         let mut stack = vec![x];
         while let Some(a) = stack.pop() {
             if cone.insert(a) {
-                stack.extend(self.customers[a].iter().copied());
+                stack.extend(self.customers.get(a).into_iter().flatten().copied());
             }
         }
         for &a in &cone {
-            self.reach[a] = self.compute_reach(a);
+            let reach = self.compute_reach(a);
+            self.set_reach(a, reach);
         }
         let mut out = out;
         for &a in &cone {
@@ -391,21 +429,24 @@ impl<'w> Routing<'w> {
     ) -> Result<(), SimError> {
         for s in 0..self.sessions.len() {
             let new = self.path(s, a);
-            if new == self.paths[s][a] {
+            if new.as_deref() == self.current(s, a) {
                 continue;
             }
             if let Some(o) = out.as_deref_mut() {
-                let all4: Vec<usize> = (0..self.w.ases[a].v4.len()).collect();
-                let all6: Vec<usize> = (0..self.w.ases[a].v6.len()).collect();
-                let list = if self.sessions[s].v6 { all6 } else { all4 };
-                let v6 = self.sessions[s].v6;
-                let list: Vec<usize> = list
-                    .into_iter()
+                let v6 = self.is_v6(s);
+                let n = self
+                    .w
+                    .ases
+                    .get(a)
+                    .map_or(0, |x| if v6 { x.v6.len() } else { x.v4.len() });
+                let list: Vec<usize> = (0..n)
                     .filter(|&k| !self.down.contains(&(a, k, v6, s)))
                     .collect();
                 self.emit(o, time, s, a, &list, new.as_deref())?;
             }
-            self.paths[s][a] = new;
+            if let Some(slot) = self.paths.get_mut(s).and_then(|p| p.get_mut(a)) {
+                *slot = new;
+            }
         }
         Ok(())
     }
@@ -424,13 +465,17 @@ impl<'w> Routing<'w> {
         if list.is_empty() {
             return Ok(());
         }
-        let sess = self.sessions[s].clone();
+        let Some(sess) = self.sessions.get(s).cloned() else {
+            return Ok(());
+        };
         let local_ip = if sess.v6 {
             IpAddr::V6(COLLECTOR_V6)
         } else {
             IpAddr::V4(COLLECTOR_ID)
         };
-        let node = &self.w.ases[a];
+        let Some(node) = self.w.ases.get(a) else {
+            return Ok(());
+        };
         let chunk = if sess.v6 { 150 } else { 500 };
         let mut buf = Vec::new();
         for part in list.chunks(chunk) {
@@ -501,7 +546,7 @@ impl<'w> Routing<'w> {
             } => {
                 let mut out = out;
                 for &s in sessions {
-                    if self.paths[s][*as_idx].is_none()
+                    if self.current(s, *as_idx).is_none()
                         || !self.down.insert((*as_idx, *pfx, *v6, s))
                     {
                         continue;
@@ -523,7 +568,7 @@ impl<'w> Routing<'w> {
                     if !self.down.remove(&(*as_idx, *pfx, *v6, s)) {
                         continue;
                     }
-                    let p = self.paths[s][*as_idx].clone();
+                    let p = self.current(s, *as_idx).map(<[u32]>::to_vec);
                     if let (Some(p), Some(o)) = (p, out.as_deref_mut()) {
                         self.emit(o, time, s, *as_idx, &[*pfx], Some(&p))?;
                     }
@@ -603,7 +648,7 @@ pub(crate) fn write_all(
         .access
         .iter()
         .copied()
-        .filter(|&i| w.ases[i].providers.len() >= 2)
+        .filter(|&i| w.ases.get(i).is_some_and(|a| a.providers.len() >= 2))
         .collect();
     let prefix_cum =
         crate::rng::cumulative(w.ases.iter().map(|a| (a.v4.len() + a.v6.len()) as f64));
@@ -625,11 +670,13 @@ pub(crate) fn write_all(
             let Some(as_idx) = rng.weighted(&prefix_cum) else {
                 break;
             };
-            let node = &w.ases[as_idx];
+            let Some(node) = w.ases.get(as_idx) else {
+                break;
+            };
             let v6 = rng.below((node.v4.len() + node.v6.len()) as u64) >= node.v4.len() as u64;
             let pfx = rng.index(if v6 { node.v6.len() } else { node.v4.len() });
             let cand: Vec<usize> = (0..r.sessions.len())
-                .filter(|&s| r.sessions[s].v6 == v6)
+                .filter(|&s| r.is_v6(s) == v6)
                 .collect();
             if cand.is_empty() {
                 continue;
@@ -677,7 +724,7 @@ pub(crate) fn write_all(
                 break;
             }
             let x = *rng.pick(&multihomed);
-            let u = *rng.pick(&w.ases[x].providers);
+            let u = *rng.pick(w.ases.get(x).map_or(&[][..], |a| &a.providers[..]));
             let t = lo + rng.below((hi - lo).max(1) as u64) as i64;
             let d = 60 + rng.exp(1800.0) as i64;
             seq += 1;
@@ -709,14 +756,14 @@ pub(crate) fn write_all(
         for (t, s, a) in &actions {
             r.apply(a, *t, Some(&mut out))?;
             for (_, _, ev) in day_events.iter().filter(|(et, es, _)| et == t && es == s) {
-                truth_events.push(truth_event(w, &r, ev));
+                truth_events.push(truth_event(&r, ev));
             }
         }
         for (_, _, ev) in day_events
             .iter()
             .filter(|(_, _, ev)| ev.kind == EventKind::Seize)
         {
-            truth_events.push(truth_event(w, &r, ev));
+            truth_events.push(truth_event(&r, ev));
         }
         files.push(out.finish()?);
         day = day_end;
@@ -725,7 +772,7 @@ pub(crate) fn write_all(
     Ok((r.counts.clone(), truth_events))
 }
 
-fn truth_event(w: &World, r: &Routing<'_>, ev: &crate::world::Event) -> TruthRoutingEvent {
+fn truth_event(r: &Routing<'_>, ev: &crate::world::Event) -> TruthRoutingEvent {
     TruthRoutingEvent {
         key: ev.key.clone(),
         kind: match ev.kind {
@@ -736,8 +783,8 @@ fn truth_event(w: &World, r: &Routing<'_>, ev: &crate::world::Event) -> TruthRou
         }
         .to_string(),
         time: crate::timefmt::iso(ev.time),
-        asn: w.ases[ev.as_idx].asn,
-        upstream_asn: ev.upstream.map(|u| w.ases[u].asn),
+        asn: r.asn(ev.as_idx),
+        upstream_asn: ev.upstream.map(|u| r.asn(u)),
         upstreams_after: r.upstream_asns(ev.as_idx),
         reachable_after: r.reachable(ev.as_idx),
         note: ev.note.clone(),
