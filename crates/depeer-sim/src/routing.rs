@@ -289,33 +289,23 @@ impl<'w> Routing<'w> {
         v4.sort_unstable();
         v6.sort_unstable();
         let mut attrs: Vec<Vec<u8>> = Vec::new();
-        for &(net, len, x) in &v4 {
+        // IPv4 prefixes first, then IPv6, each in address order.
+        let prefixes = (v4
+            .iter()
+            .map(|&(n, l, x)| (n.to_be_bytes().to_vec(), l, false, x)))
+        .chain(
+            v6.iter()
+                .map(|&(n, l, x)| (n.to_be_bytes().to_vec(), l, true, x)),
+        );
+        for (bytes, len, is_v6, x) in prefixes {
             self.rib_prefix(
-                &mut out,
-                &mut buf,
-                &mut attrs,
-                ts,
-                &mut seq,
-                &net.to_be_bytes(),
-                len,
-                false,
-                x as usize,
+                &mut out, &mut buf, &mut attrs, ts, &mut seq, &bytes, len, is_v6, x as usize,
             )?;
-            self.counts.rib_v4_prefixes += 1;
-        }
-        for &(net, len, x) in &v6 {
-            self.rib_prefix(
-                &mut out,
-                &mut buf,
-                &mut attrs,
-                ts,
-                &mut seq,
-                &net.to_be_bytes(),
-                len,
-                true,
-                x as usize,
-            )?;
-            self.counts.rib_v6_prefixes += 1;
+            if is_v6 {
+                self.counts.rib_v6_prefixes += 1;
+            } else {
+                self.counts.rib_v4_prefixes += 1;
+            }
         }
         out.finish()
     }

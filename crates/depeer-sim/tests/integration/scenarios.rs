@@ -3,7 +3,9 @@
 //! scenario's parameters). Tolerances are SCENARIOS.md's plus three
 //! standard errors of the counts (the worlds are finite samples).
 
-use crate::common::{at, check, count, event_time, messages, ratio_sigma, run, total};
+use std::collections::BTreeMap;
+
+use crate::common::{MsgTruth, at, check, count, event_time, messages, ratio_sigma, run, total};
 
 const H: i64 = 3600;
 const D: i64 = 86_400;
@@ -32,25 +34,67 @@ fn first_day_reaching(
     None
 }
 
-#[test]
-fn mccolo_2008_matches_scenarios_md() {
-    let r = run("mccolo-2008", 101, 20.0);
+/// A scenario run around its `cut` event: the truth, the messages, the
+/// cut time (checked against `expected` within `tolerance` seconds), the
+/// counts of the day before it and of the day from an hour after it, and
+/// their totals.
+struct AroundCut {
+    truth: serde_json::Value,
+    msgs: Vec<MsgTruth>,
+    cut: i64,
+    before: BTreeMap<String, f64>,
+    after: BTreeMap<String, f64>,
+    tb: f64,
+    ta: f64,
+}
+
+fn around_cut(
+    name: &str,
+    seed: u64,
+    scale: f64,
+    what: &str,
+    expected: &str,
+    tolerance: f64,
+) -> AroundCut {
+    let r = run(name, seed, scale);
     let truth = r.truth();
     let msgs = messages(r.path());
     let cut = event_time(&truth, "cut");
-    let he = event_time(&truth, "cut-he");
-    // cut 21:30 ± 15 min; HE before GC (assumed order).
-    check(
-        "cut time",
-        cut as f64,
-        at("2008-11-11T21:30:00Z") as f64,
-        15.0 * 60.0,
-        0.0,
-    );
-    assert!(he < cut);
+    check(what, cut as f64, at(expected) as f64, tolerance, 0.0);
     let before = count(&msgs, cut - D, cut);
     let after = count(&msgs, cut + H, cut + 25 * H);
     let (tb, ta) = (total(&before), total(&after));
+    AroundCut {
+        truth,
+        msgs,
+        cut,
+        before,
+        after,
+        tb,
+        ta,
+    }
+}
+
+#[test]
+fn mccolo_2008_matches_scenarios_md() {
+    // cut 21:30 ± 15 min; HE before GC (assumed order).
+    let AroundCut {
+        truth,
+        msgs,
+        cut,
+        before,
+        after,
+        tb,
+        ta,
+    } = around_cut(
+        "mccolo-2008",
+        101,
+        20.0,
+        "cut time",
+        "2008-11-11T21:30:00Z",
+        900.0,
+    );
+    assert!(event_time(&truth, "cut-he") < cut);
     // World drop 66 ± 5 points.
     check("world drop", 1.0 - ta / tb, 0.66, 0.05, ratio_sigma(ta, tb));
     // Shares before: Srizbi 35 ± 3, Cutwail 18 ± 3, McColo-dependent 70 ± 5.
@@ -116,38 +160,28 @@ fn mccolo_2008_matches_scenarios_md() {
     );
     // Rustock back 25 Nov ± 1 day; Srizbi back 25 Nov, gone 27 Nov ± 1 day; Mega-D back 8 Dec ± 3 days.
     let day_level = |f: &str| before.get(f).copied().unwrap_or(0.0);
-    let rb = first_day_reaching(
-        &msgs,
-        "rustock",
-        cut + 2 * D,
-        at("2008-12-12T00:00:00Z"),
-        day_level("rustock"),
-        0.3,
-    )
-    .unwrap();
-    check(
-        "rustock back",
-        rb as f64,
-        at("2008-11-25T00:00:00Z") as f64,
-        1.5 * D as f64,
-        0.0,
-    );
-    let sb = first_day_reaching(
-        &msgs,
-        "srizbi",
-        cut + 2 * D,
-        at("2008-12-12T00:00:00Z"),
-        day_level("srizbi"),
-        0.2,
-    )
-    .unwrap();
-    check(
-        "srizbi back",
-        sb as f64,
-        at("2008-11-25T00:00:00Z") as f64,
-        1.5 * D as f64,
-        0.0,
-    );
+    // First day a family reaches `frac` of its level before the cut again.
+    let back = |label: &str, family: &str, frac: f64, expected: &str, tol_days: f64| {
+        let from = cut + 2 * D;
+        let t = first_day_reaching(
+            &msgs,
+            family,
+            from,
+            at("2008-12-12T00:00:00Z"),
+            day_level(family),
+            frac,
+        )
+        .unwrap();
+        check(
+            label,
+            t as f64,
+            at(expected) as f64,
+            tol_days * D as f64,
+            0.0,
+        );
+    };
+    back("rustock back", "rustock", 0.3, "2008-11-25T00:00:00Z", 1.5);
+    back("srizbi back", "srizbi", 0.2, "2008-11-25T00:00:00Z", 1.5);
     let srizbi_late = count(
         &msgs,
         at("2008-11-29T00:00:00Z"),
@@ -160,22 +194,7 @@ fn mccolo_2008_matches_scenarios_md() {
         srizbi_late / 13.0 < 0.05 * day_level("srizbi"),
         "Srizbi gone after 27 Nov ± 1 day"
     );
-    let mb = first_day_reaching(
-        &msgs,
-        "megad",
-        cut + 2 * D,
-        at("2008-12-12T00:00:00Z"),
-        day_level("megad"),
-        0.5,
-    )
-    .unwrap();
-    check(
-        "mega-d back",
-        mb as f64,
-        at("2008-12-08T00:00:00Z") as f64,
-        3.5 * D as f64,
-        0.0,
-    );
+    back("mega-d back", "megad", 0.5, "2008-12-08T00:00:00Z", 3.5);
     // World volume 67 ± 10% of before on 25 Nov.
     let w25 = total(&count(
         &msgs,
@@ -196,20 +215,21 @@ fn mccolo_2008_matches_scenarios_md() {
 
 #[test]
 fn intercage_2008_matches_scenarios_md() {
-    let r = run("intercage-2008", 102, 10.0);
-    let truth = r.truth();
-    let msgs = messages(r.path());
-    let cut = event_time(&truth, "cut");
-    check(
+    let AroundCut {
+        msgs,
+        cut,
+        before,
+        tb,
+        ta,
+        ..
+    } = around_cut(
+        "intercage-2008",
+        102,
+        10.0,
         "cut time",
-        cut as f64,
-        at("2008-09-21T06:00:00Z") as f64,
+        "2008-09-21T06:00:00Z",
         3600.0,
-        0.0,
     );
-    let before = count(&msgs, cut - D, cut);
-    let after = count(&msgs, cut + H, cut + 25 * H);
-    let (tb, ta) = (total(&before), total(&after));
     check("world drop", 1.0 - ta / tb, 0.08, 0.03, ratio_sigma(ta, tb));
     check(
         "storm share",
@@ -257,20 +277,22 @@ fn intercage_2008_matches_scenarios_md() {
 
 #[test]
 fn three_fn_2009_matches_scenarios_md() {
-    let r = run("3fn-2009", 103, 10.0);
-    let truth = r.truth();
-    let msgs = messages(r.path());
-    let cut = event_time(&truth, "cut");
-    check(
+    let AroundCut {
+        msgs,
+        cut,
+        before,
+        after,
+        tb,
+        ta,
+        ..
+    } = around_cut(
+        "3fn-2009",
+        103,
+        10.0,
         "cut time",
-        cut as f64,
-        at("2009-06-04T23:00:00Z") as f64,
+        "2009-06-04T23:00:00Z",
         3600.0,
-        0.0,
     );
-    let before = count(&msgs, cut - D, cut);
-    let after = count(&msgs, cut + H, cut + 25 * H);
-    let (tb, ta) = (total(&before), total(&after));
     check("world drop", 1.0 - ta / tb, 0.15, 0.05, ratio_sigma(ta, tb));
     check(
         "cutwail share",
@@ -316,19 +338,20 @@ fn three_fn_2009_matches_scenarios_md() {
 
 #[test]
 fn rustock_2011_matches_scenarios_md() {
-    let r = run("rustock-2011", 104, 10.0);
-    let truth = r.truth();
-    let msgs = messages(r.path());
-    let cut = event_time(&truth, "cut");
-    check(
+    let AroundCut {
+        msgs,
+        cut,
+        before,
+        tb,
+        ..
+    } = around_cut(
+        "rustock-2011",
+        104,
+        10.0,
         "seizure time",
-        cut as f64,
-        at("2011-03-16T14:45:00Z") as f64,
-        15.0 * 60.0,
-        0.0,
+        "2011-03-16T14:45:00Z",
+        900.0,
     );
-    let before = count(&msgs, cut - D, cut);
-    let tb = total(&before);
     check(
         "rustock share",
         before["rustock"] / tb,
