@@ -172,6 +172,23 @@ pub enum RoutingEventKind {
 }
 
 impl RoutingEventKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [RoutingEventKind; 8] = [
+        RoutingEventKind::PrefixWithdrawn,
+        RoutingEventKind::PrefixAnnounced,
+        RoutingEventKind::OriginChange,
+        RoutingEventKind::UpstreamLost,
+        RoutingEventKind::UpstreamGained,
+        RoutingEventKind::AsUnreachable,
+        RoutingEventKind::AsReachable,
+        RoutingEventKind::ShortLived,
+    ];
+
+    /// The kind stored as `s` in the `kind` column.
+    pub fn parse(s: &str) -> Option<RoutingEventKind> {
+        RoutingEventKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
     /// The value stored in the `kind` column.
     pub fn as_str(self) -> &'static str {
         match self {
