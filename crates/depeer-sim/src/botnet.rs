@@ -11,7 +11,7 @@ use crate::rng::{Rng, cumulative, label, mix3};
 use crate::scenario::{BotnetCfg, CcCfg, EventKind, Scenario};
 use crate::text;
 use crate::timefmt::parse_duration;
-use crate::world::World;
+use crate::world::{World, host_in_prefixes};
 
 /// A server at an address during `[from, to)`.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -493,4 +493,31 @@ fn homes_and_diurnal(w: &World, lab: u64) -> (Vec<f64>, [f64; 24]) {
         *d /= mean.max(1e-9);
     }
     (home_cum, diurnal)
+}
+
+/// Address of bot `bot` of botnet `b` at time `t`: a host in one of its
+/// home network's prefixes, changing every DHCP lease of that network.
+pub(crate) fn bot_ip(w: &World, b: &Botnet, bot: u64, t: i64) -> u32 {
+    let node = w
+        .access
+        .get(b.home(w.seed, bot))
+        .and_then(|&a| w.ases.get(a));
+    node.map_or(0x0101_0101, |n| {
+        bot_addr(w.seed, b, bot, t, n.lease_secs, &n.v4)
+    })
+}
+
+/// [`bot_ip`] given the home network's lease and prefixes.
+pub(crate) fn bot_addr(
+    seed: u64,
+    b: &Botnet,
+    bot: u64,
+    t: i64,
+    lease_secs: i64,
+    v4: &[(u32, u8)],
+) -> u32 {
+    let h = mix3(seed, b.label ^ 0x5eed, bot);
+    let lease = lease_secs.max(1);
+    let epoch = (t + (h % lease as u64) as i64).div_euclid(lease);
+    host_in_prefixes(v4, mix3(h, epoch as u64, 77))
 }

@@ -6,13 +6,13 @@
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-use crate::botnet::Cast;
+use crate::SimError;
+use crate::botnet::{Cast, bot_ip};
 use crate::outfile::{JsonLines, OutFile};
 use crate::rng::Rng;
 use crate::scenario::{FeedsCfg, Scenario};
 use crate::timefmt::{compact_day, iso, parse_duration};
 use crate::world::{AsNode, World};
-use crate::{SimError, bot_ip};
 
 fn alias(rng: &mut Rng, family: &str) -> String {
     match rng.below(20) {

@@ -45,8 +45,6 @@ pub use scenario::{
     NamedAsCfg, Reaction, Scenario, Tier, TopologyCfg, builtin_names, builtin_text,
 };
 
-pub(crate) use generate::bot_ip;
-
 /// Generation options besides the scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {

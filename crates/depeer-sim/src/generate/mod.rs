@@ -34,8 +34,6 @@ use render::render_slice;
 use sender::{AccessNets, campaign_urls};
 use truth::{RunFacts, Tally, truth_file, write_ases, write_truth_json};
 
-pub(crate) use sender::bot_ip;
-
 /// What a run wrote.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {

@@ -12,7 +12,9 @@ use crate::textbuf::{push_all, push_hex_bytes, push_ipv4, push_u64};
 use crate::timefmt::{civil, push_day, push_iso};
 
 use super::chunk::{Item, MailCtx, Seg, SliceOut, WorkerBufs};
-use super::sender::{bot_addr, campaign_urls, push_helo, push_rdns};
+use crate::botnet::bot_addr;
+
+use super::sender::{campaign_urls, push_helo, push_rdns};
 
 /// Botnet index of legitimate mail in a minute's plan and in [`Item::bi`].
 pub(super) const LEGIT: usize = usize::MAX;

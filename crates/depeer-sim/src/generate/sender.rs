@@ -2,38 +2,11 @@
 //! home network's DHCP lease), the reverse name and HELO it presents, and
 //! the campaign URLs of a body.
 
-use crate::botnet::{Botnet, Cast};
-use crate::rng::{Rng, mix3};
+use crate::botnet::Cast;
+use crate::rng::Rng;
 use crate::text::FIRST_NAMES;
 use crate::textbuf::{push_all, push_ipv4, push_u64};
-use crate::world::{World, host_in_prefixes};
-
-/// Address of bot `bot` of botnet `b` at time `t`: a host in one of its
-/// home network's prefixes, changing every DHCP lease of that network.
-pub(crate) fn bot_ip(w: &World, b: &Botnet, bot: u64, t: i64) -> u32 {
-    let node = w
-        .access
-        .get(b.home(w.seed, bot))
-        .and_then(|&a| w.ases.get(a));
-    node.map_or(0x0101_0101, |n| {
-        bot_addr(w.seed, b, bot, t, n.lease_secs, &n.v4)
-    })
-}
-
-/// [`bot_ip`] given the home network's lease and prefixes.
-pub(super) fn bot_addr(
-    seed: u64,
-    b: &Botnet,
-    bot: u64,
-    t: i64,
-    lease_secs: i64,
-    v4: &[(u32, u8)],
-) -> u32 {
-    let h = mix3(seed, b.label ^ 0x5eed, bot);
-    let lease = lease_secs.max(1);
-    let epoch = (t + (h % lease as u64) as i64).div_euclid(lease);
-    host_in_prefixes(v4, mix3(h, epoch as u64, 77))
-}
+use crate::world::World;
 
 /// What the mail loop reads of an access network, packed so that placing
 /// a bot touches few cache lines (the AS records are large).
