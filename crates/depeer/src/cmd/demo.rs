@@ -110,15 +110,22 @@ fn sparkline(values: &[f64]) -> String {
     values
         .iter()
         .map(|v| {
-            if max <= 0.0 {
-                BARS[0]
+            let level = if max <= 0.0 {
+                0
             } else {
-                let i = ((v / max) * 7.0).round() as usize;
-                BARS[i.min(7)]
-            }
+                ((v / max) * 7.0).round() as usize
+            };
+            BARS.get(level).or(BARS.last()).copied().unwrap_or(' ')
         })
         .collect()
 }
+
+/// Microseconds per hour.
+const HOUR_US: i64 = 3_600_000_000;
+/// Hours on each side of the depeering in the volume chart.
+const VOLUME_HOURS: i64 = 48;
+/// Routing events listed at most.
+const EVENTS_SHOWN: usize = 12;
 
 /// Runs `depeer demo`.
 pub fn run(args: &Args) -> anyhow::Result<()> {
@@ -139,16 +146,38 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         exe: std::env::current_exe().context("cannot find the depeer binary")?,
         data: root.join("data"),
     };
-    let data = r.data.display().to_string();
     let mut out = std::io::stdout().lock();
-
     writeln!(
         out,
         "depeer demo: {} (seed {}, scale {})\n",
         args.scenario, args.seed, args.scale
     )?;
+    let cut_time = simulate(&r, args, &world, &mut out)?;
+    ingest_mail(&r, &world, &mut out)?;
+    let routing_ok = ingest_routing(&r, &world, &mut out)?;
+    let cut = depeer_core::Timestamp::parse(&cut_time).ok();
+    volume_around(&r, cut, &cut_time, &mut out)?;
+    events_at(&r, routing_ok.then_some(cut).flatten(), &mut out)?;
+    not_built(&mut out)?;
+    writeln!(out, "\nDone in {:.1} s.", started.elapsed().as_secs_f64())?;
+    let data = r.data.display();
+    if args.out.is_some() {
+        writeln!(
+            out,
+            "The world is in {}, the dataset in {data}: try\n  depeer sql --data {data} \"SELECT subject, count(*) n FROM messages GROUP BY 1 ORDER BY n DESC LIMIT 10\"",
+            world.display()
+        )?;
+    } else {
+        writeln!(
+            out,
+            "Run `depeer demo --out DIR` to keep the world and the dataset."
+        )?;
+    }
+    Ok(())
+}
 
-    // 1. The world.
+/// 1. The world; returns the time of the scenario's depeering.
+fn simulate(r: &Runner, args: &Args, world: &Path, out: &mut dyn Write) -> anyhow::Result<String> {
     writeln!(out, "1. Simulating the world (depeer sim)")?;
     let sim = r.json(&[
         "sim",
@@ -178,10 +207,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         num(&sim, "bgp_updates"),
         num(&sim, "messages"),
     )?;
+    Ok(cut_time)
+}
 
-    // 2. Mail.
+/// 2. Mail.
+fn ingest_mail(r: &Runner, world: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
     writeln!(out, "\n2. Ingesting the spamtraps (depeer ingest mail)")?;
-    let mail_dir = world.join("mail");
+    let data = r.data.display().to_string();
     let mail = r.json(&[
         "ingest",
         "mail",
@@ -189,7 +221,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         "--json",
         "--data",
         &data,
-        &mail_dir.display().to_string(),
+        &world.join("mail").display().to_string(),
     ])?;
     writeln!(
         out,
@@ -203,12 +235,16 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             .unwrap_or_default(),
         num(&mail, "seconds"),
     )?;
+    Ok(())
+}
 
-    // 3. Routing.
+/// 3. Routing; returns whether a routing history was stored.
+fn ingest_routing(r: &Runner, world: &Path, out: &mut dyn Write) -> anyhow::Result<bool> {
     writeln!(
         out,
         "\n3. Ingesting BGP data and AS names (depeer ingest mrt, depeer ingest as2org)"
     )?;
+    let data = r.data.display().to_string();
     let mrt_files = files_with(&world.join("bgp"), &|n| {
         n.contains("rib") || n.contains("updates")
     });
@@ -230,107 +266,118 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             }
         }
     };
-    for f in files_with(&world, &|n| n.starts_with("as2org")) {
-        if let Err(e) = r.run(&[
-            "ingest",
-            "as2org",
-            "--quiet",
-            "--data",
-            &data,
-            &f.display().to_string(),
-        ]) {
+    for f in files_with(world, &|n| n.starts_with("as2org")) {
+        let f = f.display().to_string();
+        if let Err(e) = r.run(&["ingest", "as2org", "--quiet", "--data", &data, &f]) {
             writeln!(out, "   as2org: {e:#}")?;
         }
     }
+    Ok(routing_ok)
+}
 
-    // 4. Volume around the cut.
+/// 4. Hourly trap volume around the cut, from the stored messages.
+fn volume_around(
+    r: &Runner,
+    cut: Option<depeer_core::Timestamp>,
+    cut_time: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     writeln!(out, "\n4. Spam volume around the depeering (depeer sql)")?;
-    let cut = depeer_core::Timestamp::parse(&cut_time).ok();
-    if let Some(cut) = cut {
-        let hours = 48;
-        let lo = depeer_core::Timestamp(cut.0 - hours * 3_600_000_000).to_rfc3339();
-        let hi = depeer_core::Timestamp(cut.0 + hours * 3_600_000_000).to_rfc3339();
-        let rows = r.sql(&format!(
-            "SELECT CAST(floor((CAST(arrival_time AS BIGINT) - {c}) / 3600000000.0) AS BIGINT) AS h, count(*) AS n \
-             FROM messages WHERE arrival_time >= TIMESTAMP '{lo}' AND arrival_time < TIMESTAMP '{hi}' \
-             GROUP BY 1 ORDER BY 1",
-            c = cut.0
-        ))?;
-        let mut hourly = vec![0.0; (2 * hours) as usize];
-        for row in &rows {
-            let h = row.get("h").and_then(Value::as_i64).unwrap_or(i64::MIN);
-            if let Some(slot) = usize::try_from(h + hours)
-                .ok()
-                .and_then(|i| hourly.get_mut(i))
-            {
-                *slot = num(row, "n");
-            }
+    let Some(cut) = cut else {
+        writeln!(out, "   the simulator gave no event time; skipped")?;
+        return Ok(());
+    };
+    let hours = VOLUME_HOURS;
+    let lo = depeer_core::Timestamp(cut.0 - hours * HOUR_US).to_rfc3339();
+    let hi = depeer_core::Timestamp(cut.0 + hours * HOUR_US).to_rfc3339();
+    let rows = r.sql(&format!(
+        "SELECT CAST(floor((CAST(arrival_time AS BIGINT) - {c}) / 3600000000.0) AS BIGINT) AS h, count(*) AS n \
+         FROM messages WHERE arrival_time >= TIMESTAMP '{lo}' AND arrival_time < TIMESTAMP '{hi}' \
+         GROUP BY 1 ORDER BY 1",
+        c = cut.0
+    ))?;
+    let mut hourly = vec![0.0; usize::try_from(2 * hours).unwrap_or(0)];
+    for row in &rows {
+        let h = row.get("h").and_then(Value::as_i64).unwrap_or(i64::MIN);
+        if let Some(slot) = usize::try_from(h + hours)
+            .ok()
+            .and_then(|i| hourly.get_mut(i))
+        {
+            *slot = num(row, "n");
         }
-        let (before, after) = hourly.split_at(hours as usize);
-        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-        let (b, a) = (mean(before), mean(after));
+    }
+    let (before, after) = hourly.split_at(usize::try_from(hours).unwrap_or(0));
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let (b, a) = (mean(before), mean(after));
+    writeln!(
+        out,
+        "   trap messages per hour, 48 h before | 48 h after {cut_time}:"
+    )?;
+    writeln!(out, "   {}|{}", sparkline(before), sparkline(after))?;
+    if b > 0.0 {
         writeln!(
             out,
-            "   trap messages per hour, 48 h before | 48 h after {cut_time}:"
+            "   before {b:.1}/h, after {a:.1}/h: {:+.0} % (measured from the stored messages)",
+            (a / b - 1.0) * 100.0
         )?;
-        writeln!(out, "   {}|{}", sparkline(before), sparkline(after))?;
-        if b > 0.0 {
-            writeln!(
-                out,
-                "   before {b:.1}/h, after {a:.1}/h: {:+.0} % (measured from the stored messages)",
-                (a / b - 1.0) * 100.0
-            )?;
-        }
-    } else {
-        writeln!(out, "   the simulator gave no event time; skipped")?;
     }
+    Ok(())
+}
 
-    // 5. Routing events at the cut.
+/// Whether an event is one a reader of the story cares about.
+fn matters(e: &Value) -> bool {
+    e.get("kind").and_then(Value::as_str).is_some_and(|k| {
+        k.starts_with("upstream") || k.starts_with("as-") || k == "prefix-withdrawn"
+    })
+}
+
+/// Stage 5: routing events within an hour of the cut; `cut` is `None`
+/// without a routing history or an event time.
+fn events_at(
+    r: &Runner,
+    cut: Option<depeer_core::Timestamp>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     writeln!(
         out,
         "\n5. Routing events within an hour of the depeering (depeer route events)"
     )?;
-    if let (true, Some(cut)) = (routing_ok, cut) {
-        let since = depeer_core::Timestamp(cut.0 - 3_600_000_000).to_rfc3339();
-        let until = depeer_core::Timestamp(cut.0 + 3_600_000_000).to_rfc3339();
-        match r.json(&[
-            "route", "events", "--data", &data, "--json", "--since", &since, "--until", &until,
-        ]) {
-            Ok(Value::Array(events)) => {
-                let interesting: Vec<&Value> = events
-                    .iter()
-                    .filter(|e| {
-                        e.get("kind").and_then(Value::as_str).is_some_and(|k| {
-                            k.starts_with("upstream")
-                                || k.starts_with("as-")
-                                || k == "prefix-withdrawn"
-                        })
-                    })
-                    .collect();
-                writeln!(out, "   {} events; the ones that matter:", events.len())?;
-                for e in interesting.iter().take(12) {
-                    writeln!(
-                        out,
-                        "   {}  {:<17} AS{:<7} {} {}",
-                        e.get("time").and_then(Value::as_str).unwrap_or(""),
-                        e.get("kind").and_then(Value::as_str).unwrap_or(""),
-                        e.get("asn").map(|v| v.to_string()).unwrap_or_default(),
-                        e.get("prefix").and_then(Value::as_str).unwrap_or(""),
-                        e.get("detail").and_then(Value::as_str).unwrap_or(""),
-                    )?;
-                }
-                if interesting.len() > 12 {
-                    writeln!(out, "   ... {} more", interesting.len() - 12)?;
-                }
-            }
-            Ok(other) => writeln!(out, "   unexpected output: {other}")?,
-            Err(e) => writeln!(out, "   {e:#}")?,
-        }
-    } else {
+    let Some(cut) = cut else {
         writeln!(out, "   skipped: no routing history")?;
+        return Ok(());
+    };
+    let data = r.data.display().to_string();
+    let since = depeer_core::Timestamp(cut.0 - HOUR_US).to_rfc3339();
+    let until = depeer_core::Timestamp(cut.0 + HOUR_US).to_rfc3339();
+    let events = match r.json(&[
+        "route", "events", "--data", &data, "--json", "--since", &since, "--until", &until,
+    ]) {
+        Ok(Value::Array(events)) => events,
+        Ok(other) => return Ok(writeln!(out, "   unexpected output: {other}")?),
+        Err(e) => return Ok(writeln!(out, "   {e:#}")?),
+    };
+    let interesting: Vec<&Value> = events.iter().filter(|e| matters(e)).collect();
+    writeln!(out, "   {} events; the ones that matter:", events.len())?;
+    let text = |e: &Value, k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    for e in interesting.iter().take(EVENTS_SHOWN) {
+        writeln!(
+            out,
+            "   {}  {:<17} AS{:<7} {} {}",
+            text(e, "time"),
+            text(e, "kind"),
+            e.get("asn").map(|v| v.to_string()).unwrap_or_default(),
+            text(e, "prefix"),
+            text(e, "detail"),
+        )?;
     }
+    if interesting.len() > EVENTS_SHOWN {
+        writeln!(out, "   ... {} more", interesting.len() - EVENTS_SHOWN)?;
+    }
+    Ok(())
+}
 
-    // 6. What is not built yet.
+/// 6. What is not built yet.
+fn not_built(out: &mut dyn Write) -> anyhow::Result<()> {
     writeln!(out, "\n6. Stages not built yet (nothing is faked):")?;
     for stage in [
         "attribution of messages to botnets and of botnets to hosting networks",
@@ -340,20 +387,6 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         "DNS blocklist, exports, HTTP API, dashboard and HTML report",
     ] {
         writeln!(out, "   - {stage}: not built yet")?;
-    }
-
-    writeln!(out, "\nDone in {:.1} s.", started.elapsed().as_secs_f64())?;
-    if args.out.is_some() {
-        writeln!(
-            out,
-            "The world is in {}, the dataset in {data}: try\n  depeer sql --data {data} \"SELECT subject, count(*) n FROM messages GROUP BY 1 ORDER BY n DESC LIMIT 10\"",
-            world.display()
-        )?;
-    } else {
-        writeln!(
-            out,
-            "Run `depeer demo --out DIR` to keep the world and the dataset."
-        )?;
     }
     Ok(())
 }

@@ -1,11 +1,10 @@
 //! `depeer ingest as2org`: AS names and organisations into `as_names`.
 
-use std::io::{Read, Write};
 use std::path::PathBuf;
 
-use anyhow::Context;
+use depeer_ingest::{As2orgOptions, ingest_as2org};
 
-use super::ingest_mrt::open_input;
+use crate::output::{IngestTarget, print_summary};
 
 const AFTER: &str = "\
 Formats (recognised by content): CAIDA as2org JSON lines
@@ -22,12 +21,9 @@ Examples:
 #[derive(Debug, clap::Args)]
 #[command(after_help = AFTER)]
 pub struct Args {
-    /// Data directory (created if missing).
-    #[arg(long, default_value = "depeer-data")]
-    pub data: PathBuf,
-    /// Print one JSON summary object on stdout.
-    #[arg(long)]
-    pub json: bool,
+    /// Where to write and how to report.
+    #[command(flatten)]
+    pub target: IngestTarget,
     /// Largest decompressed size, in bytes (bomb guard).
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
     pub max_decompressed: u64,
@@ -38,33 +34,12 @@ pub struct Args {
 
 /// Runs `depeer ingest as2org`.
 pub fn run(args: &Args, quiet: bool) -> anyhow::Result<()> {
-    let (inputs, errors) = depeer_io::walk(std::slice::from_ref(&args.path));
-    if let Some(e) = errors.first() {
-        anyhow::bail!("{e}");
-    }
-    let input = inputs
-        .first()
-        .ok_or_else(|| anyhow::anyhow!("{}: nothing to read", args.path.display()))?;
-    let mut bytes = Vec::new();
-    open_input(input, args.max_decompressed)?
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("{}: cannot read", input.display))?;
-    let text = String::from_utf8_lossy(&bytes);
-    let names = depeer_routing::read_as_names(&text, &input.display)?;
-    let store = depeer_store::Store::open(&args.data)
-        .with_context(|| format!("{}: cannot open the data directory", args.data.display()))?;
-    store.append_as_names(&names)?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    if args.json {
-        let with_org = names.iter().filter(|n| n.org.is_some()).count();
-        writeln!(
-            out,
-            "{}",
-            serde_json::json!({"file": input.display, "as_names": names.len(), "with_org": with_org})
-        )?;
-    } else if !quiet {
-        writeln!(out, "{}: {} AS names", input.display, names.len())?;
-    }
-    Ok(())
+    let opts = As2orgOptions {
+        data: args.target.data.clone(),
+        max_decompressed: args.max_decompressed,
+    };
+    let sum = ingest_as2org(&args.path, &opts)?;
+    print_summary(args.target.json, quiet, &sum, |out| {
+        writeln!(out, "{}: {} AS names", sum.file, sum.as_names)
+    })
 }

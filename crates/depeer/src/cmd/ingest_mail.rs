@@ -1,8 +1,12 @@
 //! `depeer ingest mail`: spamtrap mail into the data directory.
 
+use std::io::Write;
 use std::path::PathBuf;
 
-use crate::pipeline::mail::{IngestOptions, ingest};
+use depeer_ingest::{MailOptions, MailSummary, ingest_mail};
+
+use crate::output::{IngestTarget, print_summary};
+use crate::progress::Bar;
 
 const AFTER: &str = "\
 Inputs: mbox (mboxo and mboxrd), Maildir (cur/ and new/), single .eml files,
@@ -27,17 +31,14 @@ Examples:
 #[derive(Debug, clap::Args)]
 #[command(after_help = AFTER)]
 pub struct Args {
-    /// Data directory (created if missing).
-    #[arg(long, default_value = "depeer-data")]
-    pub data: PathBuf,
+    /// Where to write and how to report.
+    #[command(flatten)]
+    pub target: IngestTarget,
     /// Trust file: the trap's own networks and hosts (CIDRs or names, one per
     /// line, `trusted_networks` lines as in SpamAssassin). Without it the
     /// trust boundary is inferred as SpamAssassin does (see docs/mail.md).
     #[arg(long, value_name = "FILE")]
     pub trust: Option<PathBuf>,
-    /// Print one JSON summary object on stdout instead of a table.
-    #[arg(long)]
-    pub json: bool,
     /// Parse and extract only; store nothing (for benchmarks).
     #[arg(long)]
     pub no_store: bool,
@@ -69,28 +70,48 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<()> {
         })?,
         None => depeer_mail::TrustConfig::default(),
     };
-    let opts = IngestOptions {
-        data: (!args.no_store).then(|| args.data.clone()),
+    let defaults = MailOptions::default();
+    let opts = MailOptions {
+        data: (!args.no_store).then(|| args.target.data.clone()),
         trust,
-        jobs: args
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        jobs: args.jobs.unwrap_or(defaults.jobs),
         max_message: args.max_message,
         limits: depeer_io::Limits {
             max_total: args.max_decompressed,
             ..depeer_io::Limits::default()
         },
         batch_messages: args.batch_messages,
-        progress: !quiet && !args.json,
     };
-    let summary = ingest(&args.paths, &opts)?;
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        serde_json::to_writer(&mut out, &summary)?;
-        use std::io::Write;
-        writeln!(out)?;
-    } else {
-        summary.print_table(&mut out)?;
+    let bar = Bar::new(!quiet && !args.target.json, "messages");
+    let summary = ingest_mail(&args.paths, &opts, &bar)?;
+    // The table is the point of the command: printed also with --quiet.
+    print_summary(args.target.json, false, &summary, |out| {
+        print_table(&summary, out)
+    })
+}
+
+/// The summary as a table for people.
+fn print_table(s: &MailSummary, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "files        {:>12}", s.files)?;
+    writeln!(out, "read         {:>12}", s.read)?;
+    writeln!(out, "stored       {:>12}", s.stored)?;
+    writeln!(out, "duplicate    {:>12}", s.duplicate)?;
+    writeln!(out, "quarantined  {:>12}", s.quarantined)?;
+    for (reason, n) in &s.quarantine_reasons {
+        writeln!(out, "  {reason:<24} {n:>8}")?;
+    }
+    writeln!(out, "urls         {:>12}", s.urls)?;
+    writeln!(out, "bytes        {:>12}", s.bytes)?;
+    writeln!(
+        out,
+        "seconds      {:>12.2}   ({:.0} messages/s)",
+        s.seconds, s.messages_per_second
+    )?;
+    if let Some(d) = &s.data_dir {
+        writeln!(out, "data         {d}")?;
+    }
+    for e in &s.input_errors {
+        writeln!(out, "input error: {e}")?;
     }
     Ok(())
 }

@@ -13,8 +13,6 @@ use anyhow::Context;
 use depeer_core::{AsLinkObs, AsNameObs, Asn, Relationship, RouteObs, RoutingEventObs, Timestamp};
 use depeer_routing::RouteTable;
 
-use super::ingest_mrt::parse_time;
-
 /// Output format flags shared by the route commands.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Format {
@@ -26,18 +24,33 @@ pub struct Format {
     pub csv: bool,
 }
 
-/// Flags of `depeer route lookup`.
-#[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:
-  depeer route lookup 208.66.192.10 --at 2008-11-11T21:00Z
-  depeer route lookup --file addresses.txt --csv > enriched.csv")]
-pub struct LookupArgs {
+/// The dataset and the moment asked about (`lookup` and `as`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Moment {
     /// Data directory.
     #[arg(long, default_value = "depeer-data")]
     pub data: PathBuf,
     /// The moment (default: the end of the data).
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
+}
+
+impl Moment {
+    /// `--at`, parsed.
+    fn at(&self) -> anyhow::Result<Option<Timestamp>> {
+        self.at.as_deref().map(parse_time).transpose()
+    }
+}
+
+/// Flags of `depeer route lookup`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  depeer route lookup 208.66.192.10 --at 2008-11-11T21:00Z
+  depeer route lookup --file addresses.txt --csv > enriched.csv")]
+pub struct LookupArgs {
+    /// The dataset and the moment.
+    #[command(flatten)]
+    pub moment: Moment,
     /// Also read addresses from this file, one per line (`-`: stdin).
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
@@ -52,12 +65,9 @@ pub struct LookupArgs {
 /// Flags of `depeer route as`.
 #[derive(Debug, clap::Args)]
 pub struct AsArgs {
-    /// Data directory.
-    #[arg(long, default_value = "depeer-data")]
-    pub data: PathBuf,
-    /// The moment (default: the end of the data).
-    #[arg(long, value_name = "TIME")]
-    pub at: Option<String>,
+    /// The dataset and the moment.
+    #[command(flatten)]
+    pub moment: Moment,
     /// Output format.
     #[command(flatten)]
     pub format: Format,
@@ -277,9 +287,14 @@ fn join_u32(v: &[u32], sep: &str) -> String {
     v.iter().map(u32::to_string).collect::<Vec<_>>().join(sep)
 }
 
-/// Runs `depeer route lookup`.
-pub fn lookup(args: &LookupArgs) -> anyhow::Result<()> {
-    let at = args.at.as_deref().map(parse_time).transpose()?;
+/// Parses `--at` style times.
+pub(crate) fn parse_time(s: &str) -> anyhow::Result<Timestamp> {
+    Timestamp::parse(s).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The addresses of `depeer route lookup`: the arguments, then the lines of
+/// `--file` (blank lines and `#` comments skipped).
+fn read_addresses(args: &LookupArgs) -> anyhow::Result<Vec<IpAddr>> {
     let mut ips: Vec<String> = args.ips.clone();
     if let Some(f) = &args.file {
         let reader: Box<dyn BufRead> = if f.as_os_str() == "-" {
@@ -300,14 +315,19 @@ pub fn lookup(args: &LookupArgs) -> anyhow::Result<()> {
     if ips.is_empty() {
         anyhow::bail!("no address given: `depeer route lookup IP...` or --file FILE");
     }
-    let addrs: Vec<IpAddr> = ips
-        .iter()
+    ips.iter()
         .map(|s| {
             s.parse::<IpAddr>()
                 .map_err(|_| anyhow::anyhow!("{s:?} is not an IP address"))
         })
-        .collect::<anyhow::Result<_>>()?;
-    let rows = lookup_rows(&args.data, &addrs, at)?;
+        .collect()
+}
+
+/// Runs `depeer route lookup`.
+pub fn lookup(args: &LookupArgs) -> anyhow::Result<()> {
+    let at = args.moment.at()?;
+    let addrs = read_addresses(args)?;
+    let rows = lookup_rows(&args.moment.data, &addrs, at)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if args.format.json {
@@ -332,110 +352,152 @@ pub fn lookup(args: &LookupArgs) -> anyhow::Result<()> {
             )?;
         }
     } else {
-        let dash = |s: String| if s.is_empty() { "-".to_string() } else { s };
-        let table: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| {
-                vec![
-                    r.ip.clone(),
-                    dash(r.prefix.clone().unwrap_or_default()),
-                    dash(join_u32(&r.origin_asns, ",")),
-                    dash(r.as_name.clone().unwrap_or_default()),
-                    dash(join_u32(&r.upstreams, ",")),
-                ]
-            })
-            .collect();
-        print_table(
-            &mut out,
-            &["IP", "PREFIX", "ORIGIN", "AS NAME", "UPSTREAMS"],
-            &table,
-        )?;
-        let at_s = rows.first().map(|r| r.at.clone()).unwrap_or_default();
-        writeln!(
-            out,
-            "(routing table at {at_s}{})",
-            if at.is_none() {
-                ", the end of the data"
-            } else {
-                ""
-            }
-        )?;
+        print_lookup_table(&mut out, &rows, at.is_none())?;
     }
     out.flush()?;
     Ok(())
 }
 
-/// Runs `depeer route as`.
-pub fn as_info(args: &AsArgs) -> anyhow::Result<()> {
-    let asn = parse_asn(&args.asn)?;
-    let at = args.at.as_deref().map(parse_time).transpose()?;
-    let ds = open(&args.data)?;
-    let routes = ds.read_routes()?;
-    let table = RouteTable::from_routes(&routes, at);
-    let at_s = at_text(at, &routes);
-    let names = names_by_asn(ds.read_as_names()?);
-    let all_links = ds.read_as_links()?;
-    let links = links_at(&all_links, at);
-    let mut events: Vec<RoutingEventObs> = ds
-        .read_routing_events()?
-        .into_iter()
-        .filter(|e| e.asn == Some(asn) && at.is_none_or(|t| e.time <= t))
-        .collect();
-    events.sort_by_key(|e| e.time);
-    let prefixes: Vec<(String, u32, Vec<Asn>)> = table
-        .entries()
+fn print_lookup_table(out: &mut dyn Write, rows: &[LookupRow], at_end: bool) -> anyhow::Result<()> {
+    let dash = |s: String| if s.is_empty() { "-".to_string() } else { s };
+    let table: Vec<Vec<String>> = rows
         .iter()
-        .filter(|e| e.origins.contains(&asn))
-        .map(|e| (e.prefix.to_string(), e.peer_count, e.origins.clone()))
+        .map(|r| {
+            vec![
+                r.ip.clone(),
+                dash(r.prefix.clone().unwrap_or_default()),
+                dash(join_u32(&r.origin_asns, ",")),
+                dash(r.as_name.clone().unwrap_or_default()),
+                dash(join_u32(&r.upstreams, ",")),
+            ]
+        })
         .collect();
-    let ever: usize = {
-        let mut v: Vec<_> = routes
+    print_table(
+        out,
+        &["IP", "PREFIX", "ORIGIN", "AS NAME", "UPSTREAMS"],
+        &table,
+    )?;
+    let at_s = rows.first().map(|r| r.at.clone()).unwrap_or_default();
+    writeln!(
+        out,
+        "(routing table at {at_s}{})",
+        if at_end { ", the end of the data" } else { "" }
+    )?;
+    Ok(())
+}
+
+/// What `depeer route as` reports of one AS at one moment.
+struct AsReport {
+    asn: Asn,
+    at: String,
+    names: HashMap<Asn, AsNameObs>,
+    /// Prefixes it originates then: prefix, peers seeing it, all origins.
+    prefixes: Vec<(String, u32, Vec<Asn>)>,
+    /// Distinct prefixes it ever originated.
+    ever: usize,
+    /// Neighbours by relationship, in print order.
+    groups: [(&'static str, Vec<Asn>); 5],
+    /// Its events up to the moment, in time order.
+    events: Vec<RoutingEventObs>,
+}
+
+impl AsReport {
+    fn read(data: &std::path::Path, asn: Asn, at: Option<Timestamp>) -> anyhow::Result<Self> {
+        let ds = open(data)?;
+        let routes = ds.read_routes()?;
+        let table = RouteTable::from_routes(&routes, at);
+        let all_links = ds.read_as_links()?;
+        let links = links_at(&all_links, at);
+        let mut events: Vec<RoutingEventObs> = ds
+            .read_routing_events()?
+            .into_iter()
+            .filter(|e| e.asn == Some(asn) && at.is_none_or(|t| e.time <= t))
+            .collect();
+        events.sort_by_key(|e| e.time);
+        let prefixes = table
+            .entries()
+            .iter()
+            .filter(|e| e.origins.contains(&asn))
+            .map(|e| (e.prefix.to_string(), e.peer_count, e.origins.clone()))
+            .collect();
+        let mut ever: Vec<_> = routes
             .iter()
             .filter(|r| r.origin_asn == asn)
             .map(|r| r.prefix)
             .collect();
-        v.sort();
-        v.dedup();
-        v.len()
-    };
-    let rel = |r| neighbours(&links, asn, r);
-    let groups = [
-        ("upstreams", rel(Relationship::Provider)),
-        ("customers", rel(Relationship::Customer)),
-        ("peers", rel(Relationship::Peer)),
-        ("siblings", rel(Relationship::Sibling)),
-        ("unclassified", rel(Relationship::Unknown)),
-    ];
-    let info = names.get(&asn);
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let name_of = |a: &Asn| names.get(a).map(|n| n.name.clone()).unwrap_or_default();
-    if args.format.json {
+        ever.sort();
+        ever.dedup();
+        let rel = |r| neighbours(&links, asn, r);
+        Ok(AsReport {
+            asn,
+            at: at_text(at, &routes),
+            names: names_by_asn(ds.read_as_names()?),
+            prefixes,
+            ever: ever.len(),
+            groups: [
+                ("upstreams", rel(Relationship::Provider)),
+                ("customers", rel(Relationship::Customer)),
+                ("peers", rel(Relationship::Peer)),
+                ("siblings", rel(Relationship::Sibling)),
+                ("unclassified", rel(Relationship::Unknown)),
+            ],
+            events,
+        })
+    }
+
+    fn name_of(&self, a: &Asn) -> String {
+        self.names
+            .get(a)
+            .map(|n| n.name.clone())
+            .unwrap_or_default()
+    }
+
+    fn print_json(&self, out: &mut dyn Write) -> anyhow::Result<()> {
+        let info = self.names.get(&self.asn);
+        let prefixes: Vec<serde_json::Value> = self
+            .prefixes
+            .iter()
+            .map(|(p, c, o)| {
+                serde_json::json!({
+                    "prefix": p,
+                    "peer_count": c,
+                    "origin_asns": o.iter().map(|a| a.0).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
         let mut obj = serde_json::json!({
-            "asn": asn.0,
+            "asn": self.asn.0,
             "name": info.map(|n| n.name.clone()),
             "org": info.and_then(|n| n.org.clone()),
             "country": info.and_then(|n| n.country.clone()),
-            "at": at_s,
-            "prefixes": prefixes.iter().map(|(p, c, o)| serde_json::json!({"prefix": p, "peer_count": c, "origin_asns": o.iter().map(|a| a.0).collect::<Vec<_>>()})).collect::<Vec<_>>(),
-            "prefixes_ever": ever,
-            "events": events.iter().map(event_json).collect::<Vec<_>>(),
+            "at": self.at,
+            "prefixes": prefixes,
+            "prefixes_ever": self.ever,
+            "events": self.events.iter().map(event_json).collect::<Vec<_>>(),
         });
-        for (k, v) in &groups {
-            obj[*k] = serde_json::json!(v.iter().map(|a| a.0).collect::<Vec<_>>());
-        }
-        writeln!(out, "{obj}")?;
-    } else if args.format.csv {
-        writeln!(out, "section,value,detail")?;
-        for (p, c, _) in &prefixes {
-            writeln!(out, "prefix,{p},{c} peers")?;
-        }
-        for (k, v) in &groups {
-            for a in v {
-                writeln!(out, "{k},{},{}", a.0, csv_field(&name_of(a)))?;
+        if let Some(map) = obj.as_object_mut() {
+            for (k, v) in &self.groups {
+                map.insert(
+                    (*k).to_string(),
+                    serde_json::json!(v.iter().map(|a| a.0).collect::<Vec<_>>()),
+                );
             }
         }
-        for e in &events {
+        writeln!(out, "{obj}")?;
+        Ok(())
+    }
+
+    fn print_csv(&self, out: &mut dyn Write) -> anyhow::Result<()> {
+        writeln!(out, "section,value,detail")?;
+        for (p, c, _) in &self.prefixes {
+            writeln!(out, "prefix,{p},{c} peers")?;
+        }
+        for (k, v) in &self.groups {
+            for a in v {
+                writeln!(out, "{k},{},{}", a.0, csv_field(&self.name_of(a)))?;
+            }
+        }
+        for e in &self.events {
             writeln!(
                 out,
                 "event,{},{} {}",
@@ -444,23 +506,29 @@ pub fn as_info(args: &AsArgs) -> anyhow::Result<()> {
                 csv_field(&e.detail)
             )?;
         }
-    } else {
+        Ok(())
+    }
+
+    fn print_text(&self, out: &mut dyn Write) -> anyhow::Result<()> {
+        let info = self.names.get(&self.asn);
         writeln!(
             out,
-            "{asn} {}{}{}  (at {at_s})",
+            "{} {}{}{}  (at {})",
+            self.asn,
             info.map_or("(no name known)", |n| n.name.as_str()),
             info.and_then(|n| n.org.as_deref())
                 .map_or(String::new(), |o| format!(" / {o}")),
             info.and_then(|n| n.country.as_deref())
                 .map_or(String::new(), |c| format!(" [{c}]")),
+            self.at,
         )?;
         writeln!(
             out,
             "prefixes originated: {} at that moment, {} ever",
-            prefixes.len(),
-            ever
+            self.prefixes.len(),
+            self.ever
         )?;
-        for (p, c, o) in &prefixes {
+        for (p, c, o) in &self.prefixes {
             let moas = if o.len() > 1 {
                 format!("  (MOAS: {})", join_asns(o, ","))
             } else {
@@ -468,24 +536,15 @@ pub fn as_info(args: &AsArgs) -> anyhow::Result<()> {
             };
             writeln!(out, "  {p:<20} {c} peers{moas}")?;
         }
-        for (k, v) in &groups {
-            if v.is_empty() {
-                continue;
-            }
+        for (k, v) in self.groups.iter().filter(|(_, v)| !v.is_empty()) {
             writeln!(out, "{k}:")?;
             for a in v {
-                writeln!(out, "  {a:<10} {}", name_of(a))?;
+                writeln!(out, "  {a:<10} {}", self.name_of(a))?;
             }
         }
-        writeln!(out, "events: {}", events.len())?;
-        for e in events
-            .iter()
-            .rev()
-            .take(20)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-        {
+        writeln!(out, "events: {}", self.events.len())?;
+        let last = self.events.len().saturating_sub(20);
+        for e in self.events.iter().skip(last) {
             writeln!(
                 out,
                 "  {}  {:<15} {}",
@@ -494,6 +553,22 @@ pub fn as_info(args: &AsArgs) -> anyhow::Result<()> {
                 e.detail
             )?;
         }
+        Ok(())
+    }
+}
+
+/// Runs `depeer route as`.
+pub fn as_info(args: &AsArgs) -> anyhow::Result<()> {
+    let asn = parse_asn(&args.asn)?;
+    let report = AsReport::read(&args.moment.data, asn, args.moment.at()?)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if args.format.json {
+        report.print_json(&mut out)?;
+    } else if args.format.csv {
+        report.print_csv(&mut out)?;
+    } else {
+        report.print_text(&mut out)?;
     }
     out.flush()?;
     Ok(())
@@ -546,75 +621,30 @@ pub fn events(args: &EventsArgs) -> anyhow::Result<()> {
             )?;
         }
     } else {
-        let rows: Vec<Vec<String>> = events
-            .iter()
-            .map(|e| {
-                vec![
-                    e.time.to_rfc3339(),
-                    e.kind.as_str().to_string(),
-                    e.asn.map_or("-".into(), |a| a.to_string()),
-                    e.prefix.map_or("-".into(), |p| p.to_string()),
-                    e.detail.clone(),
-                ]
-            })
-            .collect();
-        print_table(&mut out, &["TIME", "KIND", "AS", "PREFIX", "DETAIL"], &rows)?;
-        let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
-        for e in &events {
-            *by_kind.entry(e.kind.as_str()).or_insert(0) += 1;
-        }
-        writeln!(out, "{} events {:?}", events.len(), by_kind)?;
+        print_events_table(&mut out, &events)?;
     }
     out.flush()?;
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
-
-    #[test]
-    fn lookup_after_ingesting_pyasn_and_caida_names() {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("d");
-        super::super::ingest_ipasn::run(
-            &super::super::ingest_ipasn::Args {
-                data: data.clone(),
-                at: "2008-05-01T06:44Z".into(),
-                collector: None,
-                json: true,
-                max_decompressed: 1 << 30,
-                path: format!("{DATA}/ipasn/ipasn_20080501_v12.dat.gz").into(),
-            },
-            true,
-        )
-        .unwrap();
-        super::super::ingest_as2org::run(
-            &super::super::ingest_as2org::Args {
-                data: data.clone(),
-                json: true,
-                max_decompressed: 1 << 30,
-                path: format!("{DATA}/feeds/caida/20080402.as-org2info.jsonl.gz").into(),
-            },
-            true,
-        )
-        .unwrap();
-        let ips: Vec<IpAddr> = ["208.66.192.10", "10.1.2.3"]
-            .iter()
-            .map(|s| s.parse().unwrap())
-            .collect();
-        let at = Some(Timestamp::parse("2008-11-11T21:00Z").unwrap());
-        let rows = lookup_rows(&data, &ips, at).unwrap();
-        assert_eq!(rows[0].prefix.as_deref(), Some("208.66.192.0/22"));
-        assert_eq!(rows[0].origin_asns, vec![26780]);
-        assert_eq!(rows[0].as_name.as_deref(), Some("MCCOLO"));
-        assert_eq!(rows[0].at, "2008-11-11T21:00:00Z");
-        assert_eq!(rows[1].prefix, None);
-        // Before the table's moment nothing is known.
-        let early =
-            lookup_rows(&data, &ips, Some(Timestamp::parse("2008-01-01").unwrap())).unwrap();
-        assert_eq!(early[0].prefix, None);
+fn print_events_table(out: &mut dyn Write, events: &[RoutingEventObs]) -> anyhow::Result<()> {
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|e| {
+            vec![
+                e.time.to_rfc3339(),
+                e.kind.as_str().to_string(),
+                e.asn.map_or("-".into(), |a| a.to_string()),
+                e.prefix.map_or("-".into(), |p| p.to_string()),
+                e.detail.clone(),
+            ]
+        })
+        .collect();
+    print_table(out, &["TIME", "KIND", "AS", "PREFIX", "DETAIL"], &rows)?;
+    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in events {
+        *by_kind.entry(e.kind.as_str()).or_insert(0) += 1;
     }
+    writeln!(out, "{} events {:?}", events.len(), by_kind)?;
+    Ok(())
 }

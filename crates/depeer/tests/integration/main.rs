@@ -1,8 +1,16 @@
 //! End-to-end tests of the `depeer` binary: real processes, real files,
-//! real data from ../shared/data.
+//! real data from ../shared/data (tests that need it say SKIPPED without it).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod demo;
 mod ingest_mail;
 mod ingest_mrt;
+mod route;
 mod sim_ingest;
 mod support;

@@ -8,11 +8,31 @@ pub(crate) fn depeer() -> Command {
     Command::new(env!("CARGO_BIN_EXE_depeer"))
 }
 
-/// ../shared/data
-pub(crate) fn shared_data() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    assert!(p.is_dir(), "shared data not found at {}", p.display());
-    p
+/// The shared test data (`$DEPEER_SHARED/data`, else `../shared/data`
+/// beside the repository), or `None` after saying on stderr that `test` is
+/// skipped and how to run it: a fresh clone passes without it, CI has it.
+pub(crate) fn shared_data(test: &str) -> Option<PathBuf> {
+    let dir = shared_dir();
+    if dir.is_none() {
+        eprintln!(
+            "SKIPPED {test}: needs ../shared/data (not at {}); set DEPEER_SHARED or put shared/ beside the repo",
+            data_path().display()
+        );
+    }
+    dir
+}
+
+/// The shared test data if it is there, silently.
+pub(crate) fn shared_dir() -> Option<PathBuf> {
+    let dir = data_path();
+    dir.is_dir().then_some(dir)
+}
+
+fn data_path() -> PathBuf {
+    match std::env::var_os("DEPEER_SHARED") {
+        Some(shared) => Path::new(&shared).join("data"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+    }
 }
 
 /// Runs and insists on success; returns stdout.

@@ -1,0 +1,42 @@
+//! depeer's ingest pipelines: raw inputs -> parse -> enrich -> commit.
+//!
+//! One library call per kind of source, each with an options struct in and
+//! a summary struct out, so that `depeer ingest`, the SMTP trap and the
+//! cluster workers run the same code:
+//!
+//! * [`ingest_mail`]: spamtrap mail (mbox, Maildir, .eml, trees, stdin) into
+//!   `messages`, `message_urls`, the raw-message store and `quarantine`.
+//! * [`ingest_mrt`]: BGP RIB dumps and updates replayed into the routing
+//!   history (`routes`, `as_links`, `routing_events`, `rib_state`).
+//! * [`ingest_ipasn`]: a pyasn IP->AS table as the routes of one moment.
+//! * [`ingest_as2org`]: AS names and organisations into `as_names`.
+//!
+//! Inputs that cannot be used are quarantined with their bytes and a reason,
+//! and the run goes on; an [`IngestError`] means the run itself could not
+//! go on (no input at all, the store failed). Progress is reported through
+//! the [`Progress`] trait, so the library draws nothing itself.
+//!
+//! ```
+//! use depeer_ingest::{MailOptions, NoProgress, ingest_mail};
+//! let dir = tempfile::tempdir().unwrap();
+//! let eml = dir.path().join("one.eml");
+//! std::fs::write(&eml, "From: a@b.example\r\nSubject: hi\r\n\r\nhttp://x.example/\r\n").unwrap();
+//! let opts = MailOptions { data: Some(dir.path().join("data")), ..MailOptions::default() };
+//! let summary = ingest_mail(&[eml], &opts, &NoProgress).unwrap();
+//! assert_eq!((summary.read, summary.stored, summary.urls), (1, 1, 1));
+//! ```
+
+mod as2org;
+mod error;
+mod input;
+mod ipasn;
+mod mail;
+mod mrt;
+mod progress;
+
+pub use as2org::{As2orgOptions, As2orgSummary, ingest_as2org};
+pub use error::IngestError;
+pub use ipasn::{IpasnOptions, IpasnQuarantine, IpasnSummary, ingest_ipasn};
+pub use mail::{MailOptions, MailSummary, ingest_mail};
+pub use mrt::{MrtOptions, MrtSummary, collector_name, dump_mrt, ingest_mrt};
+pub use progress::{NoProgress, Progress};

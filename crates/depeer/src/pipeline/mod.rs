@@ -1,3 +1,0 @@
-//! Ingestion pipelines: sources -> parse -> enrich -> store.
-
-pub mod mail;
