@@ -7,10 +7,16 @@
 //! cargo run --release -p depeer-intel --example feed_throughput -- \
 //!     [--lines N] [--format depeer|feodo-csv|urlhaus-csv|cof] [--rounds R] [--keep FILE]
 //! ```
+//! `--keep FILE` keeps the generated feed (and reuses it when it exists).
 //! Every tenth C&C row uses a family alias (`Trojan.Srizbi`, `RUSTOCK`) and
 //! one row in 10,000 is malformed, so canonical naming and the error path are
 //! in the figure.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::io::{BufReader, BufWriter, Write};
 use std::time::Instant;
@@ -42,18 +48,30 @@ fn generate(path: &std::path::Path, format: Format, lines: u64) {
     match format {
         Format::Depeer => writeln!(w, "ip,port,family,first_seen,last_seen").unwrap(),
         Format::FeodoCsv => {
-            writeln!(w, "# abuse.ch Feodo Tracker Botnet C2 IP Blocklist (CSV)\n#").unwrap();
+            writeln!(
+                w,
+                "# abuse.ch Feodo Tracker Botnet C2 IP Blocklist (CSV)\n#"
+            )
+            .unwrap();
             writeln!(w, "\"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"").unwrap();
         }
-        Format::UrlhausCsv => {
-            writeln!(w, "# id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter").unwrap()
-        }
+        Format::UrlhausCsv => writeln!(
+            w,
+            "# id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter"
+        )
+        .unwrap(),
         _ => {}
     }
     for i in 0..lines {
         let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         x ^= x >> 29;
-        let ip = format!("{}.{}.{}.{}", 1 + (x >> 8) % 222, (x >> 16) % 256, (x >> 24) % 256, 1 + x % 254);
+        let ip = format!(
+            "{}.{}.{}.{}",
+            1 + (x >> 8) % 222,
+            (x >> 16) % 256,
+            (x >> 24) % 256,
+            1 + x % 254
+        );
         let first = base + (x % 10_000_000) as i64;
         let last = first + (x % 500_000) as i64;
         let fam = FAMILIES[(x % 8) as usize];
@@ -99,14 +117,26 @@ fn main() {
             o => panic!("unknown argument {o}"),
         }
     }
-    let path = keep.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("depeer-feed-bench-{}.txt", std::process::id())));
+    let path = keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("depeer-feed-bench-{}.txt", std::process::id()))
+    });
     let t = Instant::now();
-    generate(&path, format, lines);
+    // `--keep FILE` of an existing file reads it again without regenerating.
+    if !(keep.is_some() && path.exists()) {
+        generate(&path, format, lines);
+    }
     let size = std::fs::metadata(&path).unwrap().len();
-    eprintln!("generated {lines} lines ({:.1} MB) of {format} in {:.1} s", size as f64 / 1e6, t.elapsed().as_secs_f64());
+    eprintln!(
+        "generated {lines} lines ({:.1} MB) of {format} in {:.1} s",
+        size as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
     for round in 1..=rounds {
         let f = std::fs::File::open(&path).unwrap();
-        let mut o = FeedOptions::new(path.display().to_string(), Timestamp::from_secs(1_800_000_000));
+        let mut o = FeedOptions::new(
+            path.display().to_string(),
+            Timestamp::from_secs(1_800_000_000),
+        );
         o.format = Some(format);
         let t = Instant::now();
         let mut r = read_feed(BufReader::with_capacity(1 << 18, f), o);

@@ -246,7 +246,11 @@ mod tests {
             "w32/w32/w32.storm",
         ] {
             if let Some(once) = canonical_family(s) {
-                assert_eq!(canonical_family(&once).as_deref(), Some(once.as_str()), "{s}");
+                assert_eq!(
+                    canonical_family(&once).as_deref(),
+                    Some(once.as_str()),
+                    "{s}"
+                );
             }
         }
     }

@@ -338,34 +338,96 @@ mod tests {
 
     #[test]
     fn detection_from_first_lines() {
-        let feodo_c = ["#", "# first_seen_utc,dst_ip,dst_port,c2_status,last_online,malware"];
-        assert_eq!(detect(&feodo_c, &["2021-01-17 07:30:05,1.2.3.4,443,online,2021-08-18,Dridex"]), Some(Format::FeodoCsv));
+        let feodo_c = [
+            "#",
+            "# first_seen_utc,dst_ip,dst_port,c2_status,last_online,malware",
+        ];
+        assert_eq!(
+            detect(
+                &feodo_c,
+                &["2021-01-17 07:30:05,1.2.3.4,443,online,2021-08-18,Dridex"]
+            ),
+            Some(Format::FeodoCsv)
+        );
         let feodo_q = r#""first_seen_utc","dst_ip","dst_port","c2_status","last_online","malware""#;
         assert_eq!(detect(&["# x"], &[feodo_q]), Some(Format::FeodoCsv));
         assert_eq!(
-            detect(&["# id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter"], &[r#""1","2024-01-15 00:00:00","http://x/","online","","malware_download","","","""#]),
+            detect(
+                &["# id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter"],
+                &[
+                    r#""1","2024-01-15 00:00:00","http://x/","online","","malware_download","","","""#
+                ]
+            ),
             Some(Format::UrlhausCsv)
         );
-        assert_eq!(detect(&[], &["phish_id,url,phish_detail_url,submission_time,verified,verification_time,online,target"]), Some(Format::PhishtankCsv));
-        assert_eq!(detect(&[], &["ip,port,family,first_seen,last_seen"]), Some(Format::Depeer));
-        assert_eq!(detect(&[], &["name,address,first_seen,last_seen"]), Some(Format::Depeer));
-        assert_eq!(detect(&[], &["https://a.example/x"]), Some(Format::Openphish));
-        assert_eq!(detect(&["; Spamhaus DROP"], &["1.10.16.0/20 ; SBL256894"]), Some(Format::DropText));
+        assert_eq!(
+            detect(
+                &[],
+                &[
+                    "phish_id,url,phish_detail_url,submission_time,verified,verification_time,online,target"
+                ]
+            ),
+            Some(Format::PhishtankCsv)
+        );
+        assert_eq!(
+            detect(&[], &["ip,port,family,first_seen,last_seen"]),
+            Some(Format::Depeer)
+        );
+        assert_eq!(
+            detect(&[], &["name,address,first_seen,last_seen"]),
+            Some(Format::Depeer)
+        );
+        assert_eq!(
+            detect(&[], &["https://a.example/x"]),
+            Some(Format::Openphish)
+        );
+        assert_eq!(
+            detect(&["; Spamhaus DROP"], &["1.10.16.0/20 ; SBL256894"]),
+            Some(Format::DropText)
+        );
         assert_eq!(detect(&[], &["AS612 "]), Some(Format::DropText));
-        assert_eq!(detect(&[], &[r#"{"rrname":"a.example","rrtype":"A","rdata":"1.2.3.4"}"#]), Some(Format::Cof));
-        assert_eq!(detect(&[], &[r#"{"cidr":"1.10.16.0/20","sblid":"SBL1","rir":"apnic"}"#]), Some(Format::DropJson));
-        assert_eq!(detect(&[], &[r#"{"asn":932,"rir":"arin","domain":"xn.net","cc":"US","asname":"XNNET"}"#]), Some(Format::AsndropJson));
-        assert_eq!(detect(&[], &["[", "    {", r#"        "ip_address": "1.2.3.4","#]), Some(Format::FeodoJson));
+        assert_eq!(
+            detect(
+                &[],
+                &[r#"{"rrname":"a.example","rrtype":"A","rdata":"1.2.3.4"}"#]
+            ),
+            Some(Format::Cof)
+        );
+        assert_eq!(
+            detect(
+                &[],
+                &[r#"{"cidr":"1.10.16.0/20","sblid":"SBL1","rir":"apnic"}"#]
+            ),
+            Some(Format::DropJson)
+        );
+        assert_eq!(
+            detect(
+                &[],
+                &[r#"{"asn":932,"rir":"arin","domain":"xn.net","cc":"US","asname":"XNNET"}"#]
+            ),
+            Some(Format::AsndropJson)
+        );
+        assert_eq!(
+            detect(&[], &["[", "    {", r#"        "ip_address": "1.2.3.4","#]),
+            Some(Format::FeodoJson)
+        );
         assert_eq!(detect(&[], &["hello,world"]), None);
         assert_eq!(detect(&[], &[]), None);
     }
 
     #[test]
     fn layouts_follow_headers() {
-        let names: Vec<String> = ["dst_ip", "first_seen_utc", "dst_port", "c2_status", "last_online", "malware"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let names: Vec<String> = [
+            "dst_ip",
+            "first_seen_utc",
+            "dst_port",
+            "c2_status",
+            "last_online",
+            "malware",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let l = builtin_layout(Format::FeodoCsv, Some(&names)).unwrap();
         assert_eq!((l.cols.ip, l.cols.first_seen), (Some(0), Some(1)));
         let l = builtin_layout(Format::FeodoCsv, None).unwrap();

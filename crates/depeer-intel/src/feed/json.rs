@@ -99,7 +99,12 @@ pub(crate) fn cof(line: &str) -> Result<JsonOut, Reject> {
     let values: Vec<&str> = match &r.rdata {
         Value::String(s) => vec![s.as_str()],
         Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-        _ => return Err(Reject::new("bad-json", "rdata is neither a string nor an array")),
+        _ => {
+            return Err(Reject::new(
+                "bad-json",
+                "rdata is neither a string nor an array",
+            ));
+        }
     };
     if values.is_empty() {
         return Err(Reject::new("missing-field", "rdata is empty"));
@@ -311,7 +316,9 @@ impl ArrayFramer {
             line: self.start.0,
             offset: self.start.1,
             bytes: std::mem::take(&mut self.cur),
-            error: self.oversize.then_some("JSON object longer than the record cap"),
+            error: self
+                .oversize
+                .then_some("JSON object longer than the record cap"),
         }
     }
 }
@@ -338,7 +345,10 @@ mod tests {
         let out = frame(text);
         assert_eq!(out.len(), 2);
         assert_eq!((out[0].line, out[0].error), (2, None));
-        assert_eq!((out[1].line, out[1].offset), (7, text.find("{\"ip_address\": \"5").unwrap() as u64));
+        assert_eq!(
+            (out[1].line, out[1].offset),
+            (7, text.find("{\"ip_address\": \"5").unwrap() as u64)
+        );
         let v: Value = serde_json::from_slice(&out[0].bytes).unwrap();
         assert_eq!(v["nested"]["x"][1], 2);
         let out = frame("{\"a\":1}\n{\"a\":2}\n");
@@ -355,20 +365,52 @@ mod tests {
         assert_eq!(e.len(), 2);
         assert_eq!(e[1].indicator, "www.example.com");
         assert_eq!(e[1].address.as_deref(), Some("192.0.2.2"));
-        assert_eq!(e[0].first_seen, Some(depeer_core::Timestamp::from_secs(1_226_440_000)));
-        assert!(matches!(cof(r#"{"rrtype":"MX","rrname":"example.com","rdata":"10 mx.example.com"}"#).unwrap(), JsonOut::Skipped));
-        assert_eq!(cof(r#"{"rrtype":"A","rrname":"example.com","rdata":"mx"}"#).unwrap_err().reason, "bad-ip");
-        assert_eq!(cof(r#"{"rrtype":"A","rdata":"1.2.3.4"}"#).unwrap_err().reason, "bad-json");
+        assert_eq!(
+            e[0].first_seen,
+            Some(depeer_core::Timestamp::from_secs(1_226_440_000))
+        );
+        assert!(matches!(
+            cof(r#"{"rrtype":"MX","rrname":"example.com","rdata":"10 mx.example.com"}"#).unwrap(),
+            JsonOut::Skipped
+        ));
+        assert_eq!(
+            cof(r#"{"rrtype":"A","rrname":"example.com","rdata":"mx"}"#)
+                .unwrap_err()
+                .reason,
+            "bad-ip"
+        );
+        assert_eq!(
+            cof(r#"{"rrtype":"A","rdata":"1.2.3.4"}"#)
+                .unwrap_err()
+                .reason,
+            "bad-json"
+        );
     }
 
     #[test]
     fn spamhaus_json() {
-        let JsonOut::Entries(e) = drop_json(r#"{"cidr":"1.10.16.0/20","sblid":"SBL256894","rir":"apnic"}"#).unwrap() else { panic!() };
+        let JsonOut::Entries(e) =
+            drop_json(r#"{"cidr":"1.10.16.0/20","sblid":"SBL256894","rir":"apnic"}"#).unwrap()
+        else {
+            panic!()
+        };
         assert_eq!(e[0].indicator, "1.10.16.0/20");
-        assert!(matches!(drop_json(r#"{"type":"metadata","timestamp":1709006105,"size":17905,"records":201}"#).unwrap(), JsonOut::Metadata));
-        let JsonOut::Entries(e) = asndrop_json(r#"{"asn":932,"rir":"arin","domain":"xn.net","cc":"US","asname":"XNNET"}"#).unwrap() else { panic!() };
+        assert!(matches!(
+            drop_json(r#"{"type":"metadata","timestamp":1709006105,"size":17905,"records":201}"#)
+                .unwrap(),
+            JsonOut::Metadata
+        ));
+        let JsonOut::Entries(e) = asndrop_json(
+            r#"{"asn":932,"rir":"arin","domain":"xn.net","cc":"US","asname":"XNNET"}"#,
+        )
+        .unwrap() else {
+            panic!()
+        };
         assert_eq!(e[0].indicator, "AS932");
-        assert_eq!(drop_json(r#"{"sblid":"SBL1"}"#).unwrap_err().reason, "missing-field");
+        assert_eq!(
+            drop_json(r#"{"sblid":"SBL1"}"#).unwrap_err().reason,
+            "missing-field"
+        );
     }
 
     #[test]
@@ -377,6 +419,9 @@ mod tests {
         assert_eq!(e[0].indicator, "192.0.2.10");
         assert_eq!(e[0].port, Some(443));
         assert_eq!(e[0].family.as_deref(), Some("Emotet"));
-        assert_eq!(e[0].last_seen, depeer_core::Timestamp::parse("2026-04-02").ok());
+        assert_eq!(
+            e[0].last_seen,
+            depeer_core::Timestamp::parse("2026-04-02").ok()
+        );
     }
 }

@@ -309,7 +309,13 @@ mod tests {
         let mut buf = Vec::new();
         let mut got = Vec::new();
         while let Some(i) = r.next_line(&mut buf).unwrap() {
-            got.push((i.number, i.offset, i.first, i.last, String::from_utf8(buf.clone()).unwrap()));
+            got.push((
+                i.number,
+                i.offset,
+                i.first,
+                i.last,
+                String::from_utf8(buf.clone()).unwrap(),
+            ));
         }
         let want = [
             (1, 0, true, true, "one"),
@@ -319,7 +325,10 @@ mod tests {
             (3, 17, true, true, ""),
             (4, 18, true, true, "last"),
         ];
-        let got: Vec<_> = got.iter().map(|(a, b, c, d, e)| (*a, *b, *c, *d, e.as_str())).collect();
+        let got: Vec<_> = got
+            .iter()
+            .map(|(a, b, c, d, e)| (*a, *b, *c, *d, e.as_str()))
+            .collect();
         assert_eq!(got, want);
         assert_eq!(r.last_number(), 4);
     }

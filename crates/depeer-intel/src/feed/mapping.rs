@@ -167,7 +167,9 @@ impl Mapping {
                 s => {
                     return Err(err(
                         d.span().start,
-                        format!("delimiter {s:?}: use one ASCII character, \"\\t\" or \"whitespace\""),
+                        format!(
+                            "delimiter {s:?}: use one ASCII character, \"\\t\" or \"whitespace\""
+                        ),
                     ));
                 }
             },
@@ -178,7 +180,10 @@ impl Mapping {
                 "" => None,
                 s if s.len() == 1 && s.is_ascii() => s.as_bytes().first().copied(),
                 s => {
-                    return Err(err(q.span().start, format!("quote {s:?}: use one ASCII character or \"\"")));
+                    return Err(err(
+                        q.span().start,
+                        format!("quote {s:?}: use one ASCII character or \"\""),
+                    ));
                 }
             },
         };
@@ -213,7 +218,9 @@ impl Mapping {
             let at = match r {
                 ColumnRef::Number(n) if n >= 1 && n <= 10_000 => ColAt::Index(n as usize - 1),
                 ColumnRef::Number(n) => {
-                    return Err(at_err(format!("{key}: column number {n} must be 1 or more")));
+                    return Err(at_err(format!(
+                        "{key}: column number {n} must be 1 or more"
+                    )));
                 }
                 ColumnRef::Name(_) if !header => {
                     return Err(at_err(format!(
@@ -223,7 +230,9 @@ impl Mapping {
                 ColumnRef::Name(s) => ColAt::Name(s),
             };
             if fmt.is_some() && key != "first_seen" && key != "last_seen" {
-                return Err(at_err(format!("{key}: only first_seen and last_seen take a format")));
+                return Err(at_err(format!(
+                    "{key}: only first_seen and last_seen take a format"
+                )));
             }
             let format = match fmt {
                 Some(s) => TimeFormat::from_decl(&s).map_err(|e| at_err(format!("{key}: {e}")))?,
@@ -321,10 +330,16 @@ impl Mapping {
         let mut names: Vec<String> = Vec::new();
         if let Some((line, _, _)) = header {
             let mut f: Vec<Field> = Vec::new();
-            split_fields(line, self.delim, self.quote, &mut f).map_err(|e| self.header_err(header, e.to_string()))?;
+            split_fields(line, self.delim, self.quote, &mut f)
+                .map_err(|e| self.header_err(header, e.to_string()))?;
             names = f
                 .iter()
-                .map(|x| x.text(line, self.quote).trim_start_matches('#').trim().to_string())
+                .map(|x| {
+                    x.text(line, self.quote)
+                        .trim_start_matches('#')
+                        .trim()
+                        .to_string()
+                })
                 .collect();
         }
         let mut cols = Columns::default();
@@ -332,17 +347,20 @@ impl Mapping {
         for (key, col) in &self.columns {
             let idx = match &col.at {
                 ColAt::Index(i) => *i,
-                ColAt::Name(n) => names.iter().position(|h| h.eq_ignore_ascii_case(n)).ok_or_else(|| {
-                    self.header_err(
-                        header,
-                        format!(
-                            "column {n:?} (mapping {}:{}) is not in the header; it has: {}",
-                            self.path,
-                            col.line,
-                            names.join(", ")
-                        ),
-                    )
-                })?,
+                ColAt::Name(n) => names
+                    .iter()
+                    .position(|h| h.eq_ignore_ascii_case(n))
+                    .ok_or_else(|| {
+                        self.header_err(
+                            header,
+                            format!(
+                                "column {n:?} (mapping {}:{}) is not in the header; it has: {}",
+                                self.path,
+                                col.line,
+                                names.join(", ")
+                            ),
+                        )
+                    })?,
             };
             let slot = match key.as_str() {
                 "ip" => &mut cols.ip,
@@ -374,7 +392,9 @@ impl Mapping {
     }
 
     fn header_err(&self, header: Option<(&str, &str, u64)>, detail: String) -> IntelError {
-        let (file, line) = header.map_or((self.path.clone(), self.columns_line), |(_, f, l)| (f.to_string(), l));
+        let (file, line) = header.map_or((self.path.clone(), self.columns_line), |(_, f, l)| {
+            (f.to_string(), l)
+        });
         IntelError::Mapping { file, line, detail }
     }
 }
@@ -400,16 +420,30 @@ mod tests {
             "kind = \"bots\"\ndelimiter = \";\"\nheader = true\n[columns]\nip = \"addr\"\nfamily = 3\nfirst_seen = { column = \"seen\", format = \"%d/%m/%Y\" }\n",
         )
         .unwrap();
-        let l = m.layout(FeedKind::Bots, Some(("seen;addr;fam", "f.csv", 4))).unwrap();
-        assert_eq!((l.cols.ip, l.cols.family, l.cols.first_seen), (Some(1), Some(2), Some(0)));
+        let l = m
+            .layout(FeedKind::Bots, Some(("seen;addr;fam", "f.csv", 4)))
+            .unwrap();
+        assert_eq!(
+            (l.cols.ip, l.cols.family, l.cols.first_seen),
+            (Some(1), Some(2), Some(0))
+        );
         let mut f = Vec::new();
         let p = l.parse("11/11/2008;192.0.2.1;Srizbi", &mut f).unwrap();
         assert_eq!(p.indicator, "192.0.2.1");
-        assert_eq!(p.first_seen, depeer_core::Timestamp::parse("2008-11-11").ok());
-        match m.layout(FeedKind::Bots, Some(("when;ip;fam", "f.csv", 4))).unwrap_err() {
+        assert_eq!(
+            p.first_seen,
+            depeer_core::Timestamp::parse("2008-11-11").ok()
+        );
+        match m
+            .layout(FeedKind::Bots, Some(("when;ip;fam", "f.csv", 4)))
+            .unwrap_err()
+        {
             IntelError::Mapping { file, line, detail } => {
                 assert_eq!((file.as_str(), line), ("f.csv", 4));
-                assert!(detail.contains("\"seen\"") && detail.contains("m.toml:7"), "{detail}");
+                assert!(
+                    detail.contains("\"seen\"") && detail.contains("m.toml:7"),
+                    "{detail}"
+                );
             }
             e => panic!("{e}"),
         }
@@ -417,17 +451,38 @@ mod tests {
 
     #[test]
     fn errors_name_the_line() {
-        assert_eq!(err_line("kind = \"bots\"\n[columns]\nip = 1\nwhat = 2\n").0, 4);
+        assert_eq!(
+            err_line("kind = \"bots\"\n[columns]\nip = 1\nwhat = 2\n").0,
+            4
+        );
         assert_eq!(err_line("kind = \"bots\"\n\n[columns]\nip = \"a\"\n").0, 4);
         assert_eq!(err_line("kind = \"bogus\"\n[columns]\nip = 1\n").0, 1);
-        assert_eq!(err_line("kind = \"bots\"\ndelimiter = \"::\"\n[columns]\nip = 1\n").0, 2);
-        assert_eq!(err_line("kind = \"bots\"\n[columns]\nip = 1\nfirst_seen = { column = 2, format = \"%Q\" }\n").0, 4);
+        assert_eq!(
+            err_line("kind = \"bots\"\ndelimiter = \"::\"\n[columns]\nip = 1\n").0,
+            2
+        );
+        assert_eq!(
+            err_line(
+                "kind = \"bots\"\n[columns]\nip = 1\nfirst_seen = { column = 2, format = \"%Q\" }\n"
+            )
+            .0,
+            4
+        );
         assert_eq!(err_line("kind = \"url\"\n\n[columns]\nip = 1\n").0, 3);
         assert_eq!(err_line("kind = \"bots\"\n[columns]\nip = 0\n").0, 3);
-        assert_eq!(err_line("kind = \"bots\"\ncolor = 1\n[columns]\nip = 1\n").0, 2);
+        assert_eq!(
+            err_line("kind = \"bots\"\ncolor = 1\n[columns]\nip = 1\n").0,
+            2
+        );
         let (line, d) = err_line("kind = \"bots\"\n[columns\nip = 1\n");
         assert_eq!(line, 2, "{d}");
-        assert_eq!(err_line("kind = \"bots\"\n[columns]\nip = 1\nport = { column = 2, format = \"unix\" }\n").0, 4);
+        assert_eq!(
+            err_line(
+                "kind = \"bots\"\n[columns]\nip = 1\nport = { column = 2, format = \"unix\" }\n"
+            )
+            .0,
+            4
+        );
     }
 
     #[test]

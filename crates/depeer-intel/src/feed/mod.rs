@@ -199,10 +199,12 @@ impl FeedEntry {
     /// [`FeedEntry::dedup_key`] as 32 lowercase hex digits.
     pub fn dedup_key_hex(&self) -> String {
         use std::fmt::Write;
-        self.dedup_key().iter().fold(String::with_capacity(32), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+        self.dedup_key()
+            .iter()
+            .fold(String::with_capacity(32), |mut s, b| {
+                let _ = write!(s, "{b:02x}");
+                s
+            })
     }
 }
 
@@ -352,7 +354,10 @@ mod tests {
             detect_format(b"################\n# abuse.ch\n#\n\"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n"),
             Some(Format::FeodoCsv)
         );
-        assert_eq!(detect_format(b"ip,family,first_seen,last_seen\n"), Some(Format::Depeer));
+        assert_eq!(
+            detect_format(b"ip,family,first_seen,last_seen\n"),
+            Some(Format::Depeer)
+        );
         assert_eq!(detect_format(b""), None);
     }
 }

@@ -26,6 +26,10 @@ const PEEK_DATA: usize = 9;
 /// Distinct raw family spellings remembered per file.
 const FAMILY_CACHE: usize = 10_000;
 
+/// Raw family spelling -> canonical name (a fast hash: the keys are few
+/// and come from the file, and a collision only costs time).
+type FamilyCache = HashMap<Box<str>, Option<Arc<str>>, foldhash::fast::RandomState>;
+
 /// How data lines are read once the format is settled.
 enum Layout {
     Row(RowLayout),
@@ -69,7 +73,7 @@ pub struct FeedReader<R> {
     started: bool,
     done: bool,
     stats: FeedStats,
-    families: HashMap<Box<str>, Option<Arc<str>>>,
+    families: FamilyCache,
     fields: Vec<Field>,
     framed: Vec<Framed>,
 }
@@ -96,7 +100,7 @@ impl<R: BufRead> FeedReader<R> {
             started: false,
             done: false,
             stats: FeedStats::default(),
-            families: HashMap::new(),
+            families: FamilyCache::default(),
             fields: Vec::new(),
             framed: Vec::new(),
         }
@@ -186,7 +190,11 @@ impl<R: BufRead> FeedReader<R> {
             }
         };
         self.format = Some(format);
-        self.comments = format.comment_prefixes().iter().map(|s| s.to_string()).collect();
+        self.comments = format
+            .comment_prefixes()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let (layout, natural) = self.builtin(format, &comments, data.first())?;
         let kind = self.options.kind.unwrap_or(natural);
         let layout = fit_kind(layout, kind).ok_or_else(|| IntelError::KindMismatch {
@@ -195,7 +203,11 @@ impl<R: BufRead> FeedReader<R> {
             lists: natural.as_str().to_string(),
             kind: kind.as_str().to_string(),
         })?;
-        let source = self.options.source.clone().unwrap_or_else(|| format.default_source().to_string());
+        let source = self
+            .options
+            .source
+            .clone()
+            .unwrap_or_else(|| format.default_source().to_string());
         self.settle(layout, kind, &source);
         Ok(())
     }
@@ -209,7 +221,9 @@ impl<R: BufRead> FeedReader<R> {
         let natural = format.default_kind();
         Ok(match format {
             Format::Depeer => {
-                let names = first.map(|(_, s)| formats::header_fields(s)).unwrap_or_default();
+                let names = first
+                    .map(|(_, s)| formats::header_fields(s))
+                    .unwrap_or_default();
                 let (l, k) = formats::depeer_layout(&names).ok_or_else(|| IntelError::Header {
                     file: self.options.path.clone(),
                     line: first.map_or(0, |(n, _)| *n),
@@ -236,10 +250,12 @@ impl<R: BufRead> FeedReader<R> {
                         .map(|c| formats::header_fields(c))
                         .find(|h| formats::is_header_of(format, h));
                 }
-                let l = formats::builtin_layout(format, names.as_deref()).ok_or_else(|| IntelError::Header {
-                    file: self.options.path.clone(),
-                    line: 0,
-                    detail: format!("no layout for {format}"),
+                let l = formats::builtin_layout(format, names.as_deref()).ok_or_else(|| {
+                    IntelError::Header {
+                        file: self.options.path.clone(),
+                        line: 0,
+                        detail: format!("no layout for {format}"),
+                    }
                 })?;
                 (Layout::Row(l), natural)
             }
@@ -248,7 +264,10 @@ impl<R: BufRead> FeedReader<R> {
             Format::Cof => (Layout::Cof, natural),
             Format::DropJson => (Layout::DropJson, natural),
             Format::AsndropJson => (Layout::AsndropJson, natural),
-            Format::FeodoJson => (Layout::FeodoJson(ArrayFramer::new(self.options.max_record)), natural),
+            Format::FeodoJson => (
+                Layout::FeodoJson(ArrayFramer::new(self.options.max_record)),
+                natural,
+            ),
         })
     }
 
@@ -274,7 +293,10 @@ impl<R: BufRead> FeedReader<R> {
             let (n, s) = first.ok_or_else(|| IntelError::Mapping {
                 file: self.options.path.clone(),
                 line: 0,
-                detail: format!("the mapping {} declares a header, the file has no lines", m.path()),
+                detail: format!(
+                    "the mapping {} declares a header, the file has no lines",
+                    m.path()
+                ),
             })?;
             self.header_line = *n;
             Some((s.as_str(), self.options.path.as_str(), *n))
@@ -288,9 +310,10 @@ impl<R: BufRead> FeedReader<R> {
             .clone()
             .or_else(|| m.source().map(str::to_string))
             .unwrap_or_else(|| {
-                std::path::Path::new(m.path())
-                    .file_stem()
-                    .map_or_else(|| "mapping".to_string(), |s| s.to_string_lossy().into_owned())
+                std::path::Path::new(m.path()).file_stem().map_or_else(
+                    || "mapping".to_string(),
+                    |s| s.to_string_lossy().into_owned(),
+                )
             });
         self.settle(Layout::Row(layout), kind, &source);
         Ok(())
@@ -324,8 +347,12 @@ impl<R: BufRead> FeedReader<R> {
         let t = bytes.trim_ascii();
         if info.truncated() {
             self.stats.errors += 1;
-            let detail = format!("line longer than the record cap ({} bytes)", self.options.max_record);
-            self.queue.push_back(Err(line_error(&self.ctx, info, "oversize", detail, bytes)));
+            let detail = format!(
+                "line longer than the record cap ({} bytes)",
+                self.options.max_record
+            );
+            self.queue
+                .push_back(Err(line_error(&self.ctx, info, "oversize", detail, bytes)));
             return;
         }
         if t.is_empty() {
@@ -342,7 +369,13 @@ impl<R: BufRead> FeedReader<R> {
         }
         let Ok(text) = std::str::from_utf8(bytes) else {
             self.stats.errors += 1;
-            let e = line_error(&self.ctx, info, "not-utf8", "the line is not UTF-8".into(), bytes);
+            let e = line_error(
+                &self.ctx,
+                info,
+                "not-utf8",
+                "the line is not UTF-8".into(),
+                bytes,
+            );
             self.queue.push_back(Err(e));
             return;
         };
@@ -351,10 +384,18 @@ impl<R: BufRead> FeedReader<R> {
             None => return,
         };
         match out {
-            Ok(out) => emit(out, &self.ctx, info.number, &mut self.families, &mut self.stats, &mut self.queue),
+            Ok(out) => emit(
+                out,
+                &self.ctx,
+                info.number,
+                &mut self.families,
+                &mut self.stats,
+                &mut self.queue,
+            ),
             Err(r) => {
                 self.stats.errors += 1;
-                self.queue.push_back(Err(line_error(&self.ctx, info, r.reason, r.detail, bytes)));
+                self.queue
+                    .push_back(Err(line_error(&self.ctx, info, r.reason, r.detail, bytes)));
             }
         }
     }
@@ -369,7 +410,11 @@ impl<R: BufRead> FeedReader<R> {
             };
             let res = match f.error {
                 Some(e) => Err(Reject::new(
-                    if e.contains("cap") { "oversize" } else { "bad-json" },
+                    if e.contains("cap") {
+                        "oversize"
+                    } else {
+                        "bad-json"
+                    },
                     e,
                 )),
                 None => match std::str::from_utf8(&f.bytes) {
@@ -378,7 +423,14 @@ impl<R: BufRead> FeedReader<R> {
                 },
             };
             match res {
-                Ok(out) => emit(json_out(out), &self.ctx, f.line, &mut self.families, &mut self.stats, &mut self.queue),
+                Ok(out) => emit(
+                    json_out(out),
+                    &self.ctx,
+                    f.line,
+                    &mut self.families,
+                    &mut self.stats,
+                    &mut self.queue,
+                ),
                 Err(r) => {
                     self.stats.errors += 1;
                     let mut e = line_error(&self.ctx, info, r.reason, r.detail, &f.bytes);
@@ -482,7 +534,11 @@ fn fit_kind(layout: Layout, kind: FeedKind) -> Option<Layout> {
     })
 }
 
-fn parse_data<'a>(layout: &'a Layout, fields: &mut Vec<Field>, text: &'a str) -> Result<Out<'a>, Reject> {
+fn parse_data<'a>(
+    layout: &'a Layout,
+    fields: &mut Vec<Field>,
+    text: &'a str,
+) -> Result<Out<'a>, Reject> {
     match layout {
         Layout::Row(r) => r.parse(text, fields).map(Out::One),
         Layout::Openphish => row::url(text).map(|u| Out::One(bare(u))),
@@ -520,7 +576,7 @@ fn emit(
     out: Out<'_>,
     ctx: &Ctx,
     line: u64,
-    families: &mut HashMap<Box<str>, Option<Arc<str>>>,
+    families: &mut FamilyCache,
     stats: &mut FeedStats,
     queue: &mut VecDeque<Result<FeedEntry, IntelError>>,
 ) {
@@ -551,7 +607,7 @@ fn emit(
 
 /// The canonical family, remembered per raw spelling (feeds repeat a few
 /// names millions of times).
-fn family_of(cache: &mut HashMap<Box<str>, Option<Arc<str>>>, raw: &str) -> Option<Arc<str>> {
+fn family_of(cache: &mut FamilyCache, raw: &str) -> Option<Arc<str>> {
     if let Some(c) = cache.get(raw) {
         return c.clone();
     }
@@ -562,7 +618,13 @@ fn family_of(cache: &mut HashMap<Box<str>, Option<Arc<str>>>, raw: &str) -> Opti
     c
 }
 
-fn line_error(ctx: &Ctx, info: LineInfo, reason: &'static str, detail: String, bytes: &[u8]) -> IntelError {
+fn line_error(
+    ctx: &Ctx,
+    info: LineInfo,
+    reason: &'static str,
+    detail: String,
+    bytes: &[u8],
+) -> IntelError {
     IntelError::Line {
         file: ctx.file.to_string(),
         line: info.number,

@@ -104,7 +104,8 @@ impl RowLayout {
         line: &'a str,
         fields: &mut Vec<Field>,
     ) -> Result<Parsed<'a>, Reject> {
-        split_fields(line, self.delim, self.quote, fields).map_err(|e| Reject::new("bad-csv", e))?;
+        split_fields(line, self.delim, self.quote, fields)
+            .map_err(|e| Reject::new("bad-csv", e))?;
         let need = self.cols.max() + 1;
         if fields.len() < need {
             return Err(Reject::new(
@@ -112,7 +113,10 @@ impl RowLayout {
                 format!("{} fields, the layout needs at least {need}", fields.len()),
             ));
         }
-        let get = |c: Option<usize>| c.and_then(|i| fields.get(i)).map(|f| f.text(line, self.quote));
+        let get = |c: Option<usize>| {
+            c.and_then(|i| fields.get(i))
+                .map(|f| f.text(line, self.quote))
+        };
         let (indicator, address) = match self.target {
             Target::Ip => (ip(&get(self.cols.ip).unwrap_or_default())?, None),
             Target::Url => (url(&get(self.cols.url).unwrap_or_default())?, None),
@@ -151,9 +155,17 @@ pub(crate) fn ip(s: &str) -> Result<String, Reject> {
     if s.is_empty() {
         return Err(Reject::new("missing-field", "empty IP address"));
     }
-    s.parse::<IpAddr>()
-        .map(|a| a.to_string())
-        .map_err(|_| Reject::new("bad-ip", format!("not an IP address: {:?}", clip(s))))
+    match s.parse::<IpAddr>() {
+        // The IPv4 parser accepts only the canonical dotted quad (no
+        // leading zeros, no short forms), so the text is already canonical:
+        // copy it rather than format it again.
+        Ok(IpAddr::V4(_)) => Ok(s.to_string()),
+        Ok(a) => Ok(a.to_string()),
+        Err(_) => Err(Reject::new(
+            "bad-ip",
+            format!("not an IP address: {:?}", clip(s)),
+        )),
+    }
 }
 
 /// A port number; empty is `None`.
@@ -192,7 +204,9 @@ pub(crate) fn url(s: &str) -> Result<String, Reject> {
     if host.is_empty() || host.starts_with(':') {
         return Err(bad("no host"));
     }
-    if s.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
+    if s.bytes()
+        .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
         return Err(bad("blank or control character"));
     }
     Ok(s.to_string())
@@ -212,7 +226,10 @@ pub(crate) fn dns_name(s: &str) -> Result<String, Reject> {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'*')
         });
     if !ok {
-        return Err(Reject::new("bad-name", format!("not a DNS name: {:?}", clip(s))));
+        return Err(Reject::new(
+            "bad-name",
+            format!("not a DNS name: {:?}", clip(s)),
+        ));
     }
     Ok(s.to_ascii_lowercase())
 }
@@ -236,7 +253,10 @@ pub(crate) fn net(s: &str) -> Result<String, Reject> {
     if let Ok(a) = s.parse::<IpAddr>() {
         return Ok(ipnet::IpNet::from(a).to_string());
     }
-    Err(Reject::new("bad-cidr", format!("not a CIDR, address or AS number: {:?}", clip(s))))
+    Err(Reject::new(
+        "bad-cidr",
+        format!("not a CIDR, address or AS number: {:?}", clip(s)),
+    ))
 }
 
 /// The start of a value for an error message (never the whole of a huge one).

@@ -97,7 +97,10 @@ impl TimeFormat {
         }
         let bad = || format!("cannot read time {s:?}");
         match self {
-            TimeFormat::Auto => Timestamp::parse(s).map(Some).map_err(|_| bad()),
+            TimeFormat::Auto => match fast_iso(s.as_bytes()) {
+                Some(t) => Ok(Some(t)),
+                None => Timestamp::parse(s).map(Some).map_err(|_| bad()),
+            },
             TimeFormat::Unix => s
                 .parse::<i64>()
                 .map(|v| Some(Timestamp::from_secs(v)))
@@ -109,6 +112,36 @@ impl TimeFormat {
             TimeFormat::Pattern(p) => parse_pattern(p, s).map(Some).ok_or_else(bad),
         }
     }
+}
+
+/// The forms feeds write millions of times, read without splitting:
+/// `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` and `YYYY-MM-DDTHH:MM:SS[Z]`.
+/// Anything else (offsets, fractions, Unix seconds) returns `None` and
+/// goes through [`Timestamp::parse`].
+fn fast_iso(b: &[u8]) -> Option<Timestamp> {
+    let d2 = |i: usize| -> Option<u32> {
+        let (x, y) = (*b.get(i)?, *b.get(i + 1)?);
+        (x.is_ascii_digit() && y.is_ascii_digit())
+            .then(|| u32::from(x - b'0') * 10 + u32::from(y - b'0'))
+    };
+    if !matches!(b.len(), 10 | 19 | 20) || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let y = i64::from(d2(0)? * 100 + d2(2)?);
+    let (mo, d) = (d2(5)?, d2(8)?);
+    if b.len() == 10 {
+        return Timestamp::from_civil(y, mo, d, 0, 0, 0);
+    }
+    if !matches!(b.get(10), Some(b' ' | b'T'))
+        || b.get(13) != Some(&b':')
+        || b.get(16) != Some(&b':')
+    {
+        return None;
+    }
+    if b.len() == 20 && b.get(19) != Some(&b'Z') {
+        return None;
+    }
+    Timestamp::from_civil(y, mo, d, d2(11)?, d2(14)?, d2(17)?)
 }
 
 const MONTHS: [&str; 12] = [
@@ -194,7 +227,10 @@ mod tests {
         assert_eq!(a.parse("2021-01-17T07:30:05+00:00").unwrap(), Some(want));
         assert_eq!(a.parse("2021-01-17T09:30:05+02:00").unwrap(), Some(want));
         assert_eq!(a.parse("1610868605").unwrap(), Some(want));
-        assert_eq!(a.parse("2021-08-18").unwrap(), Some(ts("2021-08-18T00:00:00Z")));
+        assert_eq!(
+            a.parse("2021-08-18").unwrap(),
+            Some(ts("2021-08-18T00:00:00Z"))
+        );
         assert_eq!(a.parse("").unwrap(), None);
         assert_eq!(a.parse("null").unwrap(), None);
         assert!(a.parse("yesterday").is_err());
@@ -202,16 +238,51 @@ mod tests {
     }
 
     #[test]
+    fn fast_path_agrees_with_the_general_parser() {
+        for s in [
+            "2008-11-11",
+            "2008-11-11 21:30:05",
+            "2008-11-11T21:30:05",
+            "2008-11-11T21:30:05Z",
+            "2000-02-29",
+            "1999-12-31 23:59:59",
+        ] {
+            assert_eq!(fast_iso(s.as_bytes()), Some(ts(s)), "{s}");
+        }
+        for s in [
+            "2008-11-11T21:30:05+01:00",
+            "2008-1-11",
+            "2008-13-01",
+            "2001-02-29",
+            "2008-11-11 24:00:00",
+            "2008-11-11X21:30:05",
+            "2008-11-11T21:30:05Q",
+            "１２３４-11-11",
+        ] {
+            assert_eq!(fast_iso(s.as_bytes()), None, "{s}");
+        }
+    }
+
+    #[test]
     fn declared_patterns() {
         let f = TimeFormat::from_decl("%d/%m/%Y %H:%M").unwrap();
-        assert_eq!(f.parse("11/11/2008 21:30").unwrap(), Some(ts("2008-11-11T21:30:00Z")));
+        assert_eq!(
+            f.parse("11/11/2008 21:30").unwrap(),
+            Some(ts("2008-11-11T21:30:00Z"))
+        );
         assert!(f.parse("11/11/2008 21:30:00").is_err());
         let f = TimeFormat::from_decl("%d %b %Y %H:%M:%S %z").unwrap();
         assert_eq!(
             f.parse("11 Nov 2008 23:30:00 +0200").unwrap(),
             Some(ts("2008-11-11T21:30:00Z"))
         );
-        assert_eq!(TimeFormat::from_decl("unix-ms").unwrap().parse("1000").unwrap(), Some(Timestamp(1_000_000)));
+        assert_eq!(
+            TimeFormat::from_decl("unix-ms")
+                .unwrap()
+                .parse("1000")
+                .unwrap(),
+            Some(Timestamp(1_000_000))
+        );
         assert!(TimeFormat::from_decl("%Y-%m").is_err());
         assert!(TimeFormat::from_decl("%Y-%m-%d %Q").is_err());
         assert!(TimeFormat::from_decl("yyyy-mm-dd").is_err());

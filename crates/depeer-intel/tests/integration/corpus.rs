@@ -14,8 +14,18 @@ fn ts(s: &str) -> Option<Timestamp> {
 fn every_hand_written_sample_is_detected_and_read_without_error() {
     let want: &[(&str, Format, FeedKind, usize)] = &[
         ("feodo-ipblocklist.csv", Format::FeodoCsv, FeedKind::Cnc, 4),
-        ("feodo-ipblocklist-commented-header.csv", Format::FeodoCsv, FeedKind::Cnc, 2),
-        ("feodo-ipblocklist.json", Format::FeodoJson, FeedKind::Cnc, 2),
+        (
+            "feodo-ipblocklist-commented-header.csv",
+            Format::FeodoCsv,
+            FeedKind::Cnc,
+            2,
+        ),
+        (
+            "feodo-ipblocklist.json",
+            Format::FeodoJson,
+            FeedKind::Cnc,
+            2,
+        ),
         ("urlhaus-csv.txt", Format::UrlhausCsv, FeedKind::Url, 3),
         ("cof.jsonl", Format::Cof, FeedKind::Pdns, 4),
         ("drop.txt", Format::DropText, FeedKind::Net, 3),
@@ -52,7 +62,10 @@ fn every_hand_written_sample_is_detected_and_read_without_error() {
 fn feodo_csv_fields() {
     let (ok, _, stats) = read_all(&corpus_dir().join("feodo-ipblocklist.csv"), opts());
     let e = &ok[0];
-    assert_eq!((e.indicator.as_str(), e.port, e.family.as_deref()), ("192.0.2.10", Some(443), Some("srizbi")));
+    assert_eq!(
+        (e.indicator.as_str(), e.port, e.family.as_deref()),
+        ("192.0.2.10", Some(443), Some("srizbi"))
+    );
     assert_eq!(e.first_seen, ts("2008-10-01T07:30:05Z"));
     assert_eq!(e.last_seen, ts("2008-11-11"));
     assert_eq!(e.source_line, 10);
@@ -69,13 +82,25 @@ fn feodo_json_and_urlhaus_and_cof_fields() {
     assert_eq!(ok[1].family.as_deref(), Some("emotet"));
 
     let (ok, _, _) = read_all(&corpus_dir().join("urlhaus-csv.txt"), opts());
-    assert_eq!(ok[0].indicator, "http://shop.example.com/pills/index.php?id=7");
+    assert_eq!(
+        ok[0].indicator,
+        "http://shop.example.com/pills/index.php?id=7"
+    );
     assert_eq!(ok[1].last_seen, None, "empty last_online");
     assert_eq!(ok[2].indicator, r#"https://login.example.org/a,b?x="y""#);
     assert_eq!(ok[2].first_seen, ts("2008-11-11T01:02:03Z"));
 
     let (ok, _, stats) = read_all(&corpus_dir().join("cof.jsonl"), opts());
-    let pairs: Vec<_> = ok.iter().map(|e| (e.indicator.as_str(), e.address.as_deref().unwrap(), e.source_line)).collect();
+    let pairs: Vec<_> = ok
+        .iter()
+        .map(|e| {
+            (
+                e.indicator.as_str(),
+                e.address.as_deref().unwrap(),
+                e.source_line,
+            )
+        })
+        .collect();
     assert_eq!(
         pairs,
         [
@@ -126,18 +151,31 @@ fn malformed_lines_give_located_errors_and_lose_nothing_valid() {
             .unwrap();
         let mut o = opts();
         o.format = x.format.as_deref().map(|f| f.parse().unwrap());
-        o.mapping = x.mapping.as_deref().map(|m| Mapping::load(&dir.join(m)).unwrap());
+        o.mapping = x
+            .mapping
+            .as_deref()
+            .map(|m| Mapping::load(&dir.join(m)).unwrap());
         if let Some(m) = x.max_record {
             o.max_record = m;
         }
         let (ok, bad, stats) = read_all(&data, o);
         let lines: Vec<u64> = ok.iter().map(|e| e.source_line).collect();
-        assert_eq!(lines, x.entry_lines, "{name}: entries; errors were {bad:#?}");
+        assert_eq!(
+            lines, x.entry_lines,
+            "{name}: entries; errors were {bad:#?}"
+        );
         let raw = std::fs::read(&data).unwrap();
         let got: Vec<(u64, String)> = bad
             .iter()
             .map(|e| match e {
-                IntelError::Line { file, line, offset, reason, bytes, .. } => {
+                IntelError::Line {
+                    file,
+                    line,
+                    offset,
+                    reason,
+                    bytes,
+                    ..
+                } => {
                     assert_eq!(file, &data.display().to_string());
                     // The quarantined bytes are the file's bytes at that offset.
                     let at = *offset as usize;

@@ -9,16 +9,29 @@ use crate::{corpus_dir, opts, read_all};
 
 #[test]
 fn re_ingesting_a_file_adds_nothing() {
-    for name in ["feodo-ipblocklist.csv", "cof.jsonl", "depeer-cc.csv", "drop.txt"] {
+    for name in [
+        "feodo-ipblocklist.csv",
+        "cof.jsonl",
+        "depeer-cc.csv",
+        "drop.txt",
+    ] {
         let path = corpus_dir().join(name);
         let mut seen = HashSet::new();
         let (first, _, _) = read_all(&path, opts());
         let added = first.iter().filter(|e| seen.insert(e.dedup_key())).count();
-        assert_eq!(added, first.len(), "{name}: keys of distinct listings collide");
+        assert_eq!(
+            added,
+            first.len(),
+            "{name}: keys of distinct listings collide"
+        );
         let mut later = opts();
         later.ingest_time = depeer_core::Timestamp::parse("2027-01-01").unwrap();
         let (second, _, _) = read_all(&path, later);
-        assert_eq!(second.iter().filter(|e| seen.insert(e.dedup_key())).count(), 0, "{name}");
+        assert_eq!(
+            second.iter().filter(|e| seen.insert(e.dedup_key())).count(),
+            0,
+            "{name}"
+        );
     }
 }
 
@@ -34,7 +47,9 @@ fn the_source_name_is_kept_and_overridable() {
 fn unreadable_files_stop_with_one_located_error() {
     let mut r = read_feed(&b"# hello\nfoo,bar\n1,2\n"[..], opts());
     match r.next().unwrap().unwrap_err() {
-        IntelError::UnknownFormat { line, sample, .. } => assert_eq!((line, sample.as_str()), (2, "foo,bar")),
+        IntelError::UnknownFormat { line, sample, .. } => {
+            assert_eq!((line, sample.as_str()), (2, "foo,bar"))
+        }
         e => panic!("{e}"),
     }
     assert!(r.next().is_none());
@@ -43,15 +58,27 @@ fn unreadable_files_stop_with_one_located_error() {
     o.format = Some(Format::Depeer);
     let mut r = read_feed(&b"192.0.2.1,80\n"[..], o);
     let e = r.next().unwrap().unwrap_err();
-    assert!(matches!(e, IntelError::Header { line: 1, .. }) && e.is_fatal(), "{e}");
+    assert!(
+        matches!(e, IntelError::Header { line: 1, .. }) && e.is_fatal(),
+        "{e}"
+    );
 
     let mut o = opts();
     o.kind = Some(FeedKind::Url);
-    let mut r = read_feed(&b"ip,port,family,first_seen,last_seen\n192.0.2.1,80,x,,\n"[..], o);
-    assert!(matches!(r.next().unwrap().unwrap_err(), IntelError::KindMismatch { .. }));
+    let mut r = read_feed(
+        &b"ip,port,family,first_seen,last_seen\n192.0.2.1,80,x,,\n"[..],
+        o,
+    );
+    assert!(matches!(
+        r.next().unwrap().unwrap_err(),
+        IntelError::KindMismatch { .. }
+    ));
 
     let mut r = read_feed(&b""[..], opts());
-    assert!(matches!(r.next().unwrap().unwrap_err(), IntelError::UnknownFormat { line: 0, .. }));
+    assert!(matches!(
+        r.next().unwrap().unwrap_err(),
+        IntelError::UnknownFormat { line: 0, .. }
+    ));
 }
 
 #[test]
@@ -66,7 +93,13 @@ fn an_ip_list_read_as_net_gives_host_networks() {
 
 #[test]
 fn minified_feodo_json_on_one_long_line_is_read_object_by_object() {
-    let obj = |i: u32| format!(r#"{{"ip_address":"10.0.{}.{}","port":443,"first_seen":"2008-10-01 07:30:05","last_online":null,"malware":"Srizbi"}}"#, i / 256, i % 256);
+    let obj = |i: u32| {
+        format!(
+            r#"{{"ip_address":"10.0.{}.{}","port":443,"first_seen":"2008-10-01 07:30:05","last_online":null,"malware":"Srizbi"}}"#,
+            i / 256,
+            i % 256
+        )
+    };
     let text = format!("[{}]", (0..5000).map(obj).collect::<Vec<_>>().join(","));
     assert!(text.len() > 64 * 1024, "one line over the record cap");
     let mut o = opts();
@@ -91,7 +124,13 @@ fn an_oversize_line_is_reported_once_and_reading_goes_on() {
     assert_eq!(all.len(), 3);
     assert_eq!(all[2].as_ref().unwrap().source_line, 3);
     match &all[1] {
-        Err(IntelError::Line { line: 2, reason: "oversize", bytes, truncated: true, .. }) => assert_eq!(bytes.len(), 64 * 1024),
+        Err(IntelError::Line {
+            line: 2,
+            reason: "oversize",
+            bytes,
+            truncated: true,
+            ..
+        }) => assert_eq!(bytes.len(), 64 * 1024),
         e => panic!("{e:?}"),
     }
 }
@@ -111,27 +150,39 @@ fn mapping_with_column_numbers_and_constant_family() {
     assert_eq!(ok.len(), 2);
     assert_eq!(&*ok[1].source, "cbl-like");
     assert_eq!(ok[1].family.as_deref(), Some("rustock"));
-    assert_eq!(ok[1].first_seen, Some(depeer_core::Timestamp::from_secs(1_226_440_001)));
+    assert_eq!(
+        ok[1].first_seen,
+        Some(depeer_core::Timestamp::from_secs(1_226_440_001))
+    );
     assert_eq!(r.kind(), Some(FeedKind::Bots));
     assert_eq!(r.format(), None);
 }
 
 #[test]
 fn a_mapping_whose_columns_are_not_in_the_header_names_both_files() {
-    let m = Mapping::from_toml("m.toml", "kind = \"cnc\"\nheader = true\n[columns]\nip = \"address\"\n").unwrap();
+    let m = Mapping::from_toml(
+        "m.toml",
+        "kind = \"cnc\"\nheader = true\n[columns]\nip = \"address\"\n",
+    )
+    .unwrap();
     let mut o = opts();
     o.mapping = Some(m);
     o.path = "feed.csv".into();
     let mut r = read_feed(&b"# c\nip,port\n1.2.3.4,80\n"[..], o);
     let e = r.next().unwrap().unwrap_err();
-    assert_eq!(e.to_string(), "feed.csv:2: column \"address\" (mapping m.toml:4) is not in the header; it has: ip, port");
+    assert_eq!(
+        e.to_string(),
+        "feed.csv:2: column \"address\" (mapping m.toml:4) is not in the header; it has: ip, port"
+    );
     assert!(r.next().is_none());
 }
 
 #[test]
 fn crlf_and_bom_free_windows_files_read() {
     let text = "ip,family,first_seen,last_seen\r\n203.0.113.5,srizbi,2008-11-01T10:00:00Z,\r\n";
-    let ok: Vec<_> = read_feed(text.as_bytes(), opts()).collect::<Result<_, _>>().unwrap();
+    let ok: Vec<_> = read_feed(text.as_bytes(), opts())
+        .collect::<Result<_, _>>()
+        .unwrap();
     assert_eq!(ok[0].last_seen, None);
     assert_eq!(ok[0].family.as_deref(), Some("srizbi"));
 }

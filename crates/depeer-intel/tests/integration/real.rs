@@ -41,7 +41,9 @@ fn data_lines(p: &Path) -> usize {
 #[test]
 fn every_real_sample_of_a_built_in_format_is_read_whole() {
     let Some(root) = shared() else {
-        eprintln!("SKIP real feed samples: no shared data (set DEPEER_SHARED or put it at ../shared)");
+        eprintln!(
+            "SKIP real feed samples: no shared data (set DEPEER_SHARED or put it at ../shared)"
+        );
         return;
     };
     let mut files = Vec::new();
@@ -58,16 +60,24 @@ fn every_real_sample_of_a_built_in_format_is_read_whole() {
         };
         let (ok, bad, stats) = read_all(f, opts());
         let name = f.strip_prefix(&root).unwrap().display().to_string();
-        assert!(bad.is_empty(), "{name}: {:?}", bad.iter().map(ToString::to_string).collect::<Vec<_>>());
+        assert!(
+            bad.is_empty(),
+            "{name}: {:?}",
+            bad.iter().map(ToString::to_string).collect::<Vec<_>>()
+        );
         assert!(!ok.is_empty(), "{name}");
         match format {
             Format::AsndropJson => {
                 // The metadata line says how many records precede it.
                 let text = std::fs::read_to_string(f).unwrap();
-                let meta: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+                let meta: serde_json::Value =
+                    serde_json::from_str(text.lines().last().unwrap()).unwrap();
                 assert_eq!(ok.len() as u64, meta["records"].as_u64().unwrap(), "{name}");
                 assert_eq!(stats.metadata, 1);
-                assert!(ok.iter().all(|e| e.indicator.starts_with("AS") && e.kind == FeedKind::Net));
+                assert!(
+                    ok.iter()
+                        .all(|e| e.indicator.starts_with("AS") && e.kind == FeedKind::Net)
+                );
             }
             Format::DropText | Format::Openphish => {
                 assert_eq!(ok.len(), data_lines(f), "{name}");
@@ -85,7 +95,12 @@ fn every_real_sample_of_a_built_in_format_is_read_whole() {
     }
     // The inventory (data/README.md) has these; a detection regression must fail here.
     let formats: Vec<Format> = read.iter().map(|r| r.1).collect();
-    for f in [Format::Openphish, Format::PhishtankCsv, Format::DropText, Format::AsndropJson] {
+    for f in [
+        Format::Openphish,
+        Format::PhishtankCsv,
+        Format::DropText,
+        Format::AsndropJson,
+    ] {
         assert!(formats.contains(&f), "no real sample read as {f}");
     }
     assert!(read.len() >= 11, "{read:?}");
