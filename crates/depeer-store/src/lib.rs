@@ -34,6 +34,7 @@ mod read;
 mod routing;
 mod schema;
 mod sql;
+mod state;
 mod store;
 mod writer;
 

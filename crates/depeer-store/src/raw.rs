@@ -149,7 +149,7 @@ pub(crate) fn read_frame_part(
     let mut buf = vec![0u8; len];
     file.read_exact_at(&mut buf, offset)
         .map_err(StoreError::io("read", &path))?;
-    let mut all = zstd::decode_all(&buf[..]).map_err(|e| StoreError::Corrupt {
+    let mut all = decode_frame(buf).map_err(|e| StoreError::Corrupt {
         path: path.clone(),
         reason: format!("zstd frame at byte {offset}: {e}"),
     })?;
@@ -174,6 +174,22 @@ pub(crate) fn read_frame_part(
     Ok(all.split_off(start))
 }
 
+/// Decompresses a frame read from a pack through depeer-io's capped reader
+/// (the one place decoders run: a corrupt or hostile pack cannot blow up
+/// memory); a frame that is not zstd is an error.
+fn decode_frame(buf: Vec<u8>) -> std::io::Result<Vec<u8>> {
+    let mut d = depeer_io::open_decoded(std::io::Cursor::new(buf), depeer_io::Limits::default())?;
+    if d.compression != depeer_io::Compression::Zstd {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not a zstd frame",
+        ));
+    }
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut d.reader, &mut out)?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,11 +202,11 @@ mod tests {
         let mut both = a.clone();
         both.extend_from_slice(&b);
         assert_eq!(
-            zstd::decode_all(&both[a.len()..]).unwrap(),
+            decode_frame(both[a.len()..].to_vec()).unwrap(),
             vec![b'x'; 100_000]
         );
         assert_eq!(
-            zstd::decode_all(&both[..a.len()]).unwrap(),
+            decode_frame(both[..a.len()].to_vec()).unwrap(),
             b"From: a\r\n\r\nhello"
         );
     }

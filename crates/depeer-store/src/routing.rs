@@ -222,19 +222,7 @@ pub(crate) fn relationship(s: &str) -> Relationship {
 }
 
 pub(crate) fn event_kind(s: &str) -> Option<RoutingEventKind> {
-    use RoutingEventKind::*;
-    [
-        PrefixWithdrawn,
-        PrefixAnnounced,
-        OriginChange,
-        UpstreamLost,
-        UpstreamGained,
-        AsUnreachable,
-        AsReachable,
-        ShortLived,
-    ]
-    .into_iter()
-    .find(|k| k.as_str() == s)
+    RoutingEventKind::parse(s)
 }
 
 pub(crate) const ROUTE_COLS: &[&str] = &[

@@ -1,122 +1,24 @@
 //! The writable store: opening a data directory (lock, recovery, the set of
 //! stored messages), allocating batch ids, and the routing tables.
 
-use std::collections::HashSet;
-use std::fs::{self, File, OpenOptions};
-use std::hash::{BuildHasherDefault, Hasher};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::fs::{self, OpenOptions};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{Array, RecordBatch};
 use fs2::FileExt;
-use sha2::{Digest, Sha256};
 
 use crate::error::{Result, StoreError};
-use crate::journal::{self, Batch, Faults, Recovery};
+use crate::journal::{self, Faults, Recovery};
 use crate::parquet_io::{self, list_parts};
 use crate::read::Dataset;
 use crate::routing::TableRows;
 use crate::schema::{self, Layout};
+use crate::state::{Inner, Seen, key_of, key_of_hex, quarantine_key};
 use crate::writer::MessageWriter;
 
 /// Name of the lock file in the data directory.
 pub const LOCK_FILE: &str = "LOCK";
-
-/// Hasher for keys that are already uniformly random (hash prefixes).
-#[derive(Default)]
-pub(crate) struct PrefixHasher(u64);
-
-impl Hasher for PrefixHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u128(&mut self, i: u128) {
-        self.0 = i as u64;
-    }
-}
-
-pub(crate) type KeySet = HashSet<u128, BuildHasherDefault<PrefixHasher>>;
-
-/// The first 16 bytes of a SHA-256, the deduplication key of a message.
-pub(crate) fn key_of(sha: &[u8; 32]) -> u128 {
-    let mut k = [0u8; 16];
-    k.copy_from_slice(&sha[..16]);
-    u128::from_be_bytes(k)
-}
-
-/// The key of a hex SHA-256 (at least 32 hex digits).
-pub(crate) fn key_of_hex(hex: &str) -> Option<u128> {
-    let b = hex.as_bytes();
-    let mut k: u128 = 0;
-    for i in 0..32 {
-        let d = match *b.get(i)? {
-            c @ b'0'..=b'9' => c - b'0',
-            c @ b'a'..=b'f' => c - b'a' + 10,
-            c @ b'A'..=b'F' => c - b'A' + 10,
-            _ => return None,
-        };
-        k = (k << 4) | u128::from(d);
-    }
-    Some(k)
-}
-
-/// The deduplication key of a quarantine row.
-pub(crate) fn quarantine_key(raw_sha_hex: &str, file: &str, offset: u64) -> u128 {
-    let mut h = Sha256::new();
-    h.update(raw_sha_hex.as_bytes());
-    h.update([0]);
-    h.update(file.as_bytes());
-    h.update([0]);
-    h.update(offset.to_le_bytes());
-    let d: [u8; 32] = h.finalize().into();
-    key_of(&d)
-}
-
-#[derive(Default)]
-pub(crate) struct Seen {
-    pub(crate) messages: KeySet,
-    pub(crate) quarantine: KeySet,
-}
-
-pub(crate) struct Inner {
-    pub(crate) dir: PathBuf,
-    _lock: File,
-    last_batch: Mutex<u64>,
-    pub(crate) seen: Mutex<Seen>,
-    faults: Mutex<Faults>,
-    recovery: Recovery,
-}
-
-impl Inner {
-    pub(crate) fn seen(&self) -> MutexGuard<'_, Seen> {
-        self.seen.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub(crate) fn faults(&self) -> Faults {
-        *self.faults.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// A new, unique, increasing batch id (hex microseconds).
-    pub(crate) fn new_batch(&self) -> Batch {
-        let now = now_micros().max(0) as u64;
-        let mut last = self.last_batch.lock().unwrap_or_else(|p| p.into_inner());
-        let id = now.max(*last + 1);
-        *last = id;
-        Batch::new(&self.dir, format!("{id:016x}"))
-    }
-}
-
-pub(crate) fn now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
-}
 
 /// The writable store of one data directory. Holds the directory's writer
 /// lock until dropped.
@@ -230,6 +132,17 @@ impl Store {
     /// a crash the table holds either the old or the new rows.
     pub fn replace_table(&self, rows: TableRows<'_>) -> Result<()> {
         self.write_flat(rows, true)
+    }
+
+    /// Appends to `feed_entries` (the caller de-duplicates by key; see
+    /// [`Store::read_feed_keys`]).
+    pub fn append_feed_entries(&self, rows: &[depeer_core::FeedEntryObs]) -> Result<()> {
+        self.append(TableRows::FeedEntries(rows))
+    }
+
+    /// The keys of every listing already in `feed_entries`.
+    pub fn read_feed_keys(&self) -> Result<std::collections::HashSet<String>> {
+        self.dataset().read_feed_keys()
     }
 
     /// Appends to `routes`.

@@ -22,7 +22,7 @@ use crate::journal::{Batch, STAGING};
 use crate::parquet_io::write_part;
 use crate::raw::{PackWriter, compress_raw};
 use crate::schema::{names, schema_of};
-use crate::store::{Inner, key_of, now_micros, quarantine_key};
+use crate::state::{Inner, key_of, now_micros, quarantine_key};
 
 /// What happened to an added record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -312,9 +312,8 @@ impl MessageWriter {
     }
 
     /// Commits full batches on a background thread while the next batch
-    /// fills: writing a batch's Parquet files is serial work (~0.25 s per
-    /// 50,000 messages here) during which the ingest's parsing workers
-    /// would otherwise wait. At most one batch commits at a time, in order,
+    /// fills: writing a batch's Parquet files is serial work during which
+    /// the ingest's parsing workers would otherwise wait. At most one batch commits at a time, in order,
     /// by the same steps as [`MessageWriter::commit`], so what a crash can
     /// leave is unchanged; a background failure is returned by the next
     /// call that adds, commits or finishes. Memory: up to two batches.
@@ -468,10 +467,12 @@ impl MessageWriter {
         inner_offset: u64,
     ) {
         self.hexbuf.clear();
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         for b in msg.sha256 {
-            self.hexbuf.push(char::from(HEX[usize::from(b >> 4)]));
-            self.hexbuf.push(char::from(HEX[usize::from(b & 15)]));
+            for nibble in [b >> 4, b & 15] {
+                // Lowercase hex, as `hex::encode` writes it.
+                self.hexbuf
+                    .push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+            }
         }
         self.ipbuf.clear();
         if let Some(ip) = msg.relay_ip {
