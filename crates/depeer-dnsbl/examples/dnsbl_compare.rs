@@ -13,7 +13,13 @@
 //!
 //! * D1 `malformed`: rbldnsd does not answer, depeer answers FORMERR;
 //! * D2 empty non-terminals: rbldnsd NXDOMAIN, depeer NOERROR/NODATA.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, UdpSocket};
@@ -53,7 +59,9 @@ fn ask(sock: &UdpSocket, to: SocketAddr, p: &[u8]) -> Option<Vec<u8>> {
         sock.send_to(p, to).ok()?;
         loop {
             match sock.recv_from(&mut buf) {
-                Ok((n, from)) if from == to && n >= 2 && buf[..2] == p[..2] => return Some(buf[..n].to_vec()),
+                Ok((n, from)) if from == to && n >= 2 && buf[..2] == p[..2] => {
+                    return Some(buf[..n].to_vec());
+                }
                 Ok(_) => continue,
                 Err(_) => break,
             }
@@ -64,13 +72,24 @@ fn ask(sock: &UdpSocket, to: SocketAddr, p: &[u8]) -> Option<Vec<u8>> {
 
 /// What is compared: RCODE and the sorted answer section.
 fn summary(resp: Option<&[u8]>) -> String {
-    let Some(r) = resp else { return "no answer".into() };
+    let Some(r) = resp else {
+        return "no answer".into();
+    };
     match Message::from_vec(r) {
         Err(e) => format!("undecodable: {e}"),
         Ok(m) => {
-            let mut answers: Vec<String> = m.answers.iter().map(|rr| rr.to_string().to_lowercase()).collect();
+            let mut answers: Vec<String> = m
+                .answers
+                .iter()
+                .map(|rr| rr.to_string().to_lowercase())
+                .collect();
             answers.sort();
-            format!("{:?} tc={} [{}]", m.metadata.response_code, m.metadata.truncation, answers.join(" | "))
+            format!(
+                "{:?} tc={} [{}]",
+                m.metadata.response_code,
+                m.metadata.truncation,
+                answers.join(" | ")
+            )
         }
     }
 }
@@ -87,23 +106,33 @@ fn documented(cat: &str, a: &str, b: &str) -> Option<&'static str> {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let arg = |n: &str| args.iter().position(|a| a == n).and_then(|i| args.get(i + 1)).cloned();
+    let arg = |n: &str| {
+        args.iter()
+            .position(|a| a == n)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     let a: SocketAddr = arg("--a").expect("--a ADDR").parse().unwrap();
     let b: SocketAddr = arg("--b").expect("--b ADDR").parse().unwrap();
     let file = arg("--queries").expect("--queries FILE");
     let show: usize = arg("--show").map_or(10, |s| s.parse().unwrap());
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
     let text = std::fs::read_to_string(&file).unwrap();
     let mut per_cat: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut doc: BTreeMap<&str, u64> = BTreeMap::new();
     let (mut total, mut agree, mut unexplained) = (0u64, 0u64, 0u64);
     for (i, line) in text.lines().enumerate() {
         let mut w = line.split_whitespace();
-        let (Some(cat), Some(x)) = (w.next(), w.next()) else { continue };
+        let (Some(cat), Some(x)) = (w.next(), w.next()) else {
+            continue;
+        };
         let id = (i % 65_000) as u16 + 1;
         let p = if cat == "malformed" {
-            let mut p: Vec<u8> = (0..x.len() / 2).map(|k| u8::from_str_radix(&x[2 * k..2 * k + 2], 16).unwrap()).collect();
+            let mut p: Vec<u8> = (0..x.len() / 2)
+                .map(|k| u8::from_str_radix(&x[2 * k..2 * k + 2], 16).unwrap())
+                .collect();
             if p.len() >= 2 {
                 p[..2].copy_from_slice(&id.to_be_bytes());
             }
@@ -134,7 +163,11 @@ fn main() {
     for (c, (n, ok)) in &per_cat {
         println!("{c:<14} {n:>8} {ok:>8}");
     }
-    println!("total {total}: {agree} identical ({:.2} %), {} documented differences, {unexplained} unexplained", 100.0 * agree as f64 / total.max(1) as f64, doc.values().sum::<u64>());
+    println!(
+        "total {total}: {agree} identical ({:.2} %), {} documented differences, {unexplained} unexplained",
+        100.0 * agree as f64 / total.max(1) as f64,
+        doc.values().sum::<u64>()
+    );
     for (d, n) in &doc {
         println!("  {n:>6}  {d}");
     }

@@ -12,7 +12,13 @@
 //! OUTDIR/dnsperf.txt (`NAME TYPE`, what dnsperf reads). With `--bench`
 //! only ip4set.zone and dnsperf.txt are written (plain /32 listings with
 //! the usual DNSBL mix of values, and half listed, half unlisted queries).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -62,14 +68,18 @@ fn rev6(a: u128) -> String {
     s
 }
 
-const HEADER: &str = "$SOA 3600 ns1.depeer.test hostmaster.depeer.test 2026120601 3600 600 604800 300
+const HEADER: &str =
+    "$SOA 3600 ns1.depeer.test hostmaster.depeer.test 2026120601 3600 600 604800 300
 $NS 3600 ns1.depeer.test ns2.depeer.test
 $TTL 1800
 $1 https://bl.depeer.test/lookup?ip=
 ";
 
 fn write(path: &Path, s: &str) {
-    std::fs::File::create(path).unwrap().write_all(s.as_bytes()).unwrap();
+    std::fs::File::create(path)
+        .unwrap()
+        .write_all(s.as_bytes())
+        .unwrap();
 }
 
 struct Gen {
@@ -196,7 +206,10 @@ impl Gen {
         let mut nets = Vec::new();
         for i in 0..n {
             let len = [64u32, 48, 56, 128, 64, 36][i % 6];
-            let a = ((0x2001_0db8u128 << 96) | (u128::from(self.rng.next()) << 32) | u128::from(self.rng.next() as u32)) & (u128::MAX << (128 - len));
+            let a = ((0x2001_0db8u128 << 96)
+                | (u128::from(self.rng.next()) << 32)
+                | u128::from(self.rng.next() as u32))
+                & (u128::MAX << (128 - len));
             let text = std::net::Ipv6Addr::from(a).to_string();
             if i % 7 == 0 {
                 writeln!(s, "{text}/{len} :7:v6 net $").unwrap();
@@ -214,7 +227,11 @@ impl Gen {
         write(&dir.join("ip6trie.zone"), &s);
         for _ in 0..n {
             let (a, len) = nets[self.rng.below(nets.len() as u64) as usize];
-            let host = if len == 128 { a } else { a | (u128::from(self.rng.next()) & (u128::MAX >> len)) };
+            let host = if len == 128 {
+                a
+            } else {
+                a | (u128::from(self.rng.next()) & (u128::MAX >> len))
+            };
             let t = self.types();
             self.q("listed6", format!("{}.{zone}", rev6(host)), t);
         }
@@ -229,10 +246,18 @@ impl Gen {
     fn dnset(&mut self, dir: &Path, n: usize, zone: &str) {
         let mut s = String::from(HEADER);
         s.push_str(":127.0.1.3:Domain $ advertised in spam\ntest\n");
-        let word = |r: &mut Rng| -> String { (0..4 + r.below(8)).map(|_| (b'a' + r.below(26) as u8) as char).collect() };
+        let word = |r: &mut Rng| -> String {
+            (0..4 + r.below(8))
+                .map(|_| (b'a' + r.below(26) as u8) as char)
+                .collect()
+        };
         let mut names = Vec::new();
         for i in 0..n {
-            let d = format!("{}.{}", word(&mut self.rng), ["com", "net", "ru", "info"][i % 4]);
+            let d = format!(
+                "{}.{}",
+                word(&mut self.rng),
+                ["com", "net", "ru", "info"][i % 4]
+            );
             match i % 5 {
                 0 => {
                     writeln!(s, ".{d} :8:Whole domain $").unwrap();
@@ -314,7 +339,11 @@ fn bench(dir: &Path, n: usize, seed: u64) {
     write(&dir.join("ip4set.zone"), &s);
     let mut q = String::new();
     for i in 0..1_000_000usize {
-        let a = if i % 2 == 0 { listed[rng.below(n as u64) as usize] } else { rng.ip4() };
+        let a = if i % 2 == 0 {
+            listed[rng.below(n as u64) as usize]
+        } else {
+            rng.ip4()
+        };
         let t = if i % 4 == 0 { "TXT" } else { "A" };
         writeln!(q, "{}.bl.depeer.test {t}", rev4(a)).unwrap();
     }
@@ -323,19 +352,31 @@ fn bench(dir: &Path, n: usize, seed: u64) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let dir = Path::new(args.get(1).expect("usage: dnsbl_gen OUTDIR [--entries N] [--seed S] [--bench]"));
+    let dir = Path::new(
+        args.get(1)
+            .expect("usage: dnsbl_gen OUTDIR [--entries N] [--seed S] [--bench]"),
+    );
     std::fs::create_dir_all(dir).unwrap();
     let opt = |name: &str, default: u64| -> u64 {
-        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map_or(default, |v| v.parse().unwrap())
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .map_or(default, |v| v.parse().unwrap())
     };
     if let Some(i) = args.iter().position(|a| a == "--time-load") {
         // Rebuild time of a zone file, best of 3 (what a reload costs).
-        let spec = depeer_dnsbl::ZoneSpec::parse(&format!("@=ip4set:{}", args[i + 1]), "bl.depeer.test").unwrap();
+        let spec =
+            depeer_dnsbl::ZoneSpec::parse(&format!("@=ip4set:{}", args[i + 1]), "bl.depeer.test")
+                .unwrap();
         let mut best = f64::MAX;
         let mut entries = 0;
         for _ in 0..3 {
             let t = std::time::Instant::now();
-            let z = depeer_dnsbl::Zones::load(std::slice::from_ref(&spec), &depeer_dnsbl::LoadOptions::default()).unwrap();
+            let z = depeer_dnsbl::Zones::load(
+                std::slice::from_ref(&spec),
+                &depeer_dnsbl::LoadOptions::default(),
+            )
+            .unwrap();
             best = best.min(t.elapsed().as_secs_f64());
             entries = z.zones()[0].datasets()[0].entries();
         }
@@ -348,12 +389,20 @@ fn main() {
         bench(dir, n, seed);
         return;
     }
-    let mut g = Gen { rng: Rng(seed | 1), queries: Vec::new() };
+    let mut g = Gen {
+        rng: Rng(seed | 1),
+        queries: Vec::new(),
+    };
     g.ip4set(dir, n, "bl.depeer.test");
     g.ip4trie(dir, n / 4, "trie.depeer.test");
     g.ip6trie(dir, n / 4, "v6.depeer.test");
     g.dnset(dir, n / 4, "dbl.depeer.test");
-    g.specials(&["bl.depeer.test", "trie.depeer.test", "v6.depeer.test", "dbl.depeer.test"]);
+    g.specials(&[
+        "bl.depeer.test",
+        "trie.depeer.test",
+        "v6.depeer.test",
+        "dbl.depeer.test",
+    ]);
     let mut all = g.queries.join("\n");
     all.push('\n');
     write(&dir.join("queries.txt"), &all);

@@ -6,13 +6,22 @@
 //! dnsbl_serve [--listen ADDR:PORT]... [--origin NAME] [--zone NAME=TYPE:FILE]...
 //!             [--threads N] [--rrl-rate N] [--rrl-slip N] [--no-test-entries]
 //! ```
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 use depeer_dnsbl::{ServerConfig, ZoneSpec, run_server};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut cfg = ServerConfig { listen: Vec::new(), ..ServerConfig::default() };
+    let mut cfg = ServerConfig {
+        listen: Vec::new(),
+        ..ServerConfig::default()
+    };
     let mut origin = "bl.depeer.test".to_string();
     let mut zones = Vec::new();
     let mut i = 0;
@@ -37,7 +46,10 @@ fn main() {
     if cfg.listen.is_empty() {
         cfg.listen = ServerConfig::default().listen;
     }
-    cfg.zones = zones.iter().map(|z| ZoneSpec::parse(z, &origin).unwrap_or_else(|e| panic!("{e}"))).collect();
+    cfg.zones = zones
+        .iter()
+        .map(|z| ZoneSpec::parse(z, &origin).unwrap_or_else(|e| panic!("{e}")))
+        .collect();
     if let Err(e) = run_server(cfg) {
         eprintln!("dnsbl_serve: {e}");
         std::process::exit(1);

@@ -4,7 +4,11 @@
 //! split of an ip4set range into rbldnsd's /32, /24, /16 and /8 blocks.
 
 fn mask4(bits: u32) -> u32 {
-    if bits == 0 { 0 } else { u32::MAX << (32 - bits.min(32)) }
+    if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits.min(32))
+    }
 }
 
 fn digits(s: &[u8]) -> (u32, usize) {
@@ -145,7 +149,9 @@ fn prefix6(s: &[u8]) -> Option<(u128, u32, &[u8])> {
         }
         None => return None,
     };
-    let v = addr.iter().fold(0u128, |acc, &g| (acc << 16) | u128::from(g));
+    let v = addr
+        .iter()
+        .fold(0u128, |acc, &g| (acc << 16) | u128::from(g));
     Some((v, bits, rest))
 }
 
@@ -160,7 +166,11 @@ pub(crate) fn cidr6(s: &[u8]) -> Option<(u128, u32, &[u8])> {
 }
 
 fn mask6(bits: u32) -> u128 {
-    if bits == 0 { 0 } else { u128::MAX << (128 - bits.min(128)) }
+    if bits == 0 {
+        0
+    } else {
+        u128::MAX << (128 - bits.min(128))
+    }
 }
 
 /// Whether `a` has bits set below a `bits`-long prefix.
@@ -259,13 +269,27 @@ mod tests {
         // manual also lists "127-127.0.0", which rbldnsd 1.0~20210120
         // itself refuses as "invalid address"; depeer does as rbldnsd does).
         assert!(range4(b"127-127.0.0").is_none());
-        for s in ["127.0.0.0/24", "127.0.0", "127/24", "127.0.0.0-127.0.0.255", "127.0.0.1-255"] {
+        for s in [
+            "127.0.0.0/24",
+            "127.0.0",
+            "127/24",
+            "127.0.0.0-127.0.0.255",
+            "127.0.0.1-255",
+        ] {
             let (a, b) = r(s);
             assert_eq!(b, 0x7f00_00ff, "{s}");
             assert!(a == 0x7f00_0000 || a == 0x7f00_0001, "{s}");
         }
         // "to specify 127.16.0.0-127.31.255.255"
-        for s in ["127.16.0.0-127.31.255.255", "127.16.0-127.31.255", "127.16-127.31", "127.16-31", "127.16.0.0/12", "127.16.0/12", "127.16/12"] {
+        for s in [
+            "127.16.0.0-127.31.255.255",
+            "127.16.0-127.31.255",
+            "127.16-127.31",
+            "127.16-31",
+            "127.16.0.0/12",
+            "127.16.0/12",
+            "127.16/12",
+        ] {
             assert_eq!(r(s), (0x7f10_0000, 0x7f1f_ffff), "{s}");
         }
         assert!(range4(b"127").is_none());
@@ -278,7 +302,13 @@ mod tests {
     fn split_matches_rbldnsd_levels() {
         let mut got = Vec::new();
         split_ip4set(0x0102_0305, 0x0102_0407, |a, b, l| got.push((a, b, l)));
-        assert_eq!(got, vec![(0x0102_0305, 0x0102_03ff, 32), (0x0102_0400, 0x0102_0407, 32)]);
+        assert_eq!(
+            got,
+            vec![
+                (0x0102_0305, 0x0102_03ff, 32),
+                (0x0102_0400, 0x0102_0407, 32)
+            ]
+        );
         got.clear();
         split_ip4set(0x7f10_0000, 0x7f1f_ffff, |a, b, l| got.push((a, b, l)));
         assert_eq!(got, vec![(0x7f10_0000, 0x7f1f_ffff, 16)]);
@@ -315,8 +345,14 @@ mod tests {
         assert_eq!(t(1), "::1");
         assert_eq!(t(0), "::");
         assert_eq!(t(0xffff_7f00_0002), "::ffff:7f00:2");
-        assert_eq!(t(0x2001_0db8_0000_0000_0001_0000_0000_0001), "2001:db8::1:0:0:1");
+        assert_eq!(
+            t(0x2001_0db8_0000_0000_0001_0000_0000_0001),
+            "2001:db8::1:0:0:1"
+        );
         assert_eq!(t(0x2001_0db8_0000_0000_0000_0000_0000_0000), "2001:db8::");
-        assert_eq!(t(0x2001_0db8_0001_0001_0001_0001_0001_0001), "2001:db8:1:1:1:1:1:1");
+        assert_eq!(
+            t(0x2001_0db8_0001_0001_0001_0001_0001_0001),
+            "2001:db8:1:1:1:1:1:1"
+        );
     }
 }

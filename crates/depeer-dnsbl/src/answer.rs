@@ -102,7 +102,13 @@ pub struct Response<'z> {
 
 impl Response<'_> {
     fn code(rcode: u16) -> Self {
-        Self { rcode, aa: false, answers: Vec::new(), authority: Vec::new(), apex_at: 0 }
+        Self {
+            rcode,
+            aa: false,
+            answers: Vec::new(),
+            authority: Vec::new(),
+            apex_at: 0,
+        }
     }
 }
 
@@ -118,7 +124,9 @@ fn rev_ip4(rel: &[u8]) -> Option<(u32, u32)> {
         if !(1..=3).contains(&label.len()) || !label.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        let v = label.iter().fold(0u32, |a, &d| a * 10 + u32::from(d - b'0'));
+        let v = label
+            .iter()
+            .fold(0u32, |a, &d| a * 10 + u32::from(d - b'0'));
         if v > 255 {
             return None;
         }
@@ -166,7 +174,12 @@ struct Subject {
 }
 
 fn subject(zone: &Zone, rel: &[u8]) -> Subject {
-    let mut s = Subject { ip4: None, ip6: None, part4: None, part6: None };
+    let mut s = Subject {
+        ip4: None,
+        ip6: None,
+        part4: None,
+        part6: None,
+    };
     match rev_ip4(rel) {
         Some((a, 4)) => s.ip4 = Some(a),
         Some((a, n)) => s.part4 = Some((a, a | (u32::MAX >> (8 * n)))),
@@ -206,7 +219,11 @@ fn add_listed<'z>(
     let mut subject_text: Option<Vec<u8>> = None;
     for v in ds.values_of(set) {
         if wants(qtype, rtype::A) {
-            let r = Record { owner: Owner::Query, ttl: ds.ttl, data: RData::A(v.a) };
+            let r = Record {
+                owner: Owner::Query,
+                ttl: ds.ttl,
+                data: RData::A(v.a),
+            };
             if !out.iter().any(|x| x.data == r.data) {
                 out.push(r);
             }
@@ -222,7 +239,11 @@ fn add_listed<'z>(
             if !txt.is_empty() {
                 let data = RData::Txt(txt);
                 if !out.iter().any(|x| x.data == data) {
-                    out.push(Record { owner: Owner::Query, ttl: ds.ttl, data });
+                    out.push(Record {
+                        owner: Owner::Query,
+                        ttl: ds.ttl,
+                        data,
+                    });
                 }
             }
         }
@@ -231,7 +252,13 @@ fn add_listed<'z>(
 
 /// Looks the name up in every dataset of the zone; returns whether it is
 /// listed somewhere, adding its records.
-fn lookup<'z>(zone: &'z Zone, rel: &[u8], s: &Subject, qtype: u16, out: &mut Vec<Record<'z>>) -> bool {
+fn lookup<'z>(
+    zone: &'z Zone,
+    rel: &[u8],
+    s: &Subject,
+    qtype: u16,
+    out: &mut Vec<Record<'z>>,
+) -> bool {
     let mut found = false;
     for ds in &zone.datasets {
         match &ds.data {
@@ -240,7 +267,9 @@ fn lookup<'z>(zone: &'z Zone, rel: &[u8], s: &Subject, qtype: u16, out: &mut Vec
                 let set = m.get(ip);
                 if set != NONE {
                     found = true;
-                    let text = |t: &mut Vec<u8>| t.extend_from_slice(std::net::Ipv4Addr::from(ip).to_string().as_bytes());
+                    let text = |t: &mut Vec<u8>| {
+                        t.extend_from_slice(std::net::Ipv4Addr::from(ip).to_string().as_bytes())
+                    };
                     add_listed(out, ds, set, qtype, &text);
                 }
             }
@@ -278,7 +307,11 @@ fn is_ent(zone: &Zone, rel: &[u8], s: &Subject) -> bool {
 /// TTL: "the minimum of the MINIMUM field of the SOA record and the TTL of
 /// the SOA itself" (RFC 2308 5).
 fn negative_soa(zone: &Zone) -> Option<Record<'_>> {
-    zone.soa.as_ref().map(|soa| Record { owner: Owner::Apex, ttl: soa.ttl.min(soa.minimum), data: RData::Soa(soa) })
+    zone.soa.as_ref().map(|soa| Record {
+        owner: Owner::Apex,
+        ttl: soa.ttl.min(soa.minimum),
+        data: RData::Soa(soa),
+    })
 }
 
 /// Answers one query from the zones.
@@ -305,19 +338,33 @@ pub fn answer<'z>(zones: &'z Zones, q: &Query) -> Response<'z> {
     let Some((zone, apex_at)) = zones.find(q.qname(), q.label_starts()) else {
         return Response::code(rcode::REFUSED);
     };
-    let mut r = Response { rcode: rcode::NOERROR, aa, answers: Vec::new(), authority: Vec::new(), apex_at };
+    let mut r = Response {
+        rcode: rcode::NOERROR,
+        aa,
+        answers: Vec::new(),
+        authority: Vec::new(),
+        apex_at,
+    };
     let rel = q.qname().get(..apex_at).unwrap_or_default();
     if rel.is_empty() {
         if wants(q.qtype, rtype::SOA)
             && let Some(soa) = &zone.soa
         {
-            r.answers.push(Record { owner: Owner::Apex, ttl: soa.ttl, data: RData::Soa(soa) });
+            r.answers.push(Record {
+                owner: Owner::Apex,
+                ttl: soa.ttl,
+                data: RData::Soa(soa),
+            });
         }
         if wants(q.qtype, rtype::NS)
             && let Some(ns) = &zone.ns
         {
             for n in &ns.names {
-                r.answers.push(Record { owner: Owner::Apex, ttl: ns.ttl, data: RData::Ns(n) });
+                r.answers.push(Record {
+                    owner: Owner::Apex,
+                    ttl: ns.ttl,
+                    data: RData::Ns(n),
+                });
             }
         }
     } else {
@@ -347,8 +394,14 @@ mod tests {
             n.extend_from_slice(b"\x010");
         }
         n.extend_from_slice(b"\x012");
-        assert_eq!(rev_ip6(&n), Some((0x2000_0000_0000_0000_0000_0000_0000_0000, 32)));
-        assert_eq!(rev_ip6(b"\x01f\x012"), Some((0x2f00_0000_0000_0000_0000_0000_0000_0000, 2)));
+        assert_eq!(
+            rev_ip6(&n),
+            Some((0x2000_0000_0000_0000_0000_0000_0000_0000, 32))
+        );
+        assert_eq!(
+            rev_ip6(b"\x01f\x012"),
+            Some((0x2f00_0000_0000_0000_0000_0000_0000_0000, 2))
+        );
         assert_eq!(rev_ip6(b"\x01g"), None);
     }
 }

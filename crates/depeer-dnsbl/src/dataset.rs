@@ -127,7 +127,13 @@ impl DnSet {
     }
 
     fn bytes(&self) -> usize {
-        let keys: usize = self.exact.keys().chain(self.wild.keys()).chain(self.ents.iter()).map(|k| k.len() + 16 + 8).sum();
+        let keys: usize = self
+            .exact
+            .keys()
+            .chain(self.wild.keys())
+            .chain(self.ents.iter())
+            .map(|k| k.len() + 16 + 8)
+            .sum();
         keys + (self.exact.capacity() + self.wild.capacity() + self.ents.capacity()) * 8
     }
 }
@@ -159,7 +165,10 @@ pub struct Dataset {
 impl Dataset {
     /// The values (A, TXT template) of a set id.
     pub(crate) fn values_of(&self, set: u32) -> impl Iterator<Item = &Value> {
-        self.sets.get(set).iter().filter_map(|&v| self.values.get(v as usize))
+        self.sets
+            .get(set)
+            .iter()
+            .filter_map(|&v| self.values.get(v as usize))
     }
 
     /// Dataset type.

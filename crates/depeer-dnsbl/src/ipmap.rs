@@ -113,7 +113,9 @@ impl<K: Key> IntervalMap<K> {
         let mut ids: Vec<u32> = Vec::new();
         let mut k = 0;
         while k < events.len() {
-            let Some(&(at, _, _)) = events.get(k) else { break };
+            let Some(&(at, _, _)) = events.get(k) else {
+                break;
+            };
             while let Some(&(c, is_start, i)) = events.get(k).filter(|e| e.0 == at) {
                 let prio = pieces.get(i as usize).map_or(0, |p| p.prio);
                 if is_start {

@@ -29,7 +29,9 @@ pub(crate) fn parse_text(s: &[u8]) -> Option<Vec<u8>> {
 pub(crate) fn to_text(wire: &[u8], out: &mut Vec<u8>) {
     let mut i = 0usize;
     while let Some(&len) = wire.get(i) {
-        let label = wire.get(i + 1..i + 1 + usize::from(len)).unwrap_or_default();
+        let label = wire
+            .get(i + 1..i + 1 + usize::from(len))
+            .unwrap_or_default();
         if i > 0 {
             out.push(b'.');
         }

@@ -80,8 +80,13 @@ fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
 impl Query {
     /// Parses a query packet.
     pub fn parse(p: &[u8]) -> Result<Self, ParseError> {
-        let Some(header) = p.get(..12) else { return Err(ParseError::Drop) };
-        let (f1, qd) = (header.get(2).copied().unwrap_or(0), be16(header, 4).unwrap_or(0));
+        let Some(header) = p.get(..12) else {
+            return Err(ParseError::Drop);
+        };
+        let (f1, qd) = (
+            header.get(2).copied().unwrap_or(0),
+            be16(header, 4).unwrap_or(0),
+        );
         if f1 & 0x80 != 0 {
             return Err(ParseError::Drop);
         }
@@ -115,7 +120,9 @@ impl Query {
                 return Err(ParseError::FormErr);
             }
             let label = p.get(at + 1..at + 1 + len).ok_or(ParseError::FormErr)?;
-            *q.labels.get_mut(usize::from(q.nlabels)).ok_or(ParseError::FormErr)? = n as u8;
+            *q.labels
+                .get_mut(usize::from(q.nlabels))
+                .ok_or(ParseError::FormErr)? = n as u8;
             q.nlabels += 1;
             let dst = q.qname.get_mut(n..n + 1 + len).ok_or(ParseError::FormErr)?;
             if let Some((first, rest)) = dst.split_first_mut() {
@@ -170,12 +177,16 @@ impl Query {
 
     /// The question name: lowercase wire format without the root byte.
     pub fn qname(&self) -> &[u8] {
-        self.qname.get(..usize::from(self.qname_len)).unwrap_or_default()
+        self.qname
+            .get(..usize::from(self.qname_len))
+            .unwrap_or_default()
     }
 
     /// Offsets of the labels in [`Self::qname`].
     pub fn label_starts(&self) -> &[u8] {
-        self.labels.get(..usize::from(self.nlabels)).unwrap_or_default()
+        self.labels
+            .get(..usize::from(self.nlabels))
+            .unwrap_or_default()
     }
 }
 
@@ -206,7 +217,14 @@ mod tests {
         // CLASS "requestor's UDP payload size", TTL "extended RCODE and flags".
         let opt = [0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0];
         let q = Query::parse(&packet(b"\x01x\x00", &opt, 1)).unwrap();
-        assert_eq!(q.edns, Some(Edns { payload: 1232, version: 0, dnssec_ok: true }));
+        assert_eq!(
+            q.edns,
+            Some(Edns {
+                payload: 1232,
+                version: 0,
+                dnssec_ok: true
+            })
+        );
         // "Values lower than 512 MUST be treated as equal to 512" (6.2.3).
         let small = [0, 0, 41, 0, 100, 0, 1, 0, 0, 0, 0];
         let q = Query::parse(&packet(b"\x01x\x00", &small, 1)).unwrap();
@@ -220,7 +238,10 @@ mod tests {
         resp[2] |= 0x80;
         assert_eq!(Query::parse(&resp).unwrap_err(), ParseError::Drop);
         // a pointer in the question, a truncated name, a missing QTYPE
-        for p in [packet(b"\xc0\x0c", &[], 0), b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05ab".to_vec()] {
+        for p in [
+            packet(b"\xc0\x0c", &[], 0),
+            b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05ab".to_vec(),
+        ] {
             assert_eq!(Query::parse(&p).unwrap_err(), ParseError::FormErr);
         }
         let mut two = packet(b"\x01x\x00", &[], 0);
@@ -232,9 +253,22 @@ mod tests {
         let twice = packet(b"\x01x\x00", &[opt, opt].concat(), 2);
         assert_eq!(Query::parse(&twice).unwrap_err(), ParseError::FormErr);
         // additional count larger than what is there
-        assert_eq!(Query::parse(&packet(b"\x01x\x00", &[], 1)).unwrap_err(), ParseError::FormErr);
+        assert_eq!(
+            Query::parse(&packet(b"\x01x\x00", &[], 1)).unwrap_err(),
+            ParseError::FormErr
+        );
         // a name over 255 bytes
-        let long: Vec<u8> = std::iter::repeat_n(&b"\x3faaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"[..], 5).flatten().copied().chain([0]).collect();
-        assert_eq!(Query::parse(&packet(&long, &[], 0)).unwrap_err(), ParseError::FormErr);
+        let long: Vec<u8> = std::iter::repeat_n(
+            &b"\x3faaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"[..],
+            5,
+        )
+        .flatten()
+        .copied()
+        .chain([0])
+        .collect();
+        assert_eq!(
+            Query::parse(&packet(&long, &[], 0)).unwrap_err(),
+            ParseError::FormErr
+        );
     }
 }

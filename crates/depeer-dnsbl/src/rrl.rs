@@ -35,7 +35,12 @@ pub struct RrlConfig {
 
 impl Default for RrlConfig {
     fn default() -> Self {
-        Self { rate: 0, slip: 2, ipv4_prefix: 24, ipv6_prefix: 56 }
+        Self {
+            rate: 0,
+            slip: 2,
+            ipv4_prefix: 24,
+            ipv6_prefix: 56,
+        }
     }
 }
 
@@ -68,7 +73,10 @@ pub struct Rrl {
 impl Rrl {
     /// A limiter with these settings.
     pub fn new(cfg: RrlConfig) -> Self {
-        Self { cfg, shards: (0..SHARDS).map(|_| Mutex::default()).collect() }
+        Self {
+            cfg,
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+        }
     }
 
     /// Whether RRL is on.
@@ -80,12 +88,20 @@ impl Rrl {
         match ip {
             IpAddr::V4(a) => {
                 let bits = u32::from(self.cfg.ipv4_prefix.min(32));
-                let m = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+                let m = if bits == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - bits)
+                };
                 u128::from(u32::from(a) & m) | (1u128 << 127) >> 1
             }
             IpAddr::V6(a) => {
                 let bits = u32::from(self.cfg.ipv6_prefix.min(128));
-                let m = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+                let m = if bits == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - bits)
+                };
                 u128::from(a) & m
             }
         }
@@ -99,15 +115,26 @@ impl Rrl {
         }
         let key = self.key(ip);
         let shard = (key as usize ^ (key >> 64) as usize).wrapping_mul(0x9e37_79b9) >> 8;
-        let Some(m) = self.shards.get(shard % SHARDS) else { return RrlVerdict::Send };
-        let Ok(mut map) = m.lock() else { return RrlVerdict::Send };
+        let Some(m) = self.shards.get(shard % SHARDS) else {
+            return RrlVerdict::Send;
+        };
+        let Ok(mut map) = m.lock() else {
+            return RrlVerdict::Send;
+        };
         let cap = i64::from(self.cfg.rate) * 1000;
         if map.len() >= MAX_ACCOUNTS {
             map.retain(|_, a| now_ms.saturating_sub(a.last_ms) < 1000);
         }
-        let a = map.entry(key).or_insert(Account { milli: cap, last_ms: now_ms, limited: 0 });
+        let a = map.entry(key).or_insert(Account {
+            milli: cap,
+            last_ms: now_ms,
+            limited: 0,
+        });
         let elapsed = i64::try_from(now_ms.saturating_sub(a.last_ms)).unwrap_or(i64::MAX);
-        a.milli = a.milli.saturating_add(elapsed.saturating_mul(i64::from(self.cfg.rate))).min(cap);
+        a.milli = a
+            .milli
+            .saturating_add(elapsed.saturating_mul(i64::from(self.cfg.rate)))
+            .min(cap);
         a.last_ms = now_ms;
         if a.milli >= 1000 {
             a.milli -= 1000;
@@ -128,16 +155,30 @@ mod tests {
 
     #[test]
     fn limits_per_network_and_refills() {
-        let rrl = Rrl::new(RrlConfig { rate: 5, slip: 2, ..RrlConfig::default() });
+        let rrl = Rrl::new(RrlConfig {
+            rate: 5,
+            slip: 2,
+            ..RrlConfig::default()
+        });
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let same_net: IpAddr = "192.0.2.200".parse().unwrap();
         let other: IpAddr = "198.51.100.1".parse().unwrap();
-        let sent = (0..5).filter(|_| rrl.check(a, 1000) == RrlVerdict::Send).count();
+        let sent = (0..5)
+            .filter(|_| rrl.check(a, 1000) == RrlVerdict::Send)
+            .count();
         assert_eq!(sent, 5);
         // The /24 shares the account: the next ones are limited, every
         // second one slips.
         let v: Vec<_> = (0..4).map(|_| rrl.check(same_net, 1000)).collect();
-        assert_eq!(v, [RrlVerdict::Drop, RrlVerdict::Slip, RrlVerdict::Drop, RrlVerdict::Slip]);
+        assert_eq!(
+            v,
+            [
+                RrlVerdict::Drop,
+                RrlVerdict::Slip,
+                RrlVerdict::Drop,
+                RrlVerdict::Slip
+            ]
+        );
         assert_eq!(rrl.check(other, 1000), RrlVerdict::Send);
         // 200 ms later one token is back (5/s).
         assert_eq!(rrl.check(a, 1200), RrlVerdict::Send);
@@ -146,7 +187,11 @@ mod tests {
 
     #[test]
     fn ipv6_by_56() {
-        let rrl = Rrl::new(RrlConfig { rate: 1, slip: 0, ..RrlConfig::default() });
+        let rrl = Rrl::new(RrlConfig {
+            rate: 1,
+            slip: 0,
+            ..RrlConfig::default()
+        });
         let a: IpAddr = "2001:db8:0:1::1".parse().unwrap();
         let b: IpAddr = "2001:db8:0:ff::1".parse().unwrap();
         let c: IpAddr = "2001:db8:0:100::1".parse().unwrap();
@@ -158,6 +203,8 @@ mod tests {
     #[test]
     fn off_by_default() {
         let rrl = Rrl::new(RrlConfig::default());
-        assert!((0..10_000).all(|_| rrl.check("192.0.2.1".parse().unwrap(), 0) == RrlVerdict::Send));
+        assert!(
+            (0..10_000).all(|_| rrl.check("192.0.2.1".parse().unwrap(), 0) == RrlVerdict::Send)
+        );
     }
 }

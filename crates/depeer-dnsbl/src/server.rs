@@ -120,7 +120,10 @@ pub struct Server {
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("udp", &self.udp).field("tcp", &self.tcp).finish_non_exhaustive()
+        f.debug_struct("Server")
+            .field("udp", &self.udp)
+            .field("tcp", &self.tcp)
+            .finish_non_exhaustive()
     }
 }
 
@@ -136,7 +139,10 @@ fn bind_pair(addr: SocketAddr) -> Result<(StdUdp, StdTcp), DnsblError> {
             Err(_) => continue,
         }
     }
-    Err(bind_err(std::io::Error::new(std::io::ErrorKind::AddrInUse, "no port free on both UDP and TCP")))
+    Err(bind_err(std::io::Error::new(
+        std::io::ErrorKind::AddrInUse,
+        "no port free on both UDP and TCP",
+    )))
 }
 
 impl Server {
@@ -179,7 +185,14 @@ impl Server {
             runtime.spawn(tcp_acceptor(tcp, Arc::clone(&shared)));
         }
         drop(_guard);
-        Ok(Self { shared, specs: config.zones, load: config.load, udp: udp_addrs, tcp: tcp_addrs, runtime: Some(runtime) })
+        Ok(Self {
+            shared,
+            specs: config.zones,
+            load: config.load,
+            udp: udp_addrs,
+            tcp: tcp_addrs,
+            runtime: Some(runtime),
+        })
     }
 
     /// Bound UDP addresses (with the ports chosen for port 0).
@@ -213,7 +226,10 @@ impl Server {
                 Ok(z)
             }
             Err(e) => {
-                self.shared.stats.reload_failures.fetch_add(1, Ordering::Relaxed);
+                self.shared
+                    .stats
+                    .reload_failures
+                    .fetch_add(1, Ordering::Relaxed);
                 Err(e)
             }
         }
@@ -221,7 +237,9 @@ impl Server {
 
     /// Serves until SIGINT or SIGTERM; SIGHUP reloads the zones.
     pub fn wait_for_signals(&self) -> Result<(), DnsblError> {
-        let Some(rt) = &self.runtime else { return Ok(()) };
+        let Some(rt) = &self.runtime else {
+            return Ok(());
+        };
         rt.block_on(async {
             use tokio::signal::unix::{SignalKind, signal};
             let server_err = |source| DnsblError::Server { source };
@@ -272,7 +290,13 @@ pub fn run_server(config: ServerConfig) -> Result<(), DnsblError> {
             for w in ds.warnings() {
                 tracing::warn!("{w}");
             }
-            tracing::info!(zone = z.name(), kind = ds.kind().as_str(), entries = ds.entries(), skipped = ds.warning_count(), "zone loaded");
+            tracing::info!(
+                zone = z.name(),
+                kind = ds.kind().as_str(),
+                entries = ds.entries(),
+                skipped = ds.warning_count(),
+                "zone loaded"
+            );
         }
     }
     tracing::info!(udp = ?server.udp_addrs(), tcp = ?server.tcp_addrs(), "serving");
@@ -285,7 +309,9 @@ async fn udp_worker(sock: Arc<UdpSocket>, shared: Arc<Shared>) {
     let mut buf = vec![0u8; 4096];
     let mut out = Vec::with_capacity(1500);
     loop {
-        let Ok((n, peer)) = sock.recv_from(&mut buf).await else { continue };
+        let Ok((n, peer)) = sock.recv_from(&mut buf).await else {
+            continue;
+        };
         let packet = buf.get(..n).unwrap_or_default();
         shared.stats.received.fetch_add(1, Ordering::Relaxed);
         let h = handle(&shared.zones.load(), packet, Transport::Udp, &mut out);
@@ -316,7 +342,9 @@ async fn udp_worker(sock: Arc<UdpSocket>, shared: Arc<Shared>) {
 /// Turns an encoded response into a truncated one: TC set, header and
 /// question only (the OPT record goes too; the client retries over TCP).
 fn truncate_in_place(out: &mut Vec<u8>) {
-    let Some(qend) = question_end(out) else { return };
+    let Some(qend) = question_end(out) else {
+        return;
+    };
     out.truncate(qend);
     if let Some(f1) = out.get_mut(2) {
         *f1 |= 0x02;
@@ -347,7 +375,9 @@ async fn tcp_acceptor(listener: TcpListener, shared: Arc<Shared>) {
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
-        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else { return };
+        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
             let _ = tcp_conn(stream, &shared).await;
@@ -367,8 +397,12 @@ async fn tcp_conn(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()>
             _ => return Ok(()),
         }
         let n = usize::from(u16::from_be_bytes(len));
-        let Some(packet) = buf.get_mut(..n) else { return Ok(()) };
-        tokio::time::timeout(TCP_IDLE, stream.read_exact(packet)).await.map_err(std::io::Error::other)??;
+        let Some(packet) = buf.get_mut(..n) else {
+            return Ok(());
+        };
+        tokio::time::timeout(TCP_IDLE, stream.read_exact(packet))
+            .await
+            .map_err(std::io::Error::other)??;
         shared.stats.received.fetch_add(1, Ordering::Relaxed);
         shared.stats.tcp.fetch_add(1, Ordering::Relaxed);
         let h = handle(&shared.zones.load(), packet, Transport::Tcp, &mut out);

@@ -109,7 +109,11 @@ fn parse_a(s: &[u8]) -> Option<(u32, u32, &[u8])> {
         3 => (p0 << 24) | (p1 << 16) | p2,
         _ => (p0 << 24) | (p1 << 16) | (p2 << 8) | p3,
     };
-    Some((a, u32::try_from(n).ok()? * 8, s.get(i..).unwrap_or_default()))
+    Some((
+        a,
+        u32::try_from(n).ok()? * 8,
+        s.get(i..).unwrap_or_default(),
+    ))
 }
 
 /// Parses a value (what follows an entry, or a `:` default line) against the
@@ -153,7 +157,14 @@ pub(crate) fn expand(template: &[u8], subject: &[u8], subst: &Subst, out: &mut V
     let (mut txt, sx): (&[u8], &[u8]) = if let Some(t) = template.strip_prefix(b"=") {
         (t, t)
     } else if let Some(base) = subst.base.as_deref().filter(|b| !b.is_empty()) {
-        (base, if template.is_empty() { subject } else { template })
+        (
+            base,
+            if template.is_empty() {
+                subject
+            } else {
+                template
+            },
+        )
     } else {
         (template, template)
     };
@@ -174,7 +185,11 @@ pub(crate) fn expand(template: &[u8], subject: &[u8], subst: &Subst, out: &mut V
                 txt = after.get(1..).unwrap_or_default();
             }
             Some(&d @ b'0'..=b'9') => {
-                match subst.vars.get(usize::from(d - b'0')).and_then(|v| v.as_deref()) {
+                match subst
+                    .vars
+                    .get(usize::from(d - b'0'))
+                    .and_then(|v| v.as_deref())
+                {
                     Some(v) => push(out, v),
                     None => push(out, txt.get(pos..pos + 2).unwrap_or_default()),
                 }
@@ -231,9 +246,20 @@ mod tests {
         assert_eq!(s.set(b"2 ignored second assignment"), Some(true));
         let mut out = Vec::new();
         expand(b"$1/spammer/$ $2", b"127.0.0.2", &s, &mut out);
-        assert_eq!(out, b"See http://www.example.com/bl/spammer/127.0.0.2 for details");
-        expand(b"This spammer wants some $$$$.  $1/$", b"127.0.0.4", &s, &mut out);
-        assert_eq!(out, b"This spammer wants some $$.  See http://www.example.com/bl/127.0.0.4");
+        assert_eq!(
+            out,
+            b"See http://www.example.com/bl/spammer/127.0.0.2 for details"
+        );
+        expand(
+            b"This spammer wants some $$$$.  $1/$",
+            b"127.0.0.4",
+            &s,
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            b"This spammer wants some $$.  See http://www.example.com/bl/127.0.0.4"
+        );
         expand(b"$7 undefined", b"x", &s, &mut out);
         assert_eq!(out, b"$7 undefined");
     }
@@ -241,13 +267,25 @@ mod tests {
     #[test]
     fn base_template_as_the_manual_shows_it() {
         let mut s = Subst::default();
-        s.set(b"= See http://www.example.com/bl?$= ($) for details").unwrap();
+        s.set(b"= See http://www.example.com/bl?$= ($) for details")
+            .unwrap();
         let mut out = Vec::new();
         expand(b"r123", b"127.0.0.2", &s, &mut out);
-        assert_eq!(out, b"See http://www.example.com/bl?r123 (127.0.0.2) for details");
+        assert_eq!(
+            out,
+            b"See http://www.example.com/bl?r123 (127.0.0.2) for details"
+        );
         expand(b"", b"127.0.0.3", &s, &mut out);
-        assert_eq!(out, b"See http://www.example.com/bl?127.0.0.3 (127.0.0.3) for details");
-        expand(b"=See other blocklists for details about $", b"127.0.0.4", &s, &mut out);
+        assert_eq!(
+            out,
+            b"See http://www.example.com/bl?127.0.0.3 (127.0.0.3) for details"
+        );
+        expand(
+            b"=See other blocklists for details about $",
+            b"127.0.0.4",
+            &s,
+            &mut out,
+        );
         assert_eq!(out, b"See other blocklists for details about 127.0.0.4");
     }
 

@@ -42,10 +42,13 @@ fn put_name(out: &mut Vec<u8>, wire: &[u8]) {
 }
 
 fn put_record(out: &mut Vec<u8>, r: &Record<'_>, apex_ptr: u16) {
-    put16(out, match r.owner {
-        Owner::Query => 0xc00c,
-        Owner::Apex => apex_ptr,
-    });
+    put16(
+        out,
+        match r.owner {
+            Owner::Query => 0xc00c,
+            Owner::Apex => apex_ptr,
+        },
+    );
     let t = match r.data {
         RData::A(_) => rtype::A,
         RData::Txt(_) => rtype::TXT,
@@ -105,7 +108,13 @@ fn put_opt(out: &mut Vec<u8>, rcode: u16) {
 }
 
 /// Encodes `resp` to `q` (whose packet is `packet`) into `out`.
-pub fn encode(packet: &[u8], q: &Query, resp: &Response<'_>, transport: Transport, out: &mut Vec<u8>) {
+pub fn encode(
+    packet: &[u8],
+    q: &Query,
+    resp: &Response<'_>,
+    transport: Transport,
+    out: &mut Vec<u8>,
+) {
     out.clear();
     let limit = match (transport, q.edns) {
         (Transport::Tcp, _) => usize::from(u16::MAX),
@@ -116,7 +125,13 @@ pub fn encode(packet: &[u8], q: &Query, resp: &Response<'_>, transport: Transpor
     let apex_ptr = 0xc000 | (12 + resp.apex_at) as u16;
     let ar = u16::from(q.edns.is_some());
     let (an, ns) = (resp.answers.len() as u16, resp.authority.len() as u16);
-    header(out, q.id, flags1(q.opcode, resp.aa, false, q.rd), resp.rcode, [1, an, ns, ar]);
+    header(
+        out,
+        q.id,
+        flags1(q.opcode, resp.aa, false, q.rd),
+        resp.rcode,
+        [1, an, ns, ar],
+    );
     out.extend_from_slice(question);
     for r in resp.answers.iter().chain(&resp.authority) {
         put_record(out, r, apex_ptr);
@@ -126,7 +141,13 @@ pub fn encode(packet: &[u8], q: &Query, resp: &Response<'_>, transport: Transpor
     }
     if out.len() > limit {
         out.clear();
-        header(out, q.id, flags1(q.opcode, resp.aa, true, q.rd), resp.rcode, [1, 0, 0, ar]);
+        header(
+            out,
+            q.id,
+            flags1(q.opcode, resp.aa, true, q.rd),
+            resp.rcode,
+            [1, 0, 0, ar],
+        );
         out.extend_from_slice(question);
         if q.edns.is_some() {
             put_opt(out, resp.rcode);
@@ -140,6 +161,12 @@ pub fn encode_formerr(packet: &[u8], out: &mut Vec<u8>) -> Option<()> {
     out.clear();
     let id = u16::from_be_bytes([*packet.first()?, *packet.get(1)?]);
     let f1 = *packet.get(2)?;
-    header(out, id, flags1((f1 >> 3) & 0x0f, false, false, f1 & 1 != 0), rcode::FORMERR, [0; 4]);
+    header(
+        out,
+        id,
+        flags1((f1 >> 3) & 0x0f, false, false, f1 & 1 != 0),
+        rcode::FORMERR,
+        [0; 4],
+    );
     Some(())
 }

@@ -64,10 +64,18 @@ impl ZoneSpec {
     /// unless it ends with a dot or with the origin itself; `@` is the
     /// origin.
     pub fn parse(spec: &str, origin: &str) -> Result<Self, DnsblError> {
-        let err = |reason| DnsblError::ZoneSpec { spec: spec.to_string(), reason };
-        let (name, rest) = spec.split_once('=').ok_or_else(|| err("expected NAME=TYPE:FILE"))?;
-        let (kind, files) = rest.split_once(':').ok_or_else(|| err("expected NAME=TYPE:FILE"))?;
-        let kind = ZoneType::parse(kind).ok_or_else(|| err("TYPE must be ip4set, ip4trie, ip6trie or dnset"))?;
+        let err = |reason| DnsblError::ZoneSpec {
+            spec: spec.to_string(),
+            reason,
+        };
+        let (name, rest) = spec
+            .split_once('=')
+            .ok_or_else(|| err("expected NAME=TYPE:FILE"))?;
+        let (kind, files) = rest
+            .split_once(':')
+            .ok_or_else(|| err("expected NAME=TYPE:FILE"))?;
+        let kind = ZoneType::parse(kind)
+            .ok_or_else(|| err("TYPE must be ip4set, ip4trie, ip6trie or dnset"))?;
         let origin = origin.trim_end_matches('.').to_ascii_lowercase();
         let name = name.to_ascii_lowercase();
         let name = if name == "@" || name.is_empty() {
@@ -82,7 +90,11 @@ impl ZoneSpec {
         if name::parse_text(name.as_bytes()).is_none_or(|w| w.is_empty()) {
             return Err(err("invalid zone name"));
         }
-        let files: Vec<PathBuf> = files.split(',').filter(|f| !f.is_empty()).map(PathBuf::from).collect();
+        let files: Vec<PathBuf> = files
+            .split(',')
+            .filter(|f| !f.is_empty())
+            .map(PathBuf::from)
+            .collect();
         if files.is_empty() {
             return Err(err("no file"));
         }
@@ -103,7 +115,10 @@ pub struct LoadOptions {
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        Self { default_ttl: DEFAULT_TTL, test_entries: true }
+        Self {
+            default_ttl: DEFAULT_TTL,
+            test_entries: true,
+        }
     }
 }
 
@@ -150,7 +165,10 @@ impl Zones {
             }
             Self::add(&mut zones, spec, loader.finish(opts.test_entries));
         }
-        Ok(Self { zones, load_time: start.elapsed() })
+        Ok(Self {
+            zones,
+            load_time: start.elapsed(),
+        })
     }
 
     /// Builds zones from zone text held in memory (tests, generated data):
@@ -159,16 +177,25 @@ impl Zones {
         let start = Instant::now();
         let mut zones = Vec::new();
         for &(name, kind, text) in texts {
-            let spec = ZoneSpec { name: name.trim_end_matches('.').to_ascii_lowercase(), kind, files: vec![] };
+            let spec = ZoneSpec {
+                name: name.trim_end_matches('.').to_ascii_lowercase(),
+                kind,
+                files: vec![],
+            };
             let mut loader = Loader::new(kind, opts.default_ttl);
             loader.read_bytes(Path::new(name), text);
             Self::add(&mut zones, &spec, loader.finish(opts.test_entries));
         }
-        Self { zones, load_time: start.elapsed() }
+        Self {
+            zones,
+            load_time: start.elapsed(),
+        }
     }
 
     fn add(zones: &mut Vec<Zone>, spec: &ZoneSpec, ds: Dataset) {
-        let wire: Box<[u8]> = name::parse_text(spec.name.as_bytes()).unwrap_or_default().into();
+        let wire: Box<[u8]> = name::parse_text(spec.name.as_bytes())
+            .unwrap_or_default()
+            .into();
         let ds = Arc::new(ds);
         // rbldnsd: SOA and NS come from the first dataset (in command-line
         // order) that has them.
@@ -209,9 +236,12 @@ impl Zones {
     pub(crate) fn find(&self, qname: &[u8], label_starts: &[u8]) -> Option<(&Zone, usize)> {
         let mut best: Option<(&Zone, usize)> = None;
         for z in &self.zones {
-            let Some(at) = qname.len().checked_sub(z.name.len()) else { continue };
+            let Some(at) = qname.len().checked_sub(z.name.len()) else {
+                continue;
+            };
             let at_label = at == qname.len() || label_starts.iter().any(|&s| usize::from(s) == at);
-            if at_label && qname.get(at..) == Some(&z.name[..]) && best.is_none_or(|(_, b)| at < b) {
+            if at_label && qname.get(at..) == Some(&z.name[..]) && best.is_none_or(|(_, b)| at < b)
+            {
                 best = Some((z, at));
             }
         }

@@ -8,13 +8,13 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::ZoneType;
 use crate::addr;
 use crate::dataset::{Data, Dataset, DnSet, Ns, Soa};
 use crate::error::DnsblError;
 use crate::ipmap::{IntervalMap, NONE, Payload, Piece, SetTable};
 use crate::name;
 use crate::value::{Subst, Value, is_space, parse_value, trim_start};
-use crate::ZoneType;
 
 /// Warnings kept per dataset (all are counted).
 const KEEP_WARNINGS: usize = 100;
@@ -23,9 +23,18 @@ pub(crate) const DEFAULT_TTL: u32 = 35 * 60;
 
 /// Entries being collected, before painting.
 enum Entries {
-    Ip4 { pieces: Vec<Piece>, seen: std::collections::HashSet<(u32, u32)> },
-    Ip6 { pieces: Vec<Piece>, seen: std::collections::HashSet<(u128, u32)> },
-    Dn { exact: HashMap<Box<[u8]>, (bool, Vec<u32>)>, wild: HashMap<Box<[u8]>, (bool, Vec<u32>)> },
+    Ip4 {
+        pieces: Vec<Piece>,
+        seen: std::collections::HashSet<(u32, u32)>,
+    },
+    Ip6 {
+        pieces: Vec<Piece>,
+        seen: std::collections::HashSet<(u128, u32)>,
+    },
+    Dn {
+        exact: HashMap<Box<[u8]>, (bool, Vec<u32>)>,
+        wild: HashMap<Box<[u8]>, (bool, Vec<u32>)>,
+    },
 }
 
 /// State of one dataset load.
@@ -73,9 +82,18 @@ fn words(s: &[u8]) -> impl Iterator<Item = &[u8]> {
 impl Loader {
     pub(crate) fn new(kind: ZoneType, default_ttl: u32) -> Self {
         let entries = match kind {
-            ZoneType::Ip4Set | ZoneType::Ip4Trie => Entries::Ip4 { pieces: Vec::new(), seen: Default::default() },
-            ZoneType::Ip6Trie => Entries::Ip6 { pieces: Vec::new(), seen: Default::default() },
-            ZoneType::Dnset => Entries::Dn { exact: HashMap::new(), wild: HashMap::new() },
+            ZoneType::Ip4Set | ZoneType::Ip4Trie => Entries::Ip4 {
+                pieces: Vec::new(),
+                seen: Default::default(),
+            },
+            ZoneType::Ip6Trie => Entries::Ip6 {
+                pieces: Vec::new(),
+                seen: Default::default(),
+            },
+            ZoneType::Dnset => Entries::Dn {
+                exact: HashMap::new(),
+                wild: HashMap::new(),
+            },
         };
         Self {
             kind,
@@ -96,7 +114,11 @@ impl Loader {
     fn warn(&mut self, path: &Path, line: u64, reason: &'static str) {
         self.warning_count += 1;
         if self.warnings.len() < KEEP_WARNINGS {
-            self.warnings.push(DnsblError::Line { path: path.to_path_buf(), line, reason });
+            self.warnings.push(DnsblError::Line {
+                path: path.to_path_buf(),
+                line,
+                reason,
+            });
         }
     }
 
@@ -113,7 +135,10 @@ impl Loader {
     /// Reads one file of the dataset. The default value is per file, as in
     /// rbldnsd ("for all subsequent entries up to end of current file").
     pub(crate) fn read_file(&mut self, path: &Path) -> Result<(), DnsblError> {
-        let data = std::fs::read(path).map_err(|source| DnsblError::Io { path: path.to_path_buf(), source })?;
+        let data = std::fs::read(path).map_err(|source| DnsblError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         self.read_bytes(path, &data);
         Ok(())
     }
@@ -124,13 +149,18 @@ impl Loader {
         for (n, raw) in data.split(|&b| b == b'\n').enumerate() {
             let lineno = n as u64 + 1;
             let line = trim_start(raw);
-            let end = line.iter().rposition(|&b| !is_space(b) && b != b'\r').map_or(0, |p| p + 1);
+            let end = line
+                .iter()
+                .rposition(|&b| !is_space(b) && b != b'\r')
+                .map_or(0, |p| p + 1);
             let line = line.get(..end).unwrap_or_default();
             let (first, second) = (line.first().copied(), line.get(1).copied());
             match (first, second) {
                 (None, _) => {}
                 (Some(b'$'), _) => self.special(path, lineno, line.get(1..).unwrap_or_default()),
-                (Some(b'#' | b';' | b':'), Some(b'$')) => self.special(path, lineno, line.get(2..).unwrap_or_default()),
+                (Some(b'#' | b';' | b':'), Some(b'$')) => {
+                    self.special(path, lineno, line.get(2..).unwrap_or_default())
+                }
                 (Some(c), _) if is_comment(c) => {}
                 _ => {
                     if let Err(reason) = self.entry(line, &mut default) {
@@ -207,7 +237,10 @@ impl Loader {
                 names.push(n.into());
             }
         }
-        self.ns = Some(Ns { ttl: if ttl == 0 { self.ttl } else { ttl }, names });
+        self.ns = Some(Ns {
+            ttl: if ttl == 0 { self.ttl } else { ttl },
+            names,
+        });
         Some(())
     }
 
@@ -224,7 +257,11 @@ impl Loader {
                 }
                 u32::try_from(1u64 << (32 - bits)).unwrap_or(u32::MAX)
             }
-            None => std::str::from_utf8(word).ok()?.parse().ok().filter(|&r| r > 0)?,
+            None => std::str::from_utf8(word)
+                .ok()?
+                .parse()
+                .ok()
+                .filter(|&r| r > 0)?,
         };
         // "can be overwritten ... by a smaller value, but can not be increased"
         if self.maxrange4 == 0 || r < self.maxrange4 {
@@ -264,7 +301,12 @@ impl Loader {
         Ok(())
     }
 
-    fn payload(&mut self, excluded: bool, rest: &[u8], default: &Value) -> Result<Payload, &'static str> {
+    fn payload(
+        &mut self,
+        excluded: bool,
+        rest: &[u8],
+        default: &Value,
+    ) -> Result<Payload, &'static str> {
         if excluded {
             return Ok(Payload::Excluded); // "any value for this record is ignored"
         }
@@ -281,7 +323,9 @@ impl Loader {
             return Err("too large range ignored ($MAXRANGE4)");
         }
         let payload = self.payload(excluded, rest, default)?;
-        let Entries::Ip4 { pieces, .. } = &mut self.entries else { return Err("internal: wrong dataset") };
+        let Entries::Ip4 { pieces, .. } = &mut self.entries else {
+            return Err("internal: wrong dataset");
+        };
         addr::split_ip4set(a, b, |first, last, level| {
             pieces.push(Piece {
                 start: first.into(),
@@ -304,11 +348,18 @@ impl Loader {
             return Err("too large range ignored ($MAXRANGE4)");
         }
         let payload = self.payload(excluded, rest, default)?;
-        let Entries::Ip4 { pieces, seen } = &mut self.entries else { return Err("internal: wrong dataset") };
+        let Entries::Ip4 { pieces, seen } = &mut self.entries else {
+            return Err("internal: wrong dataset");
+        };
         if !seen.insert((a, bits)) {
             return Err("duplicated entry"); // rbldnsd keeps the first
         }
-        pieces.push(Piece { start: a.into(), end: last.into(), prio: u16::try_from(bits).unwrap_or(0), payload });
+        pieces.push(Piece {
+            start: a.into(),
+            end: last.into(),
+            prio: u16::try_from(bits).unwrap_or(0),
+            payload,
+        });
         Ok(())
     }
 
@@ -319,11 +370,18 @@ impl Loader {
             return Err("invalid range (non-zero host part)");
         }
         let payload = self.payload(excluded, rest, default)?;
-        let Entries::Ip6 { pieces, seen } = &mut self.entries else { return Err("internal: wrong dataset") };
+        let Entries::Ip6 { pieces, seen } = &mut self.entries else {
+            return Err("internal: wrong dataset");
+        };
         if !seen.insert((a, bits)) {
             return Err("duplicated entry");
         }
-        pieces.push(Piece { start: a, end: addr::last6(a, bits), prio: u16::try_from(bits).unwrap_or(0), payload });
+        pieces.push(Piece {
+            start: a,
+            end: addr::last6(a, bits),
+            prio: u16::try_from(bits).unwrap_or(0),
+            payload,
+        });
         Ok(())
     }
 
@@ -339,9 +397,13 @@ impl Loader {
         };
         let end = key.iter().position(|&b| is_space(b)).unwrap_or(key.len());
         let (dn, rest) = key.split_at(end);
-        let wire = name::parse_text(dn).filter(|w| !w.is_empty()).ok_or("invalid domain name")?;
+        let wire = name::parse_text(dn)
+            .filter(|w| !w.is_empty())
+            .ok_or("invalid domain name")?;
         let payload = self.payload(excluded, rest, default)?;
-        let Entries::Dn { exact, wild: wmap } = &mut self.entries else { return Err("internal: wrong dataset") };
+        let Entries::Dn { exact, wild: wmap } = &mut self.entries else {
+            return Err("internal: wrong dataset");
+        };
         let add = |map: &mut HashMap<Box<[u8]>, (bool, Vec<u32>)>| {
             let e = map.entry(wire.clone().into()).or_default();
             match payload {
@@ -362,7 +424,13 @@ impl Loader {
     /// entries when asked.
     pub(crate) fn finish(mut self, test_entries: bool) -> Dataset {
         let mut sets = SetTable::default();
-        let entries = std::mem::replace(&mut self.entries, Entries::Ip6 { pieces: Vec::new(), seen: Default::default() });
+        let entries = std::mem::replace(
+            &mut self.entries,
+            Entries::Ip6 {
+                pieces: Vec::new(),
+                seen: Default::default(),
+            },
+        );
         let data = match entries {
             Entries::Ip4 { mut pieces, .. } => {
                 let mut map = IntervalMap::<u32>::build(&pieces, &mut sets);
@@ -409,11 +477,21 @@ impl Loader {
         // an entry for 127.0.0.1."
         if map.get(0x7f00_0002) == NONE {
             let v = self.value_id(&test_value());
-            pieces.push(Piece { start: 0x7f00_0002, end: 0x7f00_0002, prio: u16::MAX, payload: Payload::Value(v) });
+            pieces.push(Piece {
+                start: 0x7f00_0002,
+                end: 0x7f00_0002,
+                prio: u16::MAX,
+                payload: Payload::Value(v),
+            });
             changed = true;
         }
         if map.get(0x7f00_0001) != NONE {
-            pieces.push(Piece { start: 0x7f00_0001, end: 0x7f00_0001, prio: u16::MAX, payload: Payload::Excluded });
+            pieces.push(Piece {
+                start: 0x7f00_0001,
+                end: 0x7f00_0001,
+                prio: u16::MAX,
+                payload: Payload::Excluded,
+            });
             changed = true;
         }
         changed
@@ -426,11 +504,21 @@ impl Loader {
         // ::FFFF:7F00:1.
         if map.get(two) == NONE {
             let v = self.value_id(&test_value());
-            pieces.push(Piece { start: two, end: two, prio: u16::MAX, payload: Payload::Value(v) });
+            pieces.push(Piece {
+                start: two,
+                end: two,
+                prio: u16::MAX,
+                payload: Payload::Value(v),
+            });
             changed = true;
         }
         if map.get(one) != NONE {
-            pieces.push(Piece { start: one, end: one, prio: u16::MAX, payload: Payload::Excluded });
+            pieces.push(Piece {
+                start: one,
+                end: one,
+                prio: u16::MAX,
+                payload: Payload::Excluded,
+            });
             changed = true;
         }
         changed
@@ -439,7 +527,10 @@ impl Loader {
 
 /// The value given to an RFC 5782 test entry the zone file did not list.
 fn test_value() -> Value {
-    Value { a: [127, 0, 0, 2], txt: (*b"RFC 5782 test entry").into() }
+    Value {
+        a: [127, 0, 0, 2],
+        txt: (*b"RFC 5782 test entry").into(),
+    }
 }
 
 /// After an address: nothing, a space, a comment or a value.
@@ -458,5 +549,9 @@ pub(crate) fn dn_set(e: (bool, Vec<u32>), sets: &mut SetTable) -> u32 {
     }
     ids.sort_unstable();
     ids.dedup();
-    if ids.is_empty() { NONE } else { sets.intern(&ids) }
+    if ids.is_empty() {
+        NONE
+    } else {
+        sets.intern(&ids)
+    }
 }

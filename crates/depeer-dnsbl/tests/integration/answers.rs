@@ -1,6 +1,6 @@
 //! `answer()` in process: every answer decoded by hickory-proto.
 
-use depeer_dnsbl::{Transport, handle, Handled};
+use depeer_dnsbl::{Handled, Transport, handle};
 use hickory_proto::op::ResponseCode;
 
 use crate::common::*;
@@ -20,13 +20,24 @@ fn listed_ipv4_gets_a_and_txt() {
     assert_eq!(rcode(&m), ResponseCode::NoError);
     assert!(m.metadata.authoritative);
     assert!(!m.metadata.recursion_available);
-    assert_eq!(answers(&m), ["10.2.0.192.bl.depeer.test. 1800 in a 127.0.0.3"]);
+    assert_eq!(
+        answers(&m),
+        ["10.2.0.192.bl.depeer.test. 1800 in a 127.0.0.3"]
+    );
     let m = ask(&z, &format!("{}.bl.depeer.test", rev4("192.0.2.10")), TXT);
-    assert_eq!(answers(&m), ["10.2.0.192.bl.depeer.test. 1800 in txt c&c network, see https://bl.depeer.test/q?192.0.2.10"]);
+    assert_eq!(
+        answers(&m),
+        [
+            "10.2.0.192.bl.depeer.test. 1800 in txt c&c network, see https://bl.depeer.test/q?192.0.2.10"
+        ]
+    );
     let m = ask(&z, &format!("{}.bl.depeer.test", rev4("198.51.100.8")), ANY);
     assert_eq!(
         answers(&m),
-        ["8.100.51.198.bl.depeer.test. 1800 in a 127.0.0.2", "8.100.51.198.bl.depeer.test. 1800 in txt spam source 198.51.100.8"]
+        [
+            "8.100.51.198.bl.depeer.test. 1800 in a 127.0.0.2",
+            "8.100.51.198.bl.depeer.test. 1800 in txt spam source 198.51.100.8"
+        ]
     );
 }
 
@@ -36,7 +47,10 @@ fn value_without_txt_gives_nodata_for_txt() {
     // "127.0.0.6 will use specific a and no TXT" (rbldnsd(8)): listed,
     // so NOERROR, but no TXT record.
     let name = format!("{}.bl.depeer.test", rev4("198.51.100.7"));
-    assert_eq!(answers(&ask(&z, &name, A)), [format!("{name}. 1800 in a 127.0.0.4")]);
+    assert_eq!(
+        answers(&ask(&z, &name, A)),
+        [format!("{name}. 1800 in a 127.0.0.4")]
+    );
     let m = ask(&z, &name, TXT);
     assert_eq!((rcode(&m), m.answers.len()), (ResponseCode::NoError, 0));
     assert_eq!(m.authorities.len(), 1, "SOA in the authority section");
@@ -52,9 +66,20 @@ fn exclusion_and_unlisted_are_nxdomain_with_soa() {
         // RFC 2308 5: the SOA TTL in a negative answer is "the minimum of
         // the MINIMUM field of the SOA record and the TTL of the SOA itself".
         let soa = &m.authorities[0];
-        assert_eq!((soa.name.to_string().as_str(), soa.ttl), ("bl.depeer.test.", 300));
+        assert_eq!(
+            (soa.name.to_string().as_str(), soa.ttl),
+            ("bl.depeer.test.", 300)
+        );
     }
-    assert_eq!(answers(&ask(&z, &format!("{}.bl.depeer.test", rev4("203.0.113.127")), A)).len(), 1);
+    assert_eq!(
+        answers(&ask(
+            &z,
+            &format!("{}.bl.depeer.test", rev4("203.0.113.127")),
+            A
+        ))
+        .len(),
+        1
+    );
 }
 
 #[test]
@@ -63,17 +88,36 @@ fn rfc5782_test_entries() {
     // RFC 5782 5: "IPv4-based DNSxLs MUST contain an entry for 127.0.0.2 for
     // testing purposes. IPv4-based DNSxLs MUST NOT contain an entry for
     // 127.0.0.1."
-    assert_eq!(rcode(&ask(&z, "2.0.0.127.bl.depeer.test", A)), ResponseCode::NoError);
-    assert_eq!(rcode(&ask(&z, "1.0.0.127.bl.depeer.test", A)), ResponseCode::NXDomain);
+    assert_eq!(
+        rcode(&ask(&z, "2.0.0.127.bl.depeer.test", A)),
+        ResponseCode::NoError
+    );
+    assert_eq!(
+        rcode(&ask(&z, "1.0.0.127.bl.depeer.test", A)),
+        ResponseCode::NXDomain
+    );
     // The IPv6 zone's file lists neither: depeer adds ::ffff:7f00:2.
     let m = ask(&z, &format!("{}.v6.depeer.test", rev6("::ffff:7f00:2")), A);
     assert_eq!(rcode(&m), ResponseCode::NoError);
-    assert_eq!(rcode(&ask(&z, &format!("{}.v6.depeer.test", rev6("::ffff:7f00:1")), A)), ResponseCode::NXDomain);
+    assert_eq!(
+        rcode(&ask(
+            &z,
+            &format!("{}.v6.depeer.test", rev6("::ffff:7f00:1")),
+            A
+        )),
+        ResponseCode::NXDomain
+    );
     // Domain lists: "MUST contain an entry for the reserved domain name
     // "TEST"" and "MUST NOT contain an entry for the reserved domain name
     // "INVALID"".
-    assert_eq!(rcode(&ask(&z, "test.dbl.depeer.test", A)), ResponseCode::NoError);
-    assert_eq!(rcode(&ask(&z, "invalid.dbl.depeer.test", A)), ResponseCode::NXDomain);
+    assert_eq!(
+        rcode(&ask(&z, "test.dbl.depeer.test", A)),
+        ResponseCode::NoError
+    );
+    assert_eq!(
+        rcode(&ask(&z, "invalid.dbl.depeer.test", A)),
+        ResponseCode::NXDomain
+    );
 }
 
 #[test]
@@ -81,17 +125,40 @@ fn ipv6_nibbles_longest_prefix_and_exclusion() {
     let z = zones();
     let n = |ip: &str| format!("{}.v6.depeer.test", rev6(ip));
     let m = ask(&z, &n("2001:db8:c123::1"), TXT);
-    assert_eq!(answers(&m), [format!("{}. 2100 in txt ipv6 2001:db8:c123::1 listed", n("2001:db8:c123::1"))]);
+    assert_eq!(
+        answers(&m),
+        [format!(
+            "{}. 2100 in txt ipv6 2001:db8:c123::1 listed",
+            n("2001:db8:c123::1")
+        )]
+    );
     let m = ask(&z, &n("2001:db8:def7:4242::99"), A);
-    assert_eq!(answers(&m), [format!("{}. 2100 in a 127.0.1.3", n("2001:db8:def7:4242::99"))]);
-    assert_eq!(rcode(&ask(&z, &n("2001:db8:c000::bead"), A)), ResponseCode::NXDomain);
-    assert_eq!(rcode(&ask(&z, &n("2001:db8:b000::1"), A)), ResponseCode::NXDomain);
+    assert_eq!(
+        answers(&m),
+        [format!(
+            "{}. 2100 in a 127.0.1.3",
+            n("2001:db8:def7:4242::99")
+        )]
+    );
+    assert_eq!(
+        rcode(&ask(&z, &n("2001:db8:c000::bead"), A)),
+        ResponseCode::NXDomain
+    );
+    assert_eq!(
+        rcode(&ask(&z, &n("2001:db8:b000::1"), A)),
+        ResponseCode::NXDomain
+    );
 }
 
 #[test]
 fn domain_wildcards_as_rbldnsd_documents() {
     let z = zones();
-    let ok = |name: &str| rcode(&ask(&z, &format!("{name}.dbl.depeer.test"), A)) == ResponseCode::NoError && !ask(&z, &format!("{name}.dbl.depeer.test"), A).answers.is_empty();
+    let ok = |name: &str| {
+        rcode(&ask(&z, &format!("{name}.dbl.depeer.test"), A)) == ResponseCode::NoError
+            && !ask(&z, &format!("{name}.dbl.depeer.test"), A)
+                .answers
+                .is_empty()
+    };
     // "example.com: only example.com domain is listed, not subdomains"
     assert!(ok("pharma.example"));
     assert!(!ok("www.pharma.example"));
@@ -104,10 +171,16 @@ fn domain_wildcards_as_rbldnsd_documents() {
     assert!(!ok("safe.rogue.example"));
     // TXT: "$" is the listed entry for domain-based datasets
     let m = ask(&z, "www.rogue.example.dbl.depeer.test", TXT);
-    assert_eq!(answers(&m), ["www.rogue.example.dbl.depeer.test. 2100 in txt domain rogue.example advertised in spam"]);
+    assert_eq!(
+        answers(&m),
+        ["www.rogue.example.dbl.depeer.test. 2100 in txt domain rogue.example advertised in spam"]
+    );
     // case-insensitive, case of the question preserved
     let m = ask(&z, "PHARMA.Example.dbl.depeer.test", A);
-    assert_eq!(m.answers[0].name.to_string(), "PHARMA.Example.dbl.depeer.test.");
+    assert_eq!(
+        m.answers[0].name.to_string(),
+        "PHARMA.Example.dbl.depeer.test."
+    );
 }
 
 #[test]
@@ -119,25 +192,55 @@ fn empty_non_terminals_are_nodata() {
     // unreachable". A name with listed names below it must not be NXDOMAIN.
     for name in ["b.deep.example", "deep.example", "botnet.example"] {
         let m = ask(&z, &format!("{name}.dbl.depeer.test"), A);
-        assert_eq!((rcode(&m), m.answers.len()), (ResponseCode::NoError, 0), "{name}");
+        assert_eq!(
+            (rcode(&m), m.answers.len()),
+            (ResponseCode::NoError, 0),
+            "{name}"
+        );
     }
-    assert_eq!(rcode(&ask(&z, "2.0.192.bl.depeer.test", A)), ResponseCode::NoError);
-    assert_eq!(rcode(&ask(&z, "0.192.bl.depeer.test", A)), ResponseCode::NoError);
-    assert_eq!(rcode(&ask(&z, "9.0.192.bl.depeer.test", A)), ResponseCode::NXDomain);
-    assert_eq!(rcode(&ask(&z, "nothing.example.dbl.depeer.test", A)), ResponseCode::NXDomain);
+    assert_eq!(
+        rcode(&ask(&z, "2.0.192.bl.depeer.test", A)),
+        ResponseCode::NoError
+    );
+    assert_eq!(
+        rcode(&ask(&z, "0.192.bl.depeer.test", A)),
+        ResponseCode::NoError
+    );
+    assert_eq!(
+        rcode(&ask(&z, "9.0.192.bl.depeer.test", A)),
+        ResponseCode::NXDomain
+    );
+    assert_eq!(
+        rcode(&ask(&z, "nothing.example.dbl.depeer.test", A)),
+        ResponseCode::NXDomain
+    );
 }
 
 #[test]
 fn apex_soa_ns_and_nodata() {
     let z = zones();
     let m = ask(&z, "bl.depeer.test", SOA);
-    assert_eq!(answers(&m), ["bl.depeer.test. 3600 in soa ns1.depeer.test. hostmaster.depeer.test. 7 3600 600 604800 300"]);
+    assert_eq!(
+        answers(&m),
+        [
+            "bl.depeer.test. 3600 in soa ns1.depeer.test. hostmaster.depeer.test. 7 3600 600 604800 300"
+        ]
+    );
     let m = ask(&z, "bl.depeer.test", NS);
-    assert_eq!(answers(&m), ["bl.depeer.test. 3600 in ns ns1.depeer.test.", "bl.depeer.test. 3600 in ns ns2.depeer.test."]);
+    assert_eq!(
+        answers(&m),
+        [
+            "bl.depeer.test. 3600 in ns ns1.depeer.test.",
+            "bl.depeer.test. 3600 in ns ns2.depeer.test."
+        ]
+    );
     assert_eq!(ask(&z, "bl.depeer.test", ANY).answers.len(), 3);
     for t in [A, TXT, MX, AAAA] {
         let m = ask(&z, "bl.depeer.test", t);
-        assert_eq!((rcode(&m), m.answers.len(), m.authorities.len()), (ResponseCode::NoError, 0, 1));
+        assert_eq!(
+            (rcode(&m), m.answers.len(), m.authorities.len()),
+            (ResponseCode::NoError, 0, 1)
+        );
     }
     // SOA TTL 0 in the file means the dataset's TTL (rbldnsd(8)).
     assert_eq!(ask(&z, "v6.depeer.test", SOA).answers[0].ttl, 2100);
@@ -153,7 +256,13 @@ fn other_types_on_listed_names_are_nodata() {
 #[test]
 fn never_an_open_resolver() {
     let z = zones();
-    for name in ["example.com", "depeer.test", "com", "", "xbl.depeer.test.evil"] {
+    for name in [
+        "example.com",
+        "depeer.test",
+        "com",
+        "",
+        "xbl.depeer.test.evil",
+    ] {
         let m = ask(&z, name, A);
         assert_eq!(rcode(&m), ResponseCode::Refused, "{name:?}");
         assert!(!m.metadata.authoritative);
@@ -162,7 +271,10 @@ fn never_an_open_resolver() {
     let mut p = packet(1, "version.bind", TXT, None);
     let n = p.len();
     p[n - 1] = 3;
-    assert_eq!(rcode(&ask_with(&z, &p, Transport::Udp)), ResponseCode::Refused);
+    assert_eq!(
+        rcode(&ask_with(&z, &p, Transport::Udp)),
+        ResponseCode::Refused
+    );
     // Zone transfers are not implemented.
     assert_eq!(rcode(&ask(&z, "bl.depeer.test", 252)), ResponseCode::NotImp);
 }
@@ -180,7 +292,10 @@ fn malformed_queries_get_formerr_or_nothing() {
     assert_eq!((m.metadata.id, rcode(&m)), (9, ResponseCode::FormErr));
     let cut = &packet(9, "x.bl.depeer.test", A, None)[..20];
     assert_eq!(handle(&z, cut, Transport::Udp, &mut out), Handled::FormErr);
-    assert_eq!(handle(&z, &[1, 2, 3], Transport::Udp, &mut out), Handled::Dropped);
+    assert_eq!(
+        handle(&z, &[1, 2, 3], Transport::Udp, &mut out),
+        Handled::Dropped
+    );
     // Hostile bytes: never a panic, always a decodable answer or nothing.
     let mut seed = 0x1234_5678_9abc_def0u64;
     let base = packet(9, "1.2.0.192.bl.depeer.test", A, Some(1232));
@@ -208,7 +323,10 @@ fn edns_echo_badvers_and_truncation() {
     for k in 1..=40 {
         text.push_str(&format!("192.0.2.1 :{k}:{k:02}{}\n", "x".repeat(28)));
     }
-    let z = depeer_dnsbl::Zones::from_texts(&[("bl.t", depeer_dnsbl::ZoneType::Ip4Set, text.as_bytes())], &depeer_dnsbl::LoadOptions::default());
+    let z = depeer_dnsbl::Zones::from_texts(
+        &[("bl.t", depeer_dnsbl::ZoneType::Ip4Set, text.as_bytes())],
+        &depeer_dnsbl::LoadOptions::default(),
+    );
     // Without EDNS: over 512 bytes, so TC and no records (RFC 1035 4.2.1:
     // "Messages carried by UDP are restricted to 512 bytes"; RFC 7766 5:
     // the client then retries over TCP).
@@ -223,13 +341,25 @@ fn edns_echo_badvers_and_truncation() {
     // echoed with depeer's payload size. RFC 6891 6.1.1: "If an OPT record
     // is present in a received request, compliant responders MUST include
     // an OPT record in their respective responses."
-    let m = ask_with(&z, &packet(1, "1.2.0.192.bl.t", TXT, Some(4096)), Transport::Udp);
+    let m = ask_with(
+        &z,
+        &packet(1, "1.2.0.192.bl.t", TXT, Some(4096)),
+        Transport::Udp,
+    );
     assert!(m.metadata.truncation);
     assert_eq!(m.edns.as_ref().map(|e| e.max_payload()), Some(1232));
     // 20 values fit in 1232.
-    let m = ask_with(&z, &packet(1, "1.2.0.192.bl.t", A, Some(1232)), Transport::Udp);
+    let m = ask_with(
+        &z,
+        &packet(1, "1.2.0.192.bl.t", A, Some(1232)),
+        Transport::Udp,
+    );
     assert!(!m.metadata.truncation);
-    assert_eq!(m.answers.len(), 40, "40 distinct A values, 16 bytes each, fit");
+    assert_eq!(
+        m.answers.len(),
+        40,
+        "40 distinct A values, 16 bytes each, fit"
+    );
     // EDNS version 1: "MUST respond with RCODE=BADVERS" (RFC 6891 6.1.3).
     let mut p = packet(1, "1.2.0.192.bl.t", A, Some(1232));
     let n = p.len();
@@ -237,7 +367,11 @@ fn edns_echo_badvers_and_truncation() {
     let mut out = Vec::new();
     handle(&z, &p, Transport::Udp, &mut out);
     let m = hickory_proto::op::Message::from_vec(&out).unwrap();
-    assert_eq!(m.edns.as_ref().map(|e| e.rcode_high()), Some(1), "BADVERS = 16: high bits 1");
+    assert_eq!(
+        m.edns.as_ref().map(|e| e.rcode_high()),
+        Some(1),
+        "BADVERS = 16: high bits 1"
+    );
     assert!(m.answers.is_empty());
 }
 
@@ -247,7 +381,19 @@ fn ip4set_duplicates_answer_every_value_once() {
         &[("bl.t", depeer_dnsbl::ZoneType::Ip4Set, b"192.0.2.1 :2:one\n192.0.2.1 :2:two\n192.0.2.1 :2:one\n192.0.2.0/24 :9:less specific\n")],
         &depeer_dnsbl::LoadOptions::default(),
     );
-    assert_eq!(answers(&ask(&z, "1.2.0.192.bl.t", A)), ["1.2.0.192.bl.t. 2100 in a 127.0.0.2"]);
-    assert_eq!(answers(&ask(&z, "1.2.0.192.bl.t", TXT)), ["1.2.0.192.bl.t. 2100 in txt one", "1.2.0.192.bl.t. 2100 in txt two"]);
-    assert_eq!(answers(&ask(&z, "2.2.0.192.bl.t", A)), ["2.2.0.192.bl.t. 2100 in a 127.0.0.9"]);
+    assert_eq!(
+        answers(&ask(&z, "1.2.0.192.bl.t", A)),
+        ["1.2.0.192.bl.t. 2100 in a 127.0.0.2"]
+    );
+    assert_eq!(
+        answers(&ask(&z, "1.2.0.192.bl.t", TXT)),
+        [
+            "1.2.0.192.bl.t. 2100 in txt one",
+            "1.2.0.192.bl.t. 2100 in txt two"
+        ]
+    );
+    assert_eq!(
+        answers(&ask(&z, "2.2.0.192.bl.t", A)),
+        ["2.2.0.192.bl.t. 2100 in a 127.0.0.9"]
+    );
 }

@@ -3,7 +3,8 @@
 use depeer_dnsbl::{LoadOptions, Transport, ZoneType, Zones, handle};
 use hickory_proto::op::{Message, ResponseCode};
 
-pub(crate) const ZONE4: &str = "$SOA 3600 ns1.depeer.test hostmaster.depeer.test 7 3600 600 604800 300
+pub(crate) const ZONE4: &str =
+    "$SOA 3600 ns1.depeer.test hostmaster.depeer.test 7 3600 600 604800 300
 $NS 3600 ns1.depeer.test ns2.depeer.test
 $TTL 1800
 $1 https://bl.depeer.test/q?
@@ -23,7 +24,8 @@ pub(crate) const ZONE6: &str = "$SOA 0 ns1.depeer.test hostmaster.depeer.test 7 
 !2001:db8:c000::bead
 ";
 
-pub(crate) const ZONEDN: &str = "$SOA 0 ns1.depeer.test hostmaster.depeer.test 7 3600 600 604800 300
+pub(crate) const ZONEDN: &str =
+    "$SOA 0 ns1.depeer.test hostmaster.depeer.test 7 3600 600 604800 300
 :127.0.1.4:Domain $ advertised in spam
 pharma.example
 *.botnet.example
@@ -46,7 +48,11 @@ pub(crate) fn zones() -> Zones {
 pub(crate) fn packet(id: u16, name: &str, qtype: u16, edns: Option<u16>) -> Vec<u8> {
     let mut p = id.to_be_bytes().to_vec();
     p.extend_from_slice(&[1, 0, 0, 1, 0, 0, 0, 0, 0, u8::from(edns.is_some())]);
-    for label in name.trim_end_matches('.').split('.').filter(|l| !l.is_empty()) {
+    for label in name
+        .trim_end_matches('.')
+        .split('.')
+        .filter(|l| !l.is_empty())
+    {
         p.push(label.len() as u8);
         p.extend_from_slice(label.as_bytes());
     }
@@ -74,7 +80,11 @@ pub(crate) fn ask_with(z: &Zones, p: &[u8], t: Transport) -> Message {
 
 /// The answer section as text (lowercase, sorted).
 pub(crate) fn answers(m: &Message) -> Vec<String> {
-    let mut v: Vec<String> = m.answers.iter().map(|r| r.to_string().to_lowercase()).collect();
+    let mut v: Vec<String> = m
+        .answers
+        .iter()
+        .map(|r| r.to_string().to_lowercase())
+        .collect();
     v.sort();
     v
 }
@@ -91,5 +101,8 @@ pub(crate) fn rev4(ip: &str) -> String {
 
 pub(crate) fn rev6(ip: &str) -> String {
     let a = u128::from(ip.parse::<std::net::Ipv6Addr>().unwrap());
-    (0..32).map(|k| format!("{:x}", (a >> (4 * k)) & 0xf)).collect::<Vec<_>>().join(".")
+    (0..32)
+        .map(|k| format!("{:x}", (a >> (4 * k)) & 0xf))
+        .collect::<Vec<_>>()
+        .join(".")
 }

@@ -2,8 +2,8 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use depeer_dnsbl::{LoadOptions, RrlConfig, Server, ServerConfig, ZoneSpec};
@@ -13,7 +13,11 @@ use crate::common::{ZONE4, packet, rev4};
 
 fn start(dir: &std::path::Path, rrl: RrlConfig) -> Server {
     std::fs::write(dir.join("bl.zone"), ZONE4).unwrap();
-    let spec = ZoneSpec::parse(&format!("@=ip4set:{}", dir.join("bl.zone").display()), "bl.depeer.test").unwrap();
+    let spec = ZoneSpec::parse(
+        &format!("@=ip4set:{}", dir.join("bl.zone").display()),
+        "bl.depeer.test",
+    )
+    .unwrap();
     Server::start(ServerConfig {
         listen: vec!["127.0.0.1:0".parse().unwrap()],
         zones: vec![spec],
@@ -55,8 +59,14 @@ fn udp_and_tcp_answer_the_same() {
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
     let mut stream = TcpStream::connect(tcp).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    for (ip, rcode) in [("192.0.2.10", ResponseCode::NoError), ("192.0.2.66", ResponseCode::NXDomain), ("127.0.0.2", ResponseCode::NoError)] {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    for (ip, rcode) in [
+        ("192.0.2.10", ResponseCode::NoError),
+        ("192.0.2.66", ResponseCode::NXDomain),
+        ("127.0.0.2", ResponseCode::NoError),
+    ] {
         for qtype in [1u16, 16] {
             let p = packet(42, &format!("{}.bl.depeer.test", rev4(ip)), qtype, None);
             let u = udp_ask(&sock, udp, &p).expect("UDP answer");
@@ -80,13 +90,23 @@ fn reload_under_load_loses_no_query() {
     let server = Arc::new(start(dir.path(), RrlConfig::default()));
     let udp = server.udp_addrs()[0];
     let stop = Arc::new(AtomicBool::new(false));
-    let (ok, lost, wrong) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let (ok, lost, wrong) = (
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+    );
     let clients: Vec<_> = (0..2)
         .map(|c| {
-            let (stop, ok, lost, wrong) = (Arc::clone(&stop), Arc::clone(&ok), Arc::clone(&lost), Arc::clone(&wrong));
+            let (stop, ok, lost, wrong) = (
+                Arc::clone(&stop),
+                Arc::clone(&ok),
+                Arc::clone(&lost),
+                Arc::clone(&wrong),
+            );
             std::thread::spawn(move || {
                 let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-                sock.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+                sock.set_read_timeout(Some(Duration::from_millis(500)))
+                    .unwrap();
                 let mut buf = [0u8; 2048];
                 let mut i = 0u16;
                 // bounded: at most 200,000 queries per client
@@ -98,7 +118,9 @@ fn reload_under_load_loses_no_query() {
                     match sock.recv_from(&mut buf) {
                         Ok((n, _)) => {
                             let m = Message::from_vec(&buf[..n]).unwrap();
-                            if m.metadata.response_code == ResponseCode::NoError && m.answers.len() == 1 {
+                            if m.metadata.response_code == ResponseCode::NoError
+                                && m.answers.len() == 1
+                            {
                                 ok.fetch_add(1, Ordering::Relaxed);
                             } else {
                                 wrong.fetch_add(1, Ordering::Relaxed);
@@ -128,7 +150,11 @@ fn reload_under_load_loses_no_query() {
     for c in clients {
         c.join().unwrap();
     }
-    let (ok, lost, wrong) = (ok.load(Ordering::Relaxed), lost.load(Ordering::Relaxed), wrong.load(Ordering::Relaxed));
+    let (ok, lost, wrong) = (
+        ok.load(Ordering::Relaxed),
+        lost.load(Ordering::Relaxed),
+        wrong.load(Ordering::Relaxed),
+    );
     eprintln!("during 10 reloads: {ok} answered, {lost} lost, {wrong} wrong");
     assert!(ok > 100);
     assert_eq!((lost, wrong), (0, 0));
@@ -138,10 +164,18 @@ fn reload_under_load_loses_no_query() {
 #[test]
 fn rate_limit_drops_and_slips() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), RrlConfig { rate: 10, slip: 2, ..RrlConfig::default() });
+    let server = start(
+        dir.path(),
+        RrlConfig {
+            rate: 10,
+            slip: 2,
+            ..RrlConfig::default()
+        },
+    );
     let udp = server.udp_addrs()[0];
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
     let p = packet(5, "10.2.0.192.bl.depeer.test", 1, None);
     for _ in 0..60 {
         sock.send_to(&p, udp).unwrap();

@@ -29,21 +29,46 @@ fn malformed_lines_are_located_counted_and_skipped() {
         })
         .collect();
     assert_eq!(lines, [4, 5, 6, 7, 8]);
-    assert!(ds.warnings()[1].to_string().ends_with(":5: invalid range (non-zero host part)"));
+    assert!(
+        ds.warnings()[1]
+            .to_string()
+            .ends_with(":5: invalid range (non-zero host part)")
+    );
 }
 
 #[test]
 fn zone_specs() {
     let s = ZoneSpec::parse("bots=ip4set:/a,/b", "bl.depeer.test").unwrap();
-    assert_eq!((s.name.as_str(), s.kind, s.files.len()), ("bots.bl.depeer.test", ZoneType::Ip4Set, 2));
-    assert_eq!(ZoneSpec::parse("x.example.=dnset:/a", "bl.depeer.test").unwrap().name, "x.example");
-    assert_eq!(ZoneSpec::parse("@=ip6trie:/a", "bl.depeer.test").unwrap().name, "bl.depeer.test");
-    assert_eq!(ZoneSpec::parse("cc.bl.depeer.test=ip4trie:/a", "bl.depeer.test").unwrap().name, "cc.bl.depeer.test");
+    assert_eq!(
+        (s.name.as_str(), s.kind, s.files.len()),
+        ("bots.bl.depeer.test", ZoneType::Ip4Set, 2)
+    );
+    assert_eq!(
+        ZoneSpec::parse("x.example.=dnset:/a", "bl.depeer.test")
+            .unwrap()
+            .name,
+        "x.example"
+    );
+    assert_eq!(
+        ZoneSpec::parse("@=ip6trie:/a", "bl.depeer.test")
+            .unwrap()
+            .name,
+        "bl.depeer.test"
+    );
+    assert_eq!(
+        ZoneSpec::parse("cc.bl.depeer.test=ip4trie:/a", "bl.depeer.test")
+            .unwrap()
+            .name,
+        "cc.bl.depeer.test"
+    );
     for bad in ["bots", "bots=ip5set:/a", "bots=ip4set:", "a..b=ip4set:/a"] {
         assert!(ZoneSpec::parse(bad, "bl.depeer.test").is_err(), "{bad}");
     }
     let missing = ZoneSpec::parse("bots=ip4set:/nonexistent/zone", "t").unwrap();
-    assert!(matches!(Zones::load(&[missing], &LoadOptions::default()), Err(DnsblError::Io { .. })));
+    assert!(matches!(
+        Zones::load(&[missing], &LoadOptions::default()),
+        Err(DnsblError::Io { .. })
+    ));
 }
 
 #[test]
@@ -58,10 +83,17 @@ fn rebuild_of_a_million_entries_is_fast() {
         text.push('\n');
     }
     let t = std::time::Instant::now();
-    let z = Zones::from_texts(&[("bl.t", ZoneType::Ip4Set, text.as_bytes())], &LoadOptions::default());
+    let z = Zones::from_texts(
+        &[("bl.t", ZoneType::Ip4Set, text.as_bytes())],
+        &LoadOptions::default(),
+    );
     let took = t.elapsed();
     let ds = &z.zones()[0].datasets()[0];
     assert_eq!(ds.entries(), 1_000_000);
-    eprintln!("1 M entries: {took:?}, {} intervals, {} MB", ds.size(), ds.heap_bytes() / 1_000_000);
+    eprintln!(
+        "1 M entries: {took:?}, {} intervals, {} MB",
+        ds.size(),
+        ds.heap_bytes() / 1_000_000
+    );
     assert!(took.as_secs_f64() < 5.0, "{took:?}");
 }

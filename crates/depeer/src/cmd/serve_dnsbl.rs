@@ -48,7 +48,9 @@ pub struct Args {
 /// Runs `depeer serve dnsbl`.
 pub fn run(args: &Args) -> anyhow::Result<()> {
     if args.data.is_some() {
-        anyhow::bail!("--data: zones from depeer's own data are not served yet; use --zone NAME=TYPE:FILE");
+        anyhow::bail!(
+            "--data: zones from depeer's own data are not served yet; use --zone NAME=TYPE:FILE"
+        );
     }
     if args.zone.is_empty() {
         anyhow::bail!("no zone: pass --zone NAME=TYPE:FILE (e.g. --zone bots=ip4set:bots.zone)");
