@@ -52,15 +52,11 @@ mod framing;
 mod headers;
 mod quoted_printable;
 mod received;
-#[cfg(test)]
-mod received_reference;
 mod relay;
 #[cfg(test)]
 mod test_support;
 mod trust;
 mod url;
-#[cfg(test)]
-mod url_reference;
 
 pub use error::MailError;
 pub use extract::{ExtractContext, Extracted, Extractor, Limits, extract};

@@ -357,37 +357,24 @@ fn is_fetcher(rest: &str, proto: &str) -> bool {
         || find_ci(rest.as_bytes(), b"with IMAP").is_some()
 }
 
-/// The parser proper, on an unfolded line. One pass finds ` by ` outside
-/// comments, one pass over the rest finds ` with `, ` id ` and ` for `
-/// together, the comments after the `from` name are visited once, and the
-/// rarer keywords are looked for only when the answer can still change
-/// the result.
-fn parse_line(line: &str) -> Option<HopRef<'_>> {
-    if line.is_empty() {
-        return None;
-    }
-    let mut hop = HopRef::default();
-    // The date: after the last ';' when it parses as one.
-    let mut clause = line;
-    if let Some(i) = memchr::memrchr(b';', line.as_bytes()) {
-        let d = parse_date(line.get(i + 1..)?.as_bytes());
-        if d.is_some() {
-            hop.date = d;
-            clause = line.get(..i)?;
-        }
-    }
-    let clause = clause.trim_end_matches([';', ' ']);
-    let b = clause.as_bytes();
+/// What the comments after the `from` name said about the relay.
+#[derive(Debug, Default)]
+struct Clues {
+    /// A `(HELO x)`, `helo=x` or smap `, HELO x` named the HELO.
+    explicit_helo: bool,
+    /// The rDNS came from a comment (`(rdns [ip])`): the name is the HELO.
+    rdns_from_comment: bool,
+    /// The IP came from a bare `(ip)`-style comment.
+    bare_paren_ip: bool,
+    /// A comment says `authenticated` or `AUTH: `.
+    authenticated_comment: bool,
+}
 
-    // "from" part.
-    let from_start = if starts_with_ci(b, b"from ") {
-        Some(5)
-    } else if starts_with_ci(b, b"(from ") {
-        Some(6)
-    } else {
-        None
-    };
-    // "by" part: outside comments preferred.
+/// The `by` part of a clause: where ` by ` starts (`Some(0)` for a clause
+/// that starts with `by `) and the text after it.
+fn by_part(clause: &str) -> (Option<usize>, &str) {
+    let b = clause.as_bytes();
+    // Outside comments preferred.
     let mut by_depth0 = None;
     depth0_spaces(b, |at| {
         let hit = at_ci(b, at, b" by ");
@@ -399,12 +386,18 @@ fn parse_line(line: &str) -> Option<HopRef<'_>> {
     let by_pos = by_depth0
         .or_else(|| find_ci(b, b" by "))
         .or_else(|| starts_with_ci(b, b"by ").then_some(usize::MAX));
-    let (by_at, rest) = match by_pos {
+    match by_pos {
         Some(usize::MAX) => (Some(0), clause.get(3..).unwrap_or_default()),
         Some(p) => (Some(p), clause.get(p + 4..).unwrap_or_default()),
         None => (None, ""),
-    };
-    if by_at.is_some() {
+    }
+}
+
+/// The `by` host, ` with `, ` id ` and ` for ` (one pass over the text after
+/// `by`, outside comments) and the authentication the protocol or an
+/// Exchange/webmail marker shows. Returns the protocol.
+fn by_with_id_for<'a>(rest: &'a str, has_by: bool, hop: &mut HopRef<'a>) -> &'a str {
+    if has_by {
         hop.by_host = ne(token_at(rest, 0).trim_end_matches('.'));
     }
     let rb = rest.as_bytes();
@@ -431,24 +424,19 @@ fn parse_line(line: &str) -> Option<HopRef<'_>> {
     if let Some(p) = for_p {
         hop.for_addr = ne(token_at(rest, p + 5).trim_matches(['<', '>']));
     }
-    if by_at.is_some() && is_auth_proto(proto) {
+    if has_by && is_auth_proto(proto) {
         hop.auth = true;
     }
     if !hop.auth && auth_marker(rest, proto) {
         hop.auth = true;
     }
+    proto
+}
 
-    let Some(from_start) = from_start else {
-        return Some(hop);
-    };
-    let from_end = match by_at {
-        Some(p) if p >= from_start => p,
-        _ => clause.len(),
-    };
-    let from_clause = clause.get(from_start..from_end).unwrap_or_default().trim();
+/// The name after `from` (a whole `[literal]`, else up to a space or `(`)
+/// and the text after it.
+fn split_from_name(from_clause: &str) -> (&str, &str) {
     let fb = from_clause.as_bytes();
-
-    // The name after "from".
     let name_end = if fb.first() == Some(&b'[') {
         memchr::memchr(b']', fb).map_or(fb.len(), |i| i + 1)
     } else {
@@ -456,19 +444,68 @@ fn parse_line(line: &str) -> Option<HopRef<'_>> {
             .position(|&c| c == b' ' || c == b'(')
             .unwrap_or(fb.len())
     };
-    let name = from_clause.get(..name_end).unwrap_or_default();
-    let after_name = from_clause.get(name_end..).unwrap_or_default();
-    hop.from_name = ne(name);
+    (
+        from_clause.get(..name_end).unwrap_or_default(),
+        from_clause.get(name_end..).unwrap_or_default(),
+    )
+}
 
-    // Only the first usable IP of the best tier found so far can change
-    // `best`, so the lower tiers are searched only while it is empty.
+/// The end of the comment opened at `open` (the index of its `)`, or the
+/// end of `ab` when it is never closed).
+fn comment_end(ab: &[u8], open: usize) -> usize {
+    let mut depth = 0u32;
+    let mut j = open;
+    while let Some(q) = memchr::memchr2(b'(', b')', ab.get(j..).unwrap_or_default()) {
+        j += q;
+        if ab.get(j) == Some(&b'(') {
+            depth = depth.saturating_add(1);
+        } else {
+            depth = depth.saturating_sub(1);
+            if depth == 0 {
+                break;
+            }
+        }
+        j += 1;
+    }
+    if depth == 0 { j } else { ab.len() }
+}
+
+/// One top-level comment after the `from` name: HELO, ident, the
+/// authentication marker, and the relay IP it holds.
+fn read_comment<'a>(c: &'a str, hop: &mut HopRef<'a>, clues: &mut Clues) -> Option<IpAddr> {
+    let lc = c.as_bytes();
+    if starts_with_ci(lc, b"HELO ")
+        || starts_with_ci(lc, b"EHLO ")
+        || c.eq_ignore_ascii_case("HELO")
+        || c.eq_ignore_ascii_case("EHLO")
+    {
+        clues.explicit_helo = true;
+        hop.from_helo = ne(c.get(4..).unwrap_or_default().trim());
+        return None;
+    }
+    if let Some(p) = find_bytes(lc, b"helo=") {
+        clues.explicit_helo = true;
+        hop.from_helo = ne(token_at(c, p + 5));
+    }
+    if let Some(p) = find_bytes(lc, b"ident=") {
+        hop.ident = ne(token_at(c, p + 6));
+    }
+    if !clues.authenticated_comment && (contains(c, "authenticated") || contains(c, "AUTH: ")) {
+        clues.authenticated_comment = true;
+    }
+    comment_ip(c, hop, clues)
+}
+
+/// Walks the top-level comments after the `from` name and the text outside
+/// them. Only the first usable IP of the best tier found so far can change
+/// the result, so the text outside comments is searched only while nothing
+/// is found.
+fn walk_comments<'a>(
+    after_name: &'a str,
+    hop: &mut HopRef<'a>,
+    clues: &mut Clues,
+) -> Option<(Tier, IpAddr)> {
     let mut best: Option<(Tier, IpAddr)> = None;
-    let mut explicit_helo = false;
-    let mut rdns_from_comment = false;
-    let mut bare_paren_ip = false;
-    let mut authenticated_comment = false;
-
-    // Walk the comments (top level) and the text outside them.
     let ab = after_name.as_bytes();
     let mut i = 0usize;
     let mut outside_start = 0usize;
@@ -481,54 +518,12 @@ fn parse_line(line: &str) -> Option<HopRef<'_>> {
                 scan_outside(after_name.get(outside_start..open).unwrap_or_default()),
             );
         }
-        // The matching ')' (or the end).
-        let mut depth = 0u32;
-        let mut j = open;
-        while let Some(q) = memchr::memchr2(b'(', b')', ab.get(j..).unwrap_or_default()) {
-            j += q;
-            if ab.get(j) == Some(&b'(') {
-                depth = depth.saturating_add(1);
-            } else {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    break;
-                }
-            }
-            j += 1;
-        }
-        let j = if depth == 0 { j } else { ab.len() };
+        let j = comment_end(ab, open);
         let comment = after_name
             .get(open + 1..j.min(ab.len()))
             .unwrap_or_default();
-        let c = comment.trim();
-        let lc = c.as_bytes();
-        if starts_with_ci(lc, b"HELO ")
-            || starts_with_ci(lc, b"EHLO ")
-            || c.eq_ignore_ascii_case("HELO")
-            || c.eq_ignore_ascii_case("EHLO")
-        {
-            explicit_helo = true;
-            hop.from_helo = ne(c.get(4..).unwrap_or_default().trim());
-        } else {
-            if let Some(p) = find_bytes(lc, b"helo=") {
-                explicit_helo = true;
-                hop.from_helo = ne(token_at(c, p + 5));
-            }
-            if let Some(p) = find_bytes(lc, b"ident=") {
-                hop.ident = ne(token_at(c, p + 6));
-            }
-            if !authenticated_comment && (contains(c, "authenticated") || contains(c, "AUTH: ")) {
-                authenticated_comment = true;
-            }
-            let ip = comment_ip(
-                c,
-                &mut hop,
-                &mut rdns_from_comment,
-                &mut bare_paren_ip,
-                &mut explicit_helo,
-            );
-            consider(&mut best, Tier::Comment, ip);
-        }
+        let ip = read_comment(comment.trim(), hop, clues);
+        consider(&mut best, Tier::Comment, ip);
         i = j + 1;
         outside_start = i;
     }
@@ -539,32 +534,30 @@ fn parse_line(line: &str) -> Option<HopRef<'_>> {
             scan_outside(after_name.get(outside_start..).unwrap_or_default()),
         );
     }
-    let name_ip =
-        if name.starts_with('[') || name.bytes().next().is_some_and(|c| c.is_ascii_hexdigit()) {
-            parse_ip_literal(name)
-        } else {
-            None
-        };
-    consider(&mut best, Tier::FromName, name_ip);
-    // Last resort: the first bracketed literal in the line that parses.
-    if best.is_none() {
-        consider(&mut best, Tier::Anywhere, first_bracketed_ip(clause));
-    }
+    best
+}
 
-    // Who is who: the name after "from" is the HELO for Sendmail/Postfix
-    // style (rDNS in the comment), the rDNS for qmail/Exim style.
-    if rdns_from_comment {
+/// Who is who: the name after `from` is the HELO for Sendmail/Postfix
+/// style (rDNS in the comment), the rDNS for qmail/Exim style.
+fn assign_names<'a>(
+    hop: &mut HopRef<'a>,
+    name: &'a str,
+    name_ip: Option<IpAddr>,
+    rest: &str,
+    clues: &Clues,
+) {
+    if clues.rdns_from_comment {
         hop.from_helo = ne(name);
     } else {
         let exim = contains(rest, "Exim");
-        if explicit_helo || exim {
+        if clues.explicit_helo || exim {
             if hop.from_helo.is_none() && exim {
                 hop.from_helo = ne(name);
             }
             if !name.starts_with('[') {
                 hop.from_rdns = ne(name);
             }
-        } else if bare_paren_ip && !contains(rest, "Microsoft") {
+        } else if clues.bare_paren_ip && !contains(rest, "Microsoft") {
             hop.from_helo = ne(name);
             if !name.starts_with('[') && name_ip.is_none() {
                 hop.from_rdns = ne(name);
@@ -577,44 +570,133 @@ fn parse_line(line: &str) -> Option<HopRef<'_>> {
         .from_rdns
         .map(|r| r.trim_end_matches('.'))
         .filter(|r| !(r.eq_ignore_ascii_case("unknown") || r.starts_with('[') || r.is_empty()));
-    if !hop.auth && (authenticated_comment || contains(from_clause, "(Authenticated sender: ")) {
-        hop.auth = true;
-    }
+}
 
-    // Is it a handover SpamAssassin would count?
-    let bare_line = after_name.trim().is_empty();
-    let after_by = rest
-        .get(hop.by_host.map_or(0, str::len)..)
-        .unwrap_or_default()
-        .trim_start();
-    hop.handover = match best {
+/// The line as SpamAssassin sees it, for the handover decision.
+struct Shape<'a> {
+    best: Option<(Tier, IpAddr)>,
+    has_by: bool,
+    proto: &'a str,
+    rest: &'a str,
+    name: &'a str,
+    /// Nothing but the name between `from` and `by`.
+    bare_line: bool,
+    /// The text after the `by` host.
+    after_by: &'a str,
+    /// The IP came from a bare `(ip)`-style comment.
+    bare_paren_ip: bool,
+}
+
+/// Is it a handover SpamAssassin would count?
+fn is_handover(s: &Shape<'_>) -> bool {
+    match s.best {
         None => false,
-        Some(_) if by_at.is_none() => false,
-        Some(_) if starts_with_ci(proto.as_bytes(), b"local") => false,
+        Some(_) if !s.has_by => false,
+        Some(_) if starts_with_ci(s.proto.as_bytes(), b"local") => false,
         // SpamAssassin's fetcher rule comes after its `(rdns [ip])`-style
         // rules but before its bare `(ip)` ones.
-        Some((tier, _)) if (tier != Tier::Comment || bare_paren_ip) && is_fetcher(rest, proto) => {
+        Some((tier, _))
+            if (tier != Tier::Comment || s.bare_paren_ip) && is_fetcher(s.rest, s.proto) =>
+        {
             false
         }
         // "from NAME by HOST ... [ip]": the only literal is in the `by`/`for`
         // part (`by [165.224.43.143] via smtpd`, `(for host [ip])`); it is
         // not the sender's, and SpamAssassin drops such lines
         // (`^\S+ by \S+ (?:with|via|for|\()`).
-        Some((Tier::Anywhere, _)) if bare_line => false,
+        Some((Tier::Anywhere, _)) if s.bare_line => false,
         // "from x by y;" with nothing else: not a handover unless x is [ip].
-        Some(_) if bare_line && after_by.is_empty() && !name.starts_with('[') => false,
+        Some(_) if s.bare_line && s.after_by.is_empty() && !s.name.starts_with('[') => false,
         // "from 1.2.3.4 by y (...)" counts only with "with".
         // (Also "by y (SMTPL ...)", "by y (InterScan ...)" and AOL's
         // "by y (ip) with HTTP (WebMailUI)", SpamAssassin's exceptions.)
-        Some((Tier::FromName, _)) if bare_line && !name.starts_with('[') => {
-            let a = after_by.as_bytes();
+        Some((Tier::FromName, _)) if s.bare_line && !s.name.starts_with('[') => {
+            let a = s.after_by.as_bytes();
             starts_with_ci(a, b"with ")
                 || a.starts_with(b"(SMTPL")
                 || a.starts_with(b"(InterScan")
-                || aol_webmail(after_by)
+                || aol_webmail(s.after_by)
         }
         Some(_) => true,
+    }
+}
+
+/// The parser proper, on an unfolded line. One pass finds ` by ` outside
+/// comments, one pass over the rest finds ` with `, ` id ` and ` for `
+/// together, the comments after the `from` name are visited once, and the
+/// rarer keywords are looked for only when the answer can still change
+/// the result.
+fn parse_line(line: &str) -> Option<HopRef<'_>> {
+    if line.is_empty() {
+        return None;
+    }
+    let mut hop = HopRef::default();
+    // The date: after the last ';' when it parses as one.
+    let mut clause = line;
+    if let Some(i) = memchr::memrchr(b';', line.as_bytes()) {
+        let d = parse_date(line.get(i + 1..)?.as_bytes());
+        if d.is_some() {
+            hop.date = d;
+            clause = line.get(..i)?;
+        }
+    }
+    let clause = clause.trim_end_matches([';', ' ']);
+    let b = clause.as_bytes();
+    let from_start = if starts_with_ci(b, b"from ") {
+        Some(5)
+    } else if starts_with_ci(b, b"(from ") {
+        Some(6)
+    } else {
+        None
     };
+    let (by_at, rest) = by_part(clause);
+    let proto = by_with_id_for(rest, by_at.is_some(), &mut hop);
+    let Some(from_start) = from_start else {
+        return Some(hop);
+    };
+    let from_end = match by_at {
+        Some(p) if p >= from_start => p,
+        _ => clause.len(),
+    };
+    let from_clause = clause.get(from_start..from_end).unwrap_or_default().trim();
+    let (name, after_name) = split_from_name(from_clause);
+    hop.from_name = ne(name);
+
+    let mut clues = Clues::default();
+    let mut best = walk_comments(after_name, &mut hop, &mut clues);
+    let name_ip =
+        if name.starts_with('[') || name.bytes().next().is_some_and(|c| c.is_ascii_hexdigit()) {
+            parse_ip_literal(name)
+        } else {
+            None
+        };
+    consider(&mut best, Tier::FromName, name_ip);
+    // Last resort: the first bracketed literal in the line that parses.
+    if best.is_none() {
+        consider(&mut best, Tier::Anywhere, first_bracketed_ip(clause));
+    }
+    assign_names(&mut hop, name, name_ip, rest, &clues);
+    if !hop.auth
+        && (clues.authenticated_comment || contains(from_clause, "(Authenticated sender: "))
+    {
+        hop.auth = true;
+    }
+
+    let bare_line = after_name.trim().is_empty();
+    let shape = Shape {
+        best,
+        has_by: by_at.is_some(),
+        proto,
+        rest,
+        name,
+        bare_line,
+        after_by: rest
+            .get(hop.by_host.map_or(0, str::len)..)
+            .unwrap_or_default()
+            .trim_start(),
+        bare_paren_ip: clues.bare_paren_ip,
+    };
+    hop.handover = is_handover(&shape);
     hop.from_ip = match best {
         Some((Tier::Anywhere, _)) if bare_line => None,
         other => other.map(|(_, a)| a),
@@ -655,13 +737,7 @@ fn scan_outside(text: &str) -> Option<IpAddr> {
 
 /// The relay IP in one comment after the `from` name, and the rDNS or ident
 /// written before a bracketed literal.
-fn comment_ip<'a>(
-    c: &'a str,
-    hop: &mut HopRef<'a>,
-    rdns_from_comment: &mut bool,
-    bare_paren_ip: &mut bool,
-    explicit_helo: &mut bool,
-) -> Option<IpAddr> {
+fn comment_ip<'a>(c: &'a str, hop: &mut HopRef<'a>, clues: &mut Clues) -> Option<IpAddr> {
     // "(rdns [ip] ...)", "(unknown[ip])", "(ident@[ip])", "([ip] helo=x)".
     let cb = c.as_bytes();
     let mut k = 0usize;
@@ -691,7 +767,7 @@ fn comment_ip<'a>(
             };
             if !word.is_empty() && !word.starts_with('<') && !word.contains('=') {
                 hop.from_rdns = ne(word);
-                *rdns_from_comment = true;
+                clues.rdns_from_comment = true;
             }
             return Some(ip);
         }
@@ -716,9 +792,9 @@ fn comment_ip<'a>(
                 .or_else(|| after.strip_prefix(" EHLO "))
         {
             hop.from_helo = ne(token_at(helo, 0));
-            *explicit_helo = true;
+            clues.explicit_helo = true;
         }
-        *bare_paren_ip = true;
+        clues.bare_paren_ip = true;
         return Some(ip);
     }
     None
@@ -726,253 +802,28 @@ fn comment_ip<'a>(
 
 #[cfg(test)]
 mod tests {
+    //! The forms this parser reads, field by field, are the golden suite
+    //! `tests/corpus/received` (each line's source and reason in its
+    //! README.md); these tests cover what the suite cannot hold.
+
     use super::*;
-
-    fn hop(s: &str) -> ReceivedHop {
-        parse_received(s).unwrap()
-    }
-
-    fn ip(s: &str) -> Option<IpAddr> {
-        Some(s.parse().unwrap())
-    }
+    use crate::test_support::XorShift;
 
     #[test]
-    fn postfix() {
-        let h = hop(
+    fn postfix_line_every_field() {
+        // The suite runs through the public API; one line here keeps a
+        // failure of the parser itself visible in `cargo test --lib`.
+        let h = parse_received(
             "from localhost (unknown [127.0.0.1]) by cabbage.jmason.org (Postfix) with ESMTP id A96E18BD97 for <jm@localhost>; Thu, 13 Mar 2003 15:23:15 -0500 (EST)",
-        );
-        assert_eq!(h.from_ip, ip("127.0.0.1"));
+        )
+        .unwrap();
+        assert_eq!(h.from_ip, Some(IpAddr::from([127, 0, 0, 1])));
         assert_eq!(h.from_helo.as_deref(), Some("localhost"));
         assert_eq!(h.from_rdns, None);
-        assert_eq!(h.by_host.as_deref(), Some("cabbage.jmason.org"));
-        assert_eq!(h.with_proto.as_deref(), Some("ESMTP"));
-        assert_eq!(h.id.as_deref(), Some("A96E18BD97"));
         assert_eq!(h.for_addr.as_deref(), Some("jm@localhost"));
         assert_eq!(h.date.unwrap().to_rfc3339(), "2003-03-13T20:23:15Z");
         assert!(h.handover && !h.auth);
-    }
-
-    #[test]
-    fn sendmail_may_be_forged_and_ident() {
-        let h = hop(
-            "from mail1.insuranceiq.com (host66.insuranceiq.com [65.217.159.66] (may be forged)) by dogma.slashnull.org (8.11.6/8.11.6) with ESMTP id h2F0c2x31856 for <jm@jmason.org>; Sat, 15 Mar 2003 00:38:03 GMT",
-        );
-        assert_eq!(h.from_ip, ip("65.217.159.66"));
-        assert_eq!(h.from_rdns.as_deref(), Some("host66.insuranceiq.com"));
-        assert_eq!(h.from_helo.as_deref(), Some("mail1.insuranceiq.com"));
-        let h = hop(
-            "from ran-out.mx.develooper.com (IDENT:qmailr@one.develooper.com [64.81.84.115]) by dogma.slashnull.org (8.11.6/8.11.6) with SMTP id h381Vvf19860",
-        );
-        assert_eq!(h.from_ip, ip("64.81.84.115"));
-        assert_eq!(h.ident.as_deref(), Some("qmailr"));
-        assert_eq!(h.from_rdns.as_deref(), Some("one.develooper.com"));
-    }
-
-    #[test]
-    fn sendmail_helo_literal_prefers_comment_ip() {
-        let h = hop(
-            "from [192.168.1.10] (dsl.example.net [198.51.100.9]) by mx.example.org (8.13.8/8.13.8) with ESMTP id k1; Mon, 1 Jan 2007 00:00:00 +0000",
-        );
-        assert_eq!(h.from_ip, ip("198.51.100.9"));
-        assert_eq!(h.from_helo.as_deref(), Some("[192.168.1.10]"));
-    }
-
-    #[test]
-    fn exim_forms() {
-        let h = hop(
-            "from [61.174.163.26] (helo=host) by sc8-sf-list1.sourceforge.net with smtp (Exim 3.31-VA-mm2 #1 (Debian)) id 18t2z0-0001NX-00 for <razor-users@lists.sourceforge.net>; Wed, 12 Mar 2003 01:57:10 -0800",
-        );
-        assert_eq!(h.from_ip, ip("61.174.163.26"));
-        assert_eq!(h.from_helo.as_deref(), Some("host"));
-        let h = hop(
-            "from dsl092-072-213.bos1.dsl.speakeasy.net ([66.92.72.213] helo=blazing.arsecandle.org) by sc8-sf-list1.sourceforge.net with esmtp (Cipher TLSv1:DES-CBC3-SHA:168) (Exim 3.31-VA-mm2 #1 (Debian)) id 18lyuU-0007TI-00",
-        );
-        assert_eq!(h.from_ip, ip("66.92.72.213"));
-        assert_eq!(h.from_helo.as_deref(), Some("blazing.arsecandle.org"));
-        assert_eq!(
-            h.from_rdns.as_deref(),
-            Some("dsl092-072-213.bos1.dsl.speakeasy.net")
-        );
-        let h = hop(
-            "from server040.webpack.hosteurope.de ([80.237.130.48]:52313) by vps.example with esmtps (Exim 4.50) id 1GzVLs",
-        );
-        assert_eq!(h.from_ip, ip("80.237.130.48"));
-        let h = hop(
-            "from helene8.i.pinwand.net (helene.cats.ms) [10.0.8.6.13219] (mail) by lisbeth.i.pinwand.net with esmtp (Exim 3.35 #1 (Debian)) id 1CO5y7",
-        );
-        assert_eq!(h.from_ip, ip("10.0.8.6"));
-        let h = hop(
-            "from andrew by trinity.supernews.net with local (Exim 4.12) id 18xeL6-000Dn1-00; Tue, 25 Mar 2003 02:39:00 +0000",
-        );
-        assert!(!h.handover);
-    }
-
-    /// Real lines from other MTAs (SpamAssassin's test suite, as collected
-    /// in mail-parser's `received.json`), checked against what
-    /// SpamAssassin 4's `Received.pm` makes of them (docs/mail.md, "Other
-    /// Received lines").
-    #[test]
-    fn forms_spamassassin_parses_or_drops() {
-        // Yahoo's authenticated submissions: the IP follows "user@".
-        let h = hop(
-            "from itrqtnlnq (lucilleskinner@93.124.107.183 with login) by smtp111.mail.ne1.yahoo.com with SMTP; 17 Jan 2011 08:23:27 -0800 PST",
-        );
-        assert_eq!(h.from_ip, ip("93.124.107.183"));
-        assert_eq!(h.ident.as_deref(), Some("lucilleskinner"));
-        assert!(h.handover);
-        let h = hop(
-            "from customer254-217.iplannetworks.net (HELO AGAMENON) (baldusi@200.69.254.217 with plain) by smtp.mail.vip.sc5.yahoo.com with SMTP; 11 Mar 2003 21:03:28 -0000",
-        );
-        assert_eq!(h.from_ip, ip("200.69.254.217"));
-        assert_eq!(h.from_helo.as_deref(), Some("AGAMENON"));
-        // smap: "(ip, HELO name)".
-        let h = hop(
-            "from smtp.greyware.com(208.14.208.51, HELO smtp.sff.net) by x.x.org via smap (V1.3) id xma002908; Fri, 27 Feb 04 14:16:56 -0800",
-        );
-        assert_eq!(h.from_ip, ip("208.14.208.51"));
-        assert_eq!(h.from_helo.as_deref(), Some("smtp.sff.net"));
-        assert_eq!(h.from_rdns.as_deref(), Some("smtp.greyware.com"));
-        assert!(h.handover);
-        // No space before "by".
-        let h = hop(
-            "from av0001.technodiva.com (localhost [127.0.0.1])by  localhost.technodiva.com (Postfix) with ESMTP id 846CF2117for  <proftp-user@lists.sourceforge.net>; Mon,  7 Aug 2006 17:48:07 +0200 (MEST)",
-        );
-        assert_eq!(h.from_ip, ip("127.0.0.1"));
-        assert_eq!(h.by_host.as_deref(), Some("localhost.technodiva.com"));
-        assert!(h.handover);
-        // "from IP by host (...)": SpamAssassin's exceptions count.
-        for l in [
-            "from 82.135.198.129 by FWM-M18.sysops.aol.com (64.12.168.82) with HTTP (WebMailUI); Tue, 19 Jun 2007 11:16:54 -0400",
-            "from 157.54.8.23 by inet-vrs-05.redmond.corp.microsoft.com (InterScan E-Mail VirusWall NT); Thu, 06 Mar 2003 12:02:35 -0800",
-            "from 10.165.130.62 by CNNIMAIL12.CNN.COM (SMTPL release 1.0d) with TCP; Fri, 1 Sep 2006 20:28:14 -0400",
-        ] {
-            assert!(hop(l).handover, "{l}");
-        }
-        // The only literal is the `by` host's or the `for` host's: no relay.
-        for l in [
-            "from no.name.available by [165.224.43.143] via smtpd (for [165.224.216.89]) with ESMTP; Fri, 28 Jan 2005 13:06:39 -0500",
-            "from MATT_LINUX by hippo.star.co.uk via smtpd (for mail.webnote.net [193.120.211.219]) with SMTP; 3 Jul 2002 15:43:50 UT",
-        ] {
-            let h = hop(l);
-            assert!(!h.handover && h.from_ip.is_none(), "{l}: {h:?}");
-        }
-        // A mail fetcher with a bare "(ip)".
-        let h = hop(
-            "from pop3.mail.dk (195.41.46.251) by loki.valhalla with POP3; 14 Apr 2010 11:14:29 -0000",
-        );
-        assert!(!h.handover);
-    }
-
-    #[test]
-    fn qmail_forms() {
-        let h = hop(
-            "from postfix3-2.free.fr (HELO machine.domain.com) (foobar@213.228.0.169) by totor.bouissou.net with SMTP; 14 Nov 2003 08:05:50 -0000",
-        );
-        assert_eq!(h.from_ip, ip("213.228.0.169"));
-        assert_eq!(h.from_helo.as_deref(), Some("machine.domain.com"));
-        assert_eq!(h.from_rdns.as_deref(), Some("postfix3-2.free.fr"));
-        assert_eq!(h.ident.as_deref(), Some("foobar"));
-        let h = hop(
-            "from unknown (HELO terpsichore.farfalle.com) (jdavid@[216.254.40.70]) (envelope-sender <jdavid@farfalle.com>) by mail13.speakeasy.net (qmail-ldap-1.03) with SMTP for <jm@jmason.org>; 12 Feb 2003 18:23:19 -0000",
-        );
-        assert_eq!(h.from_ip, ip("216.254.40.70"));
-        assert_eq!(h.from_rdns, None);
-        let h = hop("from network; 11 Nov 2008 21:30:00 -0000");
-        assert!(!h.handover);
-        let h = hop("(qmail 1234 invoked from network); 11 Nov 2008 21:30:00 -0000");
-        assert!(!h.handover);
-        assert!(h.date.is_some());
-        let h = hop(
-            "from unknown (HELO [10.0.0.1]) (198.51.100.4) by mail.example with SMTP; 11 Nov 2008 21:30:00 -0000",
-        );
-        assert_eq!(h.from_ip, ip("198.51.100.4"));
-    }
-
-    #[test]
-    fn microsoft_and_google() {
-        let h = hop(
-            "from EXC-DAG-02.global.net (10.45.252.152) by EXC-DAG-02.global.net (10.45.252.152) with Microsoft SMTP Server (version=TLS1_2, cipher=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256) id 15.1.1261.35; Mon, 29 Oct 2018 11:17:19 +0100",
-        );
-        assert_eq!(h.from_ip, ip("10.45.252.152"));
-        assert_eq!(h.from_helo.as_deref(), Some("EXC-DAG-02.global.net"));
-        let h = hop(
-            "from AM5PR0402MB2836.eurprd04.prod.outlook.com ([fe80::19bd:c588:dd17:5226]) by AM5PR0402MB2836.eurprd04.prod.outlook.com ([fe80::19bd:c588:dd17:5226%6]) with mapi id 15.20.1943.023; Wed, 5 Jun 2019 10:17:08 +0000",
-        );
-        assert_eq!(h.from_ip, ip("fe80::19bd:c588:dd17:5226"));
-        let h = hop(
-            "from NAM12-BN8-obe.outbound.protection.outlook.com (2a01:111:f400:7e8a::200) by BN8NAM12FT003.mail.protection.outlook.com (2603:10b6:408:1b8::66) with Microsoft SMTP Server (version=TLS1_2) id 15.20.1; Mon, 1 Mar 2021 10:00:00 +0000",
-        );
-        assert_eq!(h.from_ip, ip("2a01:111:f400:7e8a::200"));
-        let h = hop(
-            "from mail-sor-f41.google.com (mail-sor-f41.google.com. [209.85.220.41]) by mx.google.com with SMTPS id a1sor; Tue, 1 Jan 2019 00:00:00 -0800 (PST)",
-        );
-        assert_eq!(h.from_ip, ip("209.85.220.41"));
-        assert_eq!(h.from_rdns.as_deref(), Some("mail-sor-f41.google.com"));
-        let h = hop(
-            "by 2002:a17:90a:d3d7:0:0:0:0 with SMTP id d23csp1; Tue, 1 Jan 2019 00:00:00 -0800 (PST)",
-        );
-        assert!(!h.handover);
-        let h = hop(
-            "from inet-vrs-05.redmond.corp.microsoft.com ([157.54.6.157]) by INET-IMC-05.redmond.corp.microsoft.com with Microsoft SMTPSVC(5.0.2195.6624); Thu, 6 Mar 2003 12:02:35 -0800",
-        );
-        assert_eq!(h.from_ip, ip("157.54.6.157"));
-    }
-
-    #[test]
-    fn ipv6_literals() {
-        let h = hop(
-            "from mail.example ([IPv6:2001:db8::1]) by mx.example (8.14/8.14) with ESMTP id x; Tue, 11 Nov 2008 21:30:00 +0000",
-        );
-        assert_eq!(h.from_ip, ip("2001:db8::1"));
-        let h = hop("from x (y [IPv6:::ffff:198.51.100.1]) by z with ESMTP");
-        assert_eq!(h.from_ip, ip("198.51.100.1"));
-    }
-
-    #[test]
-    fn authenticated_submissions() {
-        assert!(hop("from x (y [198.51.100.1]) by z with ESMTPSA id 1").auth);
-        assert!(
-            hop("from 198.51.100.1 by webmail.example with HTTP; Tue, 11 Nov 2008 21:30:00 +0000")
-                .auth
-        );
-        assert!(hop("from x (y [198.51.100.1]) (Authenticated sender: bob) by z (Postfix) with ESMTP id 1").auth);
-        assert!(hop("from rev.net (natpool62.rev.net [63.148.93.62] (may be forged)) (authenticated) by mail.rev.net (8.11.4/8.11.4) with ESMTP id h0").auth);
-        assert!(!hop("from x (y [198.51.100.1]) by z with ESMTPS id 1").auth);
-    }
-
-    #[test]
-    fn not_handovers() {
-        assert!(
-            !hop("by mx.example (Postfix, from userid 0) id 1; Tue, 11 Nov 2008 21:30:00 +0000")
-                .handover
-        );
-        assert!(!hop("from localhost [127.0.0.1] by phobos.labs.netnoteinc.com with IMAP (fetchmail-5.9.0) for jm@localhost (single-drop); Thu, 22 Aug 2002 12:36:23 +0100 (IST)").handover);
-        assert!(!hop("from somehost by mx.example; Tue, 11 Nov 2008 21:30:00 +0000").handover);
-        assert!(!hop("from 198.51.100.1 by mx.example (8.1) id 1").handover);
-        assert!(hop("from 213.123.174.21 by lw11fd.law11.hotmail.msn.com with HTTP; Wed, 24 Jul 2002 16:36:44 GMT").handover);
-        assert!(hop("from [198.51.100.1] by mx.example; Tue, 11 Nov 2008 21:30:00 +0000").handover);
         assert!(parse_received("").is_none());
-    }
-
-    #[test]
-    fn odd_forms() {
-        assert_eq!(hop("from list.brainbuzz.com (63.146.189.86:23198) by mx1.yourtech.net with [XMail 1.20 ESMTP Server] id <S72E>").from_ip, ip("63.146.189.86"));
-        assert_eq!(hop("from DPLAPTOP ( 72.242.176.162) by mail.puryear-it.com (Scalix SMTP Relay 10.0.1.3) via ESMTP").from_ip, ip("72.242.176.162"));
-        assert_eq!(
-            hop("from x(198.51.100.3) by y via smap (V2.1)").from_ip,
-            ip("198.51.100.3")
-        );
-        assert_eq!(hop("from attbi.com (h000502e08144.ne.client2.attbi.com[24.128.27.103]) by rwcrmhc53.attbi.com (rwcrmhc53) with SMTP id <2003>").from_ip, ip("24.128.27.103"));
-        assert_eq!(hop("from 12-211-5-69.client.attbi.com (<unknown.domain>[12.211.5.69]) by rwcrmhc53.attbi.com (rwcrmhc53) with SMTP id <2002>").from_ip, ip("12.211.5.69"));
-        assert_eq!(
-            hop("(from x [198.51.100.5]) by y (NAVGW 2.5) with SMTP").from_ip,
-            ip("198.51.100.5")
-        );
-        assert_eq!(
-            hop("from ([10.225.209.19:33672]) by ecelerity-va-1 (ecelerity HEAD) with SMTP id EE")
-                .from_ip,
-            ip("10.225.209.19")
-        );
     }
 
     #[test]
@@ -997,175 +848,93 @@ mod tests {
         assert!(!h.handover);
     }
 
-    /// Every `Received:` value of the real spam and ham, and mutations of
-    /// them spliced with the keywords and brackets the parser reacts to,
-    /// give exactly what the parser before the third performance pass
-    /// gave (`received_reference`, the old code kept for this test).
-    #[test]
-    fn equals_the_reference_parser_on_real_and_mutated_lines() {
-        fn walk(p: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-            if p.is_dir() {
-                for e in std::fs::read_dir(p).unwrap().flatten() {
-                    walk(&e.path(), out);
+    /// What the parser sees of a raw value, by definition: the value read
+    /// as UTF-8, its white-space runs as one space, trimmed; characters are
+    /// taken while fewer than `max` bytes are out. An invalid sequence is
+    /// written as U+FFFD without looking at `max` except at the first
+    /// non-ASCII byte (so a line of invalid bytes is not capped: the
+    /// behaviour as it is, pinned here).
+    fn unfolded_by_definition(raw: &[u8], max: usize) -> String {
+        let mut out = String::new();
+        let mut space = false;
+        let mut non_ascii = false;
+        for chunk in raw.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                if !c.is_ascii() && !non_ascii {
+                    non_ascii = true;
+                    if out.len() >= max {
+                        return out;
+                    }
                 }
-            } else {
-                out.push(p.to_path_buf());
-            }
-        }
-        let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
-        let mut values: Vec<Vec<u8>> = Vec::new();
-        for sub in ["spam", "ham"] {
-            let mut files = Vec::new();
-            walk(&std::path::Path::new(data).join(sub), &mut files);
-            for f in files {
-                let bytes = std::fs::read(&f).unwrap();
-                let Ok(reader) = crate::MessageReader::sniffed(&bytes[..]) else {
+                if c.is_whitespace() {
+                    space = true;
                     continue;
-                };
-                for raw in reader.flatten() {
-                    let header = crate::headers::header_block(&raw.bytes);
-                    for field in crate::headers::HeaderFields::new(header) {
-                        if field.name.eq_ignore_ascii_case(b"Received") {
-                            values.push(field.value.to_vec());
-                        }
+                }
+                if out.len() >= max {
+                    return out;
+                }
+                if space && !out.is_empty() {
+                    out.push(' ');
+                }
+                space = false;
+                out.push(c);
+            }
+            if !chunk.invalid().is_empty() {
+                if !non_ascii {
+                    non_ascii = true;
+                    if out.len() >= max {
+                        return out;
                     }
                 }
+                if space && !out.is_empty() {
+                    out.push(' ');
+                }
+                space = false;
+                out.push('\u{FFFD}');
             }
         }
-        assert!(values.len() > 10_000, "{}", values.len());
-        // Forms from other MTAs, so the mutations reach their rules too.
-        for l in [
-            "from itrqtnlnq (lucilleskinner@93.124.107.183 with login) by smtp111.mail.ne1.yahoo.com with SMTP; 17 Jan 2011 08:23:27 -0800 PST",
-            "from smtp.greyware.com(208.14.208.51, HELO smtp.sff.net) by x.x.org via smap (V1.3) id xma002908; Fri, 27 Feb 04 14:16:56 -0800",
-            "from av0001.technodiva.com (localhost [127.0.0.1])by  localhost.technodiva.com (Postfix) with ESMTP id 846CF2117",
-            "from 82.135.198.129 by FWM-M18.sysops.aol.com (64.12.168.82) with HTTP (WebMailUI); Tue, 19 Jun 2007 11:16:54 -0400",
-            "from 10.165.130.62 by CNNIMAIL12.CNN.COM (SMTPL release 1.0d) with TCP; Fri, 1 Sep 2006 20:28:14 -0400",
-            "from no.name.available by [165.224.216.88] via smtpd (for lists.sourceforge.net [66.35.250.206]) with ESMTP",
-            "from pop3.mail.dk (195.41.46.251) by loki.valhalla with POP3; 14 Apr 2010 11:14:29 -0000",
-        ] {
-            values.push(l.as_bytes().to_vec());
-        }
-        let pieces: &[&[u8]] = &[
-            b"(",
-            b")",
-            b"[",
-            b"]",
-            b" by ",
-            b" BY ",
-            b" with ",
-            b" id ",
-            b" for ",
-            b"from ",
-            b"(from ",
-            b"by ",
-            b"helo=",
-            b"ident=",
-            b"HELO ",
-            b"(EHLO)",
-            b"authenticated",
-            b"AUTH: ",
-            b"(authenticated as ",
-            b"(via HTTP",
-            b"HTTP-DAV",
-            b" with Microsoft Exchange Server HTTP-DAV",
-            b"Exim",
-            b"Microsoft",
-            b"with POP3",
-            b"with imap",
-            b"local",
-            b"1.2.3.4",
-            b"[10.0.0.1]",
-            b"@",
-            b";",
-            b" ",
-            b"\r\n\t",
-            "\u{a0}".as_bytes(),
-            "\u{e9}".as_bytes(),
-            b"\xff",
-            b"unknown",
-            b"IPv6:",
-            b"::1",
-            b"ESMTPA",
-            b"\x00",
-            b"(Authenticated sender: x)",
-            b"198.51.100.7:25",
-            b"x@[2001:db8::1]",
-            b")by ",
-            b" with login)",
-            b", HELO ",
-            b", ",
-            b"fe80::1,",
-            b"(SMTPL",
-            b"(InterScan",
-            b"(64.12.168.82) with HTTP (WebMailUI)",
-            b" via smtpd (for ",
-        ];
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        let (mut s_new, mut s_old) = (String::new(), String::new());
-        let mut n = 0usize;
-        for v in &values {
-            for round in 0..12 {
-                let mut m = v.clone();
-                if round > 0 {
-                    for _ in 0..(next() % 4 + 1) {
-                        let at = (next() as usize) % (m.len() + 1);
-                        match next() % 4 {
-                            0 => m.truncate(at),
-                            1 => {
-                                let end = (at + (next() as usize) % 12).min(m.len());
-                                m.drain(at..end);
-                            }
-                            _ => {
-                                let p = pieces[(next() as usize) % pieces.len()];
-                                m.splice(at..at, p.iter().copied());
-                            }
-                        }
-                    }
-                }
-                let got = parse_received_bytes(&m, &mut s_new).map(HopRef::to_hop);
-                let want = crate::received_reference::parse_received_bytes(&m, &mut s_old);
-                assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&m));
-                for max in [3, 17, 64, MAX_RECEIVED_LEN] {
-                    unfold_into(&m, &mut s_new, max);
-                    crate::received_reference::unfold_into(&m, &mut s_old, max);
-                    assert_eq!(s_new, s_old, "{m:?} {max}");
-                }
-                n += 1;
-            }
-        }
-        eprintln!("{n} Received values compared");
+        out
     }
 
-    /// The golden suite's inputs give what the previous parser gave.
+    /// The unfolding under the parser equals its definition at every cap,
+    /// on the suite's lines (CR, LF, NUL, invalid UTF-8 among them) and on
+    /// random bytes rich in white space.
     #[test]
-    fn corpus_equals_the_reference_parser() {
+    fn unfolding_is_the_definition_at_every_cap() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/received");
-        let (mut s_old, mut s_new) = (String::new(), String::new());
-        let mut n = 0;
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.extension().is_none_or(|x| x != "txt") {
-                continue;
-            }
-            let m = std::fs::read(&p).unwrap();
-            let got = parse_received(&String::from_utf8_lossy(&m));
-            let want = crate::received_reference::parse_received_bytes(&m, &mut s_old);
-            assert_eq!(got, want, "{}", p.display());
-            for max in [3, 17, 64, MAX_RECEIVED_LEN] {
-                unfold_into(&m, &mut s_new, max);
-                crate::received_reference::unfold_into(&m, &mut s_old, max);
-                assert_eq!(s_new, s_old, "{} {max}", p.display());
-            }
-            n += 1;
+        let mut values: Vec<Vec<u8>> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+            .map(|p| std::fs::read(p).unwrap())
+            .collect();
+        assert!(values.len() > 300, "{}", values.len());
+        let alphabet: [&[u8]; 10] = [
+            b"a",
+            b"(",
+            b" ",
+            b"\t",
+            b"\r\n",
+            b"\x0b",
+            "\u{a0}".as_bytes(),
+            "\u{3000}".as_bytes(),
+            b"\xff",
+            b"\xc3",
+        ];
+        let mut rng = XorShift::new(0x2545_F491_4F6C_DD1D);
+        for _ in 0..5000 {
+            let v: Vec<u8> = (0..rng.below(40))
+                .flat_map(|_| alphabet[rng.below(alphabet.len())].iter().copied())
+                .collect();
+            values.push(v);
         }
-        eprintln!("{n} corpus lines equal the reference");
-        assert!(n > 300);
+        let mut out = String::new();
+        for v in &values {
+            for max in [0, 1, 3, 17, 64, MAX_RECEIVED_LEN] {
+                unfold_into(v, &mut out, max);
+                assert_eq!(out, unfolded_by_definition(v, max), "{v:?} {max}");
+            }
+        }
     }
 
     #[test]
