@@ -331,8 +331,9 @@ pub fn answer<'z>(zones: &'z Zones, q: &Query) -> Response<'z> {
         255 => false,
         _ => return Response::code(rcode::REFUSED),
     };
-    // Zone transfers and the meta types TSIG..MAILA are not served.
-    if (250..=254).contains(&q.qtype) {
+    // Zone transfers and the meta types TSIG..MAILA are not served;
+    // rbldnsd answers NOTIMP to every type from TSIG (250) up except ANY.
+    if q.qtype >= 250 && q.qtype != rtype::ANY {
         return Response::code(rcode::NOTIMP);
     }
     let Some((zone, apex_at)) = zones.find(q.qname(), q.label_starts()) else {
