@@ -38,6 +38,8 @@ const W_RELAY: f64 = 1.0;
 /// Weight of an LSH band key: near-duplicate text also joins campaigns of
 /// other botnets on the same topic, so it counts less.
 const W_BAND: f64 = 0.3;
+/// Weight of the message's campaign (all members of its component).
+const W_CAMPAIGN: f64 = 1.0;
 const DAY_MICROS: i64 = 86_400_000_000;
 
 /// A hasher for keys that are already 64-bit hashes.
@@ -109,7 +111,8 @@ pub(crate) fn keys_of(f: &MessageFeatures, out: &mut Vec<Key>) {
     if let Some(fp) = f.fingerprint {
         for (band, slots) in fp.chunks_exact(4).enumerate() {
             let mut b = [0u8; 17];
-            let bytes = std::iter::once(band as u8).chain(slots.iter().flat_map(|s| s.to_le_bytes()));
+            let bytes =
+                std::iter::once(band as u8).chain(slots.iter().flat_map(|s| s.to_le_bytes()));
             for (dst, src) in b.iter_mut().zip(bytes) {
                 *dst = src;
             }
@@ -158,6 +161,8 @@ pub(crate) struct ClusterVote {
     pub(crate) votes: Vec<(u32, f64, f64)>,
     pub(crate) total: f64,
     pub(crate) list_total: f64,
+    /// Only near-duplicate text (LSH bands) voted.
+    pub(crate) weak: bool,
 }
 
 impl ClusterVote {
@@ -184,7 +189,10 @@ impl ClusterVote {
         if self.list_total <= 0.0 {
             return 0.0;
         }
-        self.votes.iter().find(|v| v.0 == fam).map_or(0.0, |v| v.2 / self.list_total)
+        self.votes
+            .iter()
+            .find(|v| v.0 == fam)
+            .map_or(0.0, |v| v.2 / self.list_total)
     }
 }
 
@@ -197,6 +205,41 @@ pub(crate) struct ClusterIndex {
     parent: Vec<u32>,
     /// Per node: the earliest member (time, sha256), kept at the root.
     first: Vec<(i64, [u8; 32])>,
+    /// Per node: the labels of the campaign's members, kept at the root
+    /// (merged when two campaigns join).
+    camp: Vec<Tally>,
+}
+
+impl Tally {
+    fn add(&mut self, own: Own) {
+        self.members = self.members.saturating_add(1);
+        self.listy = self.listy.saturating_add(u32::from(own.listy));
+        if own.listy {
+            return;
+        }
+        for (fam, is_rule) in [(own.rule, true), (own.list, false)] {
+            let Some(fam) = fam else { continue };
+            match self.votes.iter_mut().find(|v| v.0 == fam) {
+                Some(v) if is_rule => v.1 = v.1.saturating_add(1),
+                Some(v) => v.2 = v.2.saturating_add(1),
+                None => self.votes.push((fam, u32::from(is_rule), u32::from(!is_rule))),
+            }
+        }
+    }
+
+    fn merge(&mut self, o: Tally) {
+        self.members = self.members.saturating_add(o.members);
+        self.listy = self.listy.saturating_add(o.listy);
+        for (fam, r, l) in o.votes {
+            match self.votes.iter_mut().find(|v| v.0 == fam) {
+                Some(v) => {
+                    v.1 = v.1.saturating_add(r);
+                    v.2 = v.2.saturating_add(l);
+                }
+                None => self.votes.push((fam, r, l)),
+            }
+        }
+    }
 }
 
 impl ClusterIndex {
@@ -205,19 +248,7 @@ impl ClusterIndex {
         let mut root: Option<u32> = None;
         for k in keys {
             if k.weight > 0.0 {
-                let t = self.tallies.entry(k.id).or_default();
-                t.members = t.members.saturating_add(1);
-                t.listy = t.listy.saturating_add(u32::from(own.listy));
-                if !own.listy {
-                    for (fam, is_rule) in [(own.rule, true), (own.list, false)] {
-                        let Some(fam) = fam else { continue };
-                        match t.votes.iter_mut().find(|v| v.0 == fam) {
-                            Some(v) if is_rule => v.1 = v.1.saturating_add(1),
-                            Some(v) => v.2 = v.2.saturating_add(1),
-                            None => t.votes.push((fam, u32::from(is_rule), u32::from(!is_rule))),
-                        }
-                    }
-                }
+                self.tallies.entry(k.id).or_default().add(own);
             }
             if k.campaign && !own.listy {
                 let n = self.node(k.id, f);
@@ -227,6 +258,11 @@ impl ClusterIndex {
                 });
             }
         }
+        if let Some(r) = root
+            && let Some(t) = self.camp.get_mut(r as usize)
+        {
+            t.add(own);
+        }
     }
 
     fn node(&mut self, key: u64, f: &MessageFeatures) -> u32 {
@@ -235,6 +271,7 @@ impl ClusterIndex {
         if n == next {
             self.parent.push(n);
             self.first.push((f.time, f.sha256));
+            self.camp.push(Tally::default());
         }
         let r = self.find(n);
         if let Some(slot) = self.first.get_mut(r as usize)
@@ -270,12 +307,15 @@ impl ClusterIndex {
         if let Some(slot) = self.parent.get_mut(drop as usize) {
             *slot = keep;
         }
+        let moved = self.camp.get_mut(drop as usize).map(std::mem::take);
+        if let (Some(m), Some(t)) = (moved, self.camp.get_mut(keep as usize)) {
+            t.merge(m);
+        }
         keep
     }
 
-    /// The campaign id of a message filed under `keys`: the earliest
-    /// member of its component, as `c-` and 12 hex digits of its SHA-256.
-    pub(crate) fn campaign(&self, keys: &[Key]) -> Option<String> {
+    /// The campaign root of a message filed under `keys`.
+    fn root(&self, keys: &[Key]) -> Option<u32> {
         let k = keys.iter().find(|k| k.campaign)?;
         let mut n = *self.nodes.get(&k.id)?;
         while let Some(&p) = self.parent.get(n as usize) {
@@ -284,6 +324,13 @@ impl ClusterIndex {
             }
             n = p;
         }
+        Some(n)
+    }
+
+    /// The campaign id of a message filed under `keys`: the earliest
+    /// member of its component, as `c-` and 12 hex digits of its SHA-256.
+    pub(crate) fn campaign(&self, keys: &[Key]) -> Option<String> {
+        let n = self.root(keys)?;
         let (_, sha) = self.first.get(n as usize)?;
         let mut s = String::with_capacity(14);
         s.push_str("c-");
@@ -293,58 +340,30 @@ impl ClusterIndex {
         Some(s)
     }
 
-    /// What the keys say about a message, its own labels taken out.
+    /// What the keys say about a message, its own labels taken out: its
+    /// campaign, its sites and its relay first; only when those carry no
+    /// label, its LSH bands (near-duplicate text is shared by campaigns of
+    /// other botnets on the same topic, so it never outvotes them).
     pub(crate) fn vote(&self, keys: &[Key], own: Own, out: &mut ClusterVote) {
         out.votes.clear();
         out.total = 0.0;
         out.list_total = 0.0;
-        for k in keys {
-            if k.weight <= 0.0 {
-                continue;
+        out.weak = false;
+        if let Some(t) = self.root(keys).and_then(|r| self.camp.get(r as usize)) {
+            add_tally(t, W_CAMPAIGN, own, out);
+        }
+        for k in keys.iter().filter(|k| k.weight >= W_SITE) {
+            if let Some(t) = self.tallies.get(&k.id) {
+                add_tally(t, k.weight, own, out);
             }
-            let Some(t) = self.tallies.get(&k.id) else {
-                continue;
-            };
-            // A key dominated by mailing-list mail carries no label.
-            if u64::from(t.listy) * 2 > u64::from(t.members) {
-                continue;
-            }
-            let mine = |fam: u32, rule: bool| -> u32 {
-                let o = if rule { own.rule } else { own.list };
-                u32::from(!own.listy && o == Some(fam))
-            };
-            let mut labelled = 0u64;
-            let mut list_labelled = 0u64;
-            for &(fam, r, l) in &t.votes {
-                let (r, l) = (r - mine(fam, true).min(r), l - mine(fam, false).min(l));
-                labelled += u64::from(r) + u64::from(l);
-                list_labelled += u64::from(l);
-            }
-            if labelled == 0 {
-                continue;
-            }
-            let scale = k.weight * (labelled as f64).min(KEY_CAP) / labelled as f64;
-            let lscale = if list_labelled > 0 {
-                k.weight * (list_labelled as f64).min(KEY_CAP) / list_labelled as f64
-            } else {
-                0.0
-            };
-            for &(fam, r, l) in &t.votes {
-                let (r, l) = (r - mine(fam, true).min(r), l - mine(fam, false).min(l));
-                if r + l == 0 {
-                    continue;
-                }
-                let add = scale * f64::from(r + l);
-                let ladd = lscale * f64::from(l);
-                match out.votes.iter_mut().find(|v| v.0 == fam) {
-                    Some(v) => {
-                        v.1 += add;
-                        v.2 += ladd;
-                    }
-                    None => out.votes.push((fam, add, ladd)),
-                }
-                out.total += add;
-                out.list_total += ladd;
+        }
+        if out.total > 0.0 {
+            return;
+        }
+        out.weak = true;
+        for k in keys.iter().filter(|k| k.weight > 0.0 && k.weight < W_SITE) {
+            if let Some(t) = self.tallies.get(&k.id) {
+                add_tally(t, k.weight, own, out);
             }
         }
     }
@@ -352,5 +371,50 @@ impl ClusterIndex {
     /// Keys indexed (for memory accounting).
     pub(crate) fn key_count(&self) -> usize {
         self.tallies.len()
+    }
+}
+
+/// Adds one key's tally to a vote, the message's own labels left out.
+fn add_tally(t: &Tally, weight: f64, own: Own, out: &mut ClusterVote) {
+    // A key dominated by mailing-list mail carries no label.
+    if u64::from(t.listy) * 2 > u64::from(t.members) {
+        return;
+    }
+    let mine = |fam: u32, rule: bool| -> u32 {
+        let o = if rule { own.rule } else { own.list };
+        u32::from(!own.listy && o == Some(fam))
+    };
+    let mut labelled = 0u64;
+    let mut list_labelled = 0u64;
+    for &(fam, r, l) in &t.votes {
+        let (r, l) = (r - mine(fam, true).min(r), l - mine(fam, false).min(l));
+        labelled += u64::from(r) + u64::from(l);
+        list_labelled += u64::from(l);
+    }
+    if labelled == 0 {
+        return;
+    }
+    let scale = weight * (labelled as f64).min(KEY_CAP) / labelled as f64;
+    let lscale = if list_labelled > 0 {
+        weight * (list_labelled as f64).min(KEY_CAP) / list_labelled as f64
+    } else {
+        0.0
+    };
+    for &(fam, r, l) in &t.votes {
+        let (r, l) = (r - mine(fam, true).min(r), l - mine(fam, false).min(l));
+        if r + l == 0 {
+            continue;
+        }
+        let add = scale * f64::from(r + l);
+        let ladd = lscale * f64::from(l);
+        match out.votes.iter_mut().find(|v| v.0 == fam) {
+            Some(v) => {
+                v.1 += add;
+                v.2 += ladd;
+            }
+            None => out.votes.push((fam, add, ladd)),
+        }
+        out.total += add;
+        out.list_total += ladd;
     }
 }

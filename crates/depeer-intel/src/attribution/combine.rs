@@ -17,8 +17,14 @@
 use super::Signal;
 use super::cluster::{ClusterVote, Own};
 
-/// Cluster votes needed before a cluster label counts.
-pub(crate) const MIN_SUPPORT: f64 = 2.0;
+/// Cluster votes needed before a cluster label counts: one labelled
+/// member of the campaign, site or relay suffices (bot lists cover few
+/// messages of a new botnet: ~1.5 % in a simulated world at scale 1).
+pub(crate) const MIN_SUPPORT: f64 = 1.0;
+/// Votes needed when only near-duplicate text (LSH bands) voted.
+const WEAK_SUPPORT: f64 = 3.0;
+/// Share needed then.
+const WEAK_SHARE: f64 = 0.9;
 /// Share of the cluster votes the top family needs.
 pub(crate) const MIN_SHARE: f64 = 0.6;
 /// Bot-list votes in a cluster needed to overrule a rule.
@@ -61,12 +67,17 @@ pub(crate) fn decide(own: Own, conf: OwnConf, vote: &ClusterVote) -> Decision {
         if let Some(l) = own.list {
             add(l, conf.list, Signal::BotList);
         }
+        let (need_support, need_share) = if vote.weak {
+            (WEAK_SUPPORT, WEAK_SHARE)
+        } else {
+            (MIN_SUPPORT, MIN_SHARE)
+        };
         if let Some((fam, share, support)) = vote.top()
-            && support >= MIN_SUPPORT
-            && share >= MIN_SHARE
+            && support >= need_support
+            && share >= need_share
             && (rule.is_none() || rule == Some(fam))
         {
-            let c = 0.95 * share * support / (support + 2.0);
+            let c = 0.95 * share * support / (support + 1.0);
             add(fam, c, Signal::Cluster);
         }
     }

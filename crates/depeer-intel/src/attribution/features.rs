@@ -179,11 +179,21 @@ mod tests {
 
     #[test]
     fn hostile_header_blocks_do_not_panic() {
-        for raw in [&b""[..], b"\n", b":", b"\xff\xfe: \xff", b" \t cont", b"a:\r\n\r\n"] {
+        for raw in [
+            &b""[..],
+            b"\n",
+            b":",
+            b"\xff\xfe: \xff",
+            b" \t cont",
+            b"a:\r\n\r\n",
+        ] {
             let _ = HeaderSummary::from_raw(raw);
         }
         let big = "X: y\n".repeat(10_000);
-        assert_eq!(HeaderSummary::from_raw(big.as_bytes()).names.len(), MAX_HEADER_LINES);
+        assert_eq!(
+            HeaderSummary::from_raw(big.as_bytes()).names.len(),
+            MAX_HEADER_LINES
+        );
     }
 
     #[test]

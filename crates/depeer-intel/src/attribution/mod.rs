@@ -133,7 +133,11 @@ impl BotListIndex {
     pub const INSIDE: f64 = 0.7;
     /// Confidence of a listing within [`Self::SLACK`] of the moment.
     pub const NEAR: f64 = 0.5;
-    /// How far around a listing it still counts (24 h, microseconds).
+    /// Confidence of a listing of the address at another time: a static
+    /// address, or the same DHCP lease seen at another moment; weak, so
+    /// any other signal outweighs it.
+    pub const FAR: f64 = 0.35;
+    /// How far around a listing it counts as near (24 h, microseconds).
     pub const SLACK: i64 = 86_400_000_000;
 
     /// An empty list.
@@ -181,10 +185,13 @@ impl BotList for BotListIndex {
             let inside = l.first <= time && time <= l.last;
             let near = l.first.saturating_sub(Self::SLACK) <= time
                 && time <= l.last.saturating_add(Self::SLACK);
-            if !near {
-                continue;
-            }
-            let w = if inside { Self::INSIDE } else { Self::NEAR };
+            let w = if inside {
+                Self::INSIDE
+            } else if near {
+                Self::NEAR
+            } else {
+                Self::FAR
+            };
             total += w;
             match tally.iter_mut().find(|t| t.0 == l.family) {
                 Some(t) => {
@@ -197,9 +204,27 @@ impl BotList for BotListIndex {
         let &(fam, w, inside) = tally
             .iter()
             .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))?;
-        let max_w = if inside { Self::INSIDE } else { Self::NEAR };
+        let max_w = if inside {
+            Self::INSIDE
+        } else {
+            tally_best_near(ls, fam, time)
+        };
         let name = self.families.get(fam as usize)?;
         Some((name.as_str(), max_w * w / total))
+    }
+}
+
+/// The best weight class of `fam`'s listings at `time`: near or far.
+fn tally_best_near(ls: &[Listing], fam: u32, time: i64) -> f64 {
+    let near = ls.iter().any(|l| {
+        l.family == fam
+            && l.first.saturating_sub(BotListIndex::SLACK) <= time
+            && time <= l.last.saturating_add(BotListIndex::SLACK)
+    });
+    if near {
+        BotListIndex::NEAR
+    } else {
+        BotListIndex::FAR
     }
 }
 
@@ -320,9 +345,5 @@ pub fn attribute_batch(
 ) -> Vec<Attribution> {
     let mut a = Attributor::new(rules);
     let own: Vec<OwnSignals> = batch.iter().map(|f| a.observe(f, bots)).collect();
-    batch
-        .iter()
-        .zip(own)
-        .map(|(f, o)| a.decide(f, o))
-        .collect()
+    batch.iter().zip(own).map(|(f, o)| a.decide(f, o)).collect()
 }

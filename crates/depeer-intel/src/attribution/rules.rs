@@ -105,7 +105,11 @@ struct RuleToml {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Tok {
     Lit(u8),
-    Class { class: Class, min: usize, max: usize },
+    Class {
+        class: Class,
+        min: usize,
+        max: usize,
+    },
     Ip,
     Any,
 }
@@ -347,6 +351,14 @@ impl RuleSet {
         self.rules.len()
     }
 
+    /// The canonical families the rules name, sorted, without repeats.
+    pub fn families(&self) -> Vec<String> {
+        let mut f: Vec<String> = self.rules.iter().map(|r| r.family.clone()).collect();
+        f.sort();
+        f.dedup();
+        f
+    }
+
     /// Whether there are no rules.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
@@ -421,7 +433,11 @@ impl Rule {
             }
         }
         if let Some(b) = &self.boundary
-            && !h.content_type.as_deref().and_then(boundary_of).is_some_and(|v| b.matches(v))
+            && !h
+                .content_type
+                .as_deref()
+                .and_then(boundary_of)
+                .is_some_and(|v| b.matches(v))
         {
             return false;
         }
@@ -436,13 +452,21 @@ impl Rule {
             return false;
         }
         if let Some(d) = self.message_id_domain {
-            let Some(domain) = f.message_id.as_deref().and_then(|m| m.rsplit_once('@')).map(|x| x.1)
+            let Some(domain) = f
+                .message_id
+                .as_deref()
+                .and_then(|m| m.rsplit_once('@'))
+                .map(|x| x.1)
             else {
                 return false;
             };
             let want = match d {
                 DomainFrom::Helo => f.relay_helo.as_deref(),
-                DomainFrom::From => f.from_addr.as_deref().and_then(|a| a.rsplit_once('@')).map(|x| x.1),
+                DomainFrom::From => f
+                    .from_addr
+                    .as_deref()
+                    .and_then(|a| a.rsplit_once('@'))
+                    .map(|x| x.1),
             };
             if !want.is_some_and(|w| w.eq_ignore_ascii_case(domain)) {
                 return false;
