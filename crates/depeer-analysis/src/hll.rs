@@ -126,10 +126,10 @@ fn dense_add(regs: &mut [u8], h: u64) {
     // 51 when they are all zero.
     let rest = h << PRECISION;
     let rank = (rest.leading_zeros().min(64 - PRECISION) + 1) as u8;
-    if let Some(r) = regs.get_mut(idx) {
-        if rank > *r {
-            *r = rank;
-        }
+    if let Some(r) = regs.get_mut(idx)
+        && rank > *r
+    {
+        *r = rank;
     }
 }
 

@@ -8,10 +8,12 @@
 //! dependencies so that a parser crate can use it without pulling anything
 //! heavy.
 
+mod feed;
 mod obs;
 mod source;
 mod time;
 
+pub use feed::FeedEntryObs;
 pub use obs::{
     ArrivalSource, AsLinkObs, AsNameObs, MessageObs, Relationship, RibStateObs, RouteObs,
     RoutingEventKind, RoutingEventObs, UrlObs,

@@ -10,6 +10,8 @@
 //!   history (`routes`, `as_links`, `routing_events`, `rib_state`).
 //! * [`ingest_ipasn`]: a pyasn IP->AS table as the routes of one moment.
 //! * [`ingest_as2org`]: AS names and organisations into `as_names`.
+//! * [`ingest_feed`]: threat feeds (C&C, URL, passive DNS, bot and network
+//!   lists) into `feed_entries`.
 //!
 //! Inputs that cannot be used are quarantined with their bytes and a reason,
 //! and the run goes on; an [`IngestError`] means the run itself could not
@@ -28,6 +30,7 @@
 
 mod as2org;
 mod error;
+mod feed;
 mod input;
 mod ipasn;
 mod mail;
@@ -36,6 +39,7 @@ mod progress;
 
 pub use as2org::{As2orgOptions, As2orgSummary, ingest_as2org};
 pub use error::IngestError;
+pub use feed::{FeedIngestOptions, FeedSummary, ingest_feed};
 pub use ipasn::{IpasnOptions, IpasnQuarantine, IpasnSummary, ingest_ipasn};
 pub use mail::{MailOptions, MailSummary, ingest_mail};
 pub use mrt::{MrtOptions, MrtSummary, collector_name, dump_mrt, ingest_mrt};

@@ -142,12 +142,10 @@ fn main() {
         let mut r = read_feed(BufReader::with_capacity(1 << 18, f), o);
         let mut keys = 0u64;
         let mut xor = [0u8; 16];
-        for x in r.by_ref() {
-            if let Ok(e) = x {
-                let k = e.dedup_key();
-                xor.iter_mut().zip(k).for_each(|(a, b)| *a ^= b);
-                keys += 1;
-            }
+        for e in r.by_ref().flatten() {
+            let k = e.dedup_key();
+            xor.iter_mut().zip(k).for_each(|(a, b)| *a ^= b);
+            keys += 1;
         }
         let s = t.elapsed().as_secs_f64();
         let st = r.stats();

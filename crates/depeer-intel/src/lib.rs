@@ -16,9 +16,9 @@ mod family;
 mod feed;
 
 pub use attribution::{
-    Attribution, Attributor, BUILTIN_RULES, BotList, BotListIndex, HeaderSummary,
-    MAX_HEADER_LINES, MessageFeatures, NoBotList, OwnSignals, RuleSet, RulesError, Signal,
-    attribute_batch, parse_fingerprint,
+    Attribution, Attributor, BUILTIN_RULES, BotList, BotListIndex, HeaderSummary, MAX_HEADER_LINES,
+    MessageFeatures, NoBotList, OwnSignals, RuleSet, RulesError, Signal, attribute_batch,
+    parse_fingerprint,
 };
 pub use error::IntelError;
 pub use family::canonical_family;

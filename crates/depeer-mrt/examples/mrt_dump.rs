@@ -3,17 +3,20 @@
 //! scripts/conformance/mrt and scripts/bench/route.
 //!
 //! Usage: `mrt_dump [--quiet] FILE...` (gzip, bzip2 or plain, by magic bytes).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
-use std::io::{BufReader, Read, Write};
+use std::io::{Read, Write};
 
 fn open(path: &str) -> std::io::Result<Box<dyn Read>> {
-    let mut f = BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
-    let head = std::io::BufRead::fill_buf(&mut f)?.to_vec();
-    Ok(match head.as_slice() {
-        [0x1f, 0x8b, ..] => Box::new(flate2::bufread::MultiGzDecoder::new(f)),
-        [b'B', b'Z', b'h', ..] => Box::new(bzip2::bufread::MultiBzDecoder::new(f)),
-        _ => Box::new(f),
-    })
+    let f = std::fs::File::open(path)?;
+    Ok(Box::new(
+        depeer_io::open_decoded(f, depeer_io::Limits::default())?.reader,
+    ))
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -21,15 +21,6 @@
 //! let out: Vec<_> = MrtReader::new(&rec[..], "mem").collect();
 //! assert!(matches!(out[0].as_ref().unwrap().elems[0], Elem::State { old: 1, new: 2, .. }));
 //! ```
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
 // An `MrtError` carries the offending bytes to quarantine; it is built once
 // per bad record, so its size does not matter on the hot path.
 #![allow(clippy::result_large_err)]

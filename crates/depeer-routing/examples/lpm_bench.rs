@@ -4,6 +4,12 @@
 //! `key=value` lines.
 //!
 //! Usage: `lpm_bench TABLE.dat[.gz] [N_LOOKUPS]`
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -16,13 +22,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let path = args.first().ok_or("usage: lpm_bench TABLE [N]")?;
     let n: usize = args.get(1).map_or(Ok(50_000_000), |s| s.parse())?;
-    let raw = std::fs::read(path)?;
     let mut text = Vec::new();
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        flate2::read::MultiGzDecoder::new(&raw[..]).read_to_end(&mut text)?;
-    } else {
-        text = raw;
-    }
+    depeer_io::open_decoded(std::fs::File::open(path)?, depeer_io::Limits::default())?
+        .reader
+        .read_to_end(&mut text)?;
     let t0 = Instant::now();
     let table = read_ipasn(&text[..], path)?;
     let rows: Vec<RouteObs> = table

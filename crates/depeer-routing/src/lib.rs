@@ -24,15 +24,6 @@
 //! let t = RouteTable::from_routes(&rows, None);
 //! assert_eq!(t.lookup("208.66.195.1".parse().unwrap()).unwrap().origins, vec![Asn(26780)]);
 //! ```
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
 
 mod as2org;
 mod history;

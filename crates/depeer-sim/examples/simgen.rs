@@ -1,5 +1,11 @@
 //! Generates a scenario: `simgen NAME OUT [SEED] [SCALE] [gz|zst]` (development helper;
 //! the user-facing command is `depeer sim`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 fn main() {
     let a: Vec<String> = std::env::args().collect();

@@ -2,6 +2,12 @@
 //!
 //! `cargo run --release -p depeer-store --example write_bench -- [N] [DIR]`
 //! (default 200,000 messages of ~6 KB in a temporary directory).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::time::Instant;
 

@@ -27,6 +27,7 @@
 //! ```
 
 mod error;
+mod feeds;
 mod journal;
 mod parquet_io;
 mod raw;

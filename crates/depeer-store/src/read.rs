@@ -79,6 +79,17 @@ impl Dataset {
         })
     }
 
+    /// The keys of every listing in `feed_entries` (see
+    /// [`depeer_core::FeedEntryObs::key`]).
+    pub fn read_feed_keys(&self) -> Result<std::collections::HashSet<String>> {
+        let keys = self.read(
+            crate::schema::names::FEED_ENTRIES,
+            crate::feeds::KEY_COLS,
+            crate::feeds::keys_from,
+        )?;
+        Ok(crate::feeds::key_set(keys))
+    }
+
     /// Every row of `routes`.
     pub fn read_routes(&self) -> Result<Vec<RouteObs>> {
         self.read(names::ROUTES, routing::ROUTE_COLS, routing::routes_from)

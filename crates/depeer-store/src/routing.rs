@@ -29,6 +29,8 @@ pub enum TableRows<'a> {
     AsNames(&'a [AsNameObs]),
     /// Rows of `rib_state`.
     RibState(&'a [RibStateObs]),
+    /// Rows of `feed_entries`.
+    FeedEntries(&'a [depeer_core::FeedEntryObs]),
 }
 
 fn ts_builder(n: usize) -> TimestampMicrosecondBuilder {
@@ -44,6 +46,7 @@ impl<'a> TableRows<'a> {
             TableRows::RoutingEvents(_) => names::ROUTING_EVENTS,
             TableRows::AsNames(_) => names::AS_NAMES,
             TableRows::RibState(_) => names::RIB_STATE,
+            TableRows::FeedEntries(_) => names::FEED_ENTRIES,
         }
     }
 
@@ -55,6 +58,7 @@ impl<'a> TableRows<'a> {
             TableRows::RoutingEvents(r) => r.len(),
             TableRows::AsNames(r) => r.len(),
             TableRows::RibState(r) => r.len(),
+            TableRows::FeedEntries(r) => r.len(),
         }
     }
 
@@ -72,12 +76,14 @@ impl<'a> TableRows<'a> {
             }
             TableRows::AsNames(r) => TableRows::AsNames(r.get(start..end).unwrap_or(&[])),
             TableRows::RibState(r) => TableRows::RibState(r.get(start..end).unwrap_or(&[])),
+            TableRows::FeedEntries(r) => TableRows::FeedEntries(r.get(start..end).unwrap_or(&[])),
         }
     }
 
     pub(crate) fn to_batch(self) -> Result<RecordBatch> {
         let n = self.len();
         let cols: Vec<ArrayRef> = match self {
+            TableRows::FeedEntries(rows) => return crate::feeds::feed_batch(rows),
             TableRows::Routes(rows) => {
                 let mut prefix = StringBuilder::with_capacity(n, n * 18);
                 let mut origin = Int64Builder::with_capacity(n);

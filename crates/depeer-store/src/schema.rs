@@ -149,6 +149,24 @@ fn rib_state() -> Schema {
     ])
 }
 
+fn feed_entries() -> Schema {
+    use DataType::{Int64, Utf8};
+    Schema::new(vec![
+        f("source", Utf8, false),
+        f("kind", Utf8, false),
+        f("indicator", Utf8, false),
+        f("address", Utf8, true),
+        f("family", Utf8, true),
+        f("port", Int64, true),
+        f("first_seen", ts(), true),
+        f("last_seen", ts(), true),
+        f("ingest_time", ts(), false),
+        f("source_file", Utf8, false),
+        f("source_line", Int64, false),
+        f("key", Utf8, false),
+    ])
+}
+
 static TABLES: LazyLock<Vec<TableDef>> = LazyLock::new(|| {
     let t = |name, layout, schema| TableDef {
         name,
@@ -164,6 +182,7 @@ static TABLES: LazyLock<Vec<TableDef>> = LazyLock::new(|| {
         t("routing_events", Layout::Flat, routing_events()),
         t("as_names", Layout::Flat, as_names()),
         t("rib_state", Layout::Flat, rib_state()),
+        t("feed_entries", Layout::Flat, feed_entries()),
     ]
 });
 
@@ -195,6 +214,8 @@ pub mod names {
     pub const AS_NAMES: &str = "as_names";
     /// `rib_state`
     pub const RIB_STATE: &str = "rib_state";
+    /// `feed_entries`
+    pub const FEED_ENTRIES: &str = "feed_entries";
 }
 
 pub(crate) fn schema_of(name: &str) -> SchemaRef {
@@ -239,9 +260,10 @@ mod tests {
             names::ROUTING_EVENTS,
             names::AS_NAMES,
             names::RIB_STATE,
+            names::FEED_ENTRIES,
         ] {
             assert!(table(n).is_some(), "{n}");
         }
-        assert_eq!(tables().len(), 8);
+        assert_eq!(tables().len(), 9);
     }
 }

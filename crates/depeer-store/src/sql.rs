@@ -100,7 +100,9 @@ pub fn sql_with_limits(dir: &Path, query: &str, limits: &QueryLimits) -> Result<
         .map_err(StoreError::io("start query runtime", dir))?;
     let env = RuntimeEnvBuilder::new()
         .with_memory_limit(limits.memory_bytes, 1.0)
-        .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled))
+        .with_disk_manager_builder(
+            DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
+        )
         .build_arc()
         .map_err(sql_err(query))?;
     let run = async {
@@ -200,10 +202,10 @@ fn statement_kind(st: &datafusion::sql::sqlparser::ast::Statement) -> String {
     let text = st.to_string().to_ascii_uppercase();
     let mut words = text.split_whitespace();
     let verb = words.next().unwrap_or("an unknown statement").to_string();
-    if matches!(verb.as_str(), "CREATE" | "DROP" | "ALTER") {
-        if let Some(object) = words.take(4).find(|w| OBJECTS.contains(w)) {
-            return format!("{verb} {object}");
-        }
+    if matches!(verb.as_str(), "CREATE" | "DROP" | "ALTER")
+        && let Some(object) = words.take(4).find(|w| OBJECTS.contains(w))
+    {
+        return format!("{verb} {object}");
     }
     verb
 }

@@ -45,6 +45,18 @@ pub enum Command {
     Sim(cmd::sim::Args),
     /// Simulate McColo 2008 at small scale, run every stage, tell the story.
     Demo(cmd::demo::Args),
+    /// Change points of a series in a CSV file.
+    Detect(cmd::detect::Args),
+    /// Run a server.
+    #[command(subcommand)]
+    Serve(Serve),
+}
+
+/// `depeer serve ...`
+#[derive(Debug, Subcommand)]
+pub enum Serve {
+    /// An authoritative DNS blocklist server (UDP and TCP).
+    Dnsbl(cmd::serve_dnsbl::Args),
 }
 
 /// `depeer ingest ...`
@@ -58,6 +70,8 @@ pub enum Ingest {
     Ipasn(cmd::ingest_ipasn::Args),
     /// AS names and organisations (CAIDA as2org JSON-lines or `ASN<TAB>name`).
     As2org(cmd::ingest_as2org::Args),
+    /// Threat feeds: C&C, URL, passive DNS, bot and network lists.
+    Feed(cmd::ingest_feed::Args),
 }
 
 /// `depeer route ...`
@@ -86,6 +100,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Route(Route::Events(a)) => cmd::route::events(&a),
         Command::Sim(a) => cmd::sim::run(&a, quiet),
         Command::Demo(a) => cmd::demo::run(&a),
+        Command::Ingest(Ingest::Feed(a)) => cmd::ingest_feed::run(&a, quiet),
+        Command::Detect(a) => cmd::detect::run(&a),
+        Command::Serve(Serve::Dnsbl(a)) => cmd::serve_dnsbl::run(&a),
     }
 }
 

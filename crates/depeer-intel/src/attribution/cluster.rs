@@ -222,7 +222,9 @@ impl Tally {
             match self.votes.iter_mut().find(|v| v.0 == fam) {
                 Some(v) if is_rule => v.1 = v.1.saturating_add(1),
                 Some(v) => v.2 = v.2.saturating_add(1),
-                None => self.votes.push((fam, u32::from(is_rule), u32::from(!is_rule))),
+                None => self
+                    .votes
+                    .push((fam, u32::from(is_rule), u32::from(!is_rule))),
             }
         }
     }

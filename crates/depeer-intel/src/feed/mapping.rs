@@ -216,7 +216,7 @@ impl Mapping {
                 ColumnSpec::Full { column, format } => (column, format),
             };
             let at = match r {
-                ColumnRef::Number(n) if n >= 1 && n <= 10_000 => ColAt::Index(n as usize - 1),
+                ColumnRef::Number(n) if (1..=10_000).contains(&n) => ColAt::Index(n as usize - 1),
                 ColumnRef::Number(n) => {
                     return Err(at_err(format!(
                         "{key}: column number {n} must be 1 or more"

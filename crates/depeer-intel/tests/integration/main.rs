@@ -1,10 +1,15 @@
 //! Integration tests of depeer-intel: the hand-written corpus, the
 //! malformed-line corpus, and every real public sample in the shared data.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod corpus;
-mod real;
 mod reader;
+mod real;
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +21,10 @@ pub(crate) fn corpus_dir() -> PathBuf {
 }
 
 /// Reads a whole file with `opts`; entries and errors apart.
-pub(crate) fn read_all(path: &Path, mut opts: FeedOptions) -> (Vec<FeedEntry>, Vec<IntelError>, FeedStats) {
+pub(crate) fn read_all(
+    path: &Path,
+    mut opts: FeedOptions,
+) -> (Vec<FeedEntry>, Vec<IntelError>, FeedStats) {
     opts.path = path.display().to_string();
     let f = std::fs::File::open(path).unwrap();
     let mut r = read_feed(std::io::BufReader::new(f), opts);

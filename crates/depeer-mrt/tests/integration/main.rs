@@ -1,6 +1,12 @@
 //! Integration tests of depeer-mrt: real files from ../shared/data (checked
 //! against bgpdump's own expected output where the bgpdump repository has
 //! one) and hand-made nasty inputs.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::collections::HashSet;
 use std::io::Read;
@@ -33,11 +39,9 @@ fn have_data(test: &str) -> bool {
 /// stream: the bytes before the cut and the error are both returned.
 fn decompressed(rel: &str) -> (Vec<u8>, Option<std::io::Error>) {
     let raw = std::fs::read(format!("{}/{rel}", data_dir())).unwrap();
-    let mut r: Box<dyn Read> = match raw.as_slice() {
-        [0x1f, 0x8b, ..] => Box::new(flate2::read::MultiGzDecoder::new(&raw[..])),
-        [b'B', b'Z', b'h', ..] => Box::new(bzip2::read::MultiBzDecoder::new(&raw[..])),
-        _ => Box::new(&raw[..]),
-    };
+    let mut r = depeer_io::open_decoded(std::io::Cursor::new(raw), depeer_io::Limits::default())
+        .unwrap()
+        .reader;
     let mut out = Vec::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
@@ -338,7 +342,11 @@ fn every_shared_mrt_file_reads_without_panic() {
     ] {
         for entry in std::fs::read_dir(format!("{}/mrt/{dir}", data_dir())).unwrap() {
             let p = entry.unwrap().path();
-            let rel = p.strip_prefix(data_dir()).unwrap().to_string_lossy().into_owned();
+            let rel = p
+                .strip_prefix(data_dir())
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             let (bytes, _) = decompressed(&rel);
             let mut r = MrtReader::new(&bytes[..], rel.clone());
             let n = r.by_ref().count() as u64;
@@ -359,13 +367,20 @@ fn all_mrt_files() -> Vec<String> {
                     walk(&p, out);
                 }
             } else {
-                let rel = p.strip_prefix(data_dir()).unwrap().to_string_lossy().to_string();
+                let rel = p
+                    .strip_prefix(data_dir())
+                    .unwrap()
+                    .to_string_lossy()
+                    .to_string();
                 out.push(rel);
             }
         }
     }
     let mut out = Vec::new();
-    walk(std::path::Path::new(&format!("{}/mrt", data_dir())), &mut out);
+    walk(
+        std::path::Path::new(&format!("{}/mrt", data_dir())),
+        &mut out,
+    );
     for f in [
         "ipasn/rib.20080501.0644_firstMB.bz2",
         "ipasn/rib6.20151101.0600_firstMB.bz2",

@@ -2,6 +2,12 @@
 //! against a hash-per-length reference on full pyasn tables, and the
 //! history of the 2008-02-24 Pakistan Telecom / YouTube hijack replayed
 //! from RouteViews update files.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -38,7 +44,9 @@ fn have_data(test: &str) -> bool {
 fn gunzip(rel: &str) -> Vec<u8> {
     let raw = std::fs::read(format!("{}/{rel}", data_dir())).unwrap();
     let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(&raw[..])
+    depeer_io::open_decoded(std::io::Cursor::new(raw), depeer_io::Limits::default())
+        .unwrap()
+        .reader
         .read_to_end(&mut out)
         .unwrap();
     out
@@ -178,7 +186,9 @@ fn replay(files: &[&str]) -> History {
     for f in files {
         let raw = std::fs::read(format!("{}/mrt/routeviews2-2008-02/{f}", data_dir())).unwrap();
         let mut bytes = Vec::new();
-        bzip2::read::MultiBzDecoder::new(&raw[..])
+        depeer_io::open_decoded(std::io::Cursor::new(raw), depeer_io::Limits::default())
+            .unwrap()
+            .reader
             .read_to_end(&mut bytes)
             .unwrap();
         for rec in MrtReader::new(&bytes[..], *f) {

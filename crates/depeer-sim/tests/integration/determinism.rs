@@ -80,7 +80,15 @@ fn zstd_output_is_deterministic_and_holds_the_plain_bytes() {
         let name = p.to_string_lossy();
         if let Some(plain_name) = name.strip_suffix(".zst") {
             // Every compressed file decodes (all its frames) to the plain file.
-            let bytes = zstd::decode_all(std::fs::File::open(z1.path().join(p)).unwrap()).unwrap();
+            let mut bytes = Vec::new();
+            let file = std::fs::File::open(z1.path().join(p)).unwrap();
+            std::io::Read::read_to_end(
+                &mut depeer_io::open_decoded(file, depeer_io::Limits::default())
+                    .unwrap()
+                    .reader,
+                &mut bytes,
+            )
+            .unwrap();
             let want = std::fs::read(plain.path().join(plain_name)).unwrap();
             if plain_name == "truth-messages.jsonl" {
                 let got = String::from_utf8(bytes)

@@ -1,7 +1,12 @@
 //! Integration tests of depeer-store: round trips of every table, dedup,
 //! crash recovery at every step of the commit protocol (injected and by a
 //! real SIGKILL), SQL over empty and filled stores, raw message round trip.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod read_only;
 

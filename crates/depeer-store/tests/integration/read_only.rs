@@ -44,7 +44,10 @@ fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn insert_is_refused() {
     let d = dataset();
-    let kind = refused(d.path(), "INSERT INTO messages SELECT * FROM messages LIMIT 1");
+    let kind = refused(
+        d.path(),
+        "INSERT INTO messages SELECT * FROM messages LIMIT 1",
+    );
     assert_eq!(kind, "INSERT");
     nothing_written(d.path());
 }
@@ -61,8 +64,14 @@ fn copy_is_refused_and_writes_no_file() {
 #[test]
 fn create_table_is_refused() {
     let d = dataset();
-    assert_eq!(refused(d.path(), "CREATE TABLE t AS SELECT 1 AS x"), "CREATE TABLE");
-    assert_eq!(refused(d.path(), "CREATE VIEW v AS SELECT 1 AS x"), "CREATE VIEW");
+    assert_eq!(
+        refused(d.path(), "CREATE TABLE t AS SELECT 1 AS x"),
+        "CREATE TABLE"
+    );
+    assert_eq!(
+        refused(d.path(), "CREATE VIEW v AS SELECT 1 AS x"),
+        "CREATE VIEW"
+    );
 }
 
 #[test]
@@ -97,7 +106,10 @@ fn delete_update_and_scripts_are_refused() {
         refused(d.path(), "UPDATE messages SET subject = 'x'"),
         "UPDATE"
     );
-    let kind = refused(d.path(), "SELECT 1; INSERT INTO messages SELECT * FROM messages");
+    let kind = refused(
+        d.path(),
+        "SELECT 1; INSERT INTO messages SELECT * FROM messages",
+    );
     assert!(kind.contains("2 statements"), "{kind}");
 }
 
@@ -143,7 +155,10 @@ fn a_query_past_its_memory_limit_stops_with_a_clear_error() {
             let msg = e.to_string();
             assert!(msg.contains("memory limit of 8 MB"), "{msg}");
         }
-        other => panic!("expected a memory-limit error, got {:?}", other.map(|b| b.len())),
+        other => panic!(
+            "expected a memory-limit error, got {:?}",
+            other.map(|b| b.len())
+        ),
     }
 }
 

@@ -89,9 +89,17 @@ fn write_table(series: &Series, found: &Detection, out: &mut dyn Write) -> std::
         missing,
         series.column,
         found.change_points.len(),
-        if found.change_points.len() == 1 { "" } else { "s" }
+        if found.change_points.len() == 1 {
+            ""
+        } else {
+            "s"
+        }
     )?;
-    writeln!(out, "{:>10} {:>10} {:>8} {:>14}", "start", "end", "values", "median")?;
+    writeln!(
+        out,
+        "{:>10} {:>10} {:>8} {:>14}",
+        "start", "end", "values", "median"
+    )?;
     let mut bounds = vec![0];
     bounds.extend(&found.change_points);
     bounds.push(found.n);
@@ -115,7 +123,12 @@ fn write_table(series: &Series, found: &Detection, out: &mut dyn Write) -> std::
                 number((a + b) / 2.0)
             }
         };
-        writeln!(out, "{start:>10} {:>10} {:>8} {median:>14}", end.saturating_sub(1), vals.len())?;
+        writeln!(
+            out,
+            "{start:>10} {:>10} {:>8} {median:>14}",
+            end.saturating_sub(1),
+            vals.len()
+        )?;
     }
     Ok(())
 }
@@ -124,5 +137,9 @@ fn write_table(series: &Series, found: &Detection, out: &mut dyn Write) -> std::
 fn number(x: f64) -> String {
     let s = format!("{x:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".to_string() } else { s.to_string() }
+    if s == "-0" {
+        "0".to_string()
+    } else {
+        s.to_string()
+    }
 }

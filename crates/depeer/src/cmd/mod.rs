@@ -2,11 +2,14 @@
 //! test can call.
 
 pub mod demo;
+pub mod detect;
 pub mod ingest_as2org;
+pub mod ingest_feed;
 pub mod ingest_ipasn;
 pub mod ingest_mail;
 pub mod ingest_mrt;
 pub mod route;
+pub mod serve_dnsbl;
 pub mod show;
 pub mod sim;
 pub mod sql;

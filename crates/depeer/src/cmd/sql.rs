@@ -11,7 +11,7 @@ use depeer_store::OutputFormat;
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Tables: messages, message_urls, quarantine, routes, as_links, \
-routing_events, as_names (columns in docs/schema.md). Day-partitioned tables have a `day` \
+routing_events, as_names, rib_state, feed_entries (columns in docs/schema.md). Day-partitioned tables have a `day` \
 column ('YYYY-MM-DD') that prunes files.
 
 The query runs read-only, under a memory and a time limit (--memory-limit, --timeout).

@@ -9,6 +9,7 @@
 )]
 
 mod demo;
+mod ingest_feed;
 mod ingest_mail;
 mod ingest_mrt;
 mod route;
