@@ -19,19 +19,18 @@
 //! spam no signal supports stays unknown (`botnet` null, signal `none`);
 //! mailing-list mail is never labelled from bot lists or clusters.
 
-mod cluster;
-mod combine;
 mod features;
+mod index;
 mod rules;
+mod solve;
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 pub use features::{HeaderSummary, MAX_HEADER_LINES, MessageFeatures, parse_fingerprint};
 pub use rules::{BUILTIN_RULES, RuleSet, RulesError};
 
-use cluster::{ClusterIndex, ClusterVote, Key, Own, keys_of};
-use combine::OwnConf;
+use index::{Index, KeyHash, Keys, Own, keys_of, template_signature};
+use solve::{Label, NO_FAMILY, Solution, UNIT};
 
 /// Which signal decided an attribution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,16 +53,6 @@ impl Signal {
             Signal::BotList => "bot-list",
             Signal::Cluster => "cluster",
             Signal::None => "none",
-        }
-    }
-
-    /// Preference among equally confident agreeing signals (lower first).
-    fn rank(self) -> u8 {
-        match self {
-            Signal::Rule => 0,
-            Signal::BotList => 1,
-            Signal::Cluster => 2,
-            Signal::None => 3,
         }
     }
 }
@@ -124,8 +113,8 @@ struct Listing {
 #[derive(Debug, Clone, Default)]
 pub struct BotListIndex {
     families: Vec<String>,
-    ids: HashMap<String, u32>,
-    by_ip: HashMap<IpAddr, Vec<Listing>>,
+    ids: foldhash::HashMap<String, u32>,
+    by_ip: foldhash::HashMap<IpAddr, Vec<Listing>>,
 }
 
 impl BotListIndex {
@@ -232,7 +221,7 @@ fn tally_best_near(ls: &[Listing], fam: u32, time: i64) -> f64 {
 #[derive(Debug, Default)]
 struct Families {
     names: Vec<String>,
-    ids: HashMap<String, u32>,
+    ids: foldhash::HashMap<String, u32>,
 }
 
 impl Families {
@@ -252,18 +241,23 @@ impl Families {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OwnSignals {
     own: Own,
-    conf: OwnConf,
 }
 
-/// The streaming attributor: an incremental cluster index over the
-/// messages observed so far, the rules and the family names.
+/// The streaming attributor: an incremental index of campaigns, relays
+/// and templates over the messages observed so far, the rules and the
+/// family names.
+///
+/// [`Attributor::decide`] decides with everything observed before it. The
+/// campaigns' families are solved again when messages were observed since
+/// the last solution (linear in the index), so observe a batch, then
+/// decide it, rather than alternating message by message.
 #[derive(Debug)]
 pub struct Attributor<'r> {
     rules: &'r RuleSet,
-    index: ClusterIndex,
+    index: Index,
     families: Families,
-    keys: Vec<Key>,
-    vote: ClusterVote,
+    keys: Keys,
+    solution: Solution,
 }
 
 impl<'r> Attributor<'r> {
@@ -271,54 +265,72 @@ impl<'r> Attributor<'r> {
     pub fn new(rules: &'r RuleSet) -> Self {
         Self {
             rules,
-            index: ClusterIndex::default(),
+            index: Index::default(),
             families: Families::default(),
-            keys: Vec::new(),
-            vote: ClusterVote::default(),
+            keys: Keys::default(),
+            solution: Solution::default(),
         }
     }
 
-    /// Computes a message's own signals (rule, bot list) and files it in
-    /// the cluster index.
+    /// Computes a message's own signals (rule, bot list, template) and
+    /// files it in the index.
     pub fn observe(&mut self, f: &MessageFeatures, bots: &dyn BotList) -> OwnSignals {
         let listy = f.headers.is_list_mail();
-        let mut s = OwnSignals {
-            own: Own {
-                listy,
-                ..Own::default()
-            },
-            conf: OwnConf::default(),
+        let mut own = Own {
+            listy,
+            ..Own::default()
         };
-        if let Some((fam, c, _)) = self.rules.first_match(f) {
-            s.own.rule = Some(self.families.id(fam));
-            s.conf.rule = c;
-        }
-        if let Some(ip) = f.relay_ip
-            && let Some((fam, c)) = bots.family_at(ip, f.time)
-        {
-            s.own.list = Some(self.families.id(fam));
-            s.conf.list = c;
+        if !listy {
+            let (key, rule) = match self.rules.first_match_at(f) {
+                Some((i, fam, c)) => {
+                    let id = self.families.id(fam);
+                    own.rule = Some(id);
+                    (KeyHash::new(9).u64(i as u64).finish(), Some((id, c)))
+                }
+                None => (template_signature(f), None),
+            };
+            own.template = self.index.template(key, rule);
+            if let Some(ip) = f.relay_ip
+                && let Some((fam, c)) = bots.family_at(ip, f.time)
+            {
+                let w = (c / BotListIndex::INSIDE * UNIT).round().clamp(1.0, UNIT) as u32;
+                own.list = Some((self.families.id(fam), w));
+            }
         }
         keys_of(f, &mut self.keys);
-        self.index.observe(f, &self.keys, s.own);
-        s
+        own.site = self.keys.sites.first().copied();
+        own.relay = self.keys.relay;
+        self.index.observe(f, &self.keys, own);
+        OwnSignals { own }
     }
 
-    /// Decides a message observed before, from its own signals and what
-    /// its clusters say now.
+    fn refresh(&mut self) {
+        let families = self.families.names.len();
+        if self.solution.observed != self.index.observed || self.solution.families != families {
+            self.solution = solve::solve(&self.index, families);
+        }
+    }
+
+    /// Decides a message observed before, from its own signals (which
+    /// carry its keys: `f` only gives the SHA-256 and time) and what its
+    /// campaign, relays and template say now.
     pub fn decide(&mut self, f: &MessageFeatures, own: OwnSignals) -> Attribution {
-        keys_of(f, &mut self.keys);
-        self.index.vote(&self.keys, own.own, &mut self.vote);
-        let decision = combine::decide(own.own, own.conf, &self.vote);
-        let campaign = if own.own.listy {
-            None
+        self.refresh();
+        let o = own.own;
+        let (label, campaign) = if o.listy {
+            (Label::NONE, None)
         } else {
-            self.index.campaign(&self.keys)
+            let root = self.index.campaign_root(&o);
+            let sol = &self.solution;
+            let label = match root {
+                Some(r) if !sol.tainted.get(r as usize).copied().unwrap_or(true) => {
+                    sol.labels.get(r as usize).copied().unwrap_or(Label::NONE)
+                }
+                _ => solve::lone(&self.index, sol, o),
+            };
+            (label, root.and_then(|r| self.index.campaign_id(r)))
         };
-        let (botnet, confidence, signal) = match decision {
-            Some((fam, c, s)) => (self.families.names.get(fam as usize).cloned(), c, s),
-            None => (None, 0.0, Signal::None),
-        };
+        let (botnet, confidence, signal) = self.verdict(label, o);
         Attribution {
             sha256: f.sha256,
             time: f.time,
@@ -329,7 +341,30 @@ impl<'r> Attributor<'r> {
         }
     }
 
-    /// Keys in the cluster index (memory grows with these).
+    /// Name, confidence and deciding signal of a label for a message.
+    fn verdict(&self, label: Label, o: Own) -> (Option<String>, f64, Signal) {
+        let fam = label.fam;
+        if fam == NO_FAMILY {
+            return (None, 0.0, Signal::None);
+        }
+        let list_w = |l: Option<(u32, u32)>| l.map_or(0.0, |(_, w)| f64::from(w) / UNIT);
+        let own_all = list_w(o.list);
+        let own_fam = list_w(o.list.filter(|l| l.0 == fam));
+        let trust = self.solution.trust.get(o.template as usize).copied();
+        let signal = if o.rule == Some(fam) && trust.unwrap_or(0.0) >= 0.5 {
+            Signal::Rule
+        } else if own_fam > 0.0 && label.ev_fam - own_fam < own_fam {
+            Signal::BotList
+        } else {
+            Signal::Cluster
+        };
+        let agree = (1.0 + label.ev_fam + own_fam) / (1.0 + label.ev_all + own_all);
+        let conf = (label.p * agree).clamp(0.0, 0.999);
+        let conf = (conf * 1e6).round() / 1e6;
+        (self.families.names.get(fam as usize).cloned(), conf, signal)
+    }
+
+    /// Keys in the index (memory grows with these).
     pub fn indexed_keys(&self) -> usize {
         self.index.key_count()
     }

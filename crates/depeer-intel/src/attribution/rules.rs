@@ -10,8 +10,6 @@
 //! rules are first dispatched on the exact `X-Mailer` value (or its
 //! absence), so a message is only checked against the rules that can fire.
 
-use std::collections::HashMap;
-
 use serde::Deserialize;
 
 use super::features::MessageFeatures;
@@ -35,6 +33,14 @@ const TRACE: &[&str] = &[
     "x-keywords",
     "x-uidl",
 ];
+
+/// Whether a header name is a trace or delivery field ([`TRACE`]); the
+/// length is compared first, which rules out most names at once.
+pub(crate) fn is_trace(name: &str) -> bool {
+    TRACE
+        .iter()
+        .any(|t| t.len() == name.len() && t.eq_ignore_ascii_case(name))
+}
 
 /// A rules file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -263,7 +269,7 @@ pub(crate) struct Rule {
 pub struct RuleSet {
     rules: Vec<Rule>,
     /// Rule indexes by exact X-Mailer value; `None` key = no X-Mailer.
-    by_mailer: HashMap<Option<String>, Vec<usize>>,
+    by_mailer: foldhash::HashMap<Option<String>, Vec<usize>>,
     /// Rules with no X-Mailer condition.
     any_mailer: Vec<usize>,
 }
@@ -367,6 +373,20 @@ impl RuleSet {
     /// The first rule that fires on `f`, as (family, confidence, rule id).
     /// Mailing-list mail never matches.
     pub fn first_match(&self, f: &MessageFeatures) -> Option<(&str, f64, &str)> {
+        let i = self.first_match_index(f)?;
+        let r = self.rules.get(i)?;
+        Some((r.family.as_str(), r.confidence, r.id.as_str()))
+    }
+
+    /// The index of the first rule that fires on `f` (its position in the
+    /// file), with its family and confidence.
+    pub(crate) fn first_match_at(&self, f: &MessageFeatures) -> Option<(usize, &str, f64)> {
+        let i = self.first_match_index(f)?;
+        let r = self.rules.get(i)?;
+        Some((i, r.family.as_str(), r.confidence))
+    }
+
+    fn first_match_index(&self, f: &MessageFeatures) -> Option<usize> {
         if f.headers.is_list_mail() {
             return None;
         }
@@ -377,23 +397,22 @@ impl RuleSet {
             .unwrap_or_default();
         by.iter()
             .chain(self.any_mailer.iter())
-            .filter_map(|&i| self.rules.get(i))
-            .find(|r| r.fires(f))
-            .map(|r| (r.family.as_str(), r.confidence, r.id.as_str()))
+            .copied()
+            .find(|&i| self.rules.get(i).is_some_and(|r| r.fires(f)))
     }
 }
 
 /// The first `n` header names that are not trace fields, lowercased.
 fn first_fields_match(names: &[String], want: &[String]) -> bool {
-    let mut it = names
-        .iter()
-        .filter(|n| !TRACE.iter().any(|t| n.eq_ignore_ascii_case(t)));
+    let mut it = names.iter().filter(|n| !is_trace(n));
     want.iter()
         .all(|w| it.next().is_some_and(|n| n.eq_ignore_ascii_case(w)))
 }
 
 fn has_header(names: &[String], want: &str) -> bool {
-    names.iter().any(|n| n.eq_ignore_ascii_case(want))
+    names
+        .iter()
+        .any(|n| n.len() == want.len() && n.eq_ignore_ascii_case(want))
 }
 
 /// The `boundary=` parameter of a Content-Type value.
@@ -410,20 +429,28 @@ fn boundary_of(ct: &str) -> Option<&str> {
 
 impl Rule {
     fn fires(&self, f: &MessageFeatures) -> bool {
+        // Cheap conditions first: most messages fail on a count or a shape.
         let h = &f.headers;
+        let below = h.received.get(1..).unwrap_or_default();
+        if self
+            .received_below
+            .is_some_and(|n| below.len() != n as usize)
+        {
+            return false;
+        }
+        if let Some(s) = &self.message_id
+            && !f.message_id.as_deref().is_some_and(|v| s.matches(v))
+        {
+            return false;
+        }
         if !self.order.is_empty() && !first_fields_match(&h.names, &self.order) {
             return false;
         }
-        if let Some(n) = self.received_below {
-            let below = h.received.get(1..).unwrap_or_default();
-            if below.len() != n as usize {
-                return false;
-            }
-            if let Some(c) = &self.received_below_contains
-                && !below.iter().all(|r| r.contains(c.as_str()))
-            {
-                return false;
-            }
+        if self.received_below.is_some()
+            && let Some(c) = &self.received_below_contains
+            && !below.iter().all(|r| r.contains(c.as_str()))
+        {
+            return false;
         }
         if let Some(ct) = &self.content_type {
             let top = h.content_type.as_deref().unwrap_or("text/plain");
@@ -443,11 +470,6 @@ impl Rule {
         }
         if let Some(s) = &self.helo
             && !f.relay_helo.as_deref().is_some_and(|v| s.matches(v))
-        {
-            return false;
-        }
-        if let Some(s) = &self.message_id
-            && !f.message_id.as_deref().is_some_and(|v| s.matches(v))
         {
             return false;
         }
