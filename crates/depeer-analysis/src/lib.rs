@@ -25,4 +25,4 @@ pub use csv::{MAX_ROWS, Series, parse_series, read_series};
 pub use detect::{Detection, Params, detect};
 pub use error::Error;
 pub use hll::{Hll, PRECISION, SPARSE_LIMIT, hash_bytes, hash_ip};
-pub use volume::{Direction, VolumeEvent, VolumeParams, volume_events};
+pub use volume::{Direction, VolumeEvent, VolumeParams, volume_events, volume_events_in_parts};
