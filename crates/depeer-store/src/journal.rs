@@ -376,23 +376,13 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join(STAGING).join("x");
         fs::create_dir_all(&dir).unwrap();
-        fs::write(
-            dir.join(COMMIT),
-            format!("{MAGIC}\nrename\ta\ttables/t/a\n"),
-        )
-        .unwrap();
-        assert!(matches!(
-            recover(tmp.path()),
-            Err(StoreError::Manifest { .. })
-        ));
-        fs::write(
-            dir.join(COMMIT),
-            format!("{MAGIC}\nrename\ta\t../etc/x\nend\n"),
-        )
-        .unwrap();
-        assert!(matches!(
-            recover(tmp.path()),
-            Err(StoreError::Manifest { .. })
-        ));
+        // No `end` line; a target outside the data directory.
+        for body in ["rename\ta\ttables/t/a\n", "rename\ta\t../etc/x\nend\n"] {
+            fs::write(dir.join(COMMIT), format!("{MAGIC}\n{body}")).unwrap();
+            assert!(
+                matches!(recover(tmp.path()), Err(StoreError::Manifest { .. })),
+                "{body:?}"
+            );
+        }
     }
 }

@@ -1,12 +1,15 @@
 //! Writing one Parquet part into a staged batch, and reading parts back
 //! column by column, in parallel across files.
 
+use std::fmt::{Display, Write as _};
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    Array, ArrayRef, Int64Array, Int64Builder, RecordBatch, StringArray, StringBuilder,
+    TimestampMicrosecondArray, TimestampMicrosecondBuilder,
 };
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::ProjectionMask;
@@ -14,6 +17,8 @@ use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::parquet::schema::types::ColumnPath;
+
+use depeer_core::Timestamp;
 
 use crate::error::{Result, StoreError};
 use crate::journal::{Batch, sync_file};
@@ -173,6 +178,24 @@ fn missing(path: &Path, name: &str, want: &str) -> StoreError {
     }
 }
 
+/// An Arrow array type a reader can ask [`Cols`] for.
+pub(crate) trait Column: Array + 'static {
+    /// What an error says the column should have been.
+    const WANT: &'static str;
+}
+
+impl Column for StringArray {
+    const WANT: &'static str = "text";
+}
+
+impl Column for Int64Array {
+    const WANT: &'static str = "int64";
+}
+
+impl Column for TimestampMicrosecondArray {
+    const WANT: &'static str = "timestamp(us)";
+}
+
 /// Typed column access for the readers.
 pub(crate) struct Cols<'a> {
     pub(crate) rb: &'a RecordBatch,
@@ -180,31 +203,95 @@ pub(crate) struct Cols<'a> {
 }
 
 impl<'a> Cols<'a> {
-    pub(crate) fn str(&self, name: &str) -> Result<&'a StringArray> {
+    /// The named column as an `A`, or why not.
+    pub(crate) fn get<A: Column>(&self, name: &str) -> Result<&'a A> {
         self.rb
             .column_by_name(name)
-            .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-            .ok_or_else(|| missing(self.path, name, "text"))
+            .and_then(|c| c.as_any().downcast_ref::<A>())
+            .ok_or_else(|| missing(self.path, name, A::WANT))
+    }
+    /// Several columns of one type, in the order named.
+    fn all<A: Column, const N: usize>(&self, names: [&str; N]) -> Result<[&'a A; N]> {
+        let got = names
+            .iter()
+            .map(|n| self.get(n))
+            .collect::<Result<Vec<&'a A>>>()?;
+        got.try_into()
+            .map_err(|_| missing(self.path, &names.join(","), A::WANT))
+    }
+    pub(crate) fn str(&self, name: &str) -> Result<&'a StringArray> {
+        self.get(name)
     }
     pub(crate) fn i64(&self, name: &str) -> Result<&'a Int64Array> {
-        self.rb
-            .column_by_name(name)
-            .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
-            .ok_or_else(|| missing(self.path, name, "int64"))
+        self.get(name)
     }
     pub(crate) fn ts(&self, name: &str) -> Result<&'a TimestampMicrosecondArray> {
-        self.rb
-            .column_by_name(name)
-            .and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>())
-            .ok_or_else(|| missing(self.path, name, "timestamp(us)"))
+        self.get(name)
     }
-    #[allow(dead_code)]
-    pub(crate) fn bool(&self, name: &str) -> Result<&'a BooleanArray> {
-        self.rb
-            .column_by_name(name)
-            .and_then(|c| c.as_any().downcast_ref::<BooleanArray>())
-            .ok_or_else(|| missing(self.path, name, "boolean"))
+    pub(crate) fn texts<const N: usize>(&self, names: [&str; N]) -> Result<[&'a StringArray; N]> {
+        self.all(names)
     }
+    pub(crate) fn ints<const N: usize>(&self, names: [&str; N]) -> Result<[&'a Int64Array; N]> {
+        self.all(names)
+    }
+    pub(crate) fn times<const N: usize>(
+        &self,
+        names: [&str; N],
+    ) -> Result<[&'a TimestampMicrosecondArray; N]> {
+        self.all(names)
+    }
+}
+
+/// A builder for a UTC microsecond timestamp column of about `n` rows.
+pub(crate) fn ts_builder(n: usize) -> TimestampMicrosecondBuilder {
+    TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC")
+}
+
+// Whole columns from a value of each row, for the tables written from typed
+// rows; `None` is a null.
+
+/// A text column.
+pub(crate) fn text_col<'r, T>(rows: &'r [T], get: impl Fn(&'r T) -> Option<&'r str>) -> ArrayRef {
+    let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
+    for r in rows {
+        b.append_option(get(r));
+    }
+    Arc::new(b.finish())
+}
+
+/// A text column of values written with their `Display`.
+pub(crate) fn shown_col<T, D: Display>(rows: &[T], get: impl Fn(&T) -> Option<D>) -> ArrayRef {
+    let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
+    let mut buf = String::new();
+    for r in rows {
+        match get(r) {
+            Some(v) => {
+                buf.clear();
+                let _ = write!(buf, "{v}");
+                b.append_value(&buf);
+            }
+            None => b.append_null(),
+        }
+    }
+    Arc::new(b.finish())
+}
+
+/// An int64 column.
+pub(crate) fn int_col<T>(rows: &[T], get: impl Fn(&T) -> Option<i64>) -> ArrayRef {
+    let mut b = Int64Builder::with_capacity(rows.len());
+    for r in rows {
+        b.append_option(get(r));
+    }
+    Arc::new(b.finish())
+}
+
+/// A timestamp column.
+pub(crate) fn time_col<T>(rows: &[T], get: impl Fn(&T) -> Option<Timestamp>) -> ArrayRef {
+    let mut b = ts_builder(rows.len());
+    for r in rows {
+        b.append_option(get(r).map(|t| t.0));
+    }
+    Arc::new(b.finish())
 }
 
 /// The value of a nullable text cell.

@@ -11,7 +11,7 @@ use crate::error::{Result, StoreError};
 use crate::parquet_io::{self, Cols, list_parts};
 use crate::raw;
 use crate::routing;
-use crate::schema::names;
+use crate::schema::{names, schema_of};
 
 /// A data directory opened for reading.
 #[derive(Debug, Clone)]
@@ -79,6 +79,17 @@ impl Dataset {
         })
     }
 
+    /// Every column of `table`, in its schema's order.
+    fn read_all<T: Send>(
+        &self,
+        table: &str,
+        conv: impl Fn(&Cols<'_>, &mut Vec<T>) -> Result<()> + Sync,
+    ) -> Result<Vec<T>> {
+        let schema = schema_of(table);
+        let cols: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        self.read(table, &cols, conv)
+    }
+
     /// The keys of every listing in `feed_entries` (see
     /// [`depeer_core::FeedEntryObs::key`]).
     pub fn read_feed_keys(&self) -> Result<std::collections::HashSet<String>> {
@@ -92,35 +103,27 @@ impl Dataset {
 
     /// Every row of `routes`.
     pub fn read_routes(&self) -> Result<Vec<RouteObs>> {
-        self.read(names::ROUTES, routing::ROUTE_COLS, routing::routes_from)
+        self.read_all(names::ROUTES, routing::routes_from)
     }
 
     /// Every row of `as_links`.
     pub fn read_as_links(&self) -> Result<Vec<AsLinkObs>> {
-        self.read(names::AS_LINKS, routing::LINK_COLS, routing::links_from)
+        self.read_all(names::AS_LINKS, routing::links_from)
     }
 
     /// Every row of `routing_events`.
     pub fn read_routing_events(&self) -> Result<Vec<RoutingEventObs>> {
-        self.read(
-            names::ROUTING_EVENTS,
-            routing::EVENT_COLS,
-            routing::events_from,
-        )
+        self.read_all(names::ROUTING_EVENTS, routing::events_from)
     }
 
     /// Every row of `rib_state`.
     pub fn read_rib_state(&self) -> Result<Vec<depeer_core::RibStateObs>> {
-        self.read(
-            names::RIB_STATE,
-            routing::RIB_STATE_COLS,
-            routing::rib_state_from,
-        )
+        self.read_all(names::RIB_STATE, routing::rib_state_from)
     }
 
     /// Every row of `as_names`.
     pub fn read_as_names(&self) -> Result<Vec<AsNameObs>> {
-        self.read(names::AS_NAMES, routing::NAME_COLS, routing::names_from)
+        self.read_all(names::AS_NAMES, routing::names_from)
     }
 
     /// The raw bytes of the message with this SHA-256, decompressed;

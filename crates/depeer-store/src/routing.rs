@@ -1,18 +1,14 @@
 //! The routing tables (`routes`, `as_links`, `routing_events`, `as_names`):
 //! typed rows to Arrow and back.
 
-use std::sync::Arc;
-
-use datafusion::arrow::array::{
-    ArrayRef, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
-};
+use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use depeer_core::{
     AsLinkObs, AsNameObs, Asn, Prefix, Relationship, RibStateObs, RouteObs, RoutingEventKind,
     RoutingEventObs, Timestamp,
 };
 
 use crate::error::{Result, StoreError};
-use crate::parquet_io::{Cols, opt_str};
+use crate::parquet_io::{Cols, int_col, opt_str, shown_col, text_col, time_col};
 use crate::schema::{names, schema_of};
 
 /// Rows for one routing table, for [`crate::Store::append`] and
@@ -31,10 +27,6 @@ pub enum TableRows<'a> {
     RibState(&'a [RibStateObs]),
     /// Rows of `feed_entries`.
     FeedEntries(&'a [depeer_core::FeedEntryObs]),
-}
-
-fn ts_builder(n: usize) -> TimestampMicrosecondBuilder {
-    TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC")
 }
 
 impl<'a> TableRows<'a> {
@@ -81,121 +73,44 @@ impl<'a> TableRows<'a> {
     }
 
     pub(crate) fn to_batch(self) -> Result<RecordBatch> {
-        let n = self.len();
         let cols: Vec<ArrayRef> = match self {
             TableRows::FeedEntries(rows) => return crate::feeds::feed_batch(rows),
-            TableRows::Routes(rows) => {
-                let mut prefix = StringBuilder::with_capacity(n, n * 18);
-                let mut origin = Int64Builder::with_capacity(n);
-                let mut first = ts_builder(n);
-                let mut last = ts_builder(n);
-                let mut peers = Int64Builder::with_capacity(n);
-                let mut collector = StringBuilder::with_capacity(n, n * 8);
-                let mut buf = String::new();
-                for r in rows {
-                    buf.clear();
-                    use std::fmt::Write;
-                    let _ = write!(buf, "{}", r.prefix);
-                    prefix.append_value(&buf);
-                    origin.append_value(i64::from(r.origin_asn.0));
-                    first.append_value(r.first_seen.0);
-                    last.append_value(r.last_seen.0);
-                    peers.append_value(i64::from(r.peer_count));
-                    collector.append_value(&r.collector);
-                }
-                vec![
-                    Arc::new(prefix.finish()),
-                    Arc::new(origin.finish()),
-                    Arc::new(first.finish()),
-                    Arc::new(last.finish()),
-                    Arc::new(peers.finish()),
-                    Arc::new(collector.finish()),
-                ]
-            }
-            TableRows::AsLinks(rows) => {
-                let mut asn = Int64Builder::with_capacity(n);
-                let mut nb = Int64Builder::with_capacity(n);
-                let mut rel = StringBuilder::with_capacity(n, n * 8);
-                let mut first = ts_builder(n);
-                let mut last = ts_builder(n);
-                for r in rows {
-                    asn.append_value(i64::from(r.asn.0));
-                    nb.append_value(i64::from(r.neighbor_asn.0));
-                    rel.append_value(r.relationship.as_str());
-                    first.append_value(r.first_seen.0);
-                    last.append_value(r.last_seen.0);
-                }
-                vec![
-                    Arc::new(asn.finish()),
-                    Arc::new(nb.finish()),
-                    Arc::new(rel.finish()),
-                    Arc::new(first.finish()),
-                    Arc::new(last.finish()),
-                ]
-            }
-            TableRows::RoutingEvents(rows) => {
-                let mut time = ts_builder(n);
-                let mut kind = StringBuilder::with_capacity(n, n * 14);
-                let mut asn = Int64Builder::with_capacity(n);
-                let mut prefix = StringBuilder::with_capacity(n, n * 18);
-                let mut detail = StringBuilder::with_capacity(n, n * 16);
-                for r in rows {
-                    time.append_value(r.time.0);
-                    kind.append_value(r.kind.as_str());
-                    asn.append_option(r.asn.map(|a| i64::from(a.0)));
-                    prefix.append_option(r.prefix.map(|p| p.to_string()));
-                    detail.append_value(&r.detail);
-                }
-                vec![
-                    Arc::new(time.finish()),
-                    Arc::new(kind.finish()),
-                    Arc::new(asn.finish()),
-                    Arc::new(prefix.finish()),
-                    Arc::new(detail.finish()),
-                ]
-            }
-            TableRows::AsNames(rows) => {
-                let mut asn = Int64Builder::with_capacity(n);
-                let mut name = StringBuilder::with_capacity(n, n * 12);
-                let mut org = StringBuilder::with_capacity(n, n * 16);
-                let mut country = StringBuilder::with_capacity(n, n * 2);
-                for r in rows {
-                    asn.append_value(i64::from(r.asn.0));
-                    name.append_value(&r.name);
-                    org.append_option(r.org.as_deref());
-                    country.append_option(r.country.as_deref());
-                }
-                vec![
-                    Arc::new(asn.finish()),
-                    Arc::new(name.finish()),
-                    Arc::new(org.finish()),
-                    Arc::new(country.finish()),
-                ]
-            }
-            TableRows::RibState(rows) => {
-                let mut collector = StringBuilder::with_capacity(n, n * 8);
-                let mut peer_ip = StringBuilder::with_capacity(n, n * 14);
-                let mut peer_asn = Int64Builder::with_capacity(n);
-                let mut prefix = StringBuilder::with_capacity(n, n * 18);
-                let mut path = StringBuilder::with_capacity(n, n * 24);
-                let mut time = ts_builder(n);
-                for r in rows {
-                    collector.append_value(&r.collector);
-                    peer_ip.append_value(r.peer_ip.to_string());
-                    peer_asn.append_value(i64::from(r.peer_asn.0));
-                    prefix.append_value(r.prefix.to_string());
-                    path.append_value(&r.as_path);
-                    time.append_value(r.time.0);
-                }
-                vec![
-                    Arc::new(collector.finish()),
-                    Arc::new(peer_ip.finish()),
-                    Arc::new(peer_asn.finish()),
-                    Arc::new(prefix.finish()),
-                    Arc::new(path.finish()),
-                    Arc::new(time.finish()),
-                ]
-            }
+            TableRows::Routes(rows) => vec![
+                shown_col(rows, |r| Some(r.prefix)),
+                int_col(rows, |r| Some(r.origin_asn.0.into())),
+                time_col(rows, |r| Some(r.first_seen)),
+                time_col(rows, |r| Some(r.last_seen)),
+                int_col(rows, |r| Some(r.peer_count.into())),
+                text_col(rows, |r| Some(r.collector.as_str())),
+            ],
+            TableRows::AsLinks(rows) => vec![
+                int_col(rows, |r| Some(r.asn.0.into())),
+                int_col(rows, |r| Some(r.neighbor_asn.0.into())),
+                text_col(rows, |r| Some(r.relationship.as_str())),
+                time_col(rows, |r| Some(r.first_seen)),
+                time_col(rows, |r| Some(r.last_seen)),
+            ],
+            TableRows::RoutingEvents(rows) => vec![
+                time_col(rows, |r| Some(r.time)),
+                text_col(rows, |r| Some(r.kind.as_str())),
+                int_col(rows, |r| r.asn.map(|a| a.0.into())),
+                shown_col(rows, |r| r.prefix),
+                text_col(rows, |r| Some(r.detail.as_str())),
+            ],
+            TableRows::AsNames(rows) => vec![
+                int_col(rows, |r| Some(r.asn.0.into())),
+                text_col(rows, |r| Some(r.name.as_str())),
+                text_col(rows, |r| r.org.as_deref()),
+                text_col(rows, |r| r.country.as_deref()),
+            ],
+            TableRows::RibState(rows) => vec![
+                text_col(rows, |r| Some(r.collector.as_str())),
+                shown_col(rows, |r| Some(r.peer_ip)),
+                int_col(rows, |r| Some(r.peer_asn.0.into())),
+                shown_col(rows, |r| Some(r.prefix)),
+                text_col(rows, |r| Some(r.as_path.as_str())),
+                time_col(rows, |r| Some(r.time)),
+            ],
         };
         RecordBatch::try_new(schema_of(self.table()), cols)
             .map_err(StoreError::arrow("routing rows"))
@@ -231,25 +146,11 @@ pub(crate) fn event_kind(s: &str) -> Option<RoutingEventKind> {
     RoutingEventKind::parse(s)
 }
 
-pub(crate) const ROUTE_COLS: &[&str] = &[
-    "prefix",
-    "origin_asn",
-    "first_seen",
-    "last_seen",
-    "peer_count",
-    "collector",
-];
-
 pub(crate) fn routes_from(c: &Cols<'_>, out: &mut Vec<RouteObs>) -> Result<()> {
     const T: &str = names::ROUTES;
-    let (p, o, f, l, n, col) = (
-        c.str("prefix")?,
-        c.i64("origin_asn")?,
-        c.ts("first_seen")?,
-        c.ts("last_seen")?,
-        c.i64("peer_count")?,
-        c.str("collector")?,
-    );
+    let [p, col] = c.texts(["prefix", "collector"])?;
+    let [o, n] = c.ints(["origin_asn", "peer_count"])?;
+    let [f, l] = c.times(["first_seen", "last_seen"])?;
     out.reserve(c.rb.num_rows());
     // Collectors repeat: share one String per distinct run.
     let mut last_collector = String::new();
@@ -270,23 +171,11 @@ pub(crate) fn routes_from(c: &Cols<'_>, out: &mut Vec<RouteObs>) -> Result<()> {
     Ok(())
 }
 
-pub(crate) const LINK_COLS: &[&str] = &[
-    "asn",
-    "neighbor_asn",
-    "relationship",
-    "first_seen",
-    "last_seen",
-];
-
 pub(crate) fn links_from(c: &Cols<'_>, out: &mut Vec<AsLinkObs>) -> Result<()> {
     const T: &str = names::AS_LINKS;
-    let (a, nb, r, f, l) = (
-        c.i64("asn")?,
-        c.i64("neighbor_asn")?,
-        c.str("relationship")?,
-        c.ts("first_seen")?,
-        c.ts("last_seen")?,
-    );
+    let [a, nb] = c.ints(["asn", "neighbor_asn"])?;
+    let r = c.str("relationship")?;
+    let [f, l] = c.times(["first_seen", "last_seen"])?;
     for i in 0..c.rb.num_rows() {
         out.push(AsLinkObs {
             asn: asn(T, i, a.value(i))?,
@@ -299,18 +188,12 @@ pub(crate) fn links_from(c: &Cols<'_>, out: &mut Vec<AsLinkObs>) -> Result<()> {
     Ok(())
 }
 
-pub(crate) const EVENT_COLS: &[&str] = &["time", "kind", "asn", "prefix", "detail"];
-
 pub(crate) fn events_from(c: &Cols<'_>, out: &mut Vec<RoutingEventObs>) -> Result<()> {
     use datafusion::arrow::array::Array;
     const T: &str = names::ROUTING_EVENTS;
-    let (t, k, a, p, d) = (
-        c.ts("time")?,
-        c.str("kind")?,
-        c.i64("asn")?,
-        c.str("prefix")?,
-        c.str("detail")?,
-    );
+    let t = c.ts("time")?;
+    let [k, p, d] = c.texts(["kind", "prefix", "detail"])?;
+    let a = c.i64("asn")?;
     for i in 0..c.rb.num_rows() {
         let kind = event_kind(k.value(i))
             .ok_or_else(|| bad(T, i, format!("unknown event kind {:?}", k.value(i))))?;
@@ -332,16 +215,10 @@ pub(crate) fn events_from(c: &Cols<'_>, out: &mut Vec<RoutingEventObs>) -> Resul
     Ok(())
 }
 
-pub(crate) const NAME_COLS: &[&str] = &["asn", "name", "org", "country"];
-
 pub(crate) fn names_from(c: &Cols<'_>, out: &mut Vec<AsNameObs>) -> Result<()> {
     const T: &str = names::AS_NAMES;
-    let (a, n, o, co) = (
-        c.i64("asn")?,
-        c.str("name")?,
-        c.str("org")?,
-        c.str("country")?,
-    );
+    let a = c.i64("asn")?;
+    let [n, o, co] = c.texts(["name", "org", "country"])?;
     for i in 0..c.rb.num_rows() {
         out.push(AsNameObs {
             asn: asn(T, i, a.value(i))?,
@@ -353,25 +230,11 @@ pub(crate) fn names_from(c: &Cols<'_>, out: &mut Vec<AsNameObs>) -> Result<()> {
     Ok(())
 }
 
-pub(crate) const RIB_STATE_COLS: &[&str] = &[
-    "collector",
-    "peer_ip",
-    "peer_asn",
-    "prefix",
-    "as_path",
-    "time",
-];
-
 pub(crate) fn rib_state_from(c: &Cols<'_>, out: &mut Vec<RibStateObs>) -> Result<()> {
     const T: &str = names::RIB_STATE;
-    let (co, ip, pa, p, path, t) = (
-        c.str("collector")?,
-        c.str("peer_ip")?,
-        c.i64("peer_asn")?,
-        c.str("prefix")?,
-        c.str("as_path")?,
-        c.ts("time")?,
-    );
+    let [co, ip, p, path] = c.texts(["collector", "peer_ip", "prefix", "as_path"])?;
+    let pa = c.i64("peer_asn")?;
+    let t = c.ts("time")?;
     for i in 0..c.rb.num_rows() {
         out.push(RibStateObs {
             collector: co.value(i).to_string(),

@@ -33,138 +33,143 @@ pub(crate) fn ts() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
-fn f(name: &str, dt: DataType, nullable: bool) -> Field {
-    Field::new(name, dt, nullable)
+/// A table's schema from its columns in order: `name: Type` for a required
+/// column, `name: Type?` for a nullable one. `Type` is an Arrow
+/// [`DataType`] variant without fields, or `Ts` for [`ts`].
+macro_rules! columns {
+    (@fields [$($out:expr),*] $name:ident : $ty:ident ? $(, $($rest:tt)*)?) => {
+        columns!(@fields [$($out,)* columns!(@field $name $ty true)] $($($rest)*)?)
+    };
+    (@fields [$($out:expr),*] $name:ident : $ty:ident $(, $($rest:tt)*)?) => {
+        columns!(@fields [$($out,)* columns!(@field $name $ty false)] $($($rest)*)?)
+    };
+    (@fields [$($out:expr),*]) => { vec![$($out),*] };
+    (@field $name:ident Ts $nullable:literal) => { Field::new(stringify!($name), ts(), $nullable) };
+    (@field $name:ident $ty:ident $nullable:literal) => {
+        Field::new(stringify!($name), DataType::$ty, $nullable)
+    };
+    [$($cols:tt)*] => { Schema::new(columns!(@fields [] $($cols)*)) };
 }
 
 fn messages() -> Schema {
-    use DataType::{Int64, Utf8};
-    Schema::new(vec![
-        f("sha256", Utf8, false),
-        f("arrival_time", ts(), false),
-        f("arrival_source", Utf8, false),
-        f("relay_ip", Utf8, true),
-        f("relay_helo", Utf8, true),
-        f("relay_rdns", Utf8, true),
-        f("envelope_from", Utf8, true),
-        f("from_addr", Utf8, true),
-        f("to_addr", Utf8, true),
-        f("subject", Utf8, true),
-        f("message_id", Utf8, true),
-        f("date_header", ts(), true),
-        f("size", Int64, false),
-        f("fingerprint", Utf8, false),
-        f("url_count", Int64, false),
-        f("source_file", Utf8, false),
-        f("source_offset", Int64, false),
-        f("source_index", Int64, false),
-        f("raw_pack", Utf8, false),
-        f("raw_offset", Int64, false),
-        f("raw_len", Int64, false),
-        f("raw_inner_offset", Int64, false),
-    ])
+    columns![
+        sha256: Utf8,
+        arrival_time: Ts,
+        arrival_source: Utf8,
+        relay_ip: Utf8?,
+        relay_helo: Utf8?,
+        relay_rdns: Utf8?,
+        envelope_from: Utf8?,
+        from_addr: Utf8?,
+        to_addr: Utf8?,
+        subject: Utf8?,
+        message_id: Utf8?,
+        date_header: Ts?,
+        size: Int64,
+        fingerprint: Utf8,
+        url_count: Int64,
+        source_file: Utf8,
+        source_offset: Int64,
+        source_index: Int64,
+        raw_pack: Utf8,
+        raw_offset: Int64,
+        raw_len: Int64,
+        raw_inner_offset: Int64,
+    ]
 }
 
 fn message_urls() -> Schema {
-    use DataType::Utf8;
-    Schema::new(vec![
-        f("sha256", Utf8, false),
-        f("url", Utf8, false),
-        f("host", Utf8, false),
-        f("registrable_domain", Utf8, true),
-    ])
+    columns![
+        sha256: Utf8,
+        url: Utf8,
+        host: Utf8,
+        registrable_domain: Utf8?,
+    ]
 }
 
 fn quarantine() -> Schema {
-    use DataType::{Boolean, Int64, Utf8};
-    Schema::new(vec![
-        f("source_file", Utf8, false),
-        f("source_offset", Int64, false),
-        f("source_index", Int64, false),
-        f("reason", Utf8, false),
-        f("detail", Utf8, false),
-        f("raw_sha256", Utf8, false),
-        f("size", Int64, false),
-        f("truncated", Boolean, false),
-        f("ingest_time", ts(), false),
-        f("raw_pack", Utf8, false),
-        f("raw_offset", Int64, false),
-        f("raw_len", Int64, false),
-    ])
+    columns![
+        source_file: Utf8,
+        source_offset: Int64,
+        source_index: Int64,
+        reason: Utf8,
+        detail: Utf8,
+        raw_sha256: Utf8,
+        size: Int64,
+        truncated: Boolean,
+        ingest_time: Ts,
+        raw_pack: Utf8,
+        raw_offset: Int64,
+        raw_len: Int64,
+    ]
 }
 
 fn routes() -> Schema {
-    use DataType::{Int64, Utf8};
-    Schema::new(vec![
-        f("prefix", Utf8, false),
-        f("origin_asn", Int64, false),
-        f("first_seen", ts(), false),
-        f("last_seen", ts(), false),
-        f("peer_count", Int64, false),
-        f("collector", Utf8, false),
-    ])
+    columns![
+        prefix: Utf8,
+        origin_asn: Int64,
+        first_seen: Ts,
+        last_seen: Ts,
+        peer_count: Int64,
+        collector: Utf8,
+    ]
 }
 
 fn as_links() -> Schema {
-    use DataType::{Int64, Utf8};
-    Schema::new(vec![
-        f("asn", Int64, false),
-        f("neighbor_asn", Int64, false),
-        f("relationship", Utf8, false),
-        f("first_seen", ts(), false),
-        f("last_seen", ts(), false),
-    ])
+    columns![
+        asn: Int64,
+        neighbor_asn: Int64,
+        relationship: Utf8,
+        first_seen: Ts,
+        last_seen: Ts,
+    ]
 }
 
 fn routing_events() -> Schema {
-    use DataType::{Int64, Utf8};
-    Schema::new(vec![
-        f("time", ts(), false),
-        f("kind", Utf8, false),
-        f("asn", Int64, true),
-        f("prefix", Utf8, true),
-        f("detail", Utf8, false),
-    ])
+    columns![
+        time: Ts,
+        kind: Utf8,
+        asn: Int64?,
+        prefix: Utf8?,
+        detail: Utf8,
+    ]
 }
 
 fn as_names() -> Schema {
-    use DataType::{Int64, Utf8};
-    Schema::new(vec![
-        f("asn", Int64, false),
-        f("name", Utf8, false),
-        f("org", Utf8, true),
-        f("country", Utf8, true),
-    ])
+    columns![
+        asn: Int64,
+        name: Utf8,
+        org: Utf8?,
+        country: Utf8?,
+    ]
 }
 
 fn rib_state() -> Schema {
-    use DataType::{Int64, Utf8};
-    Schema::new(vec![
-        f("collector", Utf8, false),
-        f("peer_ip", Utf8, false),
-        f("peer_asn", Int64, false),
-        f("prefix", Utf8, false),
-        f("as_path", Utf8, false),
-        f("time", ts(), false),
-    ])
+    columns![
+        collector: Utf8,
+        peer_ip: Utf8,
+        peer_asn: Int64,
+        prefix: Utf8,
+        as_path: Utf8,
+        time: Ts,
+    ]
 }
 
 fn feed_entries() -> Schema {
-    use DataType::{Int64, Utf8};
-    Schema::new(vec![
-        f("source", Utf8, false),
-        f("kind", Utf8, false),
-        f("indicator", Utf8, false),
-        f("address", Utf8, true),
-        f("family", Utf8, true),
-        f("port", Int64, true),
-        f("first_seen", ts(), true),
-        f("last_seen", ts(), true),
-        f("ingest_time", ts(), false),
-        f("source_file", Utf8, false),
-        f("source_line", Int64, false),
-        f("key", Utf8, false),
-    ])
+    columns![
+        source: Utf8,
+        kind: Utf8,
+        indicator: Utf8,
+        address: Utf8?,
+        family: Utf8?,
+        port: Int64?,
+        first_seen: Ts?,
+        last_seen: Ts?,
+        ingest_time: Ts,
+        source_file: Utf8,
+        source_line: Int64,
+        key: Utf8,
+    ]
 }
 
 static TABLES: LazyLock<Vec<TableDef>> = LazyLock::new(|| {

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Result, StoreError};
 use crate::journal::{Batch, STAGING};
-use crate::parquet_io::write_part;
+use crate::parquet_io::{ts_builder, write_part};
 use crate::raw::{PackWriter, compress_raw};
 use crate::schema::{names, schema_of};
 use crate::state::{Inner, key_of, now_micros, quarantine_key};
@@ -76,181 +76,87 @@ impl FrameMember {
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
-fn ts_builder(n: usize) -> TimestampMicrosecondBuilder {
-    TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC")
-}
-
-struct MessageCols {
-    sha256: StringBuilder,
-    arrival_time: TimestampMicrosecondBuilder,
-    arrival_source: StringBuilder,
-    relay_ip: StringBuilder,
-    relay_helo: StringBuilder,
-    relay_rdns: StringBuilder,
-    envelope_from: StringBuilder,
-    from_addr: StringBuilder,
-    to_addr: StringBuilder,
-    subject: StringBuilder,
-    message_id: StringBuilder,
-    date_header: TimestampMicrosecondBuilder,
-    size: Int64Builder,
-    fingerprint: StringBuilder,
-    url_count: Int64Builder,
-    source_file: StringBuilder,
-    source_offset: Int64Builder,
-    source_index: Int64Builder,
-    raw_pack: StringBuilder,
-    raw_offset: Int64Builder,
-    raw_len: Int64Builder,
-    raw_inner_offset: Int64Builder,
-    days: Vec<i64>,
-}
-
-impl MessageCols {
-    fn new(n: usize) -> Self {
-        let s = |bytes: usize| StringBuilder::with_capacity(n, n * bytes);
-        MessageCols {
-            sha256: s(64),
-            arrival_time: ts_builder(n),
-            arrival_source: s(8),
-            relay_ip: s(14),
-            relay_helo: s(16),
-            relay_rdns: s(16),
-            envelope_from: s(24),
-            from_addr: s(24),
-            to_addr: s(24),
-            subject: s(40),
-            message_id: s(40),
-            date_header: ts_builder(n),
-            size: Int64Builder::with_capacity(n),
-            fingerprint: s(32),
-            url_count: Int64Builder::with_capacity(n),
-            source_file: s(24),
-            source_offset: Int64Builder::with_capacity(n),
-            source_index: Int64Builder::with_capacity(n),
-            raw_pack: s(28),
-            raw_offset: Int64Builder::with_capacity(n),
-            raw_len: Int64Builder::with_capacity(n),
-            raw_inner_offset: Int64Builder::with_capacity(n),
-            days: Vec::with_capacity(n),
+/// Declares a struct of one Arrow builder per column of a table, in the
+/// table's column order, plus the day of each row: `new(n)` sizes it for
+/// `n` rows (`Text(b)`: about `b` bytes a value) and `finish` makes the
+/// batch.
+macro_rules! table_builders {
+    ($ty:ident for $table:path { $($col:ident: $kind:ident $(($bytes:literal))?),* $(,)? }) => {
+        struct $ty {
+            $($col: table_builders!(@type $kind),)*
+            days: Vec<i64>,
         }
-    }
 
-    fn finish(&mut self) -> Result<RecordBatch> {
-        let cols: Vec<ArrayRef> = vec![
-            Arc::new(self.sha256.finish()),
-            Arc::new(self.arrival_time.finish()),
-            Arc::new(self.arrival_source.finish()),
-            Arc::new(self.relay_ip.finish()),
-            Arc::new(self.relay_helo.finish()),
-            Arc::new(self.relay_rdns.finish()),
-            Arc::new(self.envelope_from.finish()),
-            Arc::new(self.from_addr.finish()),
-            Arc::new(self.to_addr.finish()),
-            Arc::new(self.subject.finish()),
-            Arc::new(self.message_id.finish()),
-            Arc::new(self.date_header.finish()),
-            Arc::new(self.size.finish()),
-            Arc::new(self.fingerprint.finish()),
-            Arc::new(self.url_count.finish()),
-            Arc::new(self.source_file.finish()),
-            Arc::new(self.source_offset.finish()),
-            Arc::new(self.source_index.finish()),
-            Arc::new(self.raw_pack.finish()),
-            Arc::new(self.raw_offset.finish()),
-            Arc::new(self.raw_len.finish()),
-            Arc::new(self.raw_inner_offset.finish()),
-        ];
-        RecordBatch::try_new(schema_of(names::MESSAGES), cols)
-            .map_err(StoreError::arrow("messages"))
-    }
-}
+        impl $ty {
+            fn new(n: usize) -> Self {
+                $ty {
+                    $($col: table_builders!(@new n $kind $($bytes)?),)*
+                    days: Vec::with_capacity(n),
+                }
+            }
 
-struct UrlCols {
-    sha256: StringBuilder,
-    url: StringBuilder,
-    host: StringBuilder,
-    registrable_domain: StringBuilder,
-    days: Vec<i64>,
-}
-
-impl UrlCols {
-    fn new(n: usize) -> Self {
-        UrlCols {
-            sha256: StringBuilder::with_capacity(n, n * 64),
-            url: StringBuilder::with_capacity(n, n * 48),
-            host: StringBuilder::with_capacity(n, n * 16),
-            registrable_domain: StringBuilder::with_capacity(n, n * 12),
-            days: Vec::with_capacity(n),
+            fn finish(&mut self) -> Result<RecordBatch> {
+                let cols: Vec<ArrayRef> = vec![$(Arc::new(self.$col.finish())),*];
+                RecordBatch::try_new(schema_of($table), cols).map_err(StoreError::arrow($table))
+            }
         }
-    }
-
-    fn finish(&mut self) -> Result<RecordBatch> {
-        let cols: Vec<ArrayRef> = vec![
-            Arc::new(self.sha256.finish()),
-            Arc::new(self.url.finish()),
-            Arc::new(self.host.finish()),
-            Arc::new(self.registrable_domain.finish()),
-        ];
-        RecordBatch::try_new(schema_of(names::MESSAGE_URLS), cols)
-            .map_err(StoreError::arrow("message_urls"))
-    }
+    };
+    (@type Text) => { StringBuilder };
+    (@type Int) => { Int64Builder };
+    (@type Bool) => { BooleanBuilder };
+    (@type Time) => { TimestampMicrosecondBuilder };
+    (@new $n:ident Text $bytes:literal) => { StringBuilder::with_capacity($n, $n * $bytes) };
+    (@new $n:ident Int) => { Int64Builder::with_capacity($n) };
+    (@new $n:ident Bool) => { BooleanBuilder::with_capacity($n) };
+    (@new $n:ident Time) => { ts_builder($n) };
 }
 
-struct QuarantineCols {
-    source_file: StringBuilder,
-    source_offset: Int64Builder,
-    source_index: Int64Builder,
-    reason: StringBuilder,
-    detail: StringBuilder,
-    raw_sha256: StringBuilder,
-    size: Int64Builder,
-    truncated: BooleanBuilder,
-    ingest_time: TimestampMicrosecondBuilder,
-    raw_pack: StringBuilder,
-    raw_offset: Int64Builder,
-    raw_len: Int64Builder,
-    days: Vec<i64>,
-}
+table_builders!(MessageCols for names::MESSAGES {
+    sha256: Text(64),
+    arrival_time: Time,
+    arrival_source: Text(8),
+    relay_ip: Text(14),
+    relay_helo: Text(16),
+    relay_rdns: Text(16),
+    envelope_from: Text(24),
+    from_addr: Text(24),
+    to_addr: Text(24),
+    subject: Text(40),
+    message_id: Text(40),
+    date_header: Time,
+    size: Int,
+    fingerprint: Text(32),
+    url_count: Int,
+    source_file: Text(24),
+    source_offset: Int,
+    source_index: Int,
+    raw_pack: Text(28),
+    raw_offset: Int,
+    raw_len: Int,
+    raw_inner_offset: Int,
+});
 
-impl QuarantineCols {
-    fn new() -> Self {
-        QuarantineCols {
-            source_file: StringBuilder::new(),
-            source_offset: Int64Builder::new(),
-            source_index: Int64Builder::new(),
-            reason: StringBuilder::new(),
-            detail: StringBuilder::new(),
-            raw_sha256: StringBuilder::new(),
-            size: Int64Builder::new(),
-            truncated: BooleanBuilder::new(),
-            ingest_time: ts_builder(0),
-            raw_pack: StringBuilder::new(),
-            raw_offset: Int64Builder::new(),
-            raw_len: Int64Builder::new(),
-            days: Vec::new(),
-        }
-    }
+table_builders!(UrlCols for names::MESSAGE_URLS {
+    sha256: Text(64),
+    url: Text(48),
+    host: Text(16),
+    registrable_domain: Text(12),
+});
 
-    fn finish(&mut self) -> Result<RecordBatch> {
-        let cols: Vec<ArrayRef> = vec![
-            Arc::new(self.source_file.finish()),
-            Arc::new(self.source_offset.finish()),
-            Arc::new(self.source_index.finish()),
-            Arc::new(self.reason.finish()),
-            Arc::new(self.detail.finish()),
-            Arc::new(self.raw_sha256.finish()),
-            Arc::new(self.size.finish()),
-            Arc::new(self.truncated.finish()),
-            Arc::new(self.ingest_time.finish()),
-            Arc::new(self.raw_pack.finish()),
-            Arc::new(self.raw_offset.finish()),
-            Arc::new(self.raw_len.finish()),
-        ];
-        RecordBatch::try_new(schema_of(names::QUARANTINE), cols)
-            .map_err(StoreError::arrow("quarantine"))
-    }
-}
+table_builders!(QuarantineCols for names::QUARANTINE {
+    source_file: Text(24),
+    source_offset: Int,
+    source_index: Int,
+    reason: Text(16),
+    detail: Text(32),
+    raw_sha256: Text(64),
+    size: Int,
+    truncated: Bool,
+    ingest_time: Time,
+    raw_pack: Text(28),
+    raw_offset: Int,
+    raw_len: Int,
+});
 
 /// The batch being built.
 struct Pending {
@@ -348,7 +254,7 @@ impl MessageWriter {
             msgs: MessageCols::new(cap),
             n_msgs: 0,
             urls: UrlCols::new(cap * 2),
-            quar: QuarantineCols::new(),
+            quar: QuarantineCols::new(0),
             n_quar: 0,
             keys: Vec::with_capacity(cap),
             qkeys: Vec::new(),

@@ -96,6 +96,27 @@ fn scalar_i64(dir: &Path, q: &str) -> i64 {
     b[0].column(0).as_primitive::<Int64Type>().value(0)
 }
 
+/// Checks that the raw bytes of messages `0..n` (of day 0) are stored.
+fn raw_messages_come_back(ds: &Dataset, n: u64, context: &str) {
+    for i in 0..n {
+        let (raw, msg, _) = message(i, 0);
+        let got = ds.raw_message(&msg.sha256).unwrap();
+        assert_eq!(got, Some(raw), "{context} message {i}");
+    }
+}
+
+/// `batches` rendered in `format`, as text.
+fn rendered(batches: &[RecordBatch], format: OutputFormat) -> String {
+    let mut out = Vec::new();
+    render(batches, format, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// `batches` rendered as JSON, parsed back.
+fn json(batches: &[RecordBatch]) -> serde_json::Value {
+    serde_json::from_str(&rendered(batches, OutputFormat::Json)).unwrap()
+}
+
 fn counts(dir: &Path) -> (i64, i64) {
     let b = sql(dir, "SELECT count(*), count(DISTINCT sha256) FROM messages").unwrap();
     (
@@ -117,9 +138,7 @@ fn empty_store_answers_every_table() {
     let b = sql(tmp.path(), "SELECT sha256, day FROM messages").unwrap();
     assert_eq!(b[0].num_rows(), 0);
     assert_eq!(b[0].schema().field(1).name(), "day");
-    let mut out = Vec::new();
-    render(&b, OutputFormat::Json, &mut out).unwrap();
-    assert_eq!(out, b"[]\n");
+    assert_eq!(rendered(&b, OutputFormat::Json), "[]\n");
 }
 
 #[test]
@@ -162,9 +181,7 @@ fn messages_round_trip_through_sql_and_raw() {
         &format!("SELECT * FROM messages WHERE sha256 = '{hex}'"),
     )
     .unwrap();
-    let mut out = Vec::new();
-    render(&b, OutputFormat::Json, &mut out).unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let v = json(&b);
     let row = &v[0];
     assert_eq!(row["sha256"], hex.as_str());
     assert_eq!(row["arrival_time"], "2008-11-12T21:30:07Z");
@@ -195,10 +212,8 @@ fn messages_round_trip_through_sql_and_raw() {
         &format!("SELECT url, host, registrable_domain FROM message_urls WHERE sha256 = '{hex}' ORDER BY url"),
     )
     .unwrap();
-    let mut out = Vec::new();
-    render(&b, OutputFormat::Csv, &mut out).unwrap();
     assert_eq!(
-        String::from_utf8(out).unwrap(),
+        rendered(&b, OutputFormat::Csv),
         "url,host,registrable_domain\nhttp://192.0.2.1/,192.0.2.1,\n\
          http://pills0.example/x?id=7,pills0.example,pills0.example\n"
     );
@@ -220,14 +235,7 @@ fn messages_round_trip_through_sql_and_raw() {
     ));
     assert_eq!(ds.find_raw("00000000000000").unwrap(), None);
     // every raw message comes back
-    for i in 0..100 {
-        let (raw, msg, _) = message(i, 0);
-        assert_eq!(
-            ds.raw_message(&msg.sha256).unwrap().unwrap(),
-            raw,
-            "message {i}"
-        );
-    }
+    raw_messages_come_back(&ds, 100, "");
 }
 
 #[test]
@@ -318,9 +326,7 @@ fn quarantine_round_trips_and_dedups() {
          FROM quarantine WHERE source_index = 3",
     )
     .unwrap();
-    let mut out = Vec::new();
-    render(&b, OutputFormat::Json, &mut out).unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let v = json(&b);
     let q = quarantined(3);
     let sha = hex::encode(Sha256::digest(&q.bytes));
     assert_eq!(
@@ -607,15 +613,7 @@ fn crash_at_every_commit_step_then_rerun_stores_exactly_once() {
             "k={k}"
         );
         assert_eq!(std::fs::read_dir(dir.join("staging")).unwrap().count(), 0);
-        let ds = Dataset::open(dir).unwrap();
-        for i in 0..60 {
-            let (raw, msg, _) = message(i, 0);
-            assert_eq!(
-                ds.raw_message(&msg.sha256).unwrap().unwrap(),
-                raw,
-                "k={k} i={i}"
-            );
-        }
+        raw_messages_come_back(&Dataset::open(dir).unwrap(), 60, &format!("k={k}"));
         if !crashed {
             assert!(k > 5, "the protocol has more than 5 steps");
             break;
