@@ -130,7 +130,7 @@ pub fn volume_events(counts: &[f64], start: i64, params: &VolumeParams) -> Vec<V
 /// after (the sum of their log-likelihood gains). A depeering takes some
 /// botnets to nothing and leaves the others as they were, which the parts
 /// show far more sharply than their sum. Detection and magnitude stay the
-/// total's.
+/// total's. Parts longer than `total` are cut to its length.
 #[must_use]
 pub fn volume_events_in_parts(
     total: &[f64],
@@ -138,70 +138,55 @@ pub fn volume_events_in_parts(
     start: i64,
     params: &VolumeParams,
 ) -> Vec<VolumeEvent> {
-    let step = params.step.max(1);
-    let per_block = usize::try_from((params.block / step).max(1)).unwrap_or(1);
-    let clean = |xs: &[f64]| -> Vec<f64> {
-        xs.iter()
-            .take(total.len())
-            .map(|&c| if c.is_finite() && c > 0.0 { c } else { 0.0 })
-            .collect()
-    };
-    let counts = clean(total);
-    let profile = seasonal_profile(&counts, start, step);
-    let deseason = |xs: Vec<f64>| -> Vec<f64> {
-        xs.into_iter()
-            .enumerate()
-            .map(|(i, c)| c / profile_at(&profile, start, step, i))
-            .collect()
-    };
-    let y = deseason(counts);
-    let blocks: Vec<f64> = y.chunks(per_block).map(|c| c.iter().sum()).collect();
-    if blocks.len() < 4 {
+    let grid = Grid::new(start, params.step, params.block, total.len());
+    let raw = grid.block_sums(total);
+    if raw.len() < 4 {
         return Vec::new();
     }
-    let phi = dispersion(&blocks);
-    let threshold = params.penalty * (blocks.len() as f64).ln().max(1.0);
-    let cuts = merge_straddling(
-        coarse_cuts(&blocks, phi, threshold, params),
-        &blocks,
-        params.min_blocks,
-    );
-    let prefix = Prefix::new(&y);
-    let locators: Vec<Prefix> = if parts.is_empty() {
-        vec![Prefix::new(&y)]
-    } else {
-        parts
-            .iter()
-            .map(|p| Prefix::new(&deseason(clean(p))))
-            .collect()
-    };
-    let mut fine: Vec<(usize, f64)> = cuts
+    let factors = grid.factors(&raw);
+    let sums = Sums::new(total, &grid, &factors, Some(&raw));
+    let phi = dispersion(&sums.blocks, &sums.points, grid.per_block);
+    let threshold = params.penalty * (raw.len() as f64).ln().max(1.0);
+    let coarse = coarse_cuts(&sums, phi, threshold, params);
+    let cuts = merge_straddling(coarse, &sums, params.min_blocks);
+    let part_sums: Vec<Sums<'_>> = parts
         .iter()
-        .map(|&(b, gain)| (b * per_block, gain))
+        .map(|p| Sums::new(p, &grid, &factors, None))
         .collect();
-    let bounds: Vec<usize> = std::iter::once(0)
-        .chain(fine.iter().map(|&(i, _)| i))
-        .chain(std::iter::once(y.len()))
-        .collect();
-    for (k, cut) in fine.iter_mut().enumerate() {
-        let lo = bounds.get(k).copied().unwrap_or(0);
-        let hi = bounds.get(k + 2).copied().unwrap_or(y.len());
-        let window = (cut.0.saturating_sub(per_block), (cut.0 + per_block).min(hi));
-        cut.0 = refine(&locators, lo, hi, window, phi).0;
+    let locators: &[Sums<'_>] = if parts.is_empty() {
+        std::slice::from_ref(&sums)
+    } else {
+        &part_sums
+    };
+    // Coarse cut b starts at the first point of block b.
+    let coarse_at: Vec<usize> = cuts.iter().map(|&(b, _)| grid.block_start(b)).collect();
+    let bound = |k: usize| -> usize {
+        match k {
+            0 => 0,
+            _ => coarse_at.get(k - 1).copied().unwrap_or(total.len()),
+        }
+    };
+    let mut fine = Vec::with_capacity(cuts.len());
+    for (k, &(_, gain)) in cuts.iter().enumerate() {
+        let (lo, at, hi) = (bound(k), bound(k + 1), bound(k + 2));
+        let window = (
+            at.saturating_sub(grid.per_block),
+            (at + grid.per_block).min(hi),
+        );
+        fine.push((refine(locators, lo, hi, window, phi).0, gain));
     }
     let ctx = EventCtx {
-        prefix: &prefix,
-        locators: &locators,
-        blocks: &blocks,
-        per_block,
+        sums: &sums,
+        locators,
+        per_block: grid.per_block,
         phi,
         threshold,
-        horizon_points: usize::try_from((params.horizon / step).max(1)).unwrap_or(1),
+        horizon_points: usize::try_from((params.horizon / grid.step).max(1)).unwrap_or(1),
     };
     let mut events = Vec::with_capacity(fine.len());
     let mut prev = 0;
     for (k, &(at, gain)) in fine.iter().enumerate() {
-        let next = bounds.get(k + 2).copied().unwrap_or(y.len());
+        let next = bound(k + 2);
         if let Some(e) = ctx.event(prev, at, next, gain)
             && e.magnitude.abs() >= params.min_effect
         {
@@ -212,78 +197,162 @@ pub fn volume_events_in_parts(
     events
 }
 
-/// Hour-of-day factors (mean 1), flat when fewer than two whole days.
-fn seasonal_profile(counts: &[f64], start: i64, step: i64) -> [f64; 24] {
-    let mut per_day: std::collections::BTreeMap<i64, [(f64, u32); 24]> =
-        std::collections::BTreeMap::new();
-    for (i, &c) in counts.iter().enumerate() {
-        let t = start + i64::try_from(i).unwrap_or(i64::MAX / 2) * step;
-        let day = t.div_euclid(86_400);
-        let hour = usize::try_from(t.rem_euclid(86_400) / 3600).unwrap_or(0);
-        let slots = per_day.entry(day).or_insert([(0.0, 0); 24]);
-        if let Some(s) = slots.get_mut(hour) {
-            s.0 += c;
-            s.1 += 1;
-        }
-    }
-    let full_hour = u32::try_from((3600 / step.max(1)).max(1)).unwrap_or(1);
-    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); 24];
-    for slots in per_day.values() {
-        if slots.iter().any(|s| s.1 < full_hour) {
-            continue;
-        }
-        let rates: Vec<f64> = slots.iter().map(|s| s.0 / f64::from(s.1)).collect();
-        let mean = rates.iter().sum::<f64>() / 24.0;
-        if mean <= 0.0 {
-            continue;
-        }
-        for (r, rate) in ratios.iter_mut().zip(&rates) {
-            r.push(rate / mean);
-        }
-    }
-    let mut profile = [1.0; 24];
-    if ratios.first().is_none_or(|r| r.len() < 2) {
-        return profile;
-    }
-    for (p, r) in profile.iter_mut().zip(ratios.iter_mut()) {
-        *p = median(r).max(0.05);
-    }
-    let mean = profile.iter().sum::<f64>() / 24.0;
-    for p in &mut profile {
-        *p /= mean;
-    }
-    profile
+/// A count as the model reads it: NaN or negative is 0, +∞ the largest
+/// finite value (`max`/`min` compile to branch-free instructions).
+// Not `clamp`: `f64::clamp` keeps NaN, `max` drops it.
+#[allow(clippy::manual_clamp)]
+fn clean(c: f64) -> f64 {
+    c.max(0.0).min(f64::MAX)
 }
 
-/// The profile factor of point `i`.
-fn profile_at(profile: &[f64; 24], start: i64, step: i64, i: usize) -> f64 {
-    let t = start + i64::try_from(i).unwrap_or(0) * step;
-    let hour = usize::try_from(t.rem_euclid(86_400) / 3600).unwrap_or(0);
-    profile.get(hour).copied().unwrap_or(1.0)
+/// Sum of the cleaned values of `xs`, eight lanes at a time (independent
+/// accumulators, so the compiler vectorises it: this and the block sums
+/// are the only passes over every point).
+fn sum_clean(xs: &[f64]) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest: f64 = chunks.remainder().iter().map(|&c| clean(c)).sum();
+    for chunk in chunks {
+        for (l, &c) in lanes.iter_mut().zip(chunk) {
+            *l += clean(c);
+        }
+    }
+    lanes.iter().sum::<f64>() + rest
 }
 
-/// Median of `xs` (sorts it); 1 when empty.
+/// How points fall into blocks. Blocks are aligned to multiples of the
+/// block length in Unix time (UTC hours for the default hour), so every
+/// point of a block shares one hour of the day; the first and last block
+/// may be partial.
+#[derive(Debug, Clone, Copy)]
+struct Grid {
+    start: i64,
+    step: i64,
+    /// Points per whole block (1 when the block is not a multiple of the
+    /// step).
+    per_block: usize,
+    /// Points of block 0 that lie before `start`.
+    phase: usize,
+    /// Points in the series.
+    n: usize,
+    /// Whether blocks are UTC hours, so an hour-of-day profile applies.
+    hourly: bool,
+}
+
+impl Grid {
+    fn new(start: i64, step: i64, block: i64, n: usize) -> Grid {
+        let step = step.max(1);
+        let aligned = block >= step && block % step == 0;
+        let per_block = if aligned {
+            usize::try_from(block / step).unwrap_or(1).max(1)
+        } else {
+            1
+        };
+        let block_secs = i64::try_from(per_block).unwrap_or(1).saturating_mul(step);
+        let phase = usize::try_from(start.rem_euclid(block_secs) / step).unwrap_or(0);
+        Grid {
+            start,
+            step,
+            per_block,
+            phase,
+            n,
+            hourly: aligned && block == 3600,
+        }
+    }
+
+    fn block_of(&self, i: usize) -> usize {
+        (i + self.phase) / self.per_block
+    }
+
+    /// First point of block `b` (0 for block 0).
+    fn block_start(&self, b: usize) -> usize {
+        (b * self.per_block).saturating_sub(self.phase).min(self.n)
+    }
+
+    /// Raw sums and point counts per block.
+    fn block_sums(&self, xs: &[f64]) -> Vec<(f64, usize)> {
+        let first = (self.per_block - self.phase.min(self.per_block - 1)).min(xs.len());
+        let (head, rest) = xs.split_at(first.min(xs.len()));
+        let mut out = Vec::with_capacity(xs.len() / self.per_block + 2);
+        if !head.is_empty() {
+            out.push((sum_clean(head), head.len()));
+        }
+        out.extend(rest.chunks(self.per_block).map(|c| (sum_clean(c), c.len())));
+        out
+    }
+
+    /// Hour of the day (0..24) of block `b`'s start.
+    fn hour_of_block(&self, b: usize) -> usize {
+        let t = self.start + (i64::try_from(self.block_start(b)).unwrap_or(0) * self.step);
+        usize::try_from(t.rem_euclid(86_400) / 3600).unwrap_or(0)
+    }
+
+    /// The seasonal factor of every block: its hour's share of the day
+    /// (median over whole days, mean 1), 1 everywhere when the blocks are
+    /// not hours or fewer than two whole days are present.
+    fn factors(&self, raw: &[(f64, usize)]) -> Vec<f64> {
+        let flat = vec![1.0; raw.len()];
+        if !self.hourly {
+            return flat;
+        }
+        let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); 24];
+        let mut b = 0;
+        while b < raw.len() {
+            if self.hour_of_block(b) != 0 {
+                b += 1;
+                continue;
+            }
+            let day = raw.get(b..b + 24).unwrap_or(&[]);
+            if day.len() == 24 && day.iter().all(|d| d.1 == self.per_block) {
+                let mean = day.iter().map(|d| d.0).sum::<f64>() / 24.0;
+                if mean > 0.0 {
+                    for (r, d) in ratios.iter_mut().zip(day) {
+                        r.push(d.0 / mean);
+                    }
+                }
+            }
+            b += 24;
+        }
+        if ratios.first().is_none_or(|r| r.len() < 2) {
+            return flat;
+        }
+        let mut profile = [1.0; 24];
+        for (p, r) in profile.iter_mut().zip(ratios.iter_mut()) {
+            *p = median(r).max(0.05);
+        }
+        let mean = profile.iter().sum::<f64>() / 24.0;
+        (0..raw.len())
+            .map(|b| profile.get(self.hour_of_block(b)).copied().unwrap_or(1.0) / mean)
+            .collect()
+    }
+}
+
+/// Median of `xs` (reorders it; O(n)); 1 when empty.
 fn median(xs: &mut [f64]) -> f64 {
-    xs.sort_by(f64::total_cmp);
     let n = xs.len();
-    match n {
-        0 => 1.0,
-        _ if n % 2 == 1 => xs.get(n / 2).copied().unwrap_or(1.0),
-        _ => {
-            (xs.get(n / 2 - 1).copied().unwrap_or(1.0) + xs.get(n / 2).copied().unwrap_or(1.0))
-                / 2.0
-        }
+    if n == 0 {
+        return 1.0;
     }
+    let (below, &mut mid, _) = xs.select_nth_unstable_by(n / 2, f64::total_cmp);
+    if n % 2 == 1 {
+        return mid;
+    }
+    // The largest of the lower half is the other middle value.
+    let lower = below.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (lower + mid) / 2.0
 }
 
-/// Over-dispersion of block counts: the median of d²/(a+b) over
-/// neighbouring blocks a, b (χ²₁ under Poisson noise, median 0.4549),
-/// at least 1.
-fn dispersion(blocks: &[f64]) -> f64 {
+/// Over-dispersion of whole-block counts: the median of d²/(a+b) over
+/// neighbouring whole blocks a, b (χ²₁ under Poisson noise, median
+/// 0.4549), at least 1.
+fn dispersion(blocks: &[f64], points: &[usize], per_block: usize) -> f64 {
     let mut r: Vec<f64> = blocks
         .windows(2)
-        .filter_map(|w| match w {
-            [a, b] if a + b > 0.0 => Some((a - b).powi(2) / (a + b)),
+        .zip(points.windows(2))
+        .filter_map(|(w, p)| match (w, p) {
+            ([a, b], [pa, pb]) if a + b > 0.0 && *pa == per_block && *pb == per_block => {
+                Some((a - b).powi(2) / (a + b))
+            }
             _ => None,
         })
         .collect();
@@ -303,74 +372,143 @@ fn seg_ll(sum: f64, n: f64) -> f64 {
     }
 }
 
-/// Cumulative sums of a series, for O(1) segment totals.
-struct Prefix {
-    sums: Vec<f64>,
+/// Deseasonalised sums of one series over any range of points in
+/// O(points per block): whole blocks from a prefix of block sums, the
+/// partial blocks at the ends from the points themselves.
+#[derive(Debug)]
+struct Sums<'a> {
+    xs: &'a [f64],
+    grid: Grid,
+    factors: &'a [f64],
+    /// Deseasonalised block sums and point counts.
+    blocks: Vec<f64>,
+    points: Vec<usize>,
+    /// Prefix of `blocks` (one longer) and of `points`.
+    prefix: Vec<f64>,
+    prefix_points: Vec<usize>,
 }
 
-impl Prefix {
-    fn new(xs: &[f64]) -> Prefix {
-        let mut sums = Vec::with_capacity(xs.len() + 1);
-        let mut acc = 0.0;
-        sums.push(0.0);
-        for x in xs {
-            acc += x;
-            sums.push(acc);
+impl<'a> Sums<'a> {
+    /// `raw`: `grid.block_sums(xs)` when the caller has it already.
+    fn new(
+        xs: &'a [f64],
+        grid: &Grid,
+        factors: &'a [f64],
+        raw: Option<&[(f64, usize)]>,
+    ) -> Sums<'a> {
+        let xs = xs.get(..grid.n.min(xs.len())).unwrap_or(&[]);
+        let own;
+        let raw = match raw {
+            Some(r) => r,
+            None => {
+                own = grid.block_sums(xs);
+                &own
+            }
+        };
+        let blocks: Vec<f64> = raw.iter().zip(factors).map(|(r, f)| r.0 / f).collect();
+        let points: Vec<usize> = raw.iter().map(|r| r.1).collect();
+        let mut prefix = Vec::with_capacity(blocks.len() + 1);
+        let mut prefix_points = Vec::with_capacity(blocks.len() + 1);
+        let (mut acc, mut accp) = (0.0, 0);
+        prefix.push(0.0);
+        prefix_points.push(0);
+        for (b, p) in blocks.iter().zip(&points) {
+            acc += b;
+            accp += p;
+            prefix.push(acc);
+            prefix_points.push(accp);
         }
-        Prefix { sums }
+        Sums {
+            xs,
+            grid: *grid,
+            factors,
+            blocks,
+            points,
+            prefix,
+            prefix_points,
+        }
     }
 
-    fn len(&self) -> usize {
-        self.sums.len().saturating_sub(1)
-    }
-
-    /// Sum of points `a..b`.
-    fn sum(&self, a: usize, b: usize) -> f64 {
-        let hi = self.sums.get(b.min(self.len())).copied().unwrap_or(0.0);
-        let lo = self
-            .sums
-            .get(a.min(b).min(self.len()))
+    /// Deseasonalised value of point `i`.
+    fn at(&self, i: usize) -> f64 {
+        let f = self
+            .factors
+            .get(self.grid.block_of(i))
             .copied()
-            .unwrap_or(0.0);
-        hi - lo
+            .unwrap_or(1.0);
+        clean(self.xs.get(i).copied().unwrap_or(0.0)) / f
     }
 
-    /// Rate per point over `a..b` (0 when empty).
-    fn rate(&self, a: usize, b: usize) -> f64 {
-        if b > a {
-            self.sum(a, b) / (b - a) as f64
-        } else {
-            0.0
+    /// Deseasonalised sum over points `a..b`.
+    fn sum(&self, a: usize, b: usize) -> f64 {
+        let b = b.min(self.xs.len());
+        if a >= b {
+            return 0.0;
         }
+        let (ba, bb) = (self.grid.block_of(a), self.grid.block_of(b - 1));
+        if ba == bb {
+            return (a..b).map(|i| self.at(i)).sum();
+        }
+        let head_end = self.grid.block_start(ba + 1);
+        let tail_start = self.grid.block_start(bb);
+        let whole = self.prefix.get(bb).copied().unwrap_or(0.0)
+            - self.prefix.get(ba + 1).copied().unwrap_or(0.0);
+        (a..head_end).map(|i| self.at(i)).sum::<f64>()
+            + whole
+            + (tail_start..b).map(|i| self.at(i)).sum::<f64>()
     }
 
-    /// Log-likelihood gain of cutting `a..b` at `t`.
-    fn gain(&self, a: usize, t: usize, b: usize) -> f64 {
-        let l = self.sum(a, t);
-        let r = self.sum(t, b);
-        seg_ll(l, (t - a) as f64) + seg_ll(r, (b - t) as f64) - seg_ll(l + r, (b - a) as f64)
+    /// Block sums over blocks `a..b` and their point count.
+    fn block_range(&self, a: usize, b: usize) -> (f64, f64) {
+        let get = |v: &[f64], i: usize| {
+            v.get(i.min(v.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(0.0)
+        };
+        let getp = |v: &[usize], i: usize| {
+            v.get(i.min(v.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(0)
+        };
+        let b = b.max(a);
+        (
+            get(&self.prefix, b) - get(&self.prefix, a),
+            (getp(&self.prefix_points, b) - getp(&self.prefix_points, a)) as f64,
+        )
+    }
+
+    /// Log-likelihood gain of cutting blocks `a..b` at block `t`.
+    fn block_gain(&self, a: usize, t: usize, b: usize) -> f64 {
+        let (l, nl) = self.block_range(a, t);
+        let (r, nr) = self.block_range(t, b);
+        seg_ll(l, nl) + seg_ll(r, nr) - seg_ll(l + r, nl + nr)
+    }
+
+    /// Rate per point over blocks `a..b` (0 when empty).
+    fn block_rate(&self, a: usize, b: usize) -> f64 {
+        let (s, n) = self.block_range(a, b);
+        if n > 0.0 { s / n } else { 0.0 }
     }
 }
 
 /// Binary segmentation over the blocks: the accepted cuts (block index,
 /// gain in dispersion units), ascending.
 fn coarse_cuts(
-    blocks: &[f64],
+    sums: &Sums<'_>,
     phi: f64,
     threshold: f64,
     params: &VolumeParams,
 ) -> Vec<(usize, f64)> {
-    let prefix = Prefix::new(blocks);
     let min = params.min_blocks.max(1);
     let mut cuts = Vec::new();
-    let mut work = vec![(0usize, blocks.len())];
+    let mut work = vec![(0usize, sums.blocks.len())];
     while let Some((a, b)) = work.pop() {
         if b < a + 2 * min {
             continue;
         }
         let best = (a + min..=b - min)
-            .filter(|&t| local_effect(&prefix, a, t, b, params.local_blocks) >= params.min_effect)
-            .map(|t| (t, prefix.gain(a, t, b) / phi))
+            .filter(|&t| local_effect(sums, a, t, b, params.local_blocks) >= params.min_effect)
+            .map(|t| (t, sums.block_gain(a, t, b) / phi))
             .max_by(|x, y| x.1.total_cmp(&y.1));
         if let Some((t, gain)) = best
             && gain > threshold
@@ -390,15 +528,14 @@ fn coarse_cuts(
 /// the larger gain (refinement then places it inside the blocks).
 fn merge_straddling(
     cuts: Vec<(usize, f64)>,
-    blocks: &[f64],
+    sums: &Sums<'_>,
     min_blocks: usize,
 ) -> Vec<(usize, f64)> {
-    let prefix = Prefix::new(blocks);
     let mut out: Vec<(usize, f64)> = Vec::with_capacity(cuts.len());
+    let up = |c: usize| {
+        sums.block_rate(c.saturating_sub(min_blocks), c) < sums.block_rate(c, c + min_blocks)
+    };
     for (t, gain) in cuts {
-        let up = |c: usize| {
-            prefix.rate(c.saturating_sub(min_blocks), c) < prefix.rate(c, c + min_blocks)
-        };
         match out.last_mut() {
             Some(last) if t <= last.0 + min_blocks.max(1) && up(t) == up(last.0) => {
                 if gain > last.1 {
@@ -413,9 +550,9 @@ fn merge_straddling(
 
 /// Relative change between the `k` blocks before `t` and the `k` after
 /// (within `a..b`), as |ratio − 1| of the larger over the smaller rate.
-fn local_effect(prefix: &Prefix, a: usize, t: usize, b: usize, k: usize) -> f64 {
-    let before = prefix.rate(t.saturating_sub(k).max(a), t);
-    let after = prefix.rate(t, (t + k).min(b));
+fn local_effect(sums: &Sums<'_>, a: usize, t: usize, b: usize, k: usize) -> f64 {
+    let before = sums.block_rate(t.saturating_sub(k).max(a), t);
+    let after = sums.block_rate(t, (t + k).min(b));
     let (lo, hi) = if before < after {
         (before, after)
     } else {
@@ -428,12 +565,13 @@ fn local_effect(prefix: &Prefix, a: usize, t: usize, b: usize, k: usize) -> f64 
     }
 }
 
-/// The best cut of `lo..hi` inside `window` at full resolution for the
-/// series in `locators` together (the sum of their gains, each at its own
-/// rates), and the gain profile's interval (positions within 2·φ of the
-/// best).
+/// The best cut of points `lo..hi` inside `window` for the series in
+/// `locators` together (the sum of their gains, each at its own rates),
+/// and the gain profile's interval (positions within 2·φ of the best).
+/// O(window + points per block) per locator: running sums from the
+/// window's start.
 fn refine(
-    locators: &[Prefix],
+    locators: &[Sums<'_>],
     lo: usize,
     hi: usize,
     window: (usize, usize),
@@ -443,13 +581,28 @@ fn refine(
     if w0 >= w1 {
         return (window.0, window.0, window.0);
     }
-    let gains: Vec<(usize, f64)> = (w0..=w1)
-        .map(|t| (t, locators.iter().map(|p| p.gain(lo, t, hi)).sum::<f64>()))
-        .collect();
-    let Some(&(best, g)) = gains.iter().max_by(|x, y| x.1.total_cmp(&y.1)) else {
+    let mut gains = vec![0.0; w1 - w0 + 1];
+    for s in locators {
+        let whole = s.sum(lo, hi);
+        let mut left = s.sum(lo, w0);
+        for (k, g) in gains.iter_mut().enumerate() {
+            let t = w0 + k;
+            if k > 0 {
+                left += s.at(t - 1);
+            }
+            let (nl, nr) = ((t - lo) as f64, (hi - t) as f64);
+            *g += seg_ll(left, nl) + seg_ll(whole - left, nr) - seg_ll(whole, nl + nr);
+        }
+    }
+    let Some((k, &g)) = gains.iter().enumerate().max_by(|x, y| x.1.total_cmp(y.1)) else {
         return (window.0, window.0, window.0);
     };
-    let near = gains.iter().filter(|p| p.1 >= g - 2.0 * phi).map(|p| p.0);
+    let near = gains
+        .iter()
+        .enumerate()
+        .filter(|p| *p.1 >= g - 2.0 * phi)
+        .map(|p| w0 + p.0);
+    let best = w0 + k;
     let low = near.clone().min().unwrap_or(best);
     let high = near.max().unwrap_or(best);
     (best, low, high)
@@ -457,9 +610,8 @@ fn refine(
 
 /// What turning a refined cut into an event needs.
 struct EventCtx<'a> {
-    prefix: &'a Prefix,
-    locators: &'a [Prefix],
-    blocks: &'a [f64],
+    sums: &'a Sums<'a>,
+    locators: &'a [Sums<'a>],
     per_block: usize,
     phi: f64,
     threshold: f64,
@@ -472,16 +624,17 @@ impl EventCtx<'_> {
     fn event(&self, prev: usize, at: usize, next: usize, gain: f64) -> Option<VolumeEvent> {
         let window = (at.saturating_sub(self.per_block), at + self.per_block);
         let (_, low, high) = refine(self.locators, prev, next, window, self.phi);
+        let n = self.sums.xs.len();
         let b0 = at.saturating_sub(self.horizon_points).max(prev);
-        let a1 = (at + self.horizon_points).min(self.prefix.len());
-        let (sb, sa) = (self.prefix.sum(b0, at), self.prefix.sum(at, a1));
-        let (nb, na) = ((at - b0) as f64, (a1 - at) as f64);
+        let a1 = (at + self.horizon_points).min(n);
+        let (sb, sa) = (self.sums.sum(b0, at), self.sums.sum(at, a1));
+        let (nb, na) = ((at - b0) as f64, (a1.saturating_sub(at)) as f64);
         if nb <= 0.0 || na <= 0.0 || sb <= 0.0 {
             return None;
         }
         let (before, after) = (sb / nb, sa / na);
         let ratio = after / before;
-        let se = self.log_ratio_se(sb, sa, b0, at, a1);
+        let se = self.log_ratio_se(sb, sa, (b0, at, a1));
         let log_ratio = ratio.max(1e-9).ln();
         let confidence = 1.0 - (-(gain - self.threshold).max(0.0) / self.threshold).exp();
         Some(VolumeEvent {
@@ -504,15 +657,16 @@ impl EventCtx<'_> {
 
     /// Standard error of ln(after/before): Poisson with dispersion φ, or
     /// the spread of the block rates on each side when larger.
-    fn log_ratio_se(&self, sb: f64, sa: f64, b0: usize, at: usize, a1: usize) -> f64 {
+    fn log_ratio_se(&self, sb: f64, sa: f64, (b0, at, a1): (usize, usize, usize)) -> f64 {
         let poisson = (self.phi * (1.0 / sb + 1.0 / sa.max(1.0))).sqrt();
+        let grid = &self.sums.grid;
         let spread = |a: usize, b: usize| -> f64 {
-            let (ba, bb) = (a / self.per_block, b.div_ceil(self.per_block));
-            let xs: Vec<f64> = self
+            let (ba, bb) = (grid.block_of(a), grid.block_of(b.saturating_sub(1)) + 1);
+            let xs = self
+                .sums
                 .blocks
-                .get(ba..bb.min(self.blocks.len()))
-                .unwrap_or(&[])
-                .to_vec();
+                .get(ba..bb.min(self.sums.blocks.len()))
+                .unwrap_or(&[]);
             let n = xs.len() as f64;
             let mean = xs.iter().sum::<f64>() / n.max(1.0);
             if n < 2.0 || mean <= 0.0 {
