@@ -57,10 +57,10 @@ impl DnSet {
     ) -> Self {
         let mut s = Self::default();
         for (k, e) in exact {
-            s.exact.insert(k, crate::zonefile::dn_set(e, sets));
+            s.exact.insert(k, dn_set(e, sets));
         }
         for (k, e) in wild {
-            s.wild.insert(k, crate::zonefile::dn_set(e, sets));
+            s.wild.insert(k, dn_set(e, sets));
         }
         let mut ents = HashSet::default();
         for (k, &v) in &s.exact {
@@ -208,5 +208,20 @@ impl Dataset {
             Data::Dn(d) => d.bytes(),
         };
         data + self.sets.bytes() + self.values.iter().map(|v| 40 + v.txt.len()).sum::<usize>()
+    }
+}
+
+/// The set id of collected (excluded, values) for one dnset key.
+fn dn_set(e: (bool, Vec<u32>), sets: &mut SetTable) -> u32 {
+    let (excluded, mut ids) = e;
+    if excluded {
+        return NONE;
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        NONE
+    } else {
+        sets.intern(&ids)
     }
 }

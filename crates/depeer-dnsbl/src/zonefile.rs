@@ -540,18 +540,3 @@ fn check_tail(rest: &[u8]) -> Result<(), &'static str> {
         Some(_) => Err("invalid address"),
     }
 }
-
-/// The set id of collected (excluded, values) for one dnset key.
-pub(crate) fn dn_set(e: (bool, Vec<u32>), sets: &mut SetTable) -> u32 {
-    let (excluded, mut ids) = e;
-    if excluded {
-        return NONE;
-    }
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.is_empty() {
-        NONE
-    } else {
-        sets.intern(&ids)
-    }
-}
