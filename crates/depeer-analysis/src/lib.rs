@@ -1,6 +1,9 @@
-//! Series analysis for depeer. For now: offline change-point detection
-//! ([`detect`]) and reading a numeric CSV column into a series with gaps
-//! ([`read_series`]). Pure: no I/O besides the reader a caller hands in.
+//! Series analysis for depeer: offline change-point detection
+//! ([`detect`]), reading a numeric CSV column into a series with gaps
+//! ([`read_series`]), volume series per time bucket ([`Bucketer`]), bot
+//! populations ([`Populations`]) and the dependency graph of a window
+//! ([`DependencyInput`], placed with [`Hosting`]). Pure: no I/O besides
+//! the reader a caller hands in.
 //!
 //! ```
 //! use depeer_analysis::{detect, Params};
@@ -14,15 +17,28 @@
 
 mod cost;
 mod csv;
+mod depends;
 mod detect;
 mod error;
 mod hll;
+mod hosting;
+mod population;
 mod robust;
+mod series;
 mod volume;
 
 pub use cost::Model;
 pub use csv::{MAX_ROWS, Series, parse_series, read_series};
+pub use depends::{
+    AsDependence, BotnetInAs, Dependency, DependencyInput, DependencyKind, Window, WindowGraph,
+};
 pub use detect::{Detection, Params, detect};
 pub use error::Error;
 pub use hll::{Hll, PRECISION, SPARSE_LIMIT, hash_bytes, hash_ip};
+pub use hosting::{Hosting, Placement, RouteSpan, UpstreamSpan, parse_cidr};
+pub use population::{PopulationRow, Populations};
+pub use series::{
+    Bucketer, MAX_SERIES_ROWS, MICROS_PER_SECOND, SeriesError, SeriesRow, Step, parse_duration,
+    split_equally,
+};
 pub use volume::{Direction, VolumeEvent, VolumeParams, volume_events, volume_events_in_parts};
