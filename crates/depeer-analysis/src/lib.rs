@@ -15,6 +15,7 @@
 //! assert_eq!(found.change_points, vec![60]);
 //! ```
 
+mod causes;
 mod cost;
 mod csv;
 mod depends;
@@ -27,6 +28,7 @@ mod robust;
 mod series;
 mod volume;
 
+pub use causes::{Cause, CauseCandidate, rank_causes};
 pub use cost::Model;
 pub use csv::{MAX_ROWS, Series, parse_series, read_series};
 pub use depends::{
