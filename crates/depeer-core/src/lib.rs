@@ -11,6 +11,8 @@
 mod feed;
 mod obs;
 mod source;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 mod time;
 
 pub use feed::FeedEntryObs;

@@ -357,6 +357,13 @@ fn unknown_peer() -> bgpkit_parser::models::Peer {
 /// One difference by design: an entry whose other attributes bgpkit would
 /// reject (it then drops the rest of the record) is kept here, since its
 /// prefix, peer and path are whole.
+/// `bytes` followed by zeros to `N` bytes; `None` when longer.
+fn zero_padded<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
+    let mut a = [0u8; N];
+    a.get_mut(..bytes.len())?.copy_from_slice(bytes);
+    Some(a)
+}
+
 fn fast_rib(body: &[u8], v6: bool, peers: &[Option<Peer>]) -> Option<Vec<Elem>> {
     let mut r = Cursor { b: body, at: 0 };
     r.take(4)?; // sequence number
@@ -366,23 +373,12 @@ fn fast_rib(body: &[u8], v6: bool, peers: &[Option<Peer>]) -> Option<Vec<Elem>> 
         return None;
     }
     let bytes = r.take(usize::from(len).div_ceil(8))?;
-    let prefix = if v6 {
-        let mut a = [0u8; 16];
-        a.get_mut(..bytes.len())?.copy_from_slice(bytes);
-        Prefix::V6(
-            ipnet::Ipv6Net::new(std::net::Ipv6Addr::from(a), len)
-                .ok()?
-                .trunc(),
-        )
+    let addr = if v6 {
+        IpAddr::from(zero_padded::<16>(bytes)?)
     } else {
-        let mut a = [0u8; 4];
-        a.get_mut(..bytes.len())?.copy_from_slice(bytes);
-        Prefix::V4(
-            ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(a), len)
-                .ok()?
-                .trunc(),
-        )
+        IpAddr::from(zero_padded::<4>(bytes)?)
     };
+    let prefix = Prefix::new(addr, len).ok()?.trunc();
     let count = r.u16()?;
     let mut elems = Vec::with_capacity(usize::from(count));
     for _ in 0..count {

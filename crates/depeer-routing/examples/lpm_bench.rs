@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::time::Instant;
 
-use depeer_core::{RouteObs, Timestamp};
+use depeer_core::Timestamp;
+use depeer_core::test_support::xorshift_u32s;
 use depeer_routing::{NO_ROUTE, RouteTable, read_ipasn};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,18 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .read_to_end(&mut text)?;
     let t0 = Instant::now();
     let table = read_ipasn(&text[..], path)?;
-    let rows: Vec<RouteObs> = table
-        .rows
-        .iter()
-        .map(|(p, a)| RouteObs {
-            prefix: *p,
-            origin_asn: *a,
-            first_seen: Timestamp(0),
-            last_seen: Timestamp(0),
-            peer_count: 1,
-            collector: String::new(),
-        })
-        .collect();
+    let rows = table.routes_at(Timestamp(0), "");
     let parsed = t0.elapsed();
     let t1 = Instant::now();
     let rt = RouteTable::from_routes(&rows, None);
@@ -51,15 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("index_bytes_v4={b4}");
     println!("index_bytes_v6={b6}");
     // xorshift addresses, generated before timing.
-    let mut s = 0x9e37_79b9_7f4a_7c15u64;
-    let addrs: Vec<u32> = (0..1 << 20)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 32) as u32
-        })
-        .collect();
+    let addrs = xorshift_u32s(0x9e37_79b9_7f4a_7c15, 1 << 20);
     let mut out = vec![0u32; addrs.len()];
     let mut hits = 0u64;
     let rounds = n.div_ceil(addrs.len());

@@ -411,24 +411,38 @@ fn prefix_key(p: &Prefix) -> (u8, u128, u8) {
     }
 }
 
-fn event(
-    out: &mut History,
-    time: Timestamp,
-    kind: RoutingEventKind,
-    asn: Option<u32>,
-    prefix: Option<Prefix>,
-    detail: String,
-) {
-    out.events.push(RoutingEventObs {
-        time,
-        kind,
-        asn: asn.map(Asn),
-        prefix,
-        detail,
-    });
+/// Counts one route fewer under `key`: `Some(true)` when that was the last
+/// one (the key is removed), `None` when there was none.
+fn release<K: std::hash::Hash + Eq>(counts: &mut Map<K, u32>, key: K) -> Option<bool> {
+    let n = counts.get_mut(&key)?;
+    *n = n.saturating_sub(1);
+    let last = *n == 0;
+    if last {
+        counts.remove(&key);
+    }
+    Some(last)
 }
 
 impl Collector {
+    /// Records an event this collector saw; its detail names the collector.
+    fn event(
+        &self,
+        out: &mut History,
+        time: Timestamp,
+        kind: RoutingEventKind,
+        asn: Option<u32>,
+        prefix: Option<Prefix>,
+        what: impl std::fmt::Display,
+    ) {
+        out.events.push(RoutingEventObs {
+            time,
+            kind,
+            asn: asn.map(Asn),
+            prefix,
+            detail: format!("{what} (collector {})", self.name),
+        });
+    }
+
     fn path_id(&mut self, path: &AsPath) -> u32 {
         if let Some(&id) = self.paths.get(path) {
             return id;
@@ -536,13 +550,13 @@ impl Collector {
         let routes = self.prefix_routes.entry(prefix_id).or_insert(0);
         *routes += 1;
         if *routes == 1 && emit && self.seen_prefixes.contains(&prefix_id) {
-            event(
+            self.event(
                 out,
                 t,
                 RoutingEventKind::PrefixAnnounced,
                 info.origins.first().copied(),
                 prefix,
-                format!("announced again (collector {})", self.name),
+                "announced again",
             );
         }
         self.seen_prefixes.insert(prefix_id);
@@ -555,17 +569,13 @@ impl Collector {
                 if emit && !others.is_empty() {
                     others.sort_unstable();
                     let others: Vec<String> = others.iter().map(|a| format!("AS{a}")).collect();
-                    event(
+                    self.event(
                         out,
                         t,
                         RoutingEventKind::OriginChange,
                         Some(o),
                         prefix,
-                        format!(
-                            "new origin AS{o}; also announced by {} (collector {})",
-                            others.join(", "),
-                            self.name
-                        ),
+                        format!("new origin AS{o}; also announced by {}", others.join(", ")),
                     );
                 }
             }
@@ -581,13 +591,13 @@ impl Collector {
             *n += 1;
             let was_reachable = *n > 1;
             if *n == 1 && emit && self.seen_origins.contains_key(&o) {
-                event(
+                self.event(
                     out,
                     t,
                     RoutingEventKind::AsReachable,
                     Some(o),
                     prefix,
-                    format!("reachable again (collector {})", self.name),
+                    "reachable again",
                 );
             }
             let first_seen = *self.seen_origins.entry(o).or_insert(t);
@@ -595,13 +605,13 @@ impl Collector {
                 let n = self.upstream_routes.entry((o, u)).or_insert(0);
                 *n += 1;
                 if *n == 1 && emit && was_reachable && first_seen < t {
-                    event(
+                    self.event(
                         out,
                         t,
                         RoutingEventKind::UpstreamGained,
                         Some(o),
                         prefix,
-                        format!("upstream AS{u} (collector {})", self.name),
+                        format!("upstream AS{u}"),
                     );
                 }
             }
@@ -645,71 +655,43 @@ impl Collector {
                     }
                     let lived = (t.0 - iv.first.0) / 1_000_000;
                     if emit && iv.from_update && lived < opts.short_lived_secs {
-                        event(
+                        self.event(
                             out,
                             t,
                             RoutingEventKind::ShortLived,
                             Some(o),
                             prefix,
-                            format!("announced by AS{o} for {lived} s (collector {})", self.name),
+                            format!("announced by AS{o} for {lived} s"),
                         );
                     }
                 }
             }
-            let mut lost_upstream = false;
-            if let Some(u) = info.upstream
-                && let Some(n) = self.upstream_routes.get_mut(&(o, u))
-            {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    self.upstream_routes.remove(&(o, u));
-                    lost_upstream = true;
+            let lost_upstream = info
+                .upstream
+                .is_some_and(|u| release(&mut self.upstream_routes, (o, u)) == Some(true));
+            let (kind, what) = match (release(&mut self.origin_routes, o), info.upstream) {
+                (Some(true), _) => (
+                    RoutingEventKind::AsUnreachable,
+                    format!("no route to any prefix of AS{o}"),
+                ),
+                (Some(false), Some(u)) if lost_upstream => {
+                    (RoutingEventKind::UpstreamLost, format!("upstream AS{u}"))
                 }
-            }
-            if let Some(n) = self.origin_routes.get_mut(&o) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    self.origin_routes.remove(&o);
-                    if emit {
-                        event(
-                            out,
-                            t,
-                            RoutingEventKind::AsUnreachable,
-                            Some(o),
-                            prefix,
-                            format!("no route to any prefix of AS{o} (collector {})", self.name),
-                        );
-                    }
-                } else if lost_upstream
-                    && emit
-                    && let Some(u) = info.upstream
-                {
-                    event(
-                        out,
-                        t,
-                        RoutingEventKind::UpstreamLost,
-                        Some(o),
-                        prefix,
-                        format!("upstream AS{u} (collector {})", self.name),
-                    );
-                }
+                _ => continue,
+            };
+            if emit {
+                self.event(out, t, kind, Some(o), prefix, what);
             }
         }
-        if let Some(n) = self.prefix_routes.get_mut(&prefix_id) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.prefix_routes.remove(&prefix_id);
-                if emit {
-                    event(
-                        out,
-                        t,
-                        RoutingEventKind::PrefixWithdrawn,
-                        info.origins.first().copied(),
-                        prefix,
-                        format!("withdrawn by every peer (collector {})", self.name),
-                    );
-                }
-            }
+        if release(&mut self.prefix_routes, prefix_id) == Some(true) && emit {
+            self.event(
+                out,
+                t,
+                RoutingEventKind::PrefixWithdrawn,
+                info.origins.first().copied(),
+                prefix,
+                "withdrawn by every peer",
+            );
         }
     }
 }
@@ -718,6 +700,12 @@ impl Collector {
 mod tests {
     use super::*;
     use std::net::{IpAddr, Ipv4Addr};
+
+    /// The route of `prefix` in the history.
+    fn route_of<'h>(h: &'h History, prefix: &str) -> &'h RouteObs {
+        let found = h.routes.iter().find(|r| r.prefix.to_string() == prefix);
+        found.unwrap_or_else(|| panic!("no route of {prefix}"))
+    }
 
     fn peer(n: u8) -> Peer {
         Peer {
@@ -857,11 +845,7 @@ mod tests {
             ]
         );
         // Still announced at the end: last_seen is the collector's last time.
-        let other = h
-            .routes
-            .iter()
-            .find(|r| r.prefix.to_string() == "10.0.0.0/8")
-            .unwrap();
+        let other = route_of(&h, "10.0.0.0/8");
         assert_eq!(other.last_seen.secs(), 4000);
         // Links both ways, prepending-free.
         assert!(
@@ -938,17 +922,9 @@ mod tests {
         b.end_file("c");
         let h = b.finish(None);
         assert!(h.events.is_empty());
-        let gone = h
-            .routes
-            .iter()
-            .find(|r| r.prefix.to_string() == "11.0.0.0/8")
-            .unwrap();
+        let gone = route_of(&h, "11.0.0.0/8");
         assert_eq!(gone.last_seen.secs(), 200);
-        let kept = h
-            .routes
-            .iter()
-            .find(|r| r.prefix.to_string() == "10.0.0.0/8")
-            .unwrap();
+        let kept = route_of(&h, "10.0.0.0/8");
         assert_eq!((kept.first_seen.secs(), kept.last_seen.secs()), (100, 200));
     }
 

@@ -4,7 +4,7 @@
 
 use std::io::BufRead;
 
-use depeer_core::{Asn, Prefix, SourceRef};
+use depeer_core::{Asn, Prefix, RouteObs, SourceRef, Timestamp};
 
 use crate::RoutingError;
 
@@ -16,6 +16,24 @@ pub struct IpasnTable {
     /// Lines that did not parse, with where they were (line number in
     /// `index`, byte offset in `offset`).
     pub bad_lines: Vec<(SourceRef, String)>,
+}
+
+impl IpasnTable {
+    /// The rows as `routes` rows of the moment `at`, each seen by one peer
+    /// of `collector`: what a [`crate::RouteTable`] needs, without a history.
+    pub fn routes_at(&self, at: Timestamp, collector: &str) -> Vec<RouteObs> {
+        self.rows
+            .iter()
+            .map(|&(prefix, origin_asn)| RouteObs {
+                prefix,
+                origin_asn,
+                first_seen: at,
+                last_seen: at,
+                peer_count: 1,
+                collector: collector.to_string(),
+            })
+            .collect()
+    }
 }
 
 /// Reads a pyasn table. Unreadable lines are collected, not fatal; an I/O

@@ -25,35 +25,27 @@ pub trait LpmKey: Copy {
     fn bit(self, i: u32) -> bool;
 }
 
-impl LpmKey for u32 {
-    const BITS: u32 = 32;
-    #[inline(always)]
-    fn chunk(self, offset: u32, len: u32) -> usize {
-        if offset >= 32 {
-            return 0;
+/// The same bit arithmetic for IPv4 (`u32`) and IPv6 (`u128`) keys.
+macro_rules! lpm_key {
+    ($($t:ty),*) => {$(
+        impl LpmKey for $t {
+            const BITS: u32 = <$t>::BITS;
+            #[inline(always)]
+            fn chunk(self, offset: u32, len: u32) -> usize {
+                if offset >= <$t>::BITS {
+                    return 0;
+                }
+                ((self << offset) >> (<$t>::BITS - len)) as usize
+            }
+            #[inline(always)]
+            fn bit(self, i: u32) -> bool {
+                (self >> (<$t>::BITS - 1 - i)) & 1 == 1
+            }
         }
-        ((self << offset) >> (32 - len)) as usize
-    }
-    #[inline(always)]
-    fn bit(self, i: u32) -> bool {
-        (self >> (31 - i)) & 1 == 1
-    }
+    )*};
 }
 
-impl LpmKey for u128 {
-    const BITS: u32 = 128;
-    #[inline(always)]
-    fn chunk(self, offset: u32, len: u32) -> usize {
-        if offset >= 128 {
-            return 0;
-        }
-        ((self << offset) >> (128 - len)) as usize
-    }
-    #[inline(always)]
-    fn bit(self, i: u32) -> bool {
-        (self >> (127 - i)) & 1 == 1
-    }
-}
+lpm_key!(u32, u128);
 
 /// "No route" value.
 pub const NO_ROUTE: u32 = 0x7fff_ffff;

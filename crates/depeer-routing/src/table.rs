@@ -85,32 +85,19 @@ impl RouteTable {
 
     /// Builds the table from entries (one per prefix).
     pub fn from_entries(entries: Vec<TableEntry>, at: Option<Timestamp>) -> RouteTable {
-        let v4 = Poptrie::build(
-            entries
-                .iter()
-                .enumerate()
-                .filter_map(|(i, e)| match e.prefix {
-                    Prefix::V4(n) => {
-                        Some((u32::from(n.network()), u32::from(n.prefix_len()), i as u32))
-                    }
-                    Prefix::V6(_) => None,
-                }),
-        );
-        let v6 = Poptrie::build(
-            entries
-                .iter()
-                .enumerate()
-                .filter_map(|(i, e)| match e.prefix {
-                    Prefix::V6(n) => {
-                        Some((u128::from(n.network()), u32::from(n.prefix_len()), i as u32))
-                    }
-                    Prefix::V4(_) => None,
-                }),
-        );
+        // (network, length, entry index) of each family, in entry order.
+        let (mut v4, mut v6) = (Vec::new(), Vec::new());
+        for (i, e) in entries.iter().enumerate() {
+            let len = u32::from(e.prefix.prefix_len());
+            match e.prefix {
+                Prefix::V4(n) => v4.push((u32::from(n.network()), len, i as u32)),
+                Prefix::V6(n) => v6.push((u128::from(n.network()), len, i as u32)),
+            }
+        }
         RouteTable {
             entries,
-            v4,
-            v6,
+            v4: Poptrie::build(v4),
+            v6: Poptrie::build(v6),
             at,
         }
     }

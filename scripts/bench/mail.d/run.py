@@ -46,29 +46,40 @@ def last_json(text):
     return {}
 
 
-def corpus(args, out, name, extra):
-    """Build (or reuse) a corpus; return (files, messages, bytes)."""
-    cdir = os.path.join(out, name)
+def cached_corpus(args, cdir, want, build):
+    """Reuse the corpus in CDIR when it was built for WANT (unless --rebuild);
+    else build it with BUILD() -> (files, messages, bytes) and record WANT.
+    Return (files, messages, bytes)."""
     meta_path = os.path.join(cdir, "meta.json")
-    want = {"args": extra, "version": 1}
     if os.path.exists(meta_path) and not args.rebuild:
         with open(meta_path) as f:
             meta = json.load(f)
         if meta.get("want") == want:
             print(f"reusing corpus {cdir}", file=sys.stderr)
             return meta["files"], meta["messages"], meta["bytes"]
-    shutil.rmtree(cdir, ignore_errors=True)
-    os.makedirs(cdir)
-    proc = subprocess.run([sys.executable, os.path.join(HERE, "make_corpus.py"), "--out", cdir,
-                           *extra, *args.seeds], stderr=subprocess.PIPE, check=True)
-    line = proc.stderr.decode().strip().splitlines()[-1]
-    print(line, file=sys.stderr)
-    m = re.match(r"(\d+) messages, (\d+) bytes", line)
-    files = sorted(os.path.join(cdir, f) for f in os.listdir(cdir) if f.endswith(".mbox"))
-    meta = {"want": want, "files": files, "messages": int(m.group(1)), "bytes": int(m.group(2))}
+    files, messages, nbytes = build()
+    meta = {"want": want, "files": files, "messages": messages, "bytes": nbytes}
     with open(meta_path, "w") as f:
         json.dump(meta, f)
-    return files, meta["messages"], meta["bytes"]
+    return files, messages, nbytes
+
+
+def corpus(args, out, name, extra):
+    """Build (or reuse) a corpus; return (files, messages, bytes)."""
+    cdir = os.path.join(out, name)
+
+    def build():
+        shutil.rmtree(cdir, ignore_errors=True)
+        os.makedirs(cdir)
+        proc = subprocess.run([sys.executable, os.path.join(HERE, "make_corpus.py"), "--out", cdir,
+                               *extra, *args.seeds], stderr=subprocess.PIPE, check=True)
+        line = proc.stderr.decode().strip().splitlines()[-1]
+        print(line, file=sys.stderr)
+        m = re.match(r"(\d+) messages, (\d+) bytes", line)
+        files = sorted(os.path.join(cdir, f) for f in os.listdir(cdir) if f.endswith(".mbox"))
+        return files, int(m.group(1)), int(m.group(2))
+
+    return cached_corpus(args, cdir, {"args": extra, "version": 1}, build)
 
 
 def sim_corpus(args, out, name, count):
@@ -76,37 +87,31 @@ def sim_corpus(args, out, name, count):
     (the mccolo-2008 scenario, seed 1): botnet templates of 2008, one mbox per
     trap and day. Return (files, messages, bytes)."""
     cdir = os.path.join(out, name)
-    meta_path = os.path.join(cdir, "meta.json")
     want = {"count": count, "depeer": os.path.getmtime(args.depeer), "version": 1}
-    if os.path.exists(meta_path) and not args.rebuild:
-        with open(meta_path) as f:
-            meta = json.load(f)
-        if meta.get("want") == want:
-            print(f"reusing corpus {cdir}", file=sys.stderr)
-            return meta["files"], meta["messages"], meta["bytes"]
-    scale = max(1.0, count / 5500.0)
-    for _ in range(4):
-        shutil.rmtree(cdir, ignore_errors=True)
-        os.makedirs(cdir)
-        world = os.path.join(cdir, "world")
-        proc = subprocess.run([args.depeer, "sim", "--scenario", "mccolo-2008", "--seed", "1",
-                               "--scale", f"{scale:.2f}", "--out", world, "-q", "--json"],
-                              stdout=subprocess.PIPE, check=True)
-        summary = json.loads(proc.stdout)
-        if summary["messages"] >= count:
-            break
-        scale *= count / max(1, summary["messages"]) * 1.05
-    files = []
-    for root, _dirs, names in os.walk(os.path.join(world, "mail")):
-        files += [os.path.join(root, f) for f in names if f.endswith(".mbox")]
-    files.sort()
-    nbytes = sum(os.path.getsize(f) for f in files)
-    print(f"{summary['messages']} messages, {nbytes} bytes (depeer sim --scale {scale:.2f})",
-          file=sys.stderr)
-    meta = {"want": want, "files": files, "messages": summary["messages"], "bytes": nbytes}
-    with open(meta_path, "w") as f:
-        json.dump(meta, f)
-    return files, meta["messages"], nbytes
+
+    def build():
+        scale = max(1.0, count / 5500.0)
+        for _ in range(4):
+            shutil.rmtree(cdir, ignore_errors=True)
+            os.makedirs(cdir)
+            world = os.path.join(cdir, "world")
+            proc = subprocess.run([args.depeer, "sim", "--scenario", "mccolo-2008", "--seed", "1",
+                                   "--scale", f"{scale:.2f}", "--out", world, "-q", "--json"],
+                                  stdout=subprocess.PIPE, check=True)
+            summary = json.loads(proc.stdout)
+            if summary["messages"] >= count:
+                break
+            scale *= count / max(1, summary["messages"]) * 1.05
+        files = []
+        for root, _dirs, names in os.walk(os.path.join(world, "mail")):
+            files += [os.path.join(root, f) for f in names if f.endswith(".mbox")]
+        files.sort()
+        nbytes = sum(os.path.getsize(f) for f in files)
+        print(f"{summary['messages']} messages, {nbytes} bytes (depeer sim --scale {scale:.2f})",
+              file=sys.stderr)
+        return files, summary["messages"], nbytes
+
+    return cached_corpus(args, cdir, want, build)
 
 
 def warm(files):

@@ -18,9 +18,9 @@ use warnings;
 use Getopt::Long;
 use JSON::PP;
 use File::Basename qw(basename);
-use File::Temp qw(tempdir);
-use Mail::SpamAssassin;
-use Mail::SpamAssassin::PerMsgStatus;
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use SaPeer qw(spamassassin with_metadata);
 
 my $trust;
 GetOptions('trust=s' => \$trust) or die "usage: $0 [--trust FILE] < files\n";
@@ -47,34 +47,11 @@ if (defined $trust) {
   close $t;
 }
 
-my $home = tempdir(CLEANUP => 1);
-my $sa = Mail::SpamAssassin->new({
-  local_tests_only   => 1,
-  dont_copy_prefs    => 1,
-  userstate_dir      => $home,
-  home_dir_for_helpers => $home,
-  userprefs_filename => "$home/user_prefs",
-  post_config_text   => $post,
-});
-$sa->init(1);
+my $sa = spamassassin($post);
 
-my $json = JSON::PP->new->canonical(1)->utf8(0);
-binmode(STDOUT, ':utf8');
-my $n = 0;
-while (my $path = <STDIN>) {
-  chomp $path;
-  next if $path eq '';
-  my $sha = basename($path);
-  $sha =~ s/\.eml$//;
-  open(my $fh, '<:raw', $path) or die "cannot read $path: $!\n";
-  local $/;
-  my $raw = <$fh>;
-  close $fh;
-
-  my $msg = $sa->parse($raw, 1);
-  my $pms = Mail::SpamAssassin::PerMsgStatus->new($sa, $msg);
-  $pms->extract_message_metadata();
-
+# What SpamAssassin made of one message: its relays and URIs.
+sub record {
+  my ($sha, $pms) = @_;
   my $tag = $pms->get_tag('RELAYSUNTRUSTED') // '';
   my $trusted = $pms->get_tag('RELAYSTRUSTED') // '';
   my $first = $pms->{relays_untrusted} && @{$pms->{relays_untrusted}}
@@ -91,7 +68,7 @@ while (my $path = <STDIN>) {
     };
   }
 
-  my $rec = {
+  return {
     sha256           => $sha,
     relays_untrusted => "$tag",
     relays_trusted   => "$trusted",
@@ -100,9 +77,22 @@ while (my $path = <STDIN>) {
     relay_rdns       => $first ? $first->{rdns} : undef,
     uris             => \@uris,
   };
-  print $json->encode($rec), "\n";
-  $pms->finish();
-  $msg->finish();
+}
+
+my $json = JSON::PP->new->canonical(1)->utf8(0);
+binmode(STDOUT, ':utf8');
+my $n = 0;
+while (my $path = <STDIN>) {
+  chomp $path;
+  next if $path eq '';
+  my $sha = basename($path);
+  $sha =~ s/\.eml$//;
+  open(my $fh, '<:raw', $path) or die "cannot read $path: $!\n";
+  local $/;
+  my $raw = <$fh>;
+  close $fh;
+
+  print $json->encode(with_metadata($sa, $raw, sub { record($sha, $_[0]) })), "\n";
   $n++;
 }
 print STDERR "spamassassin: $n messages\n";

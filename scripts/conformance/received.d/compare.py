@@ -10,13 +10,9 @@ disagreement; exit 0.
 """
 
 import json
-import re
 import sys
 
-
-def sa_relay(rec):
-    m = re.search(r"\[ ip=(\S*) rdns=(\S*) helo=(\S*) ", rec["relays_untrusted"] + rec["relays_trusted"])
-    return m.groups() if m else None
+from one_hop import print_report, sa_relay
 
 
 def main():
@@ -45,10 +41,10 @@ def main():
             other_ip += 1
             notes.append("other IP      SA %s depeer %s %r" % (s[0], ip, e["header"][:140]))
     n = len(ours)
-    print("Received lines: %d; same handover and IP as SpamAssassin: %d (%.1f %%)" % (n, same, 100.0 * same / max(n, 1)))
-    print("  SpamAssassin only: %d; depeer only: %d; other IP: %d" % (only_sa, only_us, other_ip))
-    for x in notes:
-        print("  " + x)
+    print_report([
+        "Received lines: %d; same handover and IP as SpamAssassin: %d (%.1f %%)" % (n, same, 100.0 * same / max(n, 1)),
+        "  SpamAssassin only: %d; depeer only: %d; other IP: %d" % (only_sa, only_us, other_ip),
+    ], notes)
     return 0
 
 

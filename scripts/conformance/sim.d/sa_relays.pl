@@ -12,30 +12,19 @@
 use strict;
 use warnings;
 use Digest::SHA qw(sha256_hex);
-use File::Temp qw(tempdir);
-use Mail::SpamAssassin;
-use Mail::SpamAssassin::PerMsgStatus;
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use SaPeer qw(spamassassin with_metadata);
 
-my $home = tempdir(CLEANUP => 1);
-my $sa = Mail::SpamAssassin->new({
-  local_tests_only     => 1,
-  dont_copy_prefs      => 1,
-  userstate_dir        => $home,
-  home_dir_for_helpers => $home,
-  userprefs_filename   => "$home/user_prefs",
-});
-$sa->init(1);
+my $sa = spamassassin();
 
+# The first untrusted relay's IP, or '-'.
 sub relay {
   my ($raw) = @_;
-  my $msg = $sa->parse($raw, 1);
-  my $pms = Mail::SpamAssassin::PerMsgStatus->new($sa, $msg);
-  $pms->extract_message_metadata();
-  my $r = $pms->{relays_untrusted};
-  my $ip = ($r && @$r) ? $r->[0]->{ip} : '-';
-  $pms->finish();
-  $msg->finish();
-  return $ip;
+  return with_metadata($sa, $raw, sub {
+    my $r = $_[0]->{relays_untrusted};
+    return ($r && @$r) ? $r->[0]->{ip} : '-';
+  });
 }
 
 while (my $path = <STDIN>) {

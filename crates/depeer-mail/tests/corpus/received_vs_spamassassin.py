@@ -14,14 +14,14 @@ disagreement. A report, no threshold: the fixtures pin depeer's output.
 import glob
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SUITE = os.path.join(HERE, "received")
-SA = os.path.join(HERE, "../../../../scripts/conformance/mail.d/sa_extract.pl")
+sys.path.insert(0, os.path.join(HERE, "../../../../scripts/conformance/received.d"))
+from one_hop import SA_EXTRACT, one_hop, print_report, sa_relay  # noqa: E402
 
 
 def main():
@@ -29,14 +29,14 @@ def main():
     os.makedirs(work, exist_ok=True)
     paths = []
     for p in sorted(glob.glob(os.path.join(SUITE, "*.txt"))):
-        raw = open(p, "rb").read().rstrip(b"\r\n").replace(b"\r\n", b"\n")
+        raw = open(p, "rb").read()
         if not raw.strip():
             continue
         out = os.path.join(work, os.path.basename(p)[:3] + ".eml")
         with open(out, "wb") as f:
-            f.write(b"Received: " + raw + b"\nFrom: a@example.org\nSubject: x\n\nbody\n")
+            f.write(one_hop(raw))
         paths.append(out)
-    res = subprocess.run(["perl", SA], input="\n".join(paths) + "\n", capture_output=True, text=True)
+    res = subprocess.run(["perl", SA_EXTRACT], input="\n".join(paths) + "\n", capture_output=True, text=True)
     if res.returncode != 0:
         sys.stderr.write(res.stderr)
         return 2
@@ -45,8 +45,8 @@ def main():
     for line in res.stdout.splitlines():
         r = json.loads(line)
         k = r["sha256"]
-        m = re.search(r"\[ ip=(\S*) rdns=(\S*) helo=(\S*) ", r["relays_untrusted"] + r["relays_trusted"])
-        sa = m.group(1) if m else None
+        relay = sa_relay(r)
+        sa = relay[0] if relay else None
         exp = json.load(open(os.path.join(SUITE, k + ".json")))
         ours = exp["from_ip"] if exp and exp["handover"] else None
         group = agree["seeds" if int(k) < 101 else "mutations"]
@@ -55,10 +55,7 @@ def main():
             group[0] += 1
         else:
             notes.append("%s  SpamAssassin %-16s depeer %s" % (k, sa, ours))
-    for g, (same, n) in agree.items():
-        print("%s: same relay as SpamAssassin %d / %d" % (g, same, n))
-    for x in notes:
-        print("  " + x)
+    print_report(["%s: same relay as SpamAssassin %d / %d" % (g, same, n) for g, (same, n) in agree.items()], notes)
     return 0
 
 

@@ -11,34 +11,13 @@
 use std::collections::HashSet;
 use std::io::Read;
 
+use depeer_core::test_support::{have_shared_data, shared_data_dir};
 use depeer_mrt::{Elem, MrtError, MrtReader, dump_lines};
-
-/// The shared test data: `$DEPEER_SHARED/data`, else `../shared/data`
-/// beside the repository.
-fn data_dir() -> String {
-    match std::env::var("DEPEER_SHARED") {
-        Ok(shared) => format!("{shared}/data"),
-        Err(_) => concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data").to_string(),
-    }
-}
-
-/// Whether the shared data is there; if not, says on stderr that `test` is
-/// skipped and how to run it (a fresh clone passes, CI runs everything).
-fn have_data(test: &str) -> bool {
-    let there = std::path::Path::new(&data_dir()).is_dir();
-    if !there {
-        eprintln!(
-            "SKIPPED {test}: needs ../shared/data (not at {}); set DEPEER_SHARED or put shared/ beside the repo",
-            data_dir()
-        );
-    }
-    there
-}
 
 /// Decompresses a shared file (gzip or bzip2 by magic), tolerating a cut
 /// stream: the bytes before the cut and the error are both returned.
 fn decompressed(rel: &str) -> (Vec<u8>, Option<std::io::Error>) {
-    let raw = std::fs::read(format!("{}/{rel}", data_dir())).unwrap();
+    let raw = std::fs::read(shared_data_dir().join(rel)).unwrap();
     let mut r = depeer_io::open_decoded(std::io::Cursor::new(raw), depeer_io::Limits::default())
         .unwrap()
         .reader;
@@ -80,57 +59,57 @@ fn expected(name: &str) -> Vec<String> {
         .collect()
 }
 
+/// The dump of bgpdump's test file `name`, checked line for line against
+/// bgpdump's expected output of it; `None` (skipped) without the shared data.
+fn matches_bgpdump(test: &str, name: &str) -> Option<Vec<String>> {
+    if !have_shared_data(test) {
+        return None;
+    }
+    let got = dump(&format!("mrt/bgpdump/test_data/{name}"));
+    assert_eq!(got, expected(name), "{name}");
+    Some(got)
+}
+
 #[test]
 fn table_dump_v1_rib_matches_bgpdump_expectation() {
-    if !have_data("table_dump_v1_rib_matches_bgpdump_expectation") {
-        return;
-    }
+    let test = "table_dump_v1_rib_matches_bgpdump_expectation";
     // 115,521 TABLE_DUMP records of RIPE RIS, 2002-07-22.
-    let got = dump("mrt/bgpdump/test_data/bview.20020722.2337.gz");
-    let want = expected("bview.20020722.2337.gz");
-    assert_eq!(got.len(), 115_521);
-    assert_eq!(got, want);
+    if let Some(got) = matches_bgpdump(test, "bview.20020722.2337.gz") {
+        assert_eq!(got.len(), 115_521);
+    }
 }
 
 #[test]
 fn updates_with_state_changes_match_bgpdump_expectation_in_order() {
-    if !have_data("updates_with_state_changes_match_bgpdump_expectation_in_order") {
-        return;
+    let test = "updates_with_state_changes_match_bgpdump_expectation_in_order";
+    if let Some(got) = matches_bgpdump(test, "updates.20020722.2238.gz") {
+        assert_eq!(got.len(), 3337);
+        assert!(got.iter().any(|l| l.contains("|STATE|")));
     }
-    let got = dump("mrt/bgpdump/test_data/updates.20020722.2238.gz");
-    let want = expected("updates.20020722.2238.gz");
-    assert_eq!(got.len(), 3337);
-    assert_eq!(got, want);
-    assert!(got.iter().any(|l| l.contains("|STATE|")));
 }
 
 #[test]
 fn extended_timestamps_keep_microseconds() {
-    if !have_data("extended_timestamps_keep_microseconds") {
-        return;
+    let test = "extended_timestamps_keep_microseconds";
+    if let Some(got) = matches_bgpdump(test, "updates.et-header.2015.gz") {
+        assert_eq!(
+            got.first().map(String::as_str),
+            Some("BGP4MP_ET|1445565678.509481|STATE|206.220.231.55|3856|1|2")
+        );
     }
-    let got = dump("mrt/bgpdump/test_data/updates.et-header.2015.gz");
-    let want = expected("updates.et-header.2015.gz");
-    assert_eq!(
-        got.first().map(String::as_str),
-        Some("BGP4MP_ET|1445565678.509481|STATE|206.220.231.55|3856|1|2")
-    );
-    assert_eq!(got, want);
 }
 
 #[test]
 fn table_dump_v2_ipv6_peer_index() {
-    if !have_data("table_dump_v2_ipv6_peer_index") {
-        return;
+    let test = "table_dump_v2_ipv6_peer_index";
+    if let Some(got) = matches_bgpdump(test, "bview.64k_stream_overflow.gz") {
+        assert!(got.iter().all(|l| l.starts_with("TABLE_DUMP2|")));
     }
-    let got = dump("mrt/bgpdump/test_data/bview.64k_stream_overflow.gz");
-    assert_eq!(got, expected("bview.64k_stream_overflow.gz"));
-    assert!(got.iter().all(|l| l.starts_with("TABLE_DUMP2|")));
 }
 
 #[test]
 fn cut_bzip2_rib_uses_every_record_before_the_cut() {
-    if !have_data("cut_bzip2_rib_uses_every_record_before_the_cut") {
+    if !have_shared_data("cut_bzip2_rib_uses_every_record_before_the_cut") {
         return;
     }
     // The first MiB of a RouteViews TABLE_DUMP RIB, cut on purpose.
@@ -160,7 +139,7 @@ fn cut_bzip2_rib_uses_every_record_before_the_cut() {
 
 #[test]
 fn early_ris_table_dump_with_short_lengths_is_recovered() {
-    if !have_data("early_ris_table_dump_with_short_lengths_is_recovered") {
+    if !have_shared_data("early_ris_table_dump_with_short_lengths_is_recovered") {
         return;
     }
     // bview.20000111.0032: TABLE_DUMP records whose declared length is four
@@ -328,7 +307,7 @@ fn garbage_and_empty_inputs() {
 
 #[test]
 fn every_shared_mrt_file_reads_without_panic() {
-    if !have_data("every_shared_mrt_file_reads_without_panic") {
+    if !have_shared_data("every_shared_mrt_file_reads_without_panic") {
         return;
     }
     let mut seen = HashSet::new();
@@ -340,10 +319,10 @@ fn every_shared_mrt_file_reads_without_panic() {
         "mrtparse-samples",
         "pyasn",
     ] {
-        for entry in std::fs::read_dir(format!("{}/mrt/{dir}", data_dir())).unwrap() {
+        for entry in std::fs::read_dir(shared_data_dir().join("mrt").join(dir)).unwrap() {
             let p = entry.unwrap().path();
             let rel = p
-                .strip_prefix(data_dir())
+                .strip_prefix(shared_data_dir())
                 .unwrap()
                 .to_string_lossy()
                 .into_owned();
@@ -368,7 +347,7 @@ fn all_mrt_files() -> Vec<String> {
                 }
             } else {
                 let rel = p
-                    .strip_prefix(data_dir())
+                    .strip_prefix(shared_data_dir())
                     .unwrap()
                     .to_string_lossy()
                     .to_string();
@@ -377,10 +356,7 @@ fn all_mrt_files() -> Vec<String> {
         }
     }
     let mut out = Vec::new();
-    walk(
-        std::path::Path::new(&format!("{}/mrt", data_dir())),
-        &mut out,
-    );
+    walk(&shared_data_dir().join("mrt"), &mut out);
     for f in [
         "ipasn/rib.20080501.0644_firstMB.bz2",
         "ipasn/rib6.20151101.0600_firstMB.bz2",
@@ -395,7 +371,7 @@ fn all_mrt_files() -> Vec<String> {
 /// gives, record by record, on every real file (RIBs and everything else).
 #[test]
 fn fast_rib_equals_bgpkit_on_real_ribs() {
-    if !have_data("fast_rib_equals_bgpkit_on_real_ribs") {
+    if !have_shared_data("fast_rib_equals_bgpkit_on_real_ribs") {
         return;
     }
     let mut rib_records = 0usize; // RIB entries compared

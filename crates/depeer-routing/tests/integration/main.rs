@@ -13,36 +13,15 @@ use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr};
 
+use depeer_core::test_support::{have_shared_data, shared_data_dir, xorshift_u32s};
 use depeer_core::{Asn, Prefix, RouteObs, RoutingEventKind, Timestamp};
 use depeer_mrt::MrtReader;
 use depeer_routing::{
     History, HistoryBuilder, HistoryOptions, RouteTable, read_as_names, read_ipasn,
 };
 
-/// The shared test data: `$DEPEER_SHARED/data`, else `../shared/data`
-/// beside the repository.
-fn data_dir() -> String {
-    match std::env::var("DEPEER_SHARED") {
-        Ok(shared) => format!("{shared}/data"),
-        Err(_) => concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data").to_string(),
-    }
-}
-
-/// Whether the shared data is there; if not, says on stderr that `test` is
-/// skipped and how to run it (a fresh clone passes, CI runs everything).
-fn have_data(test: &str) -> bool {
-    let there = std::path::Path::new(&data_dir()).is_dir();
-    if !there {
-        eprintln!(
-            "SKIPPED {test}: needs ../shared/data (not at {}); set DEPEER_SHARED or put shared/ beside the repo",
-            data_dir()
-        );
-    }
-    there
-}
-
 fn gunzip(rel: &str) -> Vec<u8> {
-    let raw = std::fs::read(format!("{}/{rel}", data_dir())).unwrap();
+    let raw = std::fs::read(shared_data_dir().join(rel)).unwrap();
     let mut out = Vec::new();
     depeer_io::open_decoded(std::io::Cursor::new(raw), depeer_io::Limits::default())
         .unwrap()
@@ -50,19 +29,6 @@ fn gunzip(rel: &str) -> Vec<u8> {
         .read_to_end(&mut out)
         .unwrap();
     out
-}
-
-fn rows_of(rows: &[(Prefix, Asn)]) -> Vec<RouteObs> {
-    rows.iter()
-        .map(|(p, a)| RouteObs {
-            prefix: *p,
-            origin_asn: *a,
-            first_seen: Timestamp(0),
-            last_seen: Timestamp(0),
-            peer_count: 1,
-            collector: "t".into(),
-        })
-        .collect()
 }
 
 /// Reference LPM: one hash map per prefix length, longest first.
@@ -90,7 +56,7 @@ fn reference(rows: &[(Prefix, Asn)]) -> impl Fn(u32) -> Option<(Prefix, HashSet<
 
 #[test]
 fn poptrie_agrees_with_reference_on_full_pyasn_tables() {
-    if !have_data("poptrie_agrees_with_reference_on_full_pyasn_tables") {
+    if !have_shared_data("poptrie_agrees_with_reference_on_full_pyasn_tables") {
         return;
     }
     for file in [
@@ -100,17 +66,9 @@ fn poptrie_agrees_with_reference_on_full_pyasn_tables() {
         let t = read_ipasn(&gunzip(file)[..], file).unwrap();
         assert!(t.rows.len() > 270_000, "{file}");
         assert!(t.bad_lines.is_empty(), "{file}: {:?}", &t.bad_lines[..1]);
-        let table = RouteTable::from_routes(&rows_of(&t.rows), None);
+        let table = RouteTable::from_routes(&t.routes_at(Timestamp(0), "t"), None);
         let reference = reference(&t.rows);
-        let mut s = 0x2545_f491_4f6c_dd1du64;
-        let mut probes: Vec<u32> = (0..100_000)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 32) as u32
-            })
-            .collect();
+        let mut probes = xorshift_u32s(0x2545_f491_4f6c_dd1d, 100_000);
         // Every 50th prefix's boundaries, +-1.
         for (p, _) in t.rows.iter().step_by(50) {
             if let Prefix::V4(n) = p {
@@ -135,7 +93,7 @@ fn poptrie_agrees_with_reference_on_full_pyasn_tables() {
 
 #[test]
 fn mccolo_prefixes_in_the_2008_table() {
-    if !have_data("mccolo_prefixes_in_the_2008_table") {
+    if !have_shared_data("mccolo_prefixes_in_the_2008_table") {
         return;
     }
     let t = read_ipasn(&gunzip("ipasn/ipasn_20080501_v12.dat.gz")[..], "x").unwrap();
@@ -155,7 +113,7 @@ fn mccolo_prefixes_in_the_2008_table() {
 
 #[test]
 fn ipv6_table_from_pyasn() {
-    if !have_data("ipv6_table_from_pyasn") {
+    if !have_shared_data("ipv6_table_from_pyasn") {
         return;
     }
     let t = read_ipasn(&gunzip("ipasn/ipasn6_20151101.dat.gz")[..], "x").unwrap();
@@ -166,7 +124,7 @@ fn ipv6_table_from_pyasn() {
             .count()
             > 20_000
     );
-    let table = RouteTable::from_routes(&rows_of(&t.rows), None);
+    let table = RouteTable::from_routes(&t.routes_at(Timestamp(0), "t"), None);
     let (p, a) = t
         .rows
         .iter()
@@ -184,13 +142,7 @@ fn ipv6_table_from_pyasn() {
 fn replay(files: &[&str]) -> History {
     let mut b = HistoryBuilder::new(HistoryOptions::default());
     for f in files {
-        let raw = std::fs::read(format!("{}/mrt/routeviews2-2008-02/{f}", data_dir())).unwrap();
-        let mut bytes = Vec::new();
-        depeer_io::open_decoded(std::io::Cursor::new(raw), depeer_io::Limits::default())
-            .unwrap()
-            .reader
-            .read_to_end(&mut bytes)
-            .unwrap();
+        let bytes = gunzip(&format!("mrt/routeviews2-2008-02/{f}"));
         for rec in MrtReader::new(&bytes[..], *f) {
             b.add_record("route-views2", &rec.unwrap());
         }
@@ -201,7 +153,7 @@ fn replay(files: &[&str]) -> History {
 
 #[test]
 fn youtube_hijack_2008_02_24() {
-    if !have_data("youtube_hijack_2008_02_24") {
+    if !have_shared_data("youtube_hijack_2008_02_24") {
         return;
     }
     let h = replay(&[
@@ -268,7 +220,7 @@ fn youtube_hijack_2008_02_24() {
 
 #[test]
 fn as_names_from_the_shared_feeds() {
-    if !have_data("as_names_from_the_shared_feeds") {
+    if !have_shared_data("as_names_from_the_shared_feeds") {
         return;
     }
     let text = String::from_utf8(gunzip("feeds/caida/20080402.as-org2info.jsonl.gz")).unwrap();

@@ -24,6 +24,32 @@ pub struct Format {
     pub csv: bool,
 }
 
+/// Where a command writes its answer.
+type Out<'a> = &'a mut dyn Write;
+
+impl Format {
+    /// Writes the answer to stdout (buffered) by the writer of the chosen
+    /// format: JSON, CSV or an aligned table.
+    fn answer(
+        &self,
+        json: impl FnOnce(Out<'_>) -> anyhow::Result<()>,
+        csv: impl FnOnce(Out<'_>) -> anyhow::Result<()>,
+        table: impl FnOnce(Out<'_>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        if self.json {
+            json(&mut out)?;
+        } else if self.csv {
+            csv(&mut out)?;
+        } else {
+            table(&mut out)?;
+        }
+        out.flush()?;
+        Ok(())
+    }
+}
+
 /// The dataset and the moment asked about (`lookup` and `as`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct Moment {
@@ -170,6 +196,20 @@ fn csv_field(s: &str) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// Writes a CSV header and one line a row, every field quoted as needed.
+fn write_csv<const N: usize>(
+    out: &mut dyn Write,
+    header: &str,
+    rows: impl Iterator<Item = [String; N]>,
+) -> anyhow::Result<()> {
+    writeln!(out, "{header}")?;
+    for row in rows {
+        let fields: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
+        writeln!(out, "{}", fields.join(","))?;
+    }
+    Ok(())
 }
 
 fn join_asns(v: &[Asn], sep: &str) -> String {
@@ -328,34 +368,35 @@ pub fn lookup(args: &LookupArgs) -> anyhow::Result<()> {
     let at = args.moment.at()?;
     let addrs = read_addresses(args)?;
     let rows = lookup_rows(&args.moment.data, &addrs, at)?;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    if args.format.json {
-        writeln!(out, "[")?;
-        for (i, r) in rows.iter().enumerate() {
-            let sep = if i + 1 < rows.len() { "," } else { "" };
-            writeln!(out, "  {}{sep}", serde_json::to_string(r)?)?;
-        }
-        writeln!(out, "]")?;
-    } else if args.format.csv {
-        writeln!(out, "ip,prefix,origin_asns,as_name,upstreams,at")?;
-        for r in &rows {
-            writeln!(
+    args.format.answer(
+        |out| {
+            writeln!(out, "[")?;
+            for (i, r) in rows.iter().enumerate() {
+                let sep = if i + 1 < rows.len() { "," } else { "" };
+                writeln!(out, "  {}{sep}", serde_json::to_string(r)?)?;
+            }
+            writeln!(out, "]")?;
+            Ok(())
+        },
+        |out| {
+            let header = "ip,prefix,origin_asns,as_name,upstreams,at";
+            write_csv(
                 out,
-                "{},{},{},{},{},{}",
-                r.ip,
-                r.prefix.as_deref().unwrap_or_default(),
-                join_u32(&r.origin_asns, " "),
-                csv_field(r.as_name.as_deref().unwrap_or_default()),
-                join_u32(&r.upstreams, " "),
-                r.at
-            )?;
-        }
-    } else {
-        print_lookup_table(&mut out, &rows, at.is_none())?;
-    }
-    out.flush()?;
-    Ok(())
+                header,
+                rows.iter().map(|r| {
+                    [
+                        r.ip.clone(),
+                        r.prefix.clone().unwrap_or_default(),
+                        join_u32(&r.origin_asns, " "),
+                        r.as_name.clone().unwrap_or_default(),
+                        join_u32(&r.upstreams, " "),
+                        r.at.clone(),
+                    ]
+                }),
+            )
+        },
+        |out| print_lookup_table(out, &rows, at.is_none()),
+    )
 }
 
 fn print_lookup_table(out: &mut dyn Write, rows: &[LookupRow], at_end: bool) -> anyhow::Result<()> {
@@ -561,17 +602,11 @@ impl AsReport {
 pub fn as_info(args: &AsArgs) -> anyhow::Result<()> {
     let asn = parse_asn(&args.asn)?;
     let report = AsReport::read(&args.moment.data, asn, args.moment.at()?)?;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    if args.format.json {
-        report.print_json(&mut out)?;
-    } else if args.format.csv {
-        report.print_csv(&mut out)?;
-    } else {
-        report.print_text(&mut out)?;
-    }
-    out.flush()?;
-    Ok(())
+    args.format.answer(
+        |out| report.print_json(out),
+        |out| report.print_csv(out),
+        |out| report.print_text(out),
+    )
 }
 
 fn event_json(e: &RoutingEventObs) -> serde_json::Value {
@@ -599,32 +634,29 @@ pub fn events(args: &EventsArgs) -> anyhow::Result<()> {
         .filter(|e| args.kind.as_deref().is_none_or(|k| e.kind.as_str() == k))
         .collect();
     events.sort_by_key(|e| e.time);
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    if args.format.json {
-        writeln!(
-            out,
-            "{}",
-            serde_json::Value::Array(events.iter().map(event_json).collect())
-        )?;
-    } else if args.format.csv {
-        writeln!(out, "time,kind,asn,prefix,detail")?;
-        for e in &events {
-            writeln!(
+    args.format.answer(
+        |out| {
+            let all = events.iter().map(event_json).collect();
+            writeln!(out, "{}", serde_json::Value::Array(all))?;
+            Ok(())
+        },
+        |out| {
+            write_csv(
                 out,
-                "{},{},{},{},{}",
-                e.time.to_rfc3339(),
-                e.kind.as_str(),
-                e.asn.map_or(String::new(), |a| a.0.to_string()),
-                e.prefix.map_or(String::new(), |p| p.to_string()),
-                csv_field(&e.detail)
-            )?;
-        }
-    } else {
-        print_events_table(&mut out, &events)?;
-    }
-    out.flush()?;
-    Ok(())
+                "time,kind,asn,prefix,detail",
+                events.iter().map(|e| {
+                    [
+                        e.time.to_rfc3339(),
+                        e.kind.as_str().to_string(),
+                        e.asn.map_or(String::new(), |a| a.0.to_string()),
+                        e.prefix.map_or(String::new(), |p| p.to_string()),
+                        e.detail.clone(),
+                    ]
+                }),
+            )
+        },
+        |out| print_events_table(out, &events),
+    )
 }
 
 fn print_events_table(out: &mut dyn Write, events: &[RoutingEventObs]) -> anyhow::Result<()> {

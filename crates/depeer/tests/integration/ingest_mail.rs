@@ -5,11 +5,27 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::{depeer, int, ok, shared_data, shared_dir, sql};
+use crate::support::{SharedRun, depeer, int, ok, shared_dir, shared_run, sql};
 
 fn summary(out: &str) -> serde_json::Value {
     let line = out.lines().last().expect("a summary line");
     serde_json::from_str(line).expect("summary is JSON")
+}
+
+/// `depeer ingest mail --json` of `input` into `data`: its summary.
+fn ingest(data: &Path, input: &Path) -> serde_json::Value {
+    summary(&ok(depeer()
+        .args(["ingest", "mail", "--json", "--data"])
+        .arg(data)
+        .arg(input)))
+}
+
+/// [`ingest`] of the shared `rel` into a fresh data directory: the run and
+/// the summary; `None` (skipped) without the shared data.
+fn ingest_shared(test: &str, rel: &str) -> Option<(SharedRun, serde_json::Value)> {
+    let run = shared_run(test)?;
+    let summary = ingest(&run.data, &run.shared.join(rel));
+    Some((run, summary))
 }
 
 fn n(v: &serde_json::Value, k: &str) -> u64 {
@@ -20,16 +36,12 @@ fn n(v: &serde_json::Value, k: &str) -> u64 {
 
 #[test]
 fn real_spam_is_stored_once_and_reingest_is_idempotent() {
-    let Some(shared) = shared_data("real_spam_is_stored_once_and_reingest_is_idempotent") else {
+    let spam = "spam/spamassassin-publiccorpus/spam";
+    let test = "real_spam_is_stored_once_and_reingest_is_idempotent";
+    let Some((run, first)) = ingest_shared(test, spam) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let spam = shared.join("spam/spamassassin-publiccorpus/spam");
-    let first = summary(&ok(depeer()
-        .args(["ingest", "mail", "--json", "--data"])
-        .arg(&data)
-        .arg(&spam)));
+    let data = &run.data;
     let read = n(&first, "read");
     assert_eq!(read, 500, "{first}");
     assert_eq!(
@@ -37,27 +49,24 @@ fn real_spam_is_stored_once_and_reingest_is_idempotent() {
         n(&first, "stored") + n(&first, "duplicate") + n(&first, "quarantined")
     );
     assert!(n(&first, "stored") >= 490, "{first}");
-    let second = summary(&ok(depeer()
-        .args(["ingest", "mail", "--json", "--data"])
-        .arg(&data)
-        .arg(&spam)));
+    let second = ingest(data, &run.shared.join(spam));
     assert_eq!(n(&second, "stored"), 0, "{second}");
     assert_eq!(n(&second, "duplicate"), n(&first, "stored"), "{second}");
     let rows = sql(
-        &data,
+        data,
         "SELECT count(*) AS n, count(DISTINCT sha256) AS d FROM messages",
     );
     assert_eq!(int(&rows[0], "n") as u64, n(&first, "stored"));
     assert_eq!(int(&rows[0], "d") as u64, n(&first, "stored"));
     // Every stored message has its raw bytes behind it.
     let one = sql(
-        &data,
+        data,
         "SELECT sha256, source_file FROM messages ORDER BY sha256 LIMIT 1",
     );
     let sha = one[0]["sha256"].as_str().unwrap();
     let raw = std::process::Command::new(env!("CARGO_BIN_EXE_depeer"))
         .args(["show", "--data"])
-        .arg(&data)
+        .arg(data)
         .arg(sha)
         .output()
         .unwrap();
@@ -68,19 +77,14 @@ fn real_spam_is_stored_once_and_reingest_is_idempotent() {
 
 #[test]
 fn the_phishing_mbox_keeps_offsets_and_indexes() {
-    let Some(shared) = shared_data("the_phishing_mbox_keeps_offsets_and_indexes") else {
+    let mbox = "spam/nazario-phishing/20051114.mbox";
+    let Some((run, s)) = ingest_shared("the_phishing_mbox_keeps_offsets_and_indexes", mbox) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let mbox = shared.join("spam/nazario-phishing/20051114.mbox");
-    let s = summary(&ok(depeer()
-        .args(["ingest", "mail", "--json", "--data"])
-        .arg(&data)
-        .arg(&mbox)));
+    let data = &run.data;
     assert_eq!(n(&s, "read"), 438, "{s}");
     let rows = sql(
-        &data,
+        data,
         "SELECT min(source_index) AS lo, max(source_index) AS hi, min(source_offset) AS first FROM messages",
     );
     assert_eq!(int(&rows[0], "lo"), 0);

@@ -22,6 +22,27 @@ pub(crate) fn shared_data(test: &str) -> Option<PathBuf> {
     dir
 }
 
+/// What a test on the shared data works with.
+pub(crate) struct SharedRun {
+    /// The shared test data.
+    pub(crate) shared: PathBuf,
+    /// A data directory (not yet created) in a fresh temporary directory.
+    pub(crate) data: PathBuf,
+    /// Removes the temporary directory when the test ends.
+    _tmp: tempfile::TempDir,
+}
+
+/// [`shared_data`] for `test`, with an empty data directory of its own.
+pub(crate) fn shared_run(test: &str) -> Option<SharedRun> {
+    let shared = shared_data(test)?;
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    Some(SharedRun {
+        shared,
+        data: tmp.path().join("data"),
+        _tmp: tmp,
+    })
+}
+
 /// The shared test data if it is there, silently.
 pub(crate) fn shared_dir() -> Option<PathBuf> {
     let dir = data_path();
