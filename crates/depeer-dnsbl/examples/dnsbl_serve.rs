@@ -10,8 +10,7 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing,
-    missing_docs
+    clippy::indexing_slicing
 )]
 
 use depeer_dnsbl::{ServerConfig, ZoneSpec, run_server};

@@ -153,16 +153,22 @@ impl Rrl {
 mod tests {
     use super::*;
 
+    fn limiter(rate: u32, slip: u32) -> Rrl {
+        Rrl::new(RrlConfig {
+            rate,
+            slip,
+            ..RrlConfig::default()
+        })
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
     #[test]
     fn limits_per_network_and_refills() {
-        let rrl = Rrl::new(RrlConfig {
-            rate: 5,
-            slip: 2,
-            ..RrlConfig::default()
-        });
-        let a: IpAddr = "192.0.2.1".parse().unwrap();
-        let same_net: IpAddr = "192.0.2.200".parse().unwrap();
-        let other: IpAddr = "198.51.100.1".parse().unwrap();
+        let rrl = limiter(5, 2);
+        let (a, same_net, other) = (ip("192.0.2.1"), ip("192.0.2.200"), ip("198.51.100.1"));
         let sent = (0..5)
             .filter(|_| rrl.check(a, 1000) == RrlVerdict::Send)
             .count();
@@ -187,14 +193,12 @@ mod tests {
 
     #[test]
     fn ipv6_by_56() {
-        let rrl = Rrl::new(RrlConfig {
-            rate: 1,
-            slip: 0,
-            ..RrlConfig::default()
-        });
-        let a: IpAddr = "2001:db8:0:1::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:0:ff::1".parse().unwrap();
-        let c: IpAddr = "2001:db8:0:100::1".parse().unwrap();
+        let rrl = limiter(1, 0);
+        let (a, b, c) = (
+            ip("2001:db8:0:1::1"),
+            ip("2001:db8:0:ff::1"),
+            ip("2001:db8:0:100::1"),
+        );
         assert_eq!(rrl.check(a, 0), RrlVerdict::Send);
         assert_eq!(rrl.check(b, 0), RrlVerdict::Drop);
         assert_eq!(rrl.check(c, 0), RrlVerdict::Send);
@@ -203,8 +207,6 @@ mod tests {
     #[test]
     fn off_by_default() {
         let rrl = Rrl::new(RrlConfig::default());
-        assert!(
-            (0..10_000).all(|_| rrl.check("192.0.2.1".parse().unwrap(), 0) == RrlVerdict::Send)
-        );
+        assert!((0..10_000).all(|_| rrl.check(ip("192.0.2.1"), 0) == RrlVerdict::Send));
     }
 }

@@ -4,23 +4,28 @@
 //! path and swapping the pointer: a query in flight keeps the zones it
 //! started with, so a reload never drops, blocks or mixes a query.
 //!
-//! Threads: one tokio multi-thread runtime with `threads` workers; each UDP
-//! socket is served by `threads` tasks sharing it; each TCP connection by
-//! one task (RFC 7766: several queries per connection, 10 s idle timeout,
-//! at most 256 connections at once).
+//! Threads: UDP is served by `threads` OS threads per address, each with
+//! its own socket bound with SO_REUSEPORT (the kernel spreads clients over
+//! them) and receiving and sending in batches (src/udp.rs): no async
+//! machinery on the hot path, no lock, no allocation per query. TCP runs on
+//! a tokio runtime with `threads` workers, one task per connection
+//! (RFC 7766: several queries per connection, 10 s idle timeout, at most
+//! 256 connections at once). Counters are added once per batch.
 
 use std::net::{SocketAddr, TcpListener as StdTcp, UdpSocket as StdUdp};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 use crate::error::DnsblError;
+use crate::mem::release_free_memory;
 use crate::rrl::{Rrl, RrlConfig, RrlVerdict};
+use crate::udp::{Batch, bind_reuseport};
 use crate::wire::Transport;
 use crate::zone::{LoadOptions, ZoneSpec, Zones};
 use crate::{Handled, handle};
@@ -30,6 +35,8 @@ const MAX_TCP: usize = 256;
 /// Idle time before a TCP connection is closed (RFC 7766 6.2.3 suggests
 /// seconds, not minutes).
 const TCP_IDLE: Duration = Duration::from_secs(10);
+/// How often an idle UDP worker checks whether to stop.
+const UDP_POLL: Duration = Duration::from_millis(100);
 
 /// Server settings (what `depeer serve dnsbl` parses its flags into).
 #[derive(Debug, Clone)]
@@ -89,15 +96,61 @@ pub struct Stats {
 
 impl Stats {
     fn count(&self, h: Handled) {
-        let c = match h {
-            Handled::Answered(0) => &self.noerror,
-            Handled::Answered(3) => &self.nxdomain,
-            Handled::Answered(5) => &self.refused,
-            Handled::Answered(_) => &self.other,
-            Handled::FormErr => &self.formerr,
-            Handled::Dropped => &self.dropped,
+        let mut t = Tally::default();
+        t.count(h);
+        t.flush(self);
+    }
+}
+
+/// Counters of one UDP batch, added to [`Stats`] at its end (one atomic
+/// add per counter and batch instead of per query: the worker threads do
+/// not fight over the counters' cache line).
+#[derive(Default)]
+struct Tally {
+    received: u64,
+    by_kind: [u64; 6],
+    rrl_dropped: u64,
+    rrl_slipped: u64,
+}
+
+impl Tally {
+    fn count(&mut self, h: Handled) {
+        let k = match h {
+            Handled::Answered(0) => 0,
+            Handled::Answered(3) => 1,
+            Handled::Answered(5) => 2,
+            Handled::Answered(_) => 3,
+            Handled::FormErr => 4,
+            Handled::Dropped => 5,
         };
-        c.fetch_add(1, Ordering::Relaxed);
+        if let Some(c) = self.by_kind.get_mut(k) {
+            *c += 1;
+        }
+    }
+
+    fn flush(&self, s: &Stats) {
+        let targets = [
+            &s.noerror,
+            &s.nxdomain,
+            &s.refused,
+            &s.other,
+            &s.formerr,
+            &s.dropped,
+        ];
+        for (c, &v) in targets.into_iter().zip(&self.by_kind) {
+            if v > 0 {
+                c.fetch_add(v, Ordering::Relaxed);
+            }
+        }
+        for (c, v) in [
+            (&s.received, self.received),
+            (&s.rrl_dropped, self.rrl_dropped),
+            (&s.rrl_slipped, self.rrl_slipped),
+        ] {
+            if v > 0 {
+                c.fetch_add(v, Ordering::Relaxed);
+            }
+        }
     }
 }
 
@@ -116,6 +169,8 @@ pub struct Server {
     udp: Vec<SocketAddr>,
     tcp: Vec<SocketAddr>,
     runtime: Option<tokio::runtime::Runtime>,
+    stop: Arc<AtomicBool>,
+    workers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Server {
@@ -127,14 +182,21 @@ impl std::fmt::Debug for Server {
     }
 }
 
-/// Binds UDP, then TCP on the same port (port 0 picks one free for both).
-fn bind_pair(addr: SocketAddr) -> Result<(StdUdp, StdTcp), DnsblError> {
+/// Binds `n` UDP sockets (SO_REUSEPORT), then TCP on the same port (port
+/// 0 picks one free for both).
+fn bind_pair(addr: SocketAddr, n: usize) -> Result<(Vec<StdUdp>, StdTcp), DnsblError> {
     let bind_err = |source| DnsblError::Bind { addr, source };
     for _ in 0..20 {
-        let udp = StdUdp::bind(addr).map_err(bind_err)?;
+        let udp = bind_reuseport(addr).map_err(bind_err)?;
         let actual = udp.local_addr().map_err(bind_err)?;
         match StdTcp::bind(actual) {
-            Ok(tcp) => return Ok((udp, tcp)),
+            Ok(tcp) => {
+                let mut all = vec![udp];
+                for _ in 1..n.max(1) {
+                    all.push(bind_reuseport(actual).map_err(bind_err)?);
+                }
+                return Ok((all, tcp));
+            }
             Err(e) if addr.port() != 0 => return Err(bind_err(e)),
             Err(_) => continue,
         }
@@ -150,6 +212,7 @@ impl Server {
     /// background.
     pub fn start(config: ServerConfig) -> Result<Self, DnsblError> {
         let zones = Zones::load(&config.zones, &config.load)?;
+        release_free_memory();
         let threads = if config.threads == 0 {
             std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
         } else {
@@ -169,19 +232,27 @@ impl Server {
             start: Instant::now(),
         });
         let (mut udp_addrs, mut tcp_addrs) = (Vec::new(), Vec::new());
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut workers = Vec::new();
         let _guard = runtime.enter();
+        let server_err = |source| DnsblError::Server { source };
         for &addr in &config.listen {
-            let (udp, tcp) = bind_pair(addr)?;
-            let server_err = |source| DnsblError::Server { source };
-            udp.set_nonblocking(true).map_err(server_err)?;
+            let (udps, tcp) = bind_pair(addr, threads)?;
             tcp.set_nonblocking(true).map_err(server_err)?;
-            udp_addrs.push(udp.local_addr().map_err(server_err)?);
             tcp_addrs.push(tcp.local_addr().map_err(server_err)?);
-            let udp = Arc::new(UdpSocket::from_std(udp).map_err(server_err)?);
-            let tcp = TcpListener::from_std(tcp).map_err(server_err)?;
-            for _ in 0..threads {
-                runtime.spawn(udp_worker(Arc::clone(&udp), Arc::clone(&shared)));
+            if let Some(first) = udps.first() {
+                udp_addrs.push(first.local_addr().map_err(server_err)?);
             }
+            for udp in udps {
+                udp.set_read_timeout(Some(UDP_POLL)).map_err(server_err)?;
+                let (shared, stop) = (Arc::clone(&shared), Arc::clone(&stop));
+                let w = std::thread::Builder::new()
+                    .name("dnsbl-udp".into())
+                    .spawn(move || udp_worker(&udp, &shared, &stop))
+                    .map_err(server_err)?;
+                workers.push(w);
+            }
+            let tcp = TcpListener::from_std(tcp).map_err(server_err)?;
             runtime.spawn(tcp_acceptor(tcp, Arc::clone(&shared)));
         }
         drop(_guard);
@@ -192,6 +263,8 @@ impl Server {
             udp: udp_addrs,
             tcp: tcp_addrs,
             runtime: Some(runtime),
+            stop,
+            workers,
         })
     }
 
@@ -221,7 +294,8 @@ impl Server {
         match Zones::load(&self.specs, &self.load) {
             Ok(z) => {
                 let z = Arc::new(z);
-                self.shared.zones.store(Arc::clone(&z));
+                drop(self.shared.zones.swap(Arc::clone(&z)));
+                release_free_memory();
                 self.shared.stats.reloads.fetch_add(1, Ordering::Relaxed);
                 Ok(z)
             }
@@ -267,14 +341,25 @@ impl Server {
 
     /// Stops serving.
     pub fn shutdown(mut self) {
+        self.stop_udp();
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_timeout(Duration::from_secs(1));
+        }
+    }
+
+    /// Tells the UDP workers to stop and waits for them (each notices
+    /// within [`UDP_POLL`]).
+    fn stop_udp(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for w in self.workers.drain(..) {
+            let _ = w.join();
         }
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
+        self.stop_udp();
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
         }
@@ -305,37 +390,50 @@ pub fn run_server(config: ServerConfig) -> Result<(), DnsblError> {
     Ok(())
 }
 
-async fn udp_worker(sock: Arc<UdpSocket>, shared: Arc<Shared>) {
-    let mut buf = vec![0u8; 4096];
-    let mut out = Vec::with_capacity(1500);
-    loop {
-        let Ok((n, peer)) = sock.recv_from(&mut buf).await else {
+/// One UDP socket's thread: a batch of queries in, their answers out,
+/// until `stop`.
+fn udp_worker(sock: &StdUdp, shared: &Shared, stop: &AtomicBool) {
+    let mut batch = Batch::new();
+    while !stop.load(Ordering::Relaxed) {
+        // Errors are timeouts (the check above) or interruptions; a
+        // failing socket must not stop the worker either.
+        let Ok(n) = batch.recv(sock) else {
             continue;
         };
-        let packet = buf.get(..n).unwrap_or_default();
-        shared.stats.received.fetch_add(1, Ordering::Relaxed);
-        let h = handle(&shared.zones.load(), packet, Transport::Udp, &mut out);
-        shared.stats.count(h);
-        if h == Handled::Dropped {
-            continue;
-        }
-        if shared.rrl.enabled() {
-            let now = shared.start.elapsed().as_millis() as u64;
-            match shared.rrl.check(peer.ip(), now) {
-                RrlVerdict::Send => {}
-                RrlVerdict::Drop => {
-                    shared.stats.rrl_dropped.fetch_add(1, Ordering::Relaxed);
-                    continue;
-                }
-                RrlVerdict::Slip => {
-                    shared.stats.rrl_slipped.fetch_add(1, Ordering::Relaxed);
-                    truncate_in_place(&mut out);
+        let mut tally = Tally {
+            received: n as u64,
+            ..Tally::default()
+        };
+        let zones = shared.zones.load();
+        for i in 0..batch.len() {
+            let peer = batch.peer(i);
+            let Some((packet, out, send)) = batch.slot(i) else {
+                break;
+            };
+            let h = handle(&zones, packet, Transport::Udp, out);
+            tally.count(h);
+            if h == Handled::Dropped {
+                continue;
+            }
+            *send = true;
+            if let (true, Some(ip)) = (shared.rrl.enabled(), peer) {
+                let now = shared.start.elapsed().as_millis() as u64;
+                match shared.rrl.check(ip, now) {
+                    RrlVerdict::Send => {}
+                    RrlVerdict::Drop => {
+                        tally.rrl_dropped += 1;
+                        *send = false;
+                    }
+                    RrlVerdict::Slip => {
+                        tally.rrl_slipped += 1;
+                        truncate_in_place(out);
+                    }
                 }
             }
         }
-        // A failed send (client gone, buffer full) loses one answer, which
-        // UDP clients retry; it must not stop the worker.
-        let _ = sock.send_to(&out, peer).await;
+        drop(zones);
+        batch.send(sock);
+        tally.flush(&shared.stats);
     }
 }
 

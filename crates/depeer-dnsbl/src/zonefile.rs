@@ -12,7 +12,7 @@ use crate::ZoneType;
 use crate::addr;
 use crate::dataset::{Data, Dataset, DnSet, Ns, Soa};
 use crate::error::DnsblError;
-use crate::ipmap::{IntervalMap, NONE, Payload, Piece, SetTable};
+use crate::ipmap::{IntervalMap, Key, NONE, Payload, Piece, SetTable};
 use crate::name;
 use crate::value::{Subst, Value, is_space, parse_value, trim_start};
 
@@ -42,7 +42,11 @@ pub(crate) struct Loader {
     kind: ZoneType,
     entries: Entries,
     values: Vec<Value>,
-    value_ids: HashMap<Value, u32>,
+    value_ids: HashMap<Value, u32, foldhash::fast::RandomState>,
+    /// The id of the current default value, once an entry has used it
+    /// (most entries of a large list carry no value of their own: no
+    /// clone and no hash per entry).
+    default_id: Option<u32>,
     subst: Subst,
     ttl: u32,
     soa: Option<Soa>,
@@ -99,7 +103,8 @@ impl Loader {
             kind,
             entries,
             values: Vec::new(),
-            value_ids: HashMap::new(),
+            value_ids: HashMap::default(),
+            default_id: None,
             subst: Subst::default(),
             ttl: default_ttl,
             soa: None,
@@ -146,6 +151,7 @@ impl Loader {
     /// Reads zone text (`path` only names it in warnings).
     pub(crate) fn read_bytes(&mut self, path: &Path, data: &[u8]) {
         let mut default = Value::default();
+        self.default_id = None;
         for (n, raw) in data.split(|&b| b == b'\n').enumerate() {
             let lineno = n as u64 + 1;
             let line = trim_start(raw);
@@ -273,18 +279,27 @@ impl Loader {
     /// The value of an entry from the text after its key.
     fn value_of(&mut self, rest: &[u8], default: &Value) -> Result<u32, &'static str> {
         let rest = trim_start(rest);
-        let v = match rest.first() {
-            None => default.clone(),
-            Some(&c) if is_comment(c) => default.clone(),
-            Some(_) => parse_value(rest, default)?,
-        };
-        Ok(self.value_id(&v))
+        match rest.first() {
+            Some(&c) if !is_comment(c) => {
+                let v = parse_value(rest, default)?;
+                Ok(self.value_id(&v))
+            }
+            _ => {
+                let id = match self.default_id {
+                    Some(id) => id,
+                    None => self.value_id(default),
+                };
+                self.default_id = Some(id);
+                Ok(id)
+            }
+        }
     }
 
     fn entry(&mut self, line: &[u8], default: &mut Value) -> Result<(), &'static str> {
         // A default line; in ip6trie "::" starts an address instead.
         if line.starts_with(b":") && !(self.kind == ZoneType::Ip6Trie && line.starts_with(b"::")) {
             *default = parse_value(line, default)?;
+            self.default_id = None;
             return Ok(());
         }
         let (excluded, key) = match line.strip_prefix(b"!") {
@@ -327,12 +342,7 @@ impl Loader {
             return Err("internal: wrong dataset");
         };
         addr::split_ip4set(a, b, |first, last, level| {
-            pieces.push(Piece {
-                start: first.into(),
-                end: last.into(),
-                prio: u16::try_from(level).unwrap_or(0),
-                payload,
-            });
+            pieces.push(piece(first.into(), last.into(), level, payload));
         });
         Ok(())
     }
@@ -351,16 +361,12 @@ impl Loader {
         let Entries::Ip4 { pieces, seen } = &mut self.entries else {
             return Err("internal: wrong dataset");
         };
-        if !seen.insert((a, bits)) {
-            return Err("duplicated entry"); // rbldnsd keeps the first
-        }
-        pieces.push(Piece {
-            start: a.into(),
-            end: last.into(),
-            prio: u16::try_from(bits).unwrap_or(0),
-            payload,
-        });
-        Ok(())
+        push_once(
+            pieces,
+            seen,
+            (a, bits),
+            piece(a.into(), last.into(), bits, payload),
+        )
     }
 
     fn ip6trie(&mut self, key: &[u8], excluded: bool, default: &Value) -> Result<(), &'static str> {
@@ -373,16 +379,12 @@ impl Loader {
         let Entries::Ip6 { pieces, seen } = &mut self.entries else {
             return Err("internal: wrong dataset");
         };
-        if !seen.insert((a, bits)) {
-            return Err("duplicated entry");
-        }
-        pieces.push(Piece {
-            start: a,
-            end: addr::last6(a, bits),
-            prio: u16::try_from(bits).unwrap_or(0),
-            payload,
-        });
-        Ok(())
+        push_once(
+            pieces,
+            seen,
+            (a, bits),
+            piece(a, addr::last6(a, bits), bits, payload),
+        )
     }
 
     fn dnset(&mut self, key: &[u8], excluded: bool, default: &Value) -> Result<(), &'static str> {
@@ -432,20 +434,20 @@ impl Loader {
             },
         );
         let data = match entries {
-            Entries::Ip4 { mut pieces, .. } => {
-                let mut map = IntervalMap::<u32>::build(&pieces, &mut sets);
-                if test_entries && self.ip4_test_fix(&map, &mut pieces) {
-                    map = IntervalMap::<u32>::build(&pieces, &mut sets);
-                }
-                Data::Ip4(map)
-            }
-            Entries::Ip6 { mut pieces, .. } => {
-                let mut map = IntervalMap::<u128>::build(&pieces, &mut sets);
-                if test_entries && self.ip6_test_fix(&map, &mut pieces) {
-                    map = IntervalMap::<u128>::build(&pieces, &mut sets);
-                }
-                Data::Ip6(map)
-            }
+            // RFC 5782 section 5: "IPv4-based DNSxLs MUST contain an entry
+            // for 127.0.0.2 for testing purposes. IPv4-based DNSxLs MUST NOT
+            // contain an entry for 127.0.0.1."; IPv6 lists carry
+            // ::FFFF:7F00:2 and never ::FFFF:7F00:1.
+            Entries::Ip4 { pieces, .. } => Data::Ip4(self.ip_map(
+                pieces,
+                &mut sets,
+                test_entries.then_some((0x7f00_0002, 0x7f00_0001)),
+            )),
+            Entries::Ip6 { pieces, .. } => Data::Ip6(self.ip_map(
+                pieces,
+                &mut sets,
+                test_entries.then_some((0xffff_7f00_0002, 0xffff_7f00_0001)),
+            )),
             Entries::Dn { exact, wild } => {
                 let mut dn = DnSet::build(exact, wild, &mut sets);
                 if test_entries {
@@ -470,59 +472,62 @@ impl Loader {
         }
     }
 
-    fn ip4_test_fix(&mut self, map: &IntervalMap<u32>, pieces: &mut Vec<Piece>) -> bool {
+    /// Paints `pieces` into a map. With `test` = `(listed, unlisted)`, the
+    /// RFC 5782 test addresses: lists `listed` and not `unlisted`, adding
+    /// pieces over everything and painting again where the file did not.
+    fn ip_map<K: Key>(
+        &mut self,
+        mut pieces: Vec<Piece>,
+        sets: &mut SetTable,
+        test: Option<(K, K)>,
+    ) -> IntervalMap<K> {
+        let map = IntervalMap::<K>::build(&pieces, sets);
+        let Some((listed, unlisted)) = test else {
+            return map;
+        };
         let mut changed = false;
-        // RFC 5782 section 5: "IPv4-based DNSxLs MUST contain an entry for
-        // 127.0.0.2 for testing purposes. IPv4-based DNSxLs MUST NOT contain
-        // an entry for 127.0.0.1."
-        if map.get(0x7f00_0002) == NONE {
+        if map.get(listed) == NONE {
             let v = self.value_id(&test_value());
-            pieces.push(Piece {
-                start: 0x7f00_0002,
-                end: 0x7f00_0002,
-                prio: u16::MAX,
-                payload: Payload::Value(v),
-            });
+            let at = listed.into();
+            pieces.push(piece(at, at, u16::MAX, Payload::Value(v)));
             changed = true;
         }
-        if map.get(0x7f00_0001) != NONE {
-            pieces.push(Piece {
-                start: 0x7f00_0001,
-                end: 0x7f00_0001,
-                prio: u16::MAX,
-                payload: Payload::Excluded,
-            });
+        if map.get(unlisted) != NONE {
+            let at = unlisted.into();
+            pieces.push(piece(at, at, u16::MAX, Payload::Excluded));
             changed = true;
         }
-        changed
+        if changed {
+            IntervalMap::<K>::build(&pieces, sets)
+        } else {
+            map
+        }
     }
+}
 
-    fn ip6_test_fix(&mut self, map: &IntervalMap<u128>, pieces: &mut Vec<Piece>) -> bool {
-        let (two, one) = (0xffff_7f00_0002u128, 0xffff_7f00_0001u128);
-        let mut changed = false;
-        // RFC 5782 section 5: IPv6 lists carry ::FFFF:7F00:2 and never
-        // ::FFFF:7F00:1.
-        if map.get(two) == NONE {
-            let v = self.value_id(&test_value());
-            pieces.push(Piece {
-                start: two,
-                end: two,
-                prio: u16::MAX,
-                payload: Payload::Value(v),
-            });
-            changed = true;
-        }
-        if map.get(one) != NONE {
-            pieces.push(Piece {
-                start: one,
-                end: one,
-                prio: u16::MAX,
-                payload: Payload::Excluded,
-            });
-            changed = true;
-        }
-        changed
+/// A piece `start..=end` of priority `prio` (a prefix length or a block
+/// level; more specific wins).
+fn piece(start: u128, end: u128, prio: impl TryInto<u16>, payload: Payload) -> Piece {
+    Piece {
+        start,
+        end,
+        prio: prio.try_into().unwrap_or(0),
+        payload,
     }
+}
+
+/// Files a trie entry once: rbldnsd keeps the first of duplicated entries.
+fn push_once<K: Eq + std::hash::Hash>(
+    pieces: &mut Vec<Piece>,
+    seen: &mut std::collections::HashSet<K>,
+    key: K,
+    piece: Piece,
+) -> Result<(), &'static str> {
+    if !seen.insert(key) {
+        return Err("duplicated entry");
+    }
+    pieces.push(piece);
+    Ok(())
 }
 
 /// The value given to an RFC 5782 test entry the zone file did not list.

@@ -1,17 +1,14 @@
 //! `answer()` in process: every answer decoded by hickory-proto.
 
+use depeer_dnsbl::rtype::{A, ANY, NS, SOA, TXT};
 use depeer_dnsbl::{Handled, Transport, handle};
 use hickory_proto::op::ResponseCode;
 
 use crate::common::*;
 
-const A: u16 = 1;
-const NS: u16 = 2;
-const SOA: u16 = 6;
+/// Types depeer never answers with, asked to check NODATA.
 const MX: u16 = 15;
-const TXT: u16 = 16;
 const AAAA: u16 = 28;
-const ANY: u16 = 255;
 
 #[test]
 fn listed_ipv4_gets_a_and_txt() {
@@ -88,35 +85,22 @@ fn rfc5782_test_entries() {
     // RFC 5782 5: "IPv4-based DNSxLs MUST contain an entry for 127.0.0.2 for
     // testing purposes. IPv4-based DNSxLs MUST NOT contain an entry for
     // 127.0.0.1."
-    assert_eq!(
-        rcode(&ask(&z, "2.0.0.127.bl.depeer.test", A)),
-        ResponseCode::NoError
-    );
-    assert_eq!(
-        rcode(&ask(&z, "1.0.0.127.bl.depeer.test", A)),
-        ResponseCode::NXDomain
-    );
     // The IPv6 zone's file lists neither: depeer adds ::ffff:7f00:2.
-    let m = ask(&z, &format!("{}.v6.depeer.test", rev6("::ffff:7f00:2")), A);
-    assert_eq!(rcode(&m), ResponseCode::NoError);
-    assert_eq!(
-        rcode(&ask(
-            &z,
-            &format!("{}.v6.depeer.test", rev6("::ffff:7f00:1")),
-            A
-        )),
-        ResponseCode::NXDomain
-    );
+    let v6 = |ip: &str| format!("{}.v6.depeer.test", rev6(ip));
+    let (v6_2, v6_1) = (v6("::ffff:7f00:2"), v6("::ffff:7f00:1"));
     // Domain lists: "MUST contain an entry for the reserved domain name
     // "TEST"" and "MUST NOT contain an entry for the reserved domain name
     // "INVALID"".
-    assert_eq!(
-        rcode(&ask(&z, "test.dbl.depeer.test", A)),
-        ResponseCode::NoError
-    );
-    assert_eq!(
-        rcode(&ask(&z, "invalid.dbl.depeer.test", A)),
-        ResponseCode::NXDomain
+    assert_rcodes(
+        &z,
+        &[
+            ("2.0.0.127.bl.depeer.test", A, ResponseCode::NoError),
+            ("1.0.0.127.bl.depeer.test", A, ResponseCode::NXDomain),
+            (&v6_2, A, ResponseCode::NoError),
+            (&v6_1, A, ResponseCode::NXDomain),
+            ("test.dbl.depeer.test", A, ResponseCode::NoError),
+            ("invalid.dbl.depeer.test", A, ResponseCode::NXDomain),
+        ],
     );
 }
 
@@ -140,13 +124,13 @@ fn ipv6_nibbles_longest_prefix_and_exclusion() {
             n("2001:db8:def7:4242::99")
         )]
     );
-    assert_eq!(
-        rcode(&ask(&z, &n("2001:db8:c000::bead"), A)),
-        ResponseCode::NXDomain
-    );
-    assert_eq!(
-        rcode(&ask(&z, &n("2001:db8:b000::1"), A)),
-        ResponseCode::NXDomain
+    let (excluded, unlisted) = (n("2001:db8:c000::bead"), n("2001:db8:b000::1"));
+    assert_rcodes(
+        &z,
+        &[
+            (&excluded, A, ResponseCode::NXDomain),
+            (&unlisted, A, ResponseCode::NXDomain),
+        ],
     );
 }
 
@@ -198,21 +182,14 @@ fn empty_non_terminals_are_nodata() {
             "{name}"
         );
     }
-    assert_eq!(
-        rcode(&ask(&z, "2.0.192.bl.depeer.test", A)),
-        ResponseCode::NoError
-    );
-    assert_eq!(
-        rcode(&ask(&z, "0.192.bl.depeer.test", A)),
-        ResponseCode::NoError
-    );
-    assert_eq!(
-        rcode(&ask(&z, "9.0.192.bl.depeer.test", A)),
-        ResponseCode::NXDomain
-    );
-    assert_eq!(
-        rcode(&ask(&z, "nothing.example.dbl.depeer.test", A)),
-        ResponseCode::NXDomain
+    assert_rcodes(
+        &z,
+        &[
+            ("2.0.192.bl.depeer.test", A, ResponseCode::NoError),
+            ("0.192.bl.depeer.test", A, ResponseCode::NoError),
+            ("9.0.192.bl.depeer.test", A, ResponseCode::NXDomain),
+            ("nothing.example.dbl.depeer.test", A, ResponseCode::NXDomain),
+        ],
     );
 }
 
@@ -381,19 +358,27 @@ fn ip4set_duplicates_answer_every_value_once() {
         &[("bl.t", depeer_dnsbl::ZoneType::Ip4Set, b"192.0.2.1 :2:one\n192.0.2.1 :2:two\n192.0.2.1 :2:one\n192.0.2.0/24 :9:less specific\n")],
         &depeer_dnsbl::LoadOptions::default(),
     );
-    assert_eq!(
-        answers(&ask(&z, "1.2.0.192.bl.t", A)),
-        ["1.2.0.192.bl.t. 2100 in a 127.0.0.2"]
-    );
-    assert_eq!(
-        answers(&ask(&z, "1.2.0.192.bl.t", TXT)),
-        [
-            "1.2.0.192.bl.t. 2100 in txt one",
-            "1.2.0.192.bl.t. 2100 in txt two"
-        ]
-    );
-    assert_eq!(
-        answers(&ask(&z, "2.2.0.192.bl.t", A)),
-        ["2.2.0.192.bl.t. 2100 in a 127.0.0.9"]
-    );
+    let cases: [(&str, u16, &[&str]); 3] = [
+        (
+            "1.2.0.192.bl.t",
+            A,
+            &["1.2.0.192.bl.t. 2100 in a 127.0.0.2"],
+        ),
+        (
+            "1.2.0.192.bl.t",
+            TXT,
+            &[
+                "1.2.0.192.bl.t. 2100 in txt one",
+                "1.2.0.192.bl.t. 2100 in txt two",
+            ],
+        ),
+        (
+            "2.2.0.192.bl.t",
+            A,
+            &["2.2.0.192.bl.t. 2100 in a 127.0.0.9"],
+        ),
+    ];
+    for (name, qtype, want) in cases {
+        assert_eq!(answers(&ask(&z, name, qtype)), want, "{name} type {qtype}");
+    }
 }

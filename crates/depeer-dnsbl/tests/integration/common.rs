@@ -93,6 +93,13 @@ pub(crate) fn rcode(m: &Message) -> ResponseCode {
     m.metadata.response_code
 }
 
+/// Asks each `(name, qtype)` in process and checks its RCODE.
+pub(crate) fn assert_rcodes(z: &Zones, cases: &[(&str, u16, ResponseCode)]) {
+    for &(name, qtype, want) in cases {
+        assert_eq!(rcode(&ask(z, name, qtype)), want, "{name} type {qtype}");
+    }
+}
+
 pub(crate) fn rev4(ip: &str) -> String {
     let mut o: Vec<&str> = ip.split('.').collect();
     o.reverse();

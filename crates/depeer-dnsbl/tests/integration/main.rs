@@ -4,11 +4,11 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing,
-    missing_docs
+    clippy::indexing_slicing
 )]
 
 mod answers;
 mod common;
+mod malformed;
 mod server;
 mod zonefiles;
