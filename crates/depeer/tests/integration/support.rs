@@ -56,6 +56,22 @@ fn data_path() -> PathBuf {
     }
 }
 
+/// Simulates the world of `scenario` with `seed` into `out` (`depeer sim`).
+pub(crate) fn simulate(out: &Path, scenario: &str, seed: u64) {
+    let seed = seed.to_string();
+    ok(depeer()
+        .args([
+            "-q",
+            "sim",
+            "--scenario",
+            scenario,
+            "--seed",
+            &seed,
+            "--out",
+        ])
+        .arg(out));
+}
+
 /// Runs and insists on success; returns stdout.
 pub(crate) fn ok(cmd: &mut Command) -> String {
     let out: Output = cmd.output().expect("run depeer");
