@@ -2,7 +2,7 @@
 //! abuse.ch layouts it also writes), re-ingest adds nothing, a malformed
 //! line is quarantined with its location, and the rows answer SQL.
 
-use crate::support::{depeer, int, ok, simulate, sql};
+use crate::support::{depeer, int, ok, sim, sql};
 
 fn feed_json(
     data: &std::path::Path,
@@ -21,7 +21,7 @@ fn feed_json(
 fn simulator_feeds_ingest_once_and_answer_sql() {
     let tmp = tempfile::tempdir().unwrap();
     let world = tmp.path().join("world");
-    simulate(&world, "mccolo-2008", 3);
+    ok(sim("mccolo-2008", "3").arg(&world));
     let data = tmp.path().join("data");
     let mut files: Vec<_> = std::fs::read_dir(world.join("feeds"))
         .unwrap()

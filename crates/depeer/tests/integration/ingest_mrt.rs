@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::{depeer, ok, simulate, sql};
+use crate::support::{depeer, ok, sim, sql};
 
 fn lookup(data: &Path, at: &str, ips: &[String]) -> String {
     ok(depeer()
@@ -16,7 +16,7 @@ fn lookup(data: &Path, at: &str, ips: &[String]) -> String {
 fn separate_runs_continue_from_the_stored_rib_state() {
     let dir = tempfile::tempdir().unwrap();
     let world = dir.path().join("world");
-    simulate(&world, "mccolo-2008", 11);
+    ok(sim("mccolo-2008", "11").arg(&world));
     let bgp = world.join("bgp");
     let mut ribs = Vec::new();
     let mut updates = Vec::new();

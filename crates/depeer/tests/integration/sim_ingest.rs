@@ -3,7 +3,7 @@
 //! quarantined, nothing else), and no MRT record is quarantined.
 //! `DEPEER_TEST_SEED` picks the seed (default 5). Also with `sim --zstd`.
 
-use crate::support::{depeer, ok};
+use crate::support::{depeer, ok, sim};
 
 fn json(out: &str) -> serde_json::Value {
     serde_json::from_str(out.lines().last().expect("a summary line")).expect("JSON summary")
@@ -27,16 +27,7 @@ fn ingest_reads_all_that_sim_writes() {
         let dir = tempfile::tempdir().unwrap();
         let world = dir.path().join("world");
         let data = dir.path().join("data");
-        ok(depeer()
-            .args([
-                "-q",
-                "sim",
-                "--scenario",
-                scenario,
-                "--seed",
-                &seed,
-                "--out",
-            ])
+        ok(sim(scenario, &seed)
             .arg(&world)
             .args(zstd.then_some("--zstd")));
         let truth: serde_json::Value =

@@ -56,20 +56,12 @@ fn data_path() -> PathBuf {
     }
 }
 
-/// Simulates the world of `scenario` with `seed` into `out` (`depeer sim`).
-pub(crate) fn simulate(out: &Path, scenario: &str, seed: u64) {
-    let seed = seed.to_string();
-    ok(depeer()
-        .args([
-            "-q",
-            "sim",
-            "--scenario",
-            scenario,
-            "--seed",
-            &seed,
-            "--out",
-        ])
-        .arg(out));
+/// `depeer sim` of `scenario` with `seed`, quiet, its last argument
+/// `--out`: the caller adds the world's directory (and more flags).
+pub(crate) fn sim(scenario: &str, seed: &str) -> Command {
+    let mut cmd = depeer();
+    cmd.args(["-q", "sim", "--scenario", scenario, "--seed", seed, "--out"]);
+    cmd
 }
 
 /// Runs and insists on success; returns stdout.
