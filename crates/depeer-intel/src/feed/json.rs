@@ -45,12 +45,20 @@ fn is_metadata(v: &serde_json::Map<String, Value>) -> bool {
     v.get("type").and_then(Value::as_str) == Some("metadata")
 }
 
-fn object(text: &str) -> Result<serde_json::Map<String, Value>, Reject> {
+/// A data record's object; `None` for the publisher's metadata record.
+fn record(text: &str) -> Result<Option<serde_json::Map<String, Value>>, Reject> {
     match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(m)) => Ok(m),
+        Ok(Value::Object(m)) => Ok((!is_metadata(&m)).then_some(m)),
         Ok(_) => Err(Reject::new("bad-json", "not a JSON object")),
         Err(e) => Err(bad_json(&e)),
     }
+}
+
+/// A string field the record must have.
+fn required<'m>(m: &'m serde_json::Map<String, Value>, key: &str) -> Result<&'m str, Reject> {
+    m.get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| Reject::new("missing-field", format!("no \"{key}\"")))
 }
 
 /// A string or number field as text (publishers are not consistent).
@@ -124,51 +132,31 @@ pub(crate) fn cof(line: &str) -> Result<JsonOut, Reject> {
 }
 
 pub(crate) fn drop_json(line: &str) -> Result<JsonOut, Reject> {
-    let m = object(line)?;
-    if is_metadata(&m) {
+    let Some(m) = record(line)? else {
         return Ok(JsonOut::Metadata);
-    }
-    let cidr = m
-        .get("cidr")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Reject::new("missing-field", "no \"cidr\""))?;
-    Ok(JsonOut::Entries(vec![net_entry(net(cidr)?)]))
+    };
+    let cidr = required(&m, "cidr")?;
+    Ok(JsonOut::Entries(vec![Parsed::bare(net(cidr)?)]))
 }
 
 pub(crate) fn asndrop_json(line: &str) -> Result<JsonOut, Reject> {
-    let m = object(line)?;
-    if is_metadata(&m) {
+    let Some(m) = record(line)? else {
         return Ok(JsonOut::Metadata);
-    }
+    };
     let asn = text_of(m.get("asn")).ok_or_else(|| Reject::new("missing-field", "no \"asn\""))?;
     let asn = if asn.starts_with("AS") || asn.starts_with("as") {
         asn.into_owned()
     } else {
         format!("AS{asn}")
     };
-    Ok(JsonOut::Entries(vec![net_entry(net(&asn)?)]))
-}
-
-fn net_entry(indicator: String) -> Parsed<'static> {
-    Parsed {
-        indicator,
-        address: None,
-        family: None,
-        port: None,
-        first_seen: None,
-        last_seen: None,
-    }
+    Ok(JsonOut::Entries(vec![Parsed::bare(net(&asn)?)]))
 }
 
 pub(crate) fn feodo_object(text: &str) -> Result<JsonOut, Reject> {
-    let m = object(text)?;
-    if is_metadata(&m) {
+    let Some(m) = record(text)? else {
         return Ok(JsonOut::Metadata);
-    }
-    let addr = m
-        .get("ip_address")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Reject::new("missing-field", "no \"ip_address\""))?;
+    };
+    let addr = required(&m, "ip_address")?;
     let p = match text_of(m.get("port")) {
         Some(p) => port(&p)?,
         None => None,

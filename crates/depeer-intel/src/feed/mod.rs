@@ -14,6 +14,32 @@
 //! from. [`FeedEntry::dedup_key`] identifies a listing so that re-ingesting a
 //! file adds nothing.
 
+/// `Display` and `FromStr` for a fieldless enum with an `ALL` array and a
+/// method giving each value its name: parsing takes a name in any ASCII
+/// case, trimmed; an unknown one is an error that lists the names.
+macro_rules! named_enum {
+    ($ty:ident, $name:ident, $what:literal) => {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.$name())
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $ty::ALL
+                    .into_iter()
+                    .find(|v| v.$name().eq_ignore_ascii_case(s.trim()))
+                    .ok_or_else(|| {
+                        let known = $ty::ALL.map($ty::$name).join(", ");
+                        format!(concat!("unknown ", $what, " {:?}; known: {}"), s, known)
+                    })
+            }
+        }
+    };
+}
+
 mod formats;
 mod json;
 mod lines;
@@ -71,21 +97,7 @@ impl FeedKind {
     }
 }
 
-impl std::fmt::Display for FeedKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for FeedKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        FeedKind::ALL
-            .into_iter()
-            .find(|k| k.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("unknown feed kind {s:?}; known: cnc, url, pdns, bots, net"))
-    }
-}
+named_enum!(FeedKind, as_str, "feed kind");
 
 /// How to read one feed file.
 #[derive(Debug, Clone)]
@@ -341,11 +353,23 @@ mod tests {
     const PINNED_KEY: &str = "50d728257ed3bbb4399b8c12ea1a7dc0";
 
     #[test]
-    fn kinds_parse() {
+    fn kind_and_format_names_round_trip() {
         for k in FeedKind::ALL {
-            assert_eq!(k.as_str().parse::<FeedKind>().unwrap(), k);
+            assert_eq!(k.to_string().parse::<FeedKind>().unwrap(), k);
         }
-        assert!("c2".parse::<FeedKind>().is_err());
+        for f in Format::ALL {
+            assert_eq!(f.to_string().to_uppercase().parse::<Format>().unwrap(), f);
+        }
+        assert_eq!(
+            "c2".parse::<FeedKind>().unwrap_err(),
+            "unknown feed kind \"c2\"; known: cnc, url, pdns, bots, net"
+        );
+        assert!(
+            "csv"
+                .parse::<Format>()
+                .unwrap_err()
+                .starts_with("unknown feed format \"csv\"; known: depeer, ")
+        );
     }
 
     #[test]

@@ -541,10 +541,10 @@ fn parse_data<'a>(
 ) -> Result<Out<'a>, Reject> {
     match layout {
         Layout::Row(r) => r.parse(text, fields).map(Out::One),
-        Layout::Openphish => row::url(text).map(|u| Out::One(bare(u))),
+        Layout::Openphish => row::url(text).map(|u| Out::One(Parsed::bare(u))),
         Layout::DropText => {
             let token = text.split(';').next().unwrap_or("");
-            row::net(token).map(|n| Out::One(bare(n)))
+            row::net(token).map(|n| Out::One(Parsed::bare(n)))
         }
         Layout::Cof => json::cof(text).map(json_out),
         Layout::DropJson => json::drop_json(text).map(json_out),
@@ -558,17 +558,6 @@ fn json_out(o: JsonOut) -> Out<'static> {
         JsonOut::Entries(v) => Out::Many(v),
         JsonOut::Metadata => Out::Metadata,
         JsonOut::Skipped => Out::Skipped,
-    }
-}
-
-fn bare(indicator: String) -> Parsed<'static> {
-    Parsed {
-        indicator,
-        address: None,
-        family: None,
-        port: None,
-        first_seen: None,
-        last_seen: None,
     }
 }
 

@@ -36,6 +36,20 @@ pub(crate) struct Parsed<'a> {
     pub(crate) last_seen: Option<Timestamp>,
 }
 
+impl Parsed<'_> {
+    /// An entry that is its indicator alone (URL lists, network lists).
+    pub(crate) fn bare(indicator: String) -> Parsed<'static> {
+        Parsed {
+            indicator,
+            address: None,
+            family: None,
+            port: None,
+            first_seen: None,
+            last_seen: None,
+        }
+    }
+}
+
 /// Why a line was rejected: a stable reason and a detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Reject {

@@ -1,5 +1,6 @@
-//! Integration tests of depeer-intel: the hand-written corpus, the
-//! malformed-line corpus, and every real public sample in the shared data.
+//! Integration tests of depeer-intel: attribution's guards, the
+//! hand-written corpus, the malformed-line corpus, and every real public
+//! sample in the shared data.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -7,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+mod attribution;
 mod corpus;
 mod reader;
 mod real;

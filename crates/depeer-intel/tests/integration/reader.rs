@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use depeer_intel::{FeedKind, Format, IntelError, Mapping, read_feed};
+use depeer_intel::{FeedKind, FeedOptions, Format, IntelError, Mapping, read_feed};
 
 use crate::{corpus_dir, opts, read_all};
 
@@ -135,15 +135,19 @@ fn an_oversize_line_is_reported_once_and_reading_goes_on() {
     }
 }
 
+/// The test options with the mapping file `name` whose text is `toml`.
+fn mapped(name: &str, toml: &str) -> FeedOptions {
+    let mut o = opts();
+    o.mapping = Some(Mapping::from_toml(name, toml).unwrap());
+    o
+}
+
 #[test]
 fn mapping_with_column_numbers_and_constant_family() {
-    let m = Mapping::from_toml(
+    let o = mapped(
         "cbl.toml",
         "source = \"cbl-like\"\nkind = \"bots\"\ndelimiter = \"whitespace\"\n[columns]\nip = 1\nfirst_seen = { column = 2, format = \"unix\" }\n[constants]\nfamily = \"Trojan.Rustock\"\n",
-    )
-    .unwrap();
-    let mut o = opts();
-    o.mapping = Some(m);
+    );
     let text = "# ip seen\n192.0.2.1 1226440000\n192.0.2.2\t 1226440001 extra\n";
     let mut r = read_feed(text.as_bytes(), o);
     let ok: Vec<_> = r.by_ref().collect::<Result<_, _>>().unwrap();
@@ -160,13 +164,10 @@ fn mapping_with_column_numbers_and_constant_family() {
 
 #[test]
 fn a_mapping_whose_columns_are_not_in_the_header_names_both_files() {
-    let m = Mapping::from_toml(
+    let mut o = mapped(
         "m.toml",
         "kind = \"cnc\"\nheader = true\n[columns]\nip = \"address\"\n",
-    )
-    .unwrap();
-    let mut o = opts();
-    o.mapping = Some(m);
+    );
     o.path = "feed.csv".into();
     let mut r = read_feed(&b"# c\nip,port\n1.2.3.4,80\n"[..], o);
     let e = r.next().unwrap().unwrap_err();
