@@ -5,16 +5,10 @@
 //! `penalty`, `slope`, `floor`, `noise_floor`, `min`, `despike` (a number or
 //! `none`), `half`,
 //! `column`. Prints one line per file: `FILE<TAB>n<TAB>cp,cp,...<TAB>seconds`.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use depeer_analysis::{Model, Params, detect, read_series};
 
-fn main() {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut params = Params::default();
     let mut column = "value".to_string();
     let mut files = Vec::new();
@@ -23,25 +17,26 @@ fn main() {
             Some(("model", "linear")) => params.model = Model::Linear,
             Some(("model", "constant")) => params.model = Model::Constant,
             Some(("model", "either")) => params.model = Model::Either,
-            Some(("slope", v)) => params.slope_penalty = v.parse().unwrap(),
-            Some(("penalty", v)) => params.penalty = v.parse().unwrap(),
-            Some(("floor", v)) => params.floor = v.parse().unwrap(),
-            Some(("noise_floor", v)) => params.noise_floor = v.parse().unwrap(),
-            Some(("min", v)) => params.min_segment = v.parse().unwrap(),
+            Some(("slope", v)) => params.slope_penalty = v.parse()?,
+            Some(("penalty", v)) => params.penalty = v.parse()?,
+            Some(("floor", v)) => params.floor = v.parse()?,
+            Some(("noise_floor", v)) => params.noise_floor = v.parse()?,
+            Some(("min", v)) => params.min_segment = v.parse()?,
             Some(("despike", "none")) => params.despike = None,
-            Some(("despike", v)) => params.despike = Some(v.parse().unwrap()),
-            Some(("half", v)) => params.despike_half = v.parse().unwrap(),
+            Some(("despike", v)) => params.despike = Some(v.parse()?),
+            Some(("half", v)) => params.despike_half = v.parse()?,
             Some(("column", v)) => column = v.to_string(),
-            Some((k, _)) => panic!("unknown key {k}"),
+            Some((k, _)) => return Err(format!("unknown key {k}").into()),
             None => files.push(arg),
         }
     }
     for f in files {
-        let series = read_series(std::fs::File::open(&f).unwrap(), &column).unwrap();
+        let series = read_series(std::fs::File::open(&f)?, &column)?;
         let start = std::time::Instant::now();
         let d = detect(&series.values, &params);
         let secs = start.elapsed().as_secs_f64();
         let cps: Vec<String> = d.change_points.iter().map(ToString::to_string).collect();
         println!("{f}\t{}\t{}\t{secs:.6}", d.n, cps.join(","));
     }
+    Ok(())
 }

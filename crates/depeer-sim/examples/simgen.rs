@@ -1,23 +1,20 @@
 //! Generates a scenario: `simgen NAME OUT [SEED] [SCALE] [gz|zst]` (development helper;
 //! the user-facing command is `depeer sim`).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
-fn main() {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a: Vec<String> = std::env::args().collect();
-    let sc = depeer_sim::Scenario::load(&a[1]).expect("scenario");
+    let (Some(name), Some(out)) = (a.get(1), a.get(2)) else {
+        return Err("usage: simgen NAME OUT [SEED] [SCALE] [gz|zst]".into());
+    };
+    let sc = depeer_sim::Scenario::load(name)?;
     let opts = depeer_sim::Options {
-        seed: a.get(3).map_or(1, |s| s.parse().expect("seed")),
-        scale: a.get(4).map_or(1.0, |s| s.parse().expect("scale")),
+        seed: a.get(3).map_or(Ok(1), |s| s.parse())?,
+        scale: a.get(4).map_or(Ok(1.0), |s| s.parse())?,
         gzip: a.get(5).is_some_and(|s| s == "gz"),
         zstd: a.get(5).is_some_and(|s| s == "zst"),
     };
     let t = std::time::Instant::now();
-    let s = depeer_sim::generate(&sc, &opts, std::path::Path::new(&a[2])).expect("generate");
+    let s = depeer_sim::generate(&sc, &opts, std::path::Path::new(out))?;
     let el = t.elapsed().as_secs_f64();
     println!(
         "{} messages, {} ASes, {} v4, {} v6, {} updates, drop {:.3} in {el:.2}s ({:.0} msg/s)",
@@ -29,4 +26,5 @@ fn main() {
         s.world_drop,
         s.messages as f64 / el
     );
+    Ok(())
 }

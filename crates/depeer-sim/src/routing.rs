@@ -69,18 +69,25 @@ enum Action {
     LinkDown(usize, usize),
     LinkUp(usize, usize),
     Isolate(usize),
-    FlapDown {
-        as_idx: usize,
-        pfx: usize,
-        v6: bool,
-        sessions: Vec<usize>,
-    },
-    FlapUp {
-        as_idx: usize,
-        pfx: usize,
-        v6: bool,
-        sessions: Vec<usize>,
-    },
+    FlapDown(Flap),
+    FlapUp(Flap),
+}
+
+/// A prefix flap: prefix `pfx` of AS `as_idx` withdrawn on `sessions`,
+/// then announced again.
+#[derive(Debug, Clone)]
+struct Flap {
+    as_idx: usize,
+    pfx: usize,
+    v6: bool,
+    sessions: Vec<usize>,
+}
+
+impl Flap {
+    /// Its entry in [`Routing::down`] for session `s`.
+    fn key(&self, s: usize) -> (usize, usize, bool, usize) {
+        (self.as_idx, self.pfx, self.v6, s)
+    }
 }
 
 impl<'w> Routing<'w> {
@@ -470,19 +477,13 @@ impl<'w> Routing<'w> {
         let mut buf = Vec::new();
         for part in list.chunks(chunk) {
             let msg = if sess.v6 {
-                let pf: Vec<(u128, u8)> = part
-                    .iter()
-                    .filter_map(|&k| node.v6.get(k).copied())
-                    .collect();
+                let pf = picked(&node.v6, part);
                 match path {
                     Some(p) => mrt_write::update_v6(&[], Some((p, self.next_hop6(s), &pf)))?,
                     None => mrt_write::update_v6(&pf, None)?,
                 }
             } else {
-                let pf: Vec<(u32, u8)> = part
-                    .iter()
-                    .filter_map(|&k| node.v4.get(k).copied())
-                    .collect();
+                let pf = picked(&node.v4, part);
                 match path {
                     Some(p) => mrt_write::update_v4(&[], Some((p, self.next_hop4(s), &pf)))?,
                     None => mrt_write::update_v4(&pf, None)?,
@@ -528,39 +529,27 @@ impl<'w> Routing<'w> {
                 )
             }
             Action::Isolate(x) => self.relink(*x, Vec::clear, time, out),
-            Action::FlapDown {
-                as_idx,
-                pfx,
-                v6,
-                sessions,
-            } => {
+            Action::FlapDown(f) => {
                 let mut out = out;
-                for &s in sessions {
-                    if self.current(s, *as_idx).is_none()
-                        || !self.down.insert((*as_idx, *pfx, *v6, s))
-                    {
+                for &s in &f.sessions {
+                    if self.current(s, f.as_idx).is_none() || !self.down.insert(f.key(s)) {
                         continue;
                     }
                     if let Some(o) = out.as_deref_mut() {
-                        self.emit(o, time, s, *as_idx, &[*pfx], None)?;
+                        self.emit(o, time, s, f.as_idx, &[f.pfx], None)?;
                     }
                 }
                 Ok(())
             }
-            Action::FlapUp {
-                as_idx,
-                pfx,
-                v6,
-                sessions,
-            } => {
+            Action::FlapUp(f) => {
                 let mut out = out;
-                for &s in sessions {
-                    if !self.down.remove(&(*as_idx, *pfx, *v6, s)) {
+                for &s in &f.sessions {
+                    if !self.down.remove(&f.key(s)) {
                         continue;
                     }
-                    let p = self.current(s, *as_idx).map(<[u32]>::to_vec);
+                    let p = self.current(s, f.as_idx).map(<[u32]>::to_vec);
                     if let (Some(p), Some(o)) = (p, out.as_deref_mut()) {
-                        self.emit(o, time, s, *as_idx, &[*pfx], Some(&p))?;
+                        self.emit(o, time, s, f.as_idx, &[f.pfx], Some(&p))?;
                     }
                 }
                 Ok(())
@@ -600,6 +589,12 @@ pub(crate) fn reach_timeline(w: &World) -> Result<BTreeMap<usize, Vec<(i64, bool
         }
     }
     Ok(tl)
+}
+
+/// The prefixes of `table` at positions `keys`, in that order (a position
+/// out of range is skipped).
+fn picked<P: Copy>(table: &[P], keys: &[usize]) -> Vec<P> {
+    keys.iter().filter_map(|&k| table.get(k).copied()).collect()
 }
 
 /// A routing event for truth.json.
@@ -678,28 +673,16 @@ pub(crate) fn write_all(
             };
             let t = lo + rng.below((hi - lo).max(1) as u64) as i64;
             let d = 30 + rng.exp(600.0) as i64;
+            let flap = Flap {
+                as_idx,
+                pfx,
+                v6,
+                sessions,
+            };
             seq += 1;
-            actions.push((
-                t,
-                seq,
-                Action::FlapDown {
-                    as_idx,
-                    pfx,
-                    v6,
-                    sessions: sessions.clone(),
-                },
-            ));
+            actions.push((t, seq, Action::FlapDown(flap.clone())));
             seq += 1;
-            let up = (
-                t + d,
-                seq,
-                Action::FlapUp {
-                    as_idx,
-                    pfx,
-                    v6,
-                    sessions,
-                },
-            );
+            let up = (t + d, seq, Action::FlapUp(flap));
             if t + d < day_end {
                 actions.push(up)
             } else {

@@ -48,6 +48,42 @@ struct AroundCut {
     ta: f64,
 }
 
+impl AroundCut {
+    /// A family's share of the day before the cut.
+    fn share(&self, family: &str) -> f64 {
+        self.before.get(family).copied().unwrap_or(0.0) / self.tb
+    }
+
+    /// Checks a family's share of the day before the cut.
+    fn check_share(&self, family: &str, target: f64, tol: f64) {
+        let what = format!("{family} share");
+        check(
+            &what,
+            self.share(family),
+            target,
+            tol,
+            share_sigma(target, self.tb),
+        );
+    }
+
+    /// Checks the world's drop from the day before the cut to the day after.
+    fn check_world_drop(&self, target: f64, tol: f64) {
+        let (ta, tb) = (self.ta, self.tb);
+        check(
+            "world drop",
+            1.0 - ta / tb,
+            target,
+            tol,
+            ratio_sigma(ta, tb),
+        );
+    }
+}
+
+/// Messages of `family` in `[from, to)`.
+fn family_count(msgs: &[MsgTruth], family: &str, from: i64, to: i64) -> f64 {
+    count(msgs, from, to).get(family).copied().unwrap_or(0.0)
+}
+
 fn around_cut(
     name: &str,
     seed: u64,
@@ -78,15 +114,7 @@ fn around_cut(
 #[test]
 fn mccolo_2008_matches_scenarios_md() {
     // cut 21:30 ± 15 min; HE before GC (assumed order).
-    let AroundCut {
-        truth,
-        msgs,
-        cut,
-        before,
-        after,
-        tb,
-        ta,
-    } = around_cut(
+    let c = around_cut(
         "mccolo-2008",
         101,
         20.0,
@@ -94,28 +122,17 @@ fn mccolo_2008_matches_scenarios_md() {
         "2008-11-11T21:30:00Z",
         900.0,
     );
-    assert!(event_time(&truth, "cut-he") < cut);
+    let (truth, msgs, cut, before, after, tb) =
+        (&c.truth, &c.msgs, c.cut, &c.before, &c.after, c.tb);
+    assert!(event_time(truth, "cut-he") < cut);
     // World drop 66 ± 5 points.
-    check("world drop", 1.0 - ta / tb, 0.66, 0.05, ratio_sigma(ta, tb));
+    c.check_world_drop(0.66, 0.05);
     // Shares before: Srizbi 35 ± 3, Cutwail 18 ± 3, McColo-dependent 70 ± 5.
-    let share = |f: &str| before.get(f).copied().unwrap_or(0.0) / tb;
-    check(
-        "srizbi share",
-        share("srizbi"),
-        0.35,
-        0.03,
-        share_sigma(0.35, tb),
-    );
-    check(
-        "cutwail share",
-        share("cutwail"),
-        0.18,
-        0.03,
-        share_sigma(0.18, tb),
-    );
+    c.check_share("srizbi", 0.35, 0.03);
+    c.check_share("cutwail", 0.18, 0.03);
     let dependent: f64 = ["srizbi", "megad", "rustock", "bobax", "asprox"]
         .iter()
-        .map(|f| share(f))
+        .map(|f| c.share(f))
         .sum();
     check(
         "McColo-dependent share",
@@ -142,8 +159,8 @@ fn mccolo_2008_matches_scenarios_md() {
     let (d, s) = drop("cutwail");
     check("cutwail drop", d, 0.0, 0.05, s);
     // Reconnection 15 Nov 06:00-18:00 (assumed), about 12 h.
-    let rc = event_time(&truth, "reconnect");
-    let rp = event_time(&truth, "telia-pulls");
+    let rc = event_time(truth, "reconnect");
+    let rp = event_time(truth, "telia-pulls");
     check(
         "reconnection",
         rc as f64,
@@ -164,7 +181,7 @@ fn mccolo_2008_matches_scenarios_md() {
     let back = |label: &str, family: &str, frac: f64, expected: &str, tol_days: f64| {
         let from = cut + 2 * D;
         let t = first_day_reaching(
-            &msgs,
+            msgs,
             family,
             from,
             at("2008-12-12T00:00:00Z"),
@@ -182,14 +199,12 @@ fn mccolo_2008_matches_scenarios_md() {
     };
     back("rustock back", "rustock", 0.3, "2008-11-25T00:00:00Z", 1.5);
     back("srizbi back", "srizbi", 0.2, "2008-11-25T00:00:00Z", 1.5);
-    let srizbi_late = count(
-        &msgs,
+    let srizbi_late = family_count(
+        msgs,
+        "srizbi",
         at("2008-11-29T00:00:00Z"),
         at("2008-12-12T00:00:00Z"),
-    )
-    .get("srizbi")
-    .copied()
-    .unwrap_or(0.0);
+    );
     assert!(
         srizbi_late / 13.0 < 0.05 * day_level("srizbi"),
         "Srizbi gone after 27 Nov ± 1 day"
@@ -197,7 +212,7 @@ fn mccolo_2008_matches_scenarios_md() {
     back("mega-d back", "megad", 0.5, "2008-12-08T00:00:00Z", 3.5);
     // World volume 67 ± 10% of before on 25 Nov.
     let w25 = total(&count(
-        &msgs,
+        msgs,
         at("2008-11-25T12:00:00Z"),
         at("2008-11-26T12:00:00Z"),
     ));
@@ -210,19 +225,12 @@ fn mccolo_2008_matches_scenarios_md() {
     );
     // The summary in truth.json is the same measurement.
     let s = &truth["summary"];
-    assert!((s["world_drop"].as_f64().unwrap() - (1.0 - ta / tb)).abs() < 1e-5);
+    assert!((s["world_drop"].as_f64().unwrap() - (1.0 - c.ta / c.tb)).abs() < 1e-5);
 }
 
 #[test]
 fn intercage_2008_matches_scenarios_md() {
-    let AroundCut {
-        msgs,
-        cut,
-        before,
-        tb,
-        ta,
-        ..
-    } = around_cut(
+    let c = around_cut(
         "intercage-2008",
         102,
         10.0,
@@ -230,30 +238,16 @@ fn intercage_2008_matches_scenarios_md() {
         "2008-09-21T06:00:00Z",
         3600.0,
     );
-    check("world drop", 1.0 - ta / tb, 0.08, 0.03, ratio_sigma(ta, tb));
-    check(
-        "storm share",
-        before["storm"] / tb,
-        0.02,
-        0.01,
-        share_sigma(0.02, tb),
-    );
-    check(
-        "mega-d share",
-        before["megad"] / tb,
-        0.06,
-        0.01,
-        share_sigma(0.06, tb),
-    );
+    let (msgs, cut, before, tb) = (&c.msgs, c.cut, &c.before, c.tb);
+    c.check_world_drop(0.08, 0.03);
+    c.check_share("storm", 0.02, 0.01);
+    c.check_share("megad", 0.06, 0.01);
     // Storm -> 0 for good.
-    let storm_after = count(&msgs, cut + H, at("2008-10-20T00:00:00Z"))
-        .get("storm")
-        .copied()
-        .unwrap_or(0.0);
+    let storm_after = family_count(msgs, "storm", cut + H, at("2008-10-20T00:00:00Z"));
     assert_eq!(storm_after, 0.0, "Storm dead for good");
     // Mega-D back after 14-21 days.
     let mb = first_day_reaching(
-        &msgs,
+        msgs,
         "megad",
         cut + 2 * D,
         at("2008-10-20T00:00:00Z"),
@@ -267,7 +261,7 @@ fn intercage_2008_matches_scenarios_md() {
         "Mega-D back after {days:.1} days"
     );
     // Recovery within 7 days.
-    let w7 = total(&count(&msgs, cut + 7 * D, cut + 8 * D));
+    let w7 = total(&count(msgs, cut + 7 * D, cut + 8 * D));
     assert!(
         w7 / tb + 3.0 * ratio_sigma(w7, tb) >= 0.97,
         "world back to {:.3} after 7 days",
@@ -277,15 +271,7 @@ fn intercage_2008_matches_scenarios_md() {
 
 #[test]
 fn three_fn_2009_matches_scenarios_md() {
-    let AroundCut {
-        msgs,
-        cut,
-        before,
-        after,
-        tb,
-        ta,
-        ..
-    } = around_cut(
+    let c = around_cut(
         "3fn-2009",
         103,
         10.0,
@@ -293,14 +279,9 @@ fn three_fn_2009_matches_scenarios_md() {
         "2009-06-04T23:00:00Z",
         3600.0,
     );
-    check("world drop", 1.0 - ta / tb, 0.15, 0.05, ratio_sigma(ta, tb));
-    check(
-        "cutwail share",
-        before["cutwail"] / tb,
-        0.23,
-        0.03,
-        share_sigma(0.23, tb),
-    );
+    let (msgs, cut, before, after) = (&c.msgs, c.cut, &c.before, &c.after);
+    c.check_world_drop(0.15, 0.05);
+    c.check_share("cutwail", 0.23, 0.03);
     let cd = 1.0 - after["cutwail"] / before["cutwail"];
     check(
         "cutwail drop",
@@ -319,7 +300,7 @@ fn three_fn_2009_matches_scenarios_md() {
     );
     // Recovery 5 ± 2 days.
     let back = first_day_reaching(
-        &msgs,
+        msgs,
         "cutwail",
         cut + D,
         at("2009-06-20T00:00:00Z"),
@@ -338,13 +319,7 @@ fn three_fn_2009_matches_scenarios_md() {
 
 #[test]
 fn rustock_2011_matches_scenarios_md() {
-    let AroundCut {
-        msgs,
-        cut,
-        before,
-        tb,
-        ..
-    } = around_cut(
+    let c = around_cut(
         "rustock-2011",
         104,
         10.0,
@@ -352,23 +327,15 @@ fn rustock_2011_matches_scenarios_md() {
         "2011-03-16T14:45:00Z",
         900.0,
     );
-    check(
-        "rustock share",
-        before["rustock"] / tb,
-        0.40,
-        0.05,
-        share_sigma(0.40, tb),
-    );
+    let (msgs, cut, tb) = (&c.msgs, c.cut, c.tb);
+    c.check_share("rustock", 0.40, 0.05);
     // Rustock -> 0 within 1 h, absent >= 90 days.
     let end = at("2011-06-16T00:00:00Z");
     assert!(end - cut >= 90 * D);
-    let rest = count(&msgs, cut + H, end)
-        .get("rustock")
-        .copied()
-        .unwrap_or(0.0);
+    let rest = family_count(msgs, "rustock", cut + H, end);
     assert_eq!(rest, 0.0, "Rustock silent after the seizure");
     // World volume -33.6 ± 5 points within 48 h.
-    let w48 = total(&count(&msgs, cut + H, cut + 49 * H)) / 2.0;
+    let w48 = total(&count(msgs, cut + H, cut + 49 * H)) / 2.0;
     check(
         "world drop within 48 h",
         1.0 - w48 / tb,
