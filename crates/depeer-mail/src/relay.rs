@@ -164,33 +164,19 @@ mod tests {
         else {
             return;
         };
-        let mut dirs = vec![data.join("spam"), data.join("ham")];
         let (mut nl, mut n) = (Vec::new(), 0usize);
-        while let Some(d) = dirs.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    dirs.push(p);
-                    continue;
-                }
-                let Ok(raw) = std::fs::read(&p) else { continue };
-                let Ok(reader) = crate::MessageReader::sniffed(&raw[..]) else {
-                    continue;
-                };
-                for m in reader.flatten() {
-                    let block = header_block(&m.bytes);
-                    let len = index_header(&m.bytes, &mut nl, usize::MAX).unwrap();
-                    assert_eq!(len, block.len());
-                    let trust = TrustConfig::default();
-                    let want = relay_chain(block, &trust);
-                    let got = relay_chain_fields(
-                        IndexedFields::new(block, &nl).only_initials(RELAY_INITIALS),
-                        &trust,
-                    );
-                    assert_eq!(got, want, "{}", p.display());
-                    n += 1;
-                }
-            }
+        for (p, m) in crate::test_support::real_messages(&data) {
+            let block = header_block(&m.bytes);
+            let len = index_header(&m.bytes, &mut nl, usize::MAX).unwrap();
+            assert_eq!(len, block.len());
+            let trust = TrustConfig::default();
+            let want = relay_chain(block, &trust);
+            let got = relay_chain_fields(
+                IndexedFields::new(block, &nl).only_initials(RELAY_INITIALS),
+                &trust,
+            );
+            assert_eq!(got, want, "{}", p.display());
+            n += 1;
         }
         assert!(n > 4000, "{n} messages");
     }
