@@ -22,7 +22,10 @@ fn alias(rng: &mut Rng, family: &str) -> String {
     }
 }
 
-/// Writes feeds/*.csv; returns the files.
+/// Writes feeds/*.csv; returns the files in depeer's layout (the C&C and
+/// URL feeds in abuse.ch's layouts are written beside them, see
+/// [`crate::abusech`], and left out of the list so that `truth.json` stays
+/// as it was).
 pub(crate) fn write_feeds(
     w: &World,
     sc: &Scenario,
@@ -38,18 +41,22 @@ pub(crate) fn write_feeds(
     let url = url_rows(w, f, cast, &mut rng);
     let pdns = pdns_rows(w, f, cast, &mut rng);
     let bot = bot_rows(w, f, cast, &mut rng, &fam_names);
-    [
+    let mut feeds = [
         ("feeds/cc.csv", "ip,port,family,first_seen,last_seen", cc),
         ("feeds/urls.csv", "url,first_seen,tag", url),
         ("feeds/pdns.csv", "name,address,first_seen,last_seen", pdns),
         ("feeds/bots.csv", "ip,family,first_seen,last_seen", bot),
-    ]
-    .into_iter()
-    .map(|(path, header, mut rows)| {
+    ];
+    let mut files = Vec::with_capacity(feeds.len());
+    for (path, header, rows) in feeds.iter_mut() {
         rows.sort();
-        write_rows(&dir.join(path), gzip, header, &rows)
-    })
-    .collect()
+        files.push(write_rows(&dir.join(path), gzip, header, rows)?);
+    }
+    let [(_, _, cc), (_, _, url), ..] = &feeds;
+    let feodo = dir.join("feeds/feodo-ipblocklist.csv");
+    crate::abusech::write_feodo(&feodo, gzip, w.end, cc)?;
+    crate::abusech::write_urlhaus(&dir.join("feeds/urlhaus.csv"), gzip, w.end, url)?;
+    Ok(files)
 }
 
 /// The C&C list: the servers of every C&C group as the feed saw them

@@ -22,6 +22,7 @@
 //! assert!(dir.path().join("truth.json").exists());
 //! ```
 
+mod abusech;
 mod botnet;
 mod encode;
 mod error;

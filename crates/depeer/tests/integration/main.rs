@@ -13,5 +13,6 @@ mod ingest_feed;
 mod ingest_mail;
 mod ingest_mrt;
 mod route;
+mod sim_feeds;
 mod sim_ingest;
 mod support;
