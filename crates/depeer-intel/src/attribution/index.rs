@@ -456,3 +456,53 @@ impl Index {
         self.sites.len() + self.relays.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::HeaderSummary;
+
+    fn m(mailer: &str, mid: &str, subject: &str) -> MessageFeatures {
+        MessageFeatures {
+            message_id: Some(mid.into()),
+            subject: Some(subject.into()),
+            headers: HeaderSummary {
+                names: ["Received", "Message-ID", "Date", "From", "X-Mailer"]
+                    .map(String::from)
+                    .to_vec(),
+                x_mailer: Some(mailer.into()),
+                received: vec!["top".into(), "forged".into()],
+                ..HeaderSummary::default()
+            },
+            ..MessageFeatures::default()
+        }
+    }
+
+    #[test]
+    fn a_template_signature_keeps_the_engine_and_drops_the_text() {
+        let a = template_signature(&m("Bat 1", "a1b2c3.77@x.example", "Pills"));
+        let b = template_signature(&m("Bat 1", "ffee0099.1@other.example", "Watches"));
+        assert_eq!(a, b);
+        assert_ne!(
+            a,
+            template_signature(&m("Bat 2", "a1b2c3.77@x.example", "Pills"))
+        );
+        assert_ne!(
+            a,
+            template_signature(&m("Bat 1", "a1b2c3$77@x.example", "Pills"))
+        );
+        assert_ne!(
+            a,
+            template_signature(&m("Bat 1", "a1b2c3.77@[192.0.2.1]", "Pills"))
+        );
+    }
+
+    #[test]
+    fn key_hashes_separate_tags_lengths_and_bytes() {
+        let h = |tag: u8, b: &[u8]| KeyHash::new(tag).bytes(b).finish();
+        assert_ne!(h(1, b"abc"), h(2, b"abc"));
+        assert_ne!(h(1, b"abc"), h(1, b"abc\0"));
+        assert_ne!(h(1, b"12345678a"), h(1, b"12345678b"));
+        assert_eq!(h(1, b"same"), h(1, b"same"));
+    }
+}

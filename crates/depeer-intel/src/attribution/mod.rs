@@ -382,3 +382,107 @@ pub fn attribute_batch(
     let own: Vec<OwnSignals> = batch.iter().map(|f| a.observe(f, bots)).collect();
     batch.iter().zip(own).map(|(f, o)| a.decide(f, o)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULES: &str = r#"
+version = 1
+[[rule]]
+id = "oldnet-imit"
+family = "oldnet"
+confidence = 0.93
+x_mailer = ["Imit 1.0"]
+content_type = "text/plain"
+received_below = 0
+"#;
+
+    /// Message `i` of campaign `site`, sent by relay `relay` with the
+    /// template the rule above names.
+    fn msg(site: &str, i: u8, relay: u8) -> MessageFeatures {
+        let mut sha = [0u8; 32];
+        sha[0] = i;
+        sha[1] = site.len() as u8;
+        sha[2] = site.as_bytes()[0];
+        MessageFeatures {
+            sha256: sha,
+            time: i64::from(i) * 1_000_000,
+            relay_ip: Some(IpAddr::from([192, 0, 2, relay])),
+            url_domains: vec![site.to_owned()],
+            headers: HeaderSummary {
+                names: vec!["Received".into(), "X-Mailer".into()],
+                x_mailer: Some("Imit 1.0".into()),
+                received: vec!["from x".into()],
+                ..HeaderSummary::default()
+            },
+            ..MessageFeatures::default()
+        }
+    }
+
+    /// Three campaigns of ten messages on distinct relays; the first relay
+    /// of the campaigns in `listed` is listed under `family`.
+    fn world(family: &str, listed: &[usize]) -> Vec<Attribution> {
+        let rules = RuleSet::parse(RULES, "test").unwrap();
+        let mut bots = BotListIndex::new();
+        let mut batch = Vec::new();
+        for (c, site) in ["a.example", "b.example", "c.example"].iter().enumerate() {
+            for i in 0..10u8 {
+                let relay = (c as u8) * 10 + i + 1;
+                batch.push(msg(site, i, relay));
+            }
+            if listed.contains(&c) {
+                let ip = IpAddr::from([192, 0, 2, (c as u8) * 10 + 1]);
+                bots.insert(ip, family, 0, 100_000_000);
+            }
+        }
+        attribute_batch(&batch, &rules, &bots)
+    }
+
+    #[test]
+    fn a_rule_the_bot_lists_confirm_decides_even_unlisted_campaigns() {
+        for a in world("oldnet", &[0, 1]) {
+            assert_eq!(a.botnet.as_deref(), Some("oldnet"), "{a:?}");
+            assert_eq!(a.signal, Signal::Rule);
+        }
+    }
+
+    #[test]
+    fn a_rule_whose_campaigns_the_lists_name_otherwise_stops_deciding() {
+        // Every listed campaign of the template is another family's: the
+        // listed ones go to it, the unlisted one to nobody (its only
+        // evidence is a template the lists contradict).
+        let out = world("newnet", &[0, 1]);
+        for a in out.get(..20).unwrap() {
+            assert_eq!(a.botnet.as_deref(), Some("newnet"), "{a:?}");
+            assert_ne!(a.signal, Signal::Rule, "{a:?}");
+        }
+        for a in out.get(20..).unwrap() {
+            assert_ne!(a.botnet.as_deref(), Some("oldnet"), "{a:?}");
+        }
+    }
+
+    #[test]
+    fn one_mislabelled_listing_does_not_move_a_confirmed_rule() {
+        let rules = RuleSet::parse(RULES, "test").unwrap();
+        let mut bots = BotListIndex::new();
+        let mut batch = Vec::new();
+        for (c, site) in ["a.example", "b.example", "c.example", "d.example"]
+            .iter()
+            .enumerate()
+        {
+            for i in 0..10u8 {
+                batch.push(msg(site, i, (c as u8) * 10 + i + 1));
+            }
+            let fam = if c == 3 { "newnet" } else { "oldnet" };
+            // Campaigns 0-2: two listings each; campaign 3: one, wrong.
+            for k in 0..(if c == 3 { 1 } else { 2 }) {
+                let ip = IpAddr::from([192, 0, 2, (c as u8) * 10 + 1 + k]);
+                bots.insert(ip, fam, 0, 100_000_000);
+            }
+        }
+        for a in attribute_batch(&batch, &rules, &bots) {
+            assert_ne!(a.botnet.as_deref(), Some("newnet"), "{a:?}");
+        }
+    }
+}

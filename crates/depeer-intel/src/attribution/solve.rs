@@ -378,3 +378,44 @@ pub(crate) fn lone(ix: &Index, sol: &Solution, own: super::index::Own) -> Label 
     }
     posterior(&prior, &ev)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_covering_vote_under_an_even_prior_gives_one_minus_eps() {
+        for families in [1usize, 3, 12] {
+            let prior = vec![1.0 / (families + 1) as f64; families + 1];
+            let mut ev = vec![0.0; families];
+            ev[0] = 1.0;
+            let l = posterior(&prior, &ev);
+            assert_eq!(l.fam, 0);
+            assert!((l.p - (1.0 - EPS)).abs() < 1e-9, "{families}: {}", l.p);
+        }
+        let l = posterior(&[0.5, 0.5], &[0.0]);
+        assert_eq!(l.fam, NO_FAMILY, "no evidence names nobody");
+    }
+
+    #[test]
+    fn a_template_prior_follows_the_lists_and_leaves_a_campaign_out() {
+        let t = Template {
+            rule: Some((0, 0.95)),
+            lists: vec![(1, 500)],
+        };
+        let mut p = vec![0.0; 3];
+        template_prior(&t, 2, None, &mut p);
+        assert!(p[1] > 0.7 && p[0] < 0.3, "{p:?}");
+        let mine: Votes = vec![(1, 500)];
+        template_prior(&t, 2, Some((&mine, 1.0)), &mut p);
+        assert!(p[0] > 0.9, "its own votes left out: the rule again {p:?}");
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn sums_do_not_depend_on_order() {
+        let mut a = vec![1e16, 1.0, -1e16, 3.0];
+        let mut b = vec![3.0, -1e16, 1.0, 1e16];
+        assert_eq!(fsum(&mut a).to_bits(), fsum(&mut b).to_bits());
+    }
+}
