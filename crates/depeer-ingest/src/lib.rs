@@ -12,6 +12,9 @@
 //! * [`ingest_as2org`]: AS names and organisations into `as_names`.
 //! * [`ingest_feed`]: threat feeds (C&C, URL, passive DNS, bot and network
 //!   lists) into `feed_entries`.
+//! * [`attribute`]: botnet attribution of the stored messages into
+//!   `attribution` (also run by [`ingest_mail`] for the messages it stores);
+//!   [`botnets`]: the botnet table of a window.
 //!
 //! Inputs that cannot be used are quarantined with their bytes and a reason,
 //! and the run goes on; an [`IngestError`] means the run itself could not
@@ -29,6 +32,7 @@
 //! ```
 
 mod as2org;
+mod attribute;
 mod error;
 mod feed;
 mod input;
@@ -38,6 +42,10 @@ mod mrt;
 mod progress;
 
 pub use as2org::{As2orgOptions, As2orgSummary, ingest_as2org};
+pub use attribute::{
+    AttributeMode, AttributeOptions, AttributeSummary, BotnetReport, BotnetRow, BotnetsOptions,
+    CcRow, Routed, RoutingAt, attribute, attribute_dir, botnets,
+};
 pub use error::IngestError;
 pub use feed::{FeedIngestOptions, FeedSummary, ingest_feed};
 pub use ipasn::{IpasnOptions, IpasnQuarantine, IpasnSummary, ingest_ipasn};

@@ -26,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 
+mod attribution;
 mod error;
 mod feeds;
 mod journal;
@@ -39,6 +40,7 @@ mod state;
 mod store;
 mod writer;
 
+pub use attribution::{AttributionRow, MessageScan, attribution_day};
 pub use error::{Result, StoreError};
 pub use journal::Recovery;
 pub use raw::{FRAME_TARGET_BYTES, FrameCompressor, RAW_ZSTD_LEVEL, compress_raw};

@@ -80,7 +80,7 @@ impl Dataset {
     }
 
     /// Every column of `table`, in its schema's order.
-    fn read_all<T: Send>(
+    pub(crate) fn read_all<T: Send>(
         &self,
         table: &str,
         conv: impl Fn(&Cols<'_>, &mut Vec<T>) -> Result<()> + Sync,

@@ -172,6 +172,21 @@ fn feed_entries() -> Schema {
     ]
 }
 
+fn attribution() -> Schema {
+    columns![
+        sha256: Utf8,
+        time: Ts,
+        botnet: Utf8?,
+        campaign: Utf8?,
+        confidence: Float64,
+        signal: Utf8,
+        relay_ip: Utf8?,
+        relay_prefix: Utf8?,
+        relay_asn: Int64?,
+        relay_org: Utf8?,
+    ]
+}
+
 static TABLES: LazyLock<Vec<TableDef>> = LazyLock::new(|| {
     let t = |name, layout, schema| TableDef {
         name,
@@ -188,6 +203,7 @@ static TABLES: LazyLock<Vec<TableDef>> = LazyLock::new(|| {
         t("as_names", Layout::Flat, as_names()),
         t("rib_state", Layout::Flat, rib_state()),
         t("feed_entries", Layout::Flat, feed_entries()),
+        t("attribution", Layout::ByDay, attribution()),
     ]
 });
 
@@ -221,6 +237,8 @@ pub mod names {
     pub const RIB_STATE: &str = "rib_state";
     /// `feed_entries`
     pub const FEED_ENTRIES: &str = "feed_entries";
+    /// `attribution`
+    pub const ATTRIBUTION: &str = "attribution";
 }
 
 pub(crate) fn schema_of(name: &str) -> SchemaRef {
@@ -266,9 +284,10 @@ mod tests {
             names::AS_NAMES,
             names::RIB_STATE,
             names::FEED_ENTRIES,
+            names::ATTRIBUTION,
         ] {
             assert!(table(n).is_some(), "{n}");
         }
-        assert_eq!(tables().len(), 9);
+        assert_eq!(tables().len(), 10);
     }
 }

@@ -34,6 +34,10 @@ pub enum Command {
     /// Read sources into the data directory.
     #[command(subcommand)]
     Ingest(Ingest),
+    /// Attribute every stored message to a botnet again, with all data now stored.
+    Attribute(cmd::attribute::Args),
+    /// The botnets of a time window: messages, share, bots, C&C servers.
+    Botnets(cmd::botnets::Args),
     /// Run SQL over the dataset (DataFusion); every table is Parquet.
     Sql(cmd::sql::Args),
     /// Print the raw message stored under a SHA-256.
@@ -93,6 +97,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ingest(Ingest::Mrt(a)) => cmd::ingest_mrt::run(&a, quiet),
         Command::Ingest(Ingest::Ipasn(a)) => cmd::ingest_ipasn::run(&a, quiet),
         Command::Ingest(Ingest::As2org(a)) => cmd::ingest_as2org::run(&a, quiet),
+        Command::Attribute(a) => cmd::attribute::run(&a),
+        Command::Botnets(a) => cmd::botnets::run(&a),
         Command::Sql(a) => cmd::sql::run(&a),
         Command::Show(a) => cmd::show::run(&a),
         Command::Route(Route::Lookup(a)) => cmd::route::lookup(&a),

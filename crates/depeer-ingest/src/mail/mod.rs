@@ -41,11 +41,16 @@ pub struct MailOptions {
     pub limits: Limits,
     /// Commit a batch every N messages.
     pub batch_messages: usize,
+    /// When storing: attribute the new messages to botnets at the end of
+    /// the run (see [`crate::attribute`]); `None` leaves them to `depeer
+    /// attribute`.
+    pub attribute: Option<crate::AttributeOptions>,
 }
 
 impl Default for MailOptions {
     /// No store, one worker per core, 64 MiB messages, the default limits,
-    /// batches of 50,000 messages.
+    /// batches of 50,000 messages, new messages attributed with the
+    /// built-in rules.
     fn default() -> Self {
         MailOptions {
             data: None,
@@ -54,6 +59,10 @@ impl Default for MailOptions {
             max_message: 64 << 20,
             limits: Limits::default(),
             batch_messages: 50_000,
+            attribute: Some(crate::AttributeOptions {
+                mode: crate::AttributeMode::Missing,
+                rules: None,
+            }),
         }
     }
 }
@@ -85,6 +94,9 @@ pub struct MailSummary {
     pub data_dir: Option<String>,
     /// Problems with whole inputs (missing paths, unreadable directories).
     pub input_errors: Vec<String>,
+    /// The attribution of the new messages (`null` when nothing was stored
+    /// or attribution was off).
+    pub attribution: Option<crate::AttributeSummary>,
 }
 
 /// Spent chunks waiting to go back to the reader thread, per worker.
@@ -144,6 +156,11 @@ pub fn ingest_mail(
     if let Some(w) = writer {
         w.finish()
             .map_err(IngestError::store("committing the last batch"))?;
+    }
+    if let (Some(store), Some(a)) = (&store, &opts.attribute)
+        && summary.stored > 0
+    {
+        summary.attribution = Some(crate::attribute(store, a)?);
     }
     summary.seconds = start.elapsed().as_secs_f64();
     summary.messages_per_second = if summary.seconds > 0.0 {

@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+mod attribution;
 mod read_only;
 
 use std::path::Path;

@@ -158,6 +158,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let cut = depeer_core::Timestamp::parse(&cut_time).ok();
     volume_around(&r, cut, &cut_time, &mut out)?;
     events_at(&r, routing_ok.then_some(cut).flatten(), &mut out)?;
+    botnets_around(&mut out, &r, cut)?;
     not_built(&mut out)?;
     writeln!(out, "\nDone in {:.1} s.", started.elapsed().as_secs_f64())?;
     let data = r.data.display();
@@ -242,7 +243,7 @@ fn ingest_mail(r: &Runner, world: &Path, out: &mut dyn Write) -> anyhow::Result<
 fn ingest_routing(r: &Runner, world: &Path, out: &mut dyn Write) -> anyhow::Result<bool> {
     writeln!(
         out,
-        "\n3. Ingesting BGP data and AS names (depeer ingest mrt, depeer ingest as2org)"
+        "\n3. Ingesting BGP data, AS names and threat feeds (depeer ingest mrt, ingest as2org, ingest feed)"
     )?;
     let data = r.data.display().to_string();
     let mrt_files = files_with(&world.join("bgp"), &|n| {
@@ -270,6 +271,22 @@ fn ingest_routing(r: &Runner, world: &Path, out: &mut dyn Write) -> anyhow::Resu
         let f = f.display().to_string();
         if let Err(e) = r.run(&["ingest", "as2org", "--quiet", "--data", &data, &f]) {
             writeln!(out, "   as2org: {e:#}")?;
+        }
+    }
+    let feeds = files_with(&world.join("feeds"), &|n| n.contains(".csv"));
+    if !feeds.is_empty() {
+        let mut argv = vec!["ingest", "feed", "--json", "--data", &data];
+        let names: Vec<String> = feeds.iter().map(|p| p.display().to_string()).collect();
+        argv.extend(names.iter().map(String::as_str));
+        match r.json(&argv) {
+            Ok(v) => writeln!(
+                out,
+                "   feeds: {} files, {} listings stored, {} quarantined",
+                num(&v, "files"),
+                num(&v, "stored"),
+                num(&v, "quarantined")
+            )?,
+            Err(e) => writeln!(out, "   feeds: {e:#}")?,
         }
     }
     Ok(routing_ok)
@@ -376,11 +393,106 @@ fn events_at(
     Ok(())
 }
 
-/// 6. What is not built yet.
+/// Botnets listed at most in the demo's table.
+const BOTNETS_SHOWN: usize = 8;
+
+/// 6. Attribution with everything now stored (the mail came before the
+/// feeds and routes), then the botnet table of the day before the cut and
+/// the day after it (the truth's windows: [t-24 h, t) and [t+1 h, t+25 h)).
+fn botnets_around(
+    out: &mut dyn Write,
+    r: &Runner,
+    cut: Option<depeer_core::Timestamp>,
+) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "\n6. Botnets before and after the depeering (depeer attribute, depeer botnets)"
+    )?;
+    let data = r.data.display().to_string();
+    let a = match r.json(&["attribute", "--json", "--data", &data]) {
+        Ok(v) => v,
+        Err(e) => return Ok(writeln!(out, "   {e:#}")?),
+    };
+    writeln!(
+        out,
+        "   {} of {} messages attributed ({:.1} %), by signal {}; {} relays unroutable at the message time",
+        num(&a, "attributed"),
+        num(&a, "messages"),
+        num(&a, "attributed_share") * 100.0,
+        a.get("signals").map(Value::to_string).unwrap_or_default(),
+        num(&a, "unroutable_relays"),
+    )?;
+    let Some(cut) = cut else {
+        return Ok(());
+    };
+    let window = |from: i64, until: i64| {
+        let (from, until) = (
+            depeer_core::Timestamp(from).to_rfc3339(),
+            depeer_core::Timestamp(until).to_rfc3339(),
+        );
+        r.json(&[
+            "botnets", "--json", "--data", &data, "--from", &from, "--until", &until,
+        ])
+    };
+    let before = window(cut.0 - 24 * HOUR_US, cut.0 - 1)?;
+    let after = window(cut.0 + HOUR_US, cut.0 + 25 * HOUR_US)?;
+    let list = |v: &Value| {
+        v.get("botnets")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let after_list = list(&after);
+    writeln!(
+        out,
+        "   {:<12} {:>9} {:>9} {:>7} {:>6}  C&C hosted by (when first listed)",
+        "botnet", "day before", "day after", "change", "bots"
+    )?;
+    for b in list(&before).iter().take(BOTNETS_SHOWN) {
+        let name = b.get("botnet").and_then(Value::as_str).unwrap_or("?");
+        let n_before = num(b, "messages");
+        let n_after = after_list
+            .iter()
+            .find(|x| x.get("botnet").and_then(Value::as_str) == Some(name))
+            .map_or(0.0, |x| num(x, "messages"));
+        writeln!(
+            out,
+            "   {name:<12} {n_before:>10} {n_after:>9} {:>+6.0}% {:>6}  {}",
+            (n_after / n_before.max(1.0) - 1.0) * 100.0,
+            num(b, "bots_estimate"),
+            cc_hosts(b)
+        )?;
+    }
+    Ok(())
+}
+
+/// The distinct hosting networks of a botnet row's C&C servers.
+fn cc_hosts(b: &Value) -> String {
+    let mut hosts: Vec<String> = Vec::new();
+    for c in b.get("cc").and_then(Value::as_array).into_iter().flatten() {
+        let h = match c.get("asn").and_then(Value::as_u64) {
+            Some(asn) => format!(
+                "AS{asn} {}",
+                c.get("org").and_then(Value::as_str).unwrap_or("")
+            ),
+            None => "unrouted".to_string(),
+        };
+        if !hosts.contains(&h) {
+            hosts.push(h);
+        }
+    }
+    if hosts.is_empty() {
+        "none listed".to_string()
+    } else {
+        hosts.join(", ")
+    }
+}
+
+/// 7. What is not built yet.
 fn not_built(out: &mut dyn Write) -> anyhow::Result<()> {
-    writeln!(out, "\n6. Stages not built yet (nothing is faked):")?;
+    writeln!(out, "\n7. Stages not built yet (nothing is faked):")?;
     for stage in [
-        "attribution of messages to botnets and of botnets to hosting networks",
+        "the dependency graph (spam -> campaign -> botnet -> C&C and sites -> hosting AS -> upstreams) and each network's share of the spam that depends on it",
         "change-point detection of the drop and its attribution to the routing events",
         "ranking of rogue networks before the event",
         "what-if prediction beside what happened",

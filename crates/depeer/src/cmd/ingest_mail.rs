@@ -14,9 +14,11 @@ directory trees of any of these, and `-` for standard input; each may be
 gzip, bzip2, zstd or xz compressed (told by magic bytes, never by name).
 
 Every message is stored once, content-addressed: ingesting the same input
-again only counts duplicates. A message that cannot be used is quarantined
-with its bytes and a reason (see `depeer sql \"SELECT * FROM quarantine\"`),
-and the run goes on.
+again only counts duplicates. The new messages are attributed to botnets
+(table `attribution`) with the bot lists, routes and AS names already in
+the dataset; ingest those first, or run `depeer attribute` after them.
+A message that cannot be used is quarantined with its bytes and a reason
+(see `depeer sql \"SELECT * FROM quarantine\"`), and the run goes on.
 
 Exit codes: 0 done (quarantined messages are not a failure); 1 the run
 could not start or the store failed (nothing half-written is visible);
@@ -54,6 +56,10 @@ pub struct Args {
     /// Commit a batch every N messages (smaller: less lost work on a crash).
     #[arg(long, value_name = "N", default_value_t = 50_000)]
     pub batch_messages: usize,
+    /// Do not attribute the new messages to botnets (run `depeer attribute`
+    /// later).
+    #[arg(long)]
+    pub no_attribute: bool,
     /// Files, directories or `-` (stdin).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -81,6 +87,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<()> {
             ..depeer_io::Limits::default()
         },
         batch_messages: args.batch_messages,
+        attribute: (!args.no_attribute).then_some(defaults.attribute).flatten(),
     };
     let bar = Bar::new(!quiet && !args.target.json, "messages");
     let summary = ingest_mail(&args.paths, &opts, &bar)?;
@@ -109,6 +116,9 @@ fn print_table(s: &MailSummary, out: &mut dyn Write) -> std::io::Result<()> {
     )?;
     if let Some(d) = &s.data_dir {
         writeln!(out, "data         {d}")?;
+    }
+    if let Some(a) = &s.attribution {
+        super::attribute::print_table(a, out)?;
     }
     for e in &s.input_errors {
         writeln!(out, "input error: {e}")?;

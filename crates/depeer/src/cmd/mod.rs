@@ -1,6 +1,8 @@
 //! One module per subcommand. Each has an `Args` (clap) and a `run` that a
 //! test can call.
 
+pub mod attribute;
+pub mod botnets;
 pub mod demo;
 pub mod detect;
 pub mod ingest_as2org;

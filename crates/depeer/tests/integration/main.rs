@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+mod attribute;
 mod demo;
 mod ingest_feed;
 mod ingest_mail;

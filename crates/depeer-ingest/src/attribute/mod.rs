@@ -1,0 +1,340 @@
+//! Botnet attribution of the stored messages (issue 17): every message of
+//! the dataset is filed with [`depeer_intel::Attributor`] (rules, the
+//! family-tagged bot lists in `feed_entries`, campaign clusters), decided,
+//! and its relay enriched with the prefix, origin AS and organisation as
+//! routed at the message time ([`RoutingAt`]). The rows go to the
+//! `attribution` table.
+//!
+//! Two modes ([`AttributeMode`]): `ingest mail` decides the messages that
+//! have no row yet (with everything stored observed) and appends them;
+//! `depeer attribute` re-decides every message and rewrites the days where
+//! a row changed, so a second run with nothing new writes nothing.
+//!
+//! Invariants: one row per stored message; a run that fails leaves the
+//! table as it was (one commit).
+
+mod botnets;
+mod routing;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Instant;
+
+use depeer_core::Timestamp;
+use depeer_intel::{
+    Attribution, Attributor, BotListIndex, HeaderSummary, MessageFeatures, RuleSet,
+    parse_fingerprint,
+};
+use depeer_store::{AttributionRow, Dataset, MessageScan, Store, attribution_day};
+use serde::Serialize;
+
+use crate::IngestError;
+
+pub use botnets::{BotnetReport, BotnetRow, BotnetsOptions, CcRow, botnets};
+pub use routing::{Routed, RoutingAt};
+
+/// Which messages a run decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttributeMode {
+    /// Only messages without a row yet; their rows are appended.
+    Missing,
+    /// Every message; the days where a row changed are rewritten.
+    #[default]
+    All,
+}
+
+/// How to run [`attribute`].
+#[derive(Debug, Clone, Default)]
+pub struct AttributeOptions {
+    /// Which messages to decide.
+    pub mode: AttributeMode,
+    /// The rules; `None` takes the built-in rules file.
+    pub rules: Option<RuleSet>,
+}
+
+/// What one [`attribute`] run did, and the table after it.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct AttributeSummary {
+    /// Which messages were decided.
+    pub mode: AttributeMode,
+    /// Messages in the dataset.
+    pub messages: u64,
+    /// Messages decided in this run.
+    pub decided: u64,
+    /// Rows new or different from what the table held.
+    pub changed: u64,
+    /// Rows written (whole days are rewritten).
+    pub written: u64,
+    /// Day partitions replaced.
+    pub days_rewritten: u64,
+    /// Rows per deciding signal (`rule`, `bot-list`, `cluster`, `none`),
+    /// over the whole table after the run.
+    pub signals: BTreeMap<String, u64>,
+    /// Rows with a botnet.
+    pub attributed: u64,
+    /// `attributed / messages`.
+    pub attributed_share: f64,
+    /// Rows per botnet.
+    pub botnets: BTreeMap<String, u64>,
+    /// Rows whose message has a relay address.
+    pub relays: u64,
+    /// Rows whose relay no announced prefix covered at the message time
+    /// (all of them without routing data).
+    pub unroutable_relays: u64,
+    /// Route rows used for the enrichment (0: no routing data).
+    pub routes: u64,
+    /// Addresses in the family-tagged bot lists used.
+    pub bot_list_addresses: u64,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+/// Opens the data directory `data` and runs [`attribute`] on it.
+pub fn attribute_dir(
+    data: &Path,
+    opts: &AttributeOptions,
+) -> Result<AttributeSummary, IngestError> {
+    if !data.join("tables").is_dir() {
+        return Err(IngestError::OpenStore {
+            dir: data.to_path_buf(),
+            source: depeer_store::StoreError::NoDataset {
+                dir: data.to_path_buf(),
+            },
+        });
+    }
+    let store = crate::input::open_store(data)?;
+    attribute(&store, opts)
+}
+
+/// Attributes the messages of `store` (see the module documentation).
+pub fn attribute(store: &Store, opts: &AttributeOptions) -> Result<AttributeSummary, IngestError> {
+    let start = Instant::now();
+    let step = IngestError::store;
+    let ds = store.dataset();
+    let builtin;
+    let rules = match &opts.rules {
+        Some(r) => r,
+        None => {
+            builtin = RuleSet::builtin().unwrap_or_else(|e| {
+                tracing::error!("the built-in rules do not parse ({e}); attributing without rules");
+                RuleSet::default()
+            });
+            &builtin
+        }
+    };
+    let bots = bot_list(ds)?;
+    let routing = RoutingAt::new(
+        &ds.read_routes().map_err(step("reading routes"))?,
+        &ds.read_as_names().map_err(step("reading as_names"))?,
+    );
+    let sites = sites_by_message(ds)?;
+    let mut feats = ds
+        .scan_messages(|m| features(m, &sites))
+        .map_err(step("reading messages"))?;
+    drop(sites);
+    feats.sort_by_key(|f| (f.time, f.sha256));
+    let old: HashMap<String, AttributionRow> = ds
+        .read_attribution()
+        .map_err(step("reading attribution"))?
+        .into_iter()
+        .map(|r| (r.sha256.clone(), r))
+        .collect();
+    let mut summary = AttributeSummary {
+        mode: opts.mode,
+        messages: feats.len() as u64,
+        routes: routing.routes() as u64,
+        bot_list_addresses: bots.len() as u64,
+        ..AttributeSummary::default()
+    };
+    let decided = decide_all(&feats, rules, &bots, &routing, opts.mode, &old);
+    drop(feats);
+    summary.decided = decided.len() as u64;
+    let table = write(store, opts.mode, decided, old, &mut summary)?;
+    tally(&table, &mut summary);
+    summary.seconds = start.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Observes every message, then decides those the mode asks for, as rows.
+fn decide_all(
+    feats: &[MessageFeatures],
+    rules: &RuleSet,
+    bots: &BotListIndex,
+    routing: &RoutingAt,
+    mode: AttributeMode,
+    old: &HashMap<String, AttributionRow>,
+) -> Vec<AttributionRow> {
+    let mut a = Attributor::new(rules);
+    let own: Vec<_> = feats.iter().map(|f| a.observe(f, bots)).collect();
+    let mut rows = Vec::new();
+    for (f, o) in feats.iter().zip(own) {
+        let sha = hex(&f.sha256);
+        if mode == AttributeMode::Missing && old.contains_key(&sha) {
+            continue;
+        }
+        rows.push(row(sha, f, a.decide(f, o), routing));
+    }
+    rows
+}
+
+/// The table row of one decision, with the relay as routed then.
+fn row(sha256: String, f: &MessageFeatures, a: Attribution, routing: &RoutingAt) -> AttributionRow {
+    let time = Timestamp(f.time);
+    let routed = f.relay_ip.and_then(|ip| routing.lookup(ip, time));
+    AttributionRow {
+        sha256,
+        time,
+        botnet: a.botnet,
+        campaign: a.campaign,
+        confidence: a.confidence,
+        signal: a.signal.as_str().to_string(),
+        relay_ip: f.relay_ip.map(|ip| ip.to_string()),
+        relay_prefix: routed.as_ref().map(|r| r.prefix.to_string()),
+        relay_asn: routed.as_ref().map(|r| r.asn),
+        relay_org: routed
+            .as_ref()
+            .and_then(|r| routing.org(r.asn))
+            .map(str::to_string),
+    }
+}
+
+/// Writes what changed; returns the table as it is after the run.
+fn write(
+    store: &Store,
+    mode: AttributeMode,
+    decided: Vec<AttributionRow>,
+    mut old: HashMap<String, AttributionRow>,
+    summary: &mut AttributeSummary,
+) -> Result<Vec<AttributionRow>, IngestError> {
+    let step = IngestError::store;
+    if mode == AttributeMode::Missing {
+        summary.changed = decided.len() as u64;
+        summary.written = decided.len() as u64;
+        store
+            .write_attribution(&decided, &[])
+            .map_err(step("writing attribution"))?;
+        let mut all: Vec<AttributionRow> = old.into_values().collect();
+        all.extend(decided);
+        return Ok(all);
+    }
+    // Days where a row is new or different, or where a row of a message
+    // no longer stored would remain.
+    let mut days: BTreeSet<String> = BTreeSet::new();
+    for r in &decided {
+        match old.remove(&r.sha256) {
+            Some(o) if o == *r => {}
+            Some(o) => {
+                summary.changed += 1;
+                days.insert(attribution_day(o.time));
+                days.insert(attribution_day(r.time));
+            }
+            None => {
+                summary.changed += 1;
+                days.insert(attribution_day(r.time));
+            }
+        }
+    }
+    days.extend(old.values().map(|o| attribution_day(o.time)));
+    let rewrite: Vec<AttributionRow> = decided
+        .iter()
+        .filter(|r| days.contains(&attribution_day(r.time)))
+        .cloned()
+        .collect();
+    let days: Vec<String> = days.into_iter().collect();
+    summary.written = rewrite.len() as u64;
+    summary.days_rewritten = days.len() as u64;
+    store
+        .write_attribution(&rewrite, &days)
+        .map_err(step("writing attribution"))?;
+    Ok(decided)
+}
+
+/// The summary's figures over the table.
+fn tally(table: &[AttributionRow], s: &mut AttributeSummary) {
+    for r in table {
+        *s.signals.entry(r.signal.clone()).or_default() += 1;
+        if let Some(b) = &r.botnet {
+            s.attributed += 1;
+            *s.botnets.entry(b.clone()).or_default() += 1;
+        }
+        if r.relay_ip.is_some() {
+            s.relays += 1;
+            if r.relay_asn.is_none() {
+                s.unroutable_relays += 1;
+            }
+        }
+    }
+    s.attributed_share = if table.is_empty() {
+        0.0
+    } else {
+        s.attributed as f64 / table.len() as f64
+    };
+}
+
+/// The family-tagged bot lists of `feed_entries` (kind `bots`).
+fn bot_list(ds: &Dataset) -> Result<BotListIndex, IngestError> {
+    let mut idx = BotListIndex::new();
+    let entries = ds
+        .read_feed_entries()
+        .map_err(IngestError::store("reading feed_entries"))?;
+    for e in entries.iter().filter(|e| e.kind == "bots") {
+        let (Ok(ip), Some(family)) = (e.indicator.parse::<IpAddr>(), e.family.as_deref()) else {
+            continue;
+        };
+        let first = e.first_seen.or(e.last_seen).map_or(i64::MIN, |t| t.0);
+        let last = e.last_seen.or(e.first_seen).map_or(i64::MAX, |t| t.0);
+        idx.insert(ip, family, first, last);
+    }
+    Ok(idx)
+}
+
+/// Advertised sites per message (hex SHA-256): registrable domains of the
+/// URL hosts, IP-literal hosts as written; distinct, in table order.
+fn sites_by_message(ds: &Dataset) -> Result<HashMap<String, Vec<String>>, IngestError> {
+    let rows = ds
+        .read_url_hosts()
+        .map_err(IngestError::store("reading message_urls"))?;
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for (sha, host, domain) in rows {
+        let site = match domain {
+            Some(d) => d,
+            None if host.parse::<IpAddr>().is_ok() => host,
+            None => continue,
+        };
+        let v = out.entry(sha).or_default();
+        if !v.contains(&site) {
+            v.push(site);
+        }
+    }
+    Ok(out)
+}
+
+/// The attribution input of one stored message.
+fn features(m: &MessageScan<'_>, sites: &HashMap<String, Vec<String>>) -> MessageFeatures {
+    let owned = |s: Option<&str>| s.map(str::to_string);
+    MessageFeatures {
+        sha256: m.sha256,
+        time: m.time.0,
+        relay_ip: m.relay_ip.and_then(|s| s.parse().ok()),
+        relay_helo: owned(m.relay_helo),
+        relay_rdns: owned(m.relay_rdns),
+        from_addr: owned(m.from_addr),
+        subject: owned(m.subject),
+        message_id: owned(m.message_id),
+        headers: HeaderSummary::from_raw(m.raw),
+        url_domains: sites.get(&hex(&m.sha256)).cloned().unwrap_or_default(),
+        fingerprint: parse_fingerprint(m.fingerprint),
+    }
+}
+
+/// Lowercase hex of a hash.
+fn hex(b: &[u8; 32]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(64);
+    for x in b {
+        let _ = write!(s, "{x:02x}");
+    }
+    s
+}
