@@ -396,9 +396,10 @@ fn events_at(
 /// Botnets listed at most in the demo's table.
 const BOTNETS_SHOWN: usize = 8;
 
-/// 6. Attribution with everything now stored (the mail came before the
-/// feeds and routes), then the botnet table of the day before the cut and
-/// the day after it (the truth's windows: [t-24 h, t) and [t+1 h, t+25 h)).
+/// Stage 6: attribution with everything now stored (the mail came before
+/// the feeds and routes), then the botnet table of the day before the cut
+/// and of the day after it (the truth's windows: [t-24 h, t) and
+/// [t+1 h, t+25 h)).
 fn botnets_around(
     out: &mut dyn Write,
     r: &Runner,
@@ -445,7 +446,7 @@ fn botnets_around(
     let after_list = list(&after);
     writeln!(
         out,
-        "   {:<12} {:>9} {:>9} {:>7} {:>6}  C&C hosted by (when first listed)",
+        "   {:<12} {:>10} {:>9} {:>7} {:>6}  C&C hosted by (when first listed)",
         "botnet", "day before", "day after", "change", "bots"
     )?;
     for b in list(&before).iter().take(BOTNETS_SHOWN) {
