@@ -35,6 +35,7 @@ mod raw;
 mod read;
 mod routing;
 mod schema;
+mod series;
 mod sql;
 mod state;
 mod store;
@@ -47,6 +48,7 @@ pub use raw::{FRAME_TARGET_BYTES, FrameCompressor, RAW_ZSTD_LEVEL, compress_raw}
 pub use read::{Dataset, RawLocation};
 pub use routing::TableRows;
 pub use schema::{DAY_COLUMN, Layout, TableDef, names, table, tables};
+pub use series::{DEPENDENCIES, DependencyRow, MessagePoint, dependencies_schema};
 pub use sql::{OutputFormat, QueryLimits, render, sql, sql_with_limits};
 pub use store::{LOCK_FILE, Store};
 pub use writer::{AddOutcome, BatchLimits, FrameMember, MessageWriter};

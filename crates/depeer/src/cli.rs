@@ -51,6 +51,10 @@ pub enum Command {
     Demo(cmd::demo::Args),
     /// Change points of a series in a CSV file.
     Detect(cmd::detect::Args),
+    /// Messages per time bucket: total, or by botnet, campaign, sending or hosting AS.
+    Series(cmd::series::Args),
+    /// How much trapped spam depends on what one AS hosts (C&C servers, sites).
+    Depends(cmd::depends::Args),
     /// Run a server.
     #[command(subcommand)]
     Serve(Serve),
@@ -108,6 +112,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(a) => cmd::demo::run(&a),
         Command::Ingest(Ingest::Feed(a)) => cmd::ingest_feed::run(&a, quiet),
         Command::Detect(a) => cmd::detect::run(&a),
+        Command::Series(a) => cmd::series::run(&a),
+        Command::Depends(a) => cmd::depends::run(&a),
         Command::Serve(Serve::Dnsbl(a)) => cmd::serve_dnsbl::run(&a),
     }
 }

@@ -4,6 +4,7 @@
 pub mod attribute;
 pub mod botnets;
 pub mod demo;
+pub mod depends;
 pub mod detect;
 pub mod ingest_as2org;
 pub mod ingest_feed;
@@ -12,6 +13,7 @@ pub mod ingest_mail;
 pub mod ingest_mrt;
 pub mod route;
 pub mod serve_dnsbl;
+pub mod series;
 pub mod show;
 pub mod sim;
 pub mod sql;

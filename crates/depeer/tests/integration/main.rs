@@ -10,6 +10,7 @@
 
 mod attribute;
 mod demo;
+mod depends;
 mod ingest_feed;
 mod ingest_mail;
 mod ingest_mrt;
