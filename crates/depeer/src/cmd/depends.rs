@@ -93,11 +93,12 @@ pub fn load_hosting(ds: &Dataset) -> anyhow::Result<Hosting> {
     Ok(Hosting::new(routes, ups, orgs))
 }
 
+/// Botnet and campaign by message (hex SHA-256).
+pub type Labels = HashMap<String, (Option<String>, Option<String>)>;
+
 /// Botnet and campaign per message, from the `attribution` table; a clear
 /// error when `depeer attribute` has not run.
-pub fn load_attribution(
-    ds: &Dataset,
-) -> anyhow::Result<HashMap<String, (Option<String>, Option<String>)>> {
+pub fn load_attribution(ds: &Dataset) -> anyhow::Result<Labels> {
     let rows = ds.read_attribution()?;
     if rows.is_empty() {
         anyhow::bail!(
@@ -116,7 +117,7 @@ struct Inputs {
     hosting: Hosting,
     /// Messages in time order.
     messages: Vec<MessagePoint>,
-    attribution: HashMap<String, (Option<String>, Option<String>)>,
+    attribution: Labels,
     hosts: HashMap<String, Vec<String>>,
     /// The C&C (`cnc`) and passive DNS (`pdns`) listings.
     listings: Vec<depeer_core::FeedEntryObs>,
