@@ -173,21 +173,19 @@ pub fn volume_events_in_parts(
             at.saturating_sub(grid.per_block),
             (at + grid.per_block).min(hi),
         );
-        fine.push((refine(locators, lo, hi, window, phi).0, gain));
+        let (at, low, high) = refine(locators, lo, hi, window, phi);
+        fine.push((at, (low, high), gain));
     }
     let ctx = EventCtx {
         sums: &sums,
-        locators,
-        per_block: grid.per_block,
         phi,
         threshold,
         horizon_points: usize::try_from((params.horizon / grid.step).max(1)).unwrap_or(1),
     };
     let mut events = Vec::with_capacity(fine.len());
     let mut prev = 0;
-    for (k, &(at, gain)) in fine.iter().enumerate() {
-        let next = bound(k + 2);
-        if let Some(e) = ctx.event(prev, at, next, gain)
+    for &(at, interval, gain) in &fine {
+        if let Some(e) = ctx.event(prev, at, interval, gain)
             && e.magnitude.abs() >= params.min_effect
         {
             events.push(e);
@@ -611,8 +609,6 @@ fn refine(
 /// What turning a refined cut into an event needs.
 struct EventCtx<'a> {
     sums: &'a Sums<'a>,
-    locators: &'a [Sums<'a>],
-    per_block: usize,
     phi: f64,
     threshold: f64,
     horizon_points: usize,
@@ -621,9 +617,15 @@ struct EventCtx<'a> {
 impl EventCtx<'_> {
     /// The event at `at`, between the previous cut `prev` and the next
     /// `next`.
-    fn event(&self, prev: usize, at: usize, next: usize, gain: f64) -> Option<VolumeEvent> {
-        let window = (at.saturating_sub(self.per_block), at + self.per_block);
-        let (_, low, high) = refine(self.locators, prev, next, window, self.phi);
+    /// `interval`: where the likelihood of the placement is within 2·φ of
+    /// the best (from the same refinement that placed `at`).
+    fn event(
+        &self,
+        prev: usize,
+        at: usize,
+        (low, high): (usize, usize),
+        gain: f64,
+    ) -> Option<VolumeEvent> {
         let n = self.sums.xs.len();
         let b0 = at.saturating_sub(self.horizon_points).max(prev);
         let a1 = (at + self.horizon_points).min(n);

@@ -55,6 +55,8 @@ pub enum Command {
     Series(cmd::series::Args),
     /// How much trapped spam depends on what one AS hosts (C&C servers, sites).
     Depends(cmd::depends::Args),
+    /// Drops and rises of the spam volume, with the routing events that explain them.
+    Events(cmd::events::Args),
     /// Run a server.
     #[command(subcommand)]
     Serve(Serve),
@@ -114,6 +116,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Detect(a) => cmd::detect::run(&a),
         Command::Series(a) => cmd::series::run(&a),
         Command::Depends(a) => cmd::depends::run(&a),
+        Command::Events(a) => cmd::events::run(&a),
         Command::Serve(Serve::Dnsbl(a)) => cmd::serve_dnsbl::run(&a),
     }
 }

@@ -79,6 +79,16 @@ fn udp_and_tcp_answer_the_same() {
     // A malformed packet gets FORMERR and counts; the server keeps going.
     let bad = udp_ask(&sock, udp, &[0, 7, 1, 0, 0, 2, 0, 0, 0, 0, 0, 0]).unwrap();
     assert_eq!(bad.metadata.response_code, ResponseCode::FormErr);
+    // Counters are added once per receive batch, after its answers are
+    // sent: give the worker a moment to add them.
+    let counted = (0..200).any(|_| {
+        let n = server.stats().formerr.load(Ordering::Relaxed);
+        if n == 0 {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        n != 0
+    });
+    assert!(counted, "FORMERR not counted within 2 s");
     assert_eq!(server.stats().formerr.load(Ordering::Relaxed), 1);
     assert!(server.stats().tcp.load(Ordering::Relaxed) >= 6);
     server.shutdown();

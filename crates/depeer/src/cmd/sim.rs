@@ -1,6 +1,7 @@
 //! `depeer sim`: generate a synthetic world (MRT, mbox, feeds, as2org,
 //! truth) from a built-in scenario or a scenario file. See docs/sim.md.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -48,7 +49,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<()> {
                 depeer_sim::builtin_names().join(", ")
             )
         })?;
-        print!("{text}");
+        write!(std::io::stdout().lock(), "{text}")?;
         return Ok(());
     }
     let scenario = depeer_sim::Scenario::load(&args.scenario)?;
@@ -71,30 +72,38 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<()> {
     let s = depeer_sim::generate(&scenario, &opts, &args.out)
         .with_context(|| format!("simulating {}", scenario.name))?;
     let secs = started.elapsed().as_secs_f64();
+    let mut out = std::io::stdout().lock();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&s)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&s)?)?;
         return Ok(());
     }
     if !quiet {
         let bytes: u64 = s.files.iter().map(|f| f.1).sum();
-        println!(
+        writeln!(
+            out,
             "{} messages ({} deliberately malformed), {} ASes, {} IPv4 + {} IPv6 prefixes, {} BGP updates",
             s.messages, s.malformed, s.ases, s.prefixes_v4, s.prefixes_v6, s.bgp_updates
-        );
-        println!(
+        )?;
+        writeln!(
+            out,
             "main event at {}: world spam {:+.1}% (24 h after vs 24 h before)",
             s.main_event_time,
             -100.0 * s.world_drop
-        );
-        println!(
+        )?;
+        writeln!(
+            out,
             "{} files, {:.1} MB in {}, {:.1} s ({:.0} messages/s)",
             s.files.len(),
             bytes as f64 / 1e6,
             args.out.display(),
             secs,
             s.messages as f64 / secs.max(1e-9)
-        );
-        println!("ground truth: {}", args.out.join("truth.json").display());
+        )?;
+        writeln!(
+            out,
+            "ground truth: {}",
+            args.out.join("truth.json").display()
+        )?;
     }
     Ok(())
 }

@@ -9,6 +9,7 @@
 )]
 
 mod attribute;
+mod cli_output;
 mod demo;
 mod depends;
 mod ingest_feed;

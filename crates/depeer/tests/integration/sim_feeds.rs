@@ -37,7 +37,12 @@ fn abuse_ch_layouts_of_the_simulated_feeds_read_like_depeer_layout() {
         .arg(&world));
     let feeds = world.join("feeds");
     for (ours, theirs, kind, source) in [
-        ("cc.csv", "feodo-ipblocklist.csv", "cnc", "abuse.ch-feodotracker"),
+        (
+            "cc.csv",
+            "feodo-ipblocklist.csv",
+            "cnc",
+            "abuse.ch-feodotracker",
+        ),
         ("urls.csv", "urlhaus.csv", "url", "abuse.ch-urlhaus"),
     ] {
         let data_ours = tmp.path().join(format!("data-{ours}"));
