@@ -15,6 +15,9 @@
 //! * [`attribute`]: botnet attribution of the stored messages into
 //!   `attribution` (also run by [`ingest_mail`] for the messages it stores);
 //!   [`botnets`]: the botnet table of a window.
+//! * [`read`]: the read side of the analyses (series, dependency graph,
+//!   volume events and their causes), shared by the commands, the report
+//!   and the HTTP API.
 //!
 //! Inputs that cannot be used are quarantined with their bytes and a reason,
 //! and the run goes on; an [`IngestError`] means the run itself could not
@@ -40,6 +43,7 @@ mod ipasn;
 mod mail;
 mod mrt;
 mod progress;
+pub mod read;
 
 pub use as2org::{As2orgOptions, As2orgSummary, ingest_as2org};
 pub use attribute::{
