@@ -12,7 +12,7 @@ Framing rules (they must match depeer's, so sha256 values join):
     after each "From " line found at the start of the file or after an empty
     line, and after each complete envelope line ("From sender Www Mmm dd
     hh:mm[:ss] [zone] yyyy") anywhere; the "From " line itself is not part of the message, neither is the
-    one empty line that precedes the next separator; mboxrd quoting is undone
+    one empty line that precedes the next separator or ends the file; mboxrd quoting is undone
     (">From " -> "From ", ">>From " -> ">From ", at line start);
   * any other file is one message, hashed as-is except that, like depeer,
     a leading UTF-8 BOM and leading empty lines are skipped and ">From "
@@ -90,13 +90,14 @@ def frame(data):
     for i, (line_start, body_start) in enumerate(seps):
         if i + 1 < len(seps):
             end = seps[i + 1][0]
-            # Drop the one empty line that precedes the next separator.
-            if data[end - 2 : end] == b"\n\n":
-                end -= 1
-            elif data[end - 3 : end] == b"\n\r\n":
-                end -= 2
         else:
             end = len(data)
+        # The one empty line before the next separator, or the one at the
+        # end of the file (mbox ends every message with one).
+        if data[end - 2 : end] == b"\n\n":
+            end -= 1
+        elif data[end - 3 : end] == b"\n\r\n":
+            end -= 2
         msg = QUOTED_FROM_RE.sub(rb"\1", data[body_start:end])
         yield start + line_start, msg
 

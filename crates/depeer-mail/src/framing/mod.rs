@@ -285,6 +285,13 @@ impl<R: BufRead> MessageReader<R> {
             let room = self.cap.saturating_sub(size).saturating_add(5);
             let (n, kept) = self.read_line(&mut msg, room)?;
             if n == 0 {
+                if self.framing == Framing::Mbox && prev_blank {
+                    // mbox ends every message with an empty line, the
+                    // last one too (Postfix `local`, procmail, Python's
+                    // `mailbox` all write and strip it): not content.
+                    msg.truncate(last_line_start);
+                    size = size.saturating_sub(1);
+                }
                 break;
             }
             let line_offset = self.pos;

@@ -248,3 +248,27 @@ fn empty_stream_has_no_messages() {
     assert!(frame(b"", 10).is_empty());
     assert!(frame(b"\n\n", 10).is_empty());
 }
+
+#[test]
+fn the_empty_line_ending_the_file_is_not_content() {
+    // Every mbox message ends with an empty line, the last one too; a file
+    // that does not end with one keeps its last line (as Python's mailbox).
+    let two = b"From a Tue Nov 11 21:30:00 2008\nA: 1\n\nx\n\nFrom b Tue Nov 11 21:30:00 2008\nB: 2\n\ny\n\n";
+    let bodies = |input: &[u8]| -> Vec<Vec<u8>> {
+        frame(input, 1 << 20)
+            .into_iter()
+            .map(|m| m.unwrap().bytes)
+            .collect()
+    };
+    assert_eq!(
+        bodies(two),
+        [b"A: 1\n\nx\n".to_vec(), b"B: 2\n\ny\n".to_vec()]
+    );
+    let crlf = b"From a Tue Nov 11 21:30:00 2008\r\nA: 1\r\n\r\ny\r\n\r\n";
+    assert_eq!(bodies(crlf), [b"A: 1\r\n\r\ny\r\n".to_vec()]);
+    let unended = b"From a Tue Nov 11 21:30:00 2008\nA: 1\n\ny\n";
+    assert_eq!(bodies(unended), [b"A: 1\n\ny\n".to_vec()]);
+    // Only one empty line is the separator's; the others are the body's.
+    let two_blank = b"From a Tue Nov 11 21:30:00 2008\nA: 1\n\ny\n\n\n";
+    assert_eq!(bodies(two_blank), [b"A: 1\n\ny\n\n".to_vec()]);
+}
