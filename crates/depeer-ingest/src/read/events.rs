@@ -18,7 +18,7 @@ use depeer_core::{RoutingEventKind, Timestamp};
 use depeer_store::Dataset;
 use serde::Serialize;
 
-use super::{ReadError, load_cc, load_hosting, missing, open};
+use super::{ReadError, load_cc_spans, load_hosting, missing, open};
 
 /// Which series events are looked for in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -260,22 +260,7 @@ impl CauseData {
             .into_iter()
             .filter_map(|r| Some((r.time.secs(), r.kind, r.asn?.0)))
             .collect();
-        let cc = load_cc(ds)?
-            .into_iter()
-            .map(|(family, list)| {
-                let list = list
-                    .into_iter()
-                    .map(|(ip, first, last)| {
-                        (
-                            ip,
-                            first.map_or(i64::MIN, Timestamp::secs),
-                            last.map_or(i64::MAX, Timestamp::secs),
-                        )
-                    })
-                    .collect();
-                (family, list)
-            })
-            .collect();
+        let cc = load_cc_spans(ds, Timestamp::secs)?;
         Ok(CauseData {
             hosting,
             routing,

@@ -152,3 +152,31 @@ pub fn load_cc(ds: &Dataset) -> Result<HashMap<String, Vec<CcListing>>, ReadErro
     }
     Ok(cc)
 }
+
+/// A listed C&C server and its listing interval in a caller's unit.
+pub type CcSpan = (IpAddr, i64, i64);
+
+/// [`load_cc`] with the listing interval in the unit `unit` gives (µs:
+/// `|t| t.0`, s: `Timestamp::secs`); a missing end is open (`i64::MIN`,
+/// `i64::MAX`).
+pub fn load_cc_spans(
+    ds: &Dataset,
+    unit: fn(Timestamp) -> i64,
+) -> Result<HashMap<String, Vec<CcSpan>>, ReadError> {
+    Ok(load_cc(ds)?
+        .into_iter()
+        .map(|(family, list)| {
+            let spans = list
+                .into_iter()
+                .map(|(ip, first, last)| {
+                    (
+                        ip,
+                        first.map_or(i64::MIN, unit),
+                        last.map_or(i64::MAX, unit),
+                    )
+                })
+                .collect();
+            (family, spans)
+        })
+        .collect())
+}

@@ -10,7 +10,7 @@ use depeer_analysis::{Bucketer, Hosting, SeriesRow, Step, split_equally};
 use depeer_core::Timestamp;
 use depeer_store::Dataset;
 
-use super::{ReadError, load_attribution, load_cc, load_hosting, open};
+use super::{ReadError, load_attribution, load_cc_spans, load_hosting, open};
 
 /// What the messages are split by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,22 +38,7 @@ struct CcHosting {
 
 impl CcHosting {
     fn read(ds: &Dataset) -> Result<CcHosting, ReadError> {
-        let cc = load_cc(ds)?
-            .into_iter()
-            .map(|(family, list)| {
-                let list = list
-                    .into_iter()
-                    .map(|(ip, first, last)| {
-                        (
-                            ip,
-                            first.map_or(i64::MIN, |t| t.0),
-                            last.map_or(i64::MAX, |t| t.0),
-                        )
-                    })
-                    .collect();
-                (family, list)
-            })
-            .collect();
+        let cc = load_cc_spans(ds, |t| t.0)?;
         Ok(CcHosting {
             hosting: load_hosting(ds)?,
             cc,
