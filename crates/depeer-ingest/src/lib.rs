@@ -15,6 +15,9 @@
 //! * [`attribute`]: botnet attribution of the stored messages into
 //!   `attribution` (also run by [`ingest_mail`] for the messages it stores);
 //!   [`botnets`]: the botnet table of a window.
+//! * [`listings`]: what depeer lists as of a moment (bots, C&C, rogue
+//!   space, advertised domains) with its evidence, for `depeer export` and
+//!   the data zones of `depeer serve dnsbl`.
 //!
 //! Inputs that cannot be used are quarantined with their bytes and a reason,
 //! and the run goes on; an [`IngestError`] means the run itself could not
@@ -37,6 +40,7 @@ mod error;
 mod feed;
 mod input;
 mod ipasn;
+mod listings;
 mod mail;
 mod mrt;
 mod progress;
@@ -49,6 +53,7 @@ pub use attribute::{
 pub use error::IngestError;
 pub use feed::{FeedIngestOptions, FeedSummary, ingest_feed};
 pub use ipasn::{IpasnOptions, IpasnQuarantine, IpasnSummary, ingest_ipasn};
+pub use listings::{DataZoneFile, ListingOptions, RogueAs, listings, write_data_zones};
 pub use mail::{MailOptions, MailSummary, ingest_mail};
 pub use mrt::{MrtOptions, MrtSummary, collector_name, dump_mrt, ingest_mrt};
 pub use progress::{NoProgress, Progress};
