@@ -87,6 +87,11 @@ pub fn listings(data: &Path, opts: &ListingOptions) -> Result<Export, IngestErro
     b.attributed(&attribution, &urls);
     b.rogue_space(&rogue, &routes);
     b.rogue_hosted(&pdns);
+    // What was seen after `at` is not known at `at`: a feed's last-seen
+    // time later than it reads as `at`.
+    for l in &mut b.out {
+        l.last_seen = l.last_seen.map(|t| t.min(opts.at));
+    }
     let mut export = Export::new(b.out, opts.at);
     for n in names {
         export.as_info.insert(
@@ -265,12 +270,12 @@ impl Builder<'_> {
                 Subject::Net(p),
                 List::Bots,
                 (n, first, last),
-                &format!("relayed {n} messages of botnet {botnet}"),
+                &format!("relayed {} of botnet {botnet}", messages(n)),
             ));
         }
         for ((d, botnet), (n, first, last)) in domains {
             if self.fresh(last) {
-                let reason = format!("advertised in {n} messages of botnet {botnet}");
+                let reason = format!("advertised in {} of botnet {botnet}", messages(n));
                 self.out.push(attributed(
                     Subject::Domain(d),
                     List::Dbl,
@@ -378,6 +383,15 @@ fn attributed(
         first_seen: Some(agg.1),
         last_seen: Some(agg.2),
         source: "depeer-attribution".into(),
+    }
+}
+
+/// `1 message`, `2 messages`.
+fn messages(n: u64) -> String {
+    if n == 1 {
+        "1 message".into()
+    } else {
+        format!("{n} messages")
     }
 }
 

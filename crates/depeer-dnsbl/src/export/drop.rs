@@ -90,8 +90,10 @@ pub(super) fn drop_text(export: &Export, lists: &[List]) -> Rendered {
     );
     for (p, l) in nets(export, lists, &mut r) {
         // A `;` in the comment is harmless but would read as a second
-        // field to a naive splitter: gone, as are newlines.
-        let _ = writeln!(r.text, "{p} ; {}", evidence(l, &[';'], 400));
+        // field to a naive splitter: the evidence's own separators become
+        // commas, a feed's `;` an underscore; newlines are gone.
+        let ev = evidence(l, &[], 400).replace("; ", ", ").replace(';', "_");
+        let _ = writeln!(r.text, "{p} ; {ev}");
         r.wrote(l.list);
     }
     r

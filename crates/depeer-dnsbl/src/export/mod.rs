@@ -18,7 +18,7 @@
 //! };
 //! let e = Export::new(vec![l], Timestamp::from_secs(1_226_448_000));
 //! let out = render(Format::Bird, &e, &[List::Drop]);
-//! assert!(out.text.contains("route 192.0.2.0/24 blackhole;"));
+//! assert!(out.text.contains("route 192.0.2.0/24 blackhole { bgp_community.add((65535, 666)); };"));
 //! ```
 
 mod bird;

@@ -142,7 +142,11 @@ fn drop_text_layout() {
         .filter(|l| !l.starts_with(';'))
         .collect();
     assert_eq!(data.len(), 3, "{data:?}");
-    assert!(data[0].starts_with("198.51.100.0/24 ; drop: evil line_ $1"));
+    assert!(
+        data[0].starts_with("198.51.100.0/24 ; drop: evil line, $1"),
+        "{}",
+        data[0]
+    );
     assert_eq!(data[0].matches(';').count(), 1);
     assert!(data[2].starts_with("2001:db8::/32 ; "));
     assert_eq!(r.entries.get("drop"), Some(&3));
