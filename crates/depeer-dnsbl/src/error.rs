@@ -42,6 +42,12 @@ pub enum DnsblError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The zone files could not be regenerated before a reload.
+    #[error("regenerating the zones: {reason}")]
+    Refresh {
+        /// What went wrong.
+        reason: String,
+    },
     /// The async runtime could not be started or a socket failed after start.
     #[error("server: {source}")]
     Server {

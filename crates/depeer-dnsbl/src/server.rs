@@ -51,6 +51,20 @@ pub struct ServerConfig {
     pub rrl: RrlConfig,
     /// Worker threads (0: one per CPU).
     pub threads: usize,
+    /// Run before every reload, off the query path (`depeer serve dnsbl
+    /// --data` rewrites its zone files from the dataset there); an error
+    /// keeps the old zones.
+    pub before_reload: Option<ReloadHook>,
+}
+
+/// A function run before each reload; its error is the reload's.
+#[derive(Clone)]
+pub struct ReloadHook(pub Arc<dyn Fn() -> Result<(), String> + Send + Sync>);
+
+impl std::fmt::Debug for ReloadHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReloadHook")
+    }
 }
 
 impl Default for ServerConfig {
@@ -61,6 +75,7 @@ impl Default for ServerConfig {
             load: LoadOptions::default(),
             rrl: RrlConfig::default(),
             threads: 0,
+            before_reload: None,
         }
     }
 }
@@ -166,6 +181,7 @@ pub struct Server {
     shared: Arc<Shared>,
     specs: Vec<ZoneSpec>,
     load: LoadOptions,
+    before_reload: Option<ReloadHook>,
     udp: Vec<SocketAddr>,
     tcp: Vec<SocketAddr>,
     runtime: Option<tokio::runtime::Runtime>,
@@ -260,6 +276,7 @@ impl Server {
             shared,
             specs: config.zones,
             load: config.load,
+            before_reload: config.before_reload,
             udp: udp_addrs,
             tcp: tcp_addrs,
             runtime: Some(runtime),
@@ -291,7 +308,11 @@ impl Server {
     /// Re-reads every zone file and swaps the new zones in. On error the
     /// old zones stay and the error is returned.
     pub fn reload(&self) -> Result<Arc<Zones>, DnsblError> {
-        match Zones::load(&self.specs, &self.load) {
+        let refreshed = match &self.before_reload {
+            Some(hook) => (hook.0)().map_err(|reason| DnsblError::Refresh { reason }),
+            None => Ok(()),
+        };
+        match refreshed.and_then(|()| Zones::load(&self.specs, &self.load)) {
             Ok(z) => {
                 let z = Arc::new(z);
                 drop(self.shared.zones.swap(Arc::clone(&z)));

@@ -52,6 +52,14 @@ pub enum IngestError {
         /// The cause (a closed pipe is one).
         source: std::io::Error,
     },
+    /// A file the caller asked for (a generated zone) could not be written.
+    #[error("cannot write {}", .path.display())]
+    WriteFile {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// A pipeline thread panicked: a bug, reported instead of propagated.
     #[error("the {thread} thread failed")]
     Thread {

@@ -18,6 +18,9 @@
 //! * [`read`]: the read side of the analyses (series, dependency graph,
 //!   volume events and their causes), shared by the commands, the report
 //!   and the HTTP API.
+//! * [`listings`]: what depeer lists as of a moment (bots, C&C, rogue
+//!   space, advertised domains) with its evidence, for `depeer export` and
+//!   the data zones of `depeer serve dnsbl`.
 //!
 //! Inputs that cannot be used are quarantined with their bytes and a reason,
 //! and the run goes on; an [`IngestError`] means the run itself could not
@@ -40,6 +43,7 @@ mod error;
 mod feed;
 mod input;
 mod ipasn;
+mod listings;
 mod mail;
 mod mrt;
 mod progress;
@@ -53,6 +57,7 @@ pub use attribute::{
 pub use error::IngestError;
 pub use feed::{FeedIngestOptions, FeedSummary, ingest_feed};
 pub use ipasn::{IpasnOptions, IpasnQuarantine, IpasnSummary, ingest_ipasn};
+pub use listings::{DataZoneFile, ListingOptions, RogueAs, listings, write_data_zones};
 pub use mail::{MailOptions, MailSummary, ingest_mail};
 pub use mrt::{MrtOptions, MrtSummary, collector_name, dump_mrt, ingest_mrt};
 pub use progress::{NoProgress, Progress};

@@ -60,6 +60,8 @@ pub enum Command {
     /// Run a server.
     #[command(subcommand)]
     Serve(Serve),
+    /// Listings as Spamhaus DROP/ASN-DROP, rbldnsd, RPZ, nftables, BIRD or GoBGP input.
+    Export(cmd::export::Args),
 }
 
 /// `depeer serve ...`
@@ -118,6 +120,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Depends(a) => cmd::depends::run(&a),
         Command::Events(a) => cmd::events::run(&a),
         Command::Serve(Serve::Dnsbl(a)) => cmd::serve_dnsbl::run(&a),
+        Command::Export(a) => cmd::export::run(&a),
     }
 }
 

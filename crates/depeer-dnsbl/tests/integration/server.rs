@@ -24,6 +24,7 @@ fn start(dir: &std::path::Path, rrl: RrlConfig) -> Server {
         load: LoadOptions::default(),
         rrl,
         threads: 2,
+        before_reload: None,
     })
     .unwrap()
 }

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod depends;
 pub mod detect;
 pub mod events;
+pub mod export;
 pub mod ingest_as2org;
 pub mod ingest_feed;
 pub mod ingest_ipasn;

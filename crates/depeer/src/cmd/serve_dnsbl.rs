@@ -1,6 +1,10 @@
 //! `depeer serve dnsbl`: flags into a [`depeer_dnsbl::ServerConfig`], then
 //! [`depeer_dnsbl::run_server`] (which serves until SIGINT/SIGTERM and
-//! reloads its zones on SIGHUP).
+//! reloads its zones on SIGHUP). With `--data`, the zones of depeer's own
+//! data (`bots`, `cc`, `drop`, `dbl` under `--origin`) are written as
+//! rbldnsd files by [`depeer_ingest::write_data_zones`] into a private
+//! directory, served like `--zone` files, and rewritten from the dataset
+//! before every reload.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,7 +18,8 @@ use anyhow::Context;
   depeer serve dnsbl --listen 0.0.0.0:53 --listen [::]:53 --origin bl.example.org \\
       --zone xbl=ip4set:xbl.zone --zone dbl=dnset:dbl.zone --rrl-rate 50
   dig @127.0.0.1 -p 5353 2.0.0.127.bots.bl.depeer.test A          the RFC 5782 test entry
-  kill -HUP $(pidof depeer)                                       reload every zone file
+  depeer serve dnsbl --data depeer-data                           bots, cc, drop, dbl.bl.depeer.test
+  kill -HUP $(pidof depeer)                                       reload every zone file (and --data)
 
 Zone files use rbldnsd's syntax (ip4set, ip4trie, ip6trie, dnset); NAME is
 relative to --origin unless it ends with a dot; @ is the origin itself.")]
@@ -28,9 +33,12 @@ pub struct Args {
     /// A zone from a file in rbldnsd syntax: NAME=TYPE:FILE[,FILE...] (repeatable).
     #[arg(long, value_name = "NAME=TYPE:FILE")]
     pub zone: Vec<String>,
-    /// Data directory (zones from depeer's own data: not yet served).
+    /// Data directory: serve bots, cc, drop and dbl.ORIGIN from depeer's own data.
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// With --data: leave out evidence last seen more than this many days ago (0: keep all).
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub max_age: u32,
     /// Responses per second per client /24 or /56 (0: no rate limiting).
     #[arg(long, default_value_t = 0)]
     pub rrl_rate: u32,
@@ -47,27 +55,62 @@ pub struct Args {
 
 /// Runs `depeer serve dnsbl`.
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    if args.data.is_some() {
+    if args.zone.is_empty() && args.data.is_none() {
         anyhow::bail!(
-            "--data: zones from depeer's own data are not served yet; use --zone NAME=TYPE:FILE"
+            "no zone: pass --data DIR or --zone NAME=TYPE:FILE (e.g. --zone bots=ip4set:bots.zone)"
         );
     }
-    if args.zone.is_empty() {
-        anyhow::bail!("no zone: pass --zone NAME=TYPE:FILE (e.g. --zone bots=ip4set:bots.zone)");
-    }
-    let zones = args
+    let mut zones = args
         .zone
         .iter()
         .map(|z| depeer_dnsbl::ZoneSpec::parse(z, &args.origin))
         .collect::<Result<Vec<_>, _>>()?;
+    // Kept until the server stops: the generated zone files live here.
+    let generated = tempfile::tempdir().context("a directory for the data zones")?;
+    let mut before_reload = None;
+    if let Some(data) = &args.data {
+        let (data, dir) = (data.clone(), generated.path().to_path_buf());
+        let (origin, max_age) = (args.origin.clone(), super::export::max_age(args.max_age));
+        let build = move || -> anyhow::Result<Vec<depeer_ingest::DataZoneFile>> {
+            let opts = depeer_ingest::ListingOptions {
+                at: super::export::at_or_now(None)?,
+                max_age,
+                rogue_ases: Vec::new(),
+            };
+            Ok(depeer_ingest::write_data_zones(
+                &data, &opts, &origin, &dir,
+            )?)
+        };
+        for f in build()? {
+            tracing::info!(
+                zone = f.list.as_str(),
+                kind = f.kind.as_str(),
+                entries = f.entries,
+                "data zone built"
+            );
+            let spec = format!(
+                "{}={}:{}",
+                f.list.as_str(),
+                f.kind.as_str(),
+                f.path.display()
+            );
+            zones.push(depeer_dnsbl::ZoneSpec::parse(&spec, &args.origin)?);
+        }
+        before_reload = Some(depeer_dnsbl::ReloadHook(std::sync::Arc::new(move || {
+            build().map(|_| ()).map_err(|e| format!("{e:#}"))
+        })));
+    }
     let mut config = depeer_dnsbl::ServerConfig {
         listen: args.listen.clone(),
         zones,
         threads: args.threads,
+        before_reload,
         ..depeer_dnsbl::ServerConfig::default()
     };
     config.rrl.rate = args.rrl_rate;
     config.rrl.slip = args.rrl_slip;
     config.load.test_entries = !args.no_test_entries;
-    depeer_dnsbl::run_server(config).context("serving the DNSBL")
+    let served = depeer_dnsbl::run_server(config).context("serving the DNSBL");
+    drop(generated);
+    served
 }
