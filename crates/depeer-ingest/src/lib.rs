@@ -15,6 +15,9 @@
 //! * [`attribute`]: botnet attribution of the stored messages into
 //!   `attribution` (also run by [`ingest_mail`] for the messages it stores);
 //!   [`botnets`]: the botnet table of a window.
+//! * [`rank`]: the rogue-network ranking of a window (`depeer rank`,
+//!   `depeer explain`), read from the dataset and computed by
+//!   `depeer_analysis::rank`.
 //!
 //! Inputs that cannot be used are quarantined with their bytes and a reason,
 //! and the run goes on; an [`IngestError`] means the run itself could not
@@ -40,6 +43,7 @@ mod ipasn;
 mod mail;
 mod mrt;
 mod progress;
+mod rank;
 
 pub use as2org::{As2orgOptions, As2orgSummary, ingest_as2org};
 pub use attribute::{
@@ -52,3 +56,4 @@ pub use ipasn::{IpasnOptions, IpasnQuarantine, IpasnSummary, ingest_ipasn};
 pub use mail::{MailOptions, MailSummary, ingest_mail};
 pub use mrt::{MrtOptions, MrtSummary, collector_name, dump_mrt, ingest_mrt};
 pub use progress::{NoProgress, Progress};
+pub use rank::{RankOptions, RankReport, rank, read_rank_input};
