@@ -50,24 +50,17 @@ mod tests {
 
     #[test]
     fn circl_is_one_plus_daily_listings_per_address() {
-        let t = Tally {
-            size24: 4.0,
-            listed_days: 30.0,
-            ..Tally::default()
-        };
+        let mut t = Tally::default();
+        t.size24 = 4.0;
+        t.listed_days = 30.0;
         let (s, f) = circl(&t, 30.0);
         assert!((s - (1.0 + 1.0 / 1024.0)).abs() < 1e-12, "{s} {f:?}");
     }
 
     #[test]
     fn fire_counts_long_lived_servers_per_slash24() {
-        let t = Tally {
-            size24: 4.0,
-            cc: 2,
-            sites: 2,
-            bots: 50,
-            ..Tally::default()
-        };
+        let mut t = Tally::default();
+        (t.size24, t.cc, t.sites, t.bots) = (4.0, 2, 2, 50);
         assert_eq!(fire(&t).0, 1.0);
     }
 }
