@@ -24,6 +24,7 @@ mod error;
 mod hll;
 mod hosting;
 mod population;
+pub mod rank;
 mod robust;
 mod series;
 mod volume;

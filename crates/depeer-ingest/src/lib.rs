@@ -21,6 +21,9 @@
 //! * [`listings`]: what depeer lists as of a moment (bots, C&C, rogue
 //!   space, advertised domains) with its evidence, for `depeer export` and
 //!   the data zones of `depeer serve dnsbl`.
+//! * [`rank`]: the rogue-network ranking of a window (`depeer rank`,
+//!   `depeer explain`), read from the dataset and computed by
+//!   `depeer_analysis::rank`.
 //!
 //! Inputs that cannot be used are quarantined with their bytes and a reason,
 //! and the run goes on; an [`IngestError`] means the run itself could not
@@ -48,6 +51,7 @@ mod mail;
 mod mrt;
 mod progress;
 pub mod read;
+mod rank;
 
 pub use as2org::{As2orgOptions, As2orgSummary, ingest_as2org};
 pub use attribute::{
@@ -61,3 +65,4 @@ pub use listings::{DataZoneFile, ListingOptions, RogueAs, listings, write_data_z
 pub use mail::{MailOptions, MailSummary, ingest_mail};
 pub use mrt::{MrtOptions, MrtSummary, collector_name, dump_mrt, ingest_mrt};
 pub use progress::{NoProgress, Progress};
+pub use rank::{RankOptions, RankReport, rank, read_rank_input};

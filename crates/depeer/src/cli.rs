@@ -57,6 +57,10 @@ pub enum Command {
     Depends(cmd::depends::Args),
     /// Drops and rises of the spam volume, with the routing events that explain them.
     Events(cmd::events::Args),
+    /// Rogue-network ranking: which networks host abuse out of proportion to their size.
+    Rank(cmd::rank::Args),
+    /// Why an AS ranks where it does: each feature with its evidence.
+    Explain(cmd::explain::Args),
     /// Run a server.
     #[command(subcommand)]
     Serve(Serve),
@@ -119,6 +123,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Series(a) => cmd::series::run(&a),
         Command::Depends(a) => cmd::depends::run(&a),
         Command::Events(a) => cmd::events::run(&a),
+        Command::Rank(a) => cmd::rank::run(&a),
+        Command::Explain(a) => cmd::explain::run(&a),
         Command::Serve(Serve::Dnsbl(a)) => cmd::serve_dnsbl::run(&a),
         Command::Export(a) => cmd::export::run(&a),
     }

@@ -16,6 +16,7 @@ mod export;
 mod ingest_feed;
 mod ingest_mail;
 mod ingest_mrt;
+mod rank;
 mod route;
 mod sim_feeds;
 mod sim_ingest;
