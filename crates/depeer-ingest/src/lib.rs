@@ -50,8 +50,8 @@ mod listings;
 mod mail;
 mod mrt;
 mod progress;
-pub mod read;
 mod rank;
+pub mod read;
 
 pub use as2org::{As2orgOptions, As2orgSummary, ingest_as2org};
 pub use attribute::{

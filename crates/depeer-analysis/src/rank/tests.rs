@@ -81,36 +81,19 @@ fn world() -> RankInput {
             },
         );
     }
-    let mut listings = Vec::new();
     // Rogue /22: four C&C servers up for weeks, one of them moved
     // inside the network after its first listing; two sites.
-    listings.push(listing(
-        ListingKind::Cnc,
-        "10.0.0.1",
-        Some("srizbi"),
-        20 * D,
-        39 * D,
-    ));
-    listings.push(listing(
-        ListingKind::Cnc,
-        "10.0.0.2",
-        Some("srizbi"),
-        20 * D,
-        39 * D,
-    ));
-    listings.push(listing(
-        ListingKind::Cnc,
-        "10.0.1.3",
-        Some("megad"),
-        15 * D,
-        25 * D,
-    ));
-    listings.push(Listing {
-        port: Some(80),
-        ..listing(ListingKind::Cnc, "10.0.2.4", Some("megad"), 25 * D, 39 * D)
-    });
-    listings.push(pdns("pills.example", "10.0.3.5", 12 * D, 39 * D));
-    listings.push(pdns("watches.example", "10.0.3.6", 12 * D, 39 * D));
+    let mut listings = vec![
+        listing(ListingKind::Cnc, "10.0.0.1", Some("srizbi"), 20 * D, 39 * D),
+        listing(ListingKind::Cnc, "10.0.0.2", Some("srizbi"), 20 * D, 39 * D),
+        listing(ListingKind::Cnc, "10.0.1.3", Some("megad"), 15 * D, 25 * D),
+        Listing {
+            port: Some(80),
+            ..listing(ListingKind::Cnc, "10.0.2.4", Some("megad"), 25 * D, 39 * D)
+        },
+        pdns("pills.example", "10.0.3.5", 12 * D, 39 * D),
+        pdns("watches.example", "10.0.3.6", 12 * D, 39 * D),
+    ];
     // Big cloud: a /14 and a /16 (two ASes of one organisation), ten C&C
     // servers and five sites, all persistent: more abuse, less density.
     for i in 0..10 {
