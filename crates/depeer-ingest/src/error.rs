@@ -58,6 +58,22 @@ pub enum IngestError {
         /// Which thread.
         thread: &'static str,
     },
+    /// A file an analysis writes could not be written.
+    #[error("{}: cannot write", .path.display())]
+    Write {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The dataset lacks what an analysis needs.
+    #[error("no {what} stored: {hint}")]
+    Missing {
+        /// What is missing.
+        what: &'static str,
+        /// How to get it.
+        hint: &'static str,
+    },
 }
 
 fn found_text(problems: &[String]) -> String {

@@ -15,6 +15,7 @@
 //! * [`attribute`]: botnet attribution of the stored messages into
 //!   `attribution` (also run by [`ingest_mail`] for the messages it stores);
 //!   [`botnets`]: the botnet table of a window.
+//! * [`whatif`]: the dataset read for what-if depeering and its backtest.
 //!
 //! Inputs that cannot be used are quarantined with their bytes and a reason,
 //! and the run goes on; an [`IngestError`] means the run itself could not
@@ -40,6 +41,7 @@ mod ipasn;
 mod mail;
 mod mrt;
 mod progress;
+pub mod whatif;
 
 pub use as2org::{As2orgOptions, As2orgSummary, ingest_as2org};
 pub use attribute::{

@@ -57,6 +57,10 @@ pub enum Command {
     Depends(cmd::depends::Args),
     /// Drops and rises of the spam volume, with the routing events that explain them.
     Events(cmd::events::Args),
+    /// What goes dark if ASes or links are cut, and the predicted spam drop.
+    Whatif(cmd::whatif::Args),
+    /// Each detected drop with a routing cause beside the what-if made just before it.
+    Backtest(cmd::backtest::Args),
     /// Run a server.
     #[command(subcommand)]
     Serve(Serve),
@@ -117,6 +121,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Series(a) => cmd::series::run(&a),
         Command::Depends(a) => cmd::depends::run(&a),
         Command::Events(a) => cmd::events::run(&a),
+        Command::Whatif(a) => cmd::whatif::run(&a),
+        Command::Backtest(a) => cmd::backtest::run(&a),
         Command::Serve(Serve::Dnsbl(a)) => cmd::serve_dnsbl::run(&a),
     }
 }

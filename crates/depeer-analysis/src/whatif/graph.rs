@@ -148,6 +148,18 @@ impl AsGraph {
         self.links
     }
 
+    /// The ASes at the top (no provider), ascending.
+    #[must_use]
+    pub fn tops(&self) -> Vec<u32> {
+        let mut v: Vec<u32> = self
+            .tops
+            .iter()
+            .filter_map(|&i| self.asns.get(i as usize).copied())
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
     /// Whether `asn` is in the graph.
     #[must_use]
     pub fn contains(&self, asn: u32) -> bool {

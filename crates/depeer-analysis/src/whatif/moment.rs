@@ -119,6 +119,12 @@ impl Prefixes {
 /// lost by `t` (see the module header).
 #[must_use]
 pub fn graph_at(links: &[TimedLink], events: &[LinkEvent], t: i64) -> AsGraph {
+    AsGraph::new(&links_at(links, events, t))
+}
+
+/// The links of [`graph_at`].
+#[must_use]
+pub fn links_at(links: &[TimedLink], events: &[LinkEvent], t: i64) -> Vec<Link> {
     // Latest loss and gain per (customer, upstream) and per whole AS, by `t`.
     let mut lost: HashMap<(u32, Option<u32>), i64> = HashMap::new();
     let mut gained: HashMap<(u32, Option<u32>), i64> = HashMap::new();
@@ -151,7 +157,7 @@ pub fn graph_at(links: &[TimedLink], events: &[LinkEvent], t: i64) -> AsGraph {
         })
         .map(|l| l.link)
         .collect();
-    AsGraph::new(&live)
+    live
 }
 
 /// One moment, ready for cuts.

@@ -19,3 +19,4 @@ mod route;
 mod sim_feeds;
 mod sim_ingest;
 mod support;
+mod whatif;
