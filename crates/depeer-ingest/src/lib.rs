@@ -15,6 +15,9 @@
 //! * [`attribute`]: botnet attribution of the stored messages into
 //!   `attribution` (also run by [`ingest_mail`] for the messages it stores);
 //!   [`botnets`]: the botnet table of a window.
+//! * [`read`]: the read side of the analyses (series, dependency graph,
+//!   volume events and their causes), shared by the commands, the report
+//!   and the HTTP API.
 //! * [`whatif`]: the dataset read for what-if depeering and its backtest.
 //!
 //! Inputs that cannot be used are quarantined with their bytes and a reason,
@@ -41,6 +44,7 @@ mod ipasn;
 mod mail;
 mod mrt;
 mod progress;
+pub mod read;
 pub mod whatif;
 
 pub use as2org::{As2orgOptions, As2orgSummary, ingest_as2org};

@@ -1,0 +1,355 @@
+//! Volume events of the trapped spam and the routing events that explain
+//! them (`depeer events`). Detection is
+//! `depeer_analysis::volume_events_in_parts` (docs/events.md) on the
+//! messages per minute, placed in time by the per-botnet series of the
+//! `attribution` table; causes are `depeer_analysis::rank_causes` over the
+//! `routing_events` of the two hours before, each AS weighed by the botnets
+//! whose C&C servers (`feed_entries` kind `cnc`) it routed just before.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::path::Path;
+
+use depeer_analysis::{
+    CauseCandidate, Hosting, VolumeEvent, VolumeParams, rank_causes, volume_events,
+    volume_events_in_parts,
+};
+use depeer_core::{RoutingEventKind, Timestamp};
+use depeer_store::Dataset;
+use serde::Serialize;
+
+use super::{ReadError, load_cc, load_hosting, missing, open};
+
+/// Which series events are looked for in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventScope {
+    /// All trapped spam (key null); drops and rises get their causes.
+    Total,
+    /// Each botnet of the `attribution` table.
+    Botnet,
+}
+
+/// The events of `[from, until)` in `scope`, in time order.
+pub fn events(
+    data: &Path,
+    scope: EventScope,
+    from: Option<Timestamp>,
+    until: Option<Timestamp>,
+) -> Result<Vec<EventOut>, ReadError> {
+    let ds = open(data, "run `depeer ingest mail` first")?;
+    let grid = Minutes::read(&ds, from, until)?;
+    match scope {
+        EventScope::Botnet => grid.botnet_events(&ds),
+        EventScope::Total => grid.total_events(&ds),
+    }
+}
+
+/// `depeer events --json`.
+#[derive(Debug, Serialize)]
+pub struct EventsReport {
+    /// The events, in time order.
+    pub events: Vec<EventOut>,
+}
+
+/// One event.
+#[derive(Debug, Serialize)]
+pub struct EventOut {
+    /// First minute at the new rate (RFC 3339).
+    pub time: String,
+    /// Interval of `time`.
+    pub time_low: String,
+    /// See `time_low`.
+    pub time_high: String,
+    /// `total` or `botnet`.
+    pub scope: &'static str,
+    /// The botnet; null for the total.
+    pub key: Option<String>,
+    /// `drop` or `rise`.
+    pub kind: &'static str,
+    /// Relative change of the rate (after / before − 1).
+    pub magnitude: f64,
+    /// 95 % interval of `magnitude`.
+    pub low: f64,
+    /// See `low`.
+    pub high: f64,
+    /// 0..1.
+    pub confidence: f64,
+    /// Routing events that explain it, best first.
+    pub causes: Vec<CauseOut>,
+}
+
+/// One cause.
+#[derive(Debug, Serialize)]
+pub struct CauseOut {
+    /// The AS.
+    pub asn: u32,
+    /// Its organisation, when known.
+    pub org: Option<String>,
+    /// The routing event's kind.
+    pub kind: String,
+    /// The routing event's time (RFC 3339).
+    pub time: String,
+    /// Share of the change explained, 0..1.
+    pub explains: f64,
+}
+
+/// Seconds per point of the series.
+const STEP: i64 = 60;
+/// How long before a volume event a routing event may be its cause.
+const CAUSE_LOOKBACK: i64 = 2 * 3600;
+/// How long after the event's interval a routing event may still be its
+/// cause: the collectors see a withdrawal minutes after the network goes
+/// dark, and on a trap that gets a few messages an hour the interval of
+/// the drop's time is itself only approximate. A late candidate that
+/// explains nothing is still left out by its share.
+const CAUSE_LAG: i64 = 3600;
+
+/// Messages per minute: the total and one series per botnet.
+struct Minutes {
+    start: i64,
+    total: Vec<f64>,
+    /// Botnet name (`unknown` when unattributed) and its series; empty
+    /// when the `attribution` table is.
+    parts: BTreeMap<String, Vec<f64>>,
+}
+
+impl Minutes {
+    fn read(
+        ds: &Dataset,
+        from: Option<Timestamp>,
+        until: Option<Timestamp>,
+    ) -> Result<Minutes, ReadError> {
+        let rows = ds.read_attribution()?;
+        let inside = |t: Timestamp| from.is_none_or(|f| t >= f) && until.is_none_or(|u| t < u);
+        let points: Vec<(i64, Option<String>)> = if rows.is_empty() {
+            ds.read_message_points(from, until)?
+                .into_iter()
+                .map(|m| (m.time.secs(), None))
+                .collect()
+        } else {
+            rows.into_iter()
+                .filter(|r| inside(r.time))
+                .map(|r| {
+                    (
+                        r.time.secs(),
+                        Some(r.botnet.unwrap_or_else(|| "unknown".into())),
+                    )
+                })
+                .collect()
+        };
+        let first = from
+            .map(Timestamp::secs)
+            .or_else(|| points.iter().map(|p| p.0).min());
+        let last = until
+            .map(|u| u.secs() - 1)
+            .or_else(|| points.iter().map(|p| p.0).max());
+        let (Some(first), Some(last)) = (first, last) else {
+            return Err(missing(
+                ds,
+                "no messages in that time",
+                "run `depeer ingest mail` first, or widen --from/--until",
+            ));
+        };
+        let start = first - first.rem_euclid(STEP);
+        let n = usize::try_from((last - start) / STEP + 1).unwrap_or(0);
+        let mut total = vec![0.0; n];
+        let mut parts: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for (t, botnet) in points {
+            let Ok(i) = usize::try_from((t - start) / STEP) else {
+                continue;
+            };
+            if let Some(c) = total.get_mut(i) {
+                *c += 1.0;
+            }
+            if let Some(b) = botnet {
+                let series = parts.entry(b).or_insert_with(|| vec![0.0; n]);
+                if let Some(c) = series.get_mut(i) {
+                    *c += 1.0;
+                }
+            }
+        }
+        Ok(Minutes {
+            start,
+            total,
+            parts,
+        })
+    }
+
+    fn time(&self, i: usize) -> String {
+        Timestamp::from_secs(self.start + i64::try_from(i).unwrap_or(0) * STEP).to_rfc3339()
+    }
+
+    fn out(&self, e: &VolumeEvent, scope: &'static str, key: Option<String>) -> EventOut {
+        EventOut {
+            time: self.time(e.index),
+            time_low: self.time(e.low),
+            time_high: self.time(e.high),
+            scope,
+            key,
+            kind: e.direction.as_str(),
+            magnitude: e.magnitude,
+            low: e.magnitude_low,
+            high: e.magnitude_high,
+            confidence: e.confidence,
+            causes: Vec::new(),
+        }
+    }
+
+    fn botnet_events(&self, ds: &Dataset) -> Result<Vec<EventOut>, ReadError> {
+        if self.parts.is_empty() {
+            return Err(missing(
+                ds,
+                "the `attribution` table is empty",
+                "run `depeer attribute` first",
+            ));
+        }
+        let params = VolumeParams::default();
+        let mut out: Vec<EventOut> = self
+            .parts
+            .iter()
+            .flat_map(|(name, series)| {
+                volume_events(series, self.start, &params)
+                    .into_iter()
+                    .map(|e| self.out(&e, "botnet", Some(name.clone())))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        out.sort_by(|a, b| a.time.cmp(&b.time));
+        Ok(out)
+    }
+
+    fn total_events(&self, ds: &Dataset) -> Result<Vec<EventOut>, ReadError> {
+        let params = VolumeParams::default();
+        let names: Vec<&String> = self.parts.keys().collect();
+        let series: Vec<Vec<f64>> = self.parts.values().cloned().collect();
+        let found = volume_events_in_parts(&self.total, &series, self.start, &params);
+        let causes = if found.is_empty() || series.is_empty() {
+            None
+        } else {
+            Some(CauseData::read(ds)?)
+        };
+        let horizon = usize::try_from(params.horizon / STEP).unwrap_or(1440);
+        Ok(found
+            .iter()
+            .map(|e| {
+                let mut o = self.out(e, "total", None);
+                if let Some(c) = &causes {
+                    let t_low = self.start + i64::try_from(e.low).unwrap_or(0) * STEP;
+                    let t_high = self.start + i64::try_from(e.high).unwrap_or(0) * STEP;
+                    o.causes = c.rank(&names, &series, e.index, horizon, (t_low, t_high));
+                }
+                o
+            })
+            .collect())
+    }
+}
+
+/// What ranking causes needs from the dataset.
+struct CauseData {
+    hosting: Hosting,
+    routing: Vec<(i64, RoutingEventKind, u32)>,
+    /// family -> C&C addresses with their listing interval (Unix s).
+    cc: HashMap<String, Vec<(IpAddr, i64, i64)>>,
+}
+
+impl CauseData {
+    fn read(ds: &Dataset) -> Result<CauseData, ReadError> {
+        let hosting = load_hosting(ds)?;
+        let routing = ds
+            .read_routing_events()?
+            .into_iter()
+            .filter_map(|r| Some((r.time.secs(), r.kind, r.asn?.0)))
+            .collect();
+        let cc = load_cc(ds)?
+            .into_iter()
+            .map(|(family, list)| {
+                let list = list
+                    .into_iter()
+                    .map(|(ip, first, last)| {
+                        (
+                            ip,
+                            first.map_or(i64::MIN, Timestamp::secs),
+                            last.map_or(i64::MAX, Timestamp::secs),
+                        )
+                    })
+                    .collect();
+                (family, list)
+            })
+            .collect();
+        Ok(CauseData {
+            hosting,
+            routing,
+            cc,
+        })
+    }
+
+    /// The causes of the change at point `at`; `(t_low, t_high)` is the
+    /// event's time interval (Unix s).
+    fn rank(
+        &self,
+        names: &[&String],
+        series: &[Vec<f64>],
+        at: usize,
+        horizon: usize,
+        (t_low, t_high): (i64, i64),
+    ) -> Vec<CauseOut> {
+        let candidates: Vec<CauseCandidate> = self
+            .routing
+            .iter()
+            .filter(|(t, kind, _)| {
+                *t >= t_low - CAUSE_LOOKBACK
+                    && *t <= t_high + CAUSE_LAG
+                    && matches!(
+                        kind,
+                        RoutingEventKind::UpstreamLost
+                            | RoutingEventKind::AsUnreachable
+                            | RoutingEventKind::PrefixWithdrawn
+                            | RoutingEventKind::UpstreamGained
+                            | RoutingEventKind::AsReachable
+                            | RoutingEventKind::PrefixAnnounced
+                    )
+            })
+            .map(|&(time, kind, asn)| CauseCandidate {
+                asn,
+                kind: kind.as_str().to_string(),
+                time,
+            })
+            .collect();
+        // Where each botnet's C&C servers were routed before the first
+        // candidate (after a cut they are not routed at all).
+        let before = candidates.iter().map(|c| c.time).min().unwrap_or(t_low) - 60;
+        let hosted: Vec<Vec<u32>> = names
+            .iter()
+            .map(|name| {
+                let mut asns: Vec<u32> = self
+                    .cc
+                    .get(name.as_str())
+                    .into_iter()
+                    .flatten()
+                    // Feeds list late and keep listings a while: a server
+                    // counts from two days before its first listing to
+                    // three days after its last.
+                    .filter(|(_, first, last)| {
+                        first.saturating_sub(2 * 86_400) <= before
+                            && before <= last.saturating_add(3 * 86_400)
+                    })
+                    .filter_map(|(ip, _, _)| self.hosting.locate(*ip, before * 1_000_000))
+                    .flat_map(|p| p.origins)
+                    .collect();
+                asns.sort_unstable();
+                asns.dedup();
+                asns
+            })
+            .collect();
+        rank_causes(series, &hosted, at, horizon, &candidates, 0.05)
+            .into_iter()
+            .map(|c| CauseOut {
+                asn: c.asn,
+                org: self.hosting.org(c.asn).map(str::to_string),
+                kind: c.kind,
+                time: Timestamp::from_secs(c.time).to_rfc3339(),
+                explains: c.explains,
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,151 @@
+//! Trapped messages per time bucket, in total or split by botnet,
+//! campaign, sending AS or hosting AS (`depeer series`). Bucketing is
+//! `depeer_analysis::Bucketer`; this module reads the dataset into it.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::Path;
+
+use depeer_analysis::{Bucketer, Hosting, SeriesRow, Step, split_equally};
+use depeer_core::Timestamp;
+use depeer_store::Dataset;
+
+use super::{ReadError, load_attribution, load_cc, load_hosting, open};
+
+/// What the messages are split by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeriesBy {
+    /// One series: all messages (key `total`).
+    Total,
+    /// The botnet of the `attribution` table (`unknown` when none).
+    Botnet,
+    /// The campaign of the `attribution` table (`none` when none).
+    Campaign,
+    /// The origin AS of the relay address as routed at the message time.
+    SendingAs,
+    /// The AS hosting the C&C servers of the message's botnet at that time
+    /// (split equally when several).
+    HostingAs,
+}
+
+/// The C&C hosting of each botnet over time, placed once a minute.
+struct CcHosting {
+    hosting: Hosting,
+    /// family -> (address, first, last)
+    cc: HashMap<String, Vec<(IpAddr, i64, i64)>>,
+    cache: HashMap<(String, i64), Vec<String>>,
+}
+
+impl CcHosting {
+    fn read(ds: &Dataset) -> Result<CcHosting, ReadError> {
+        let cc = load_cc(ds)?
+            .into_iter()
+            .map(|(family, list)| {
+                let list = list
+                    .into_iter()
+                    .map(|(ip, first, last)| {
+                        (
+                            ip,
+                            first.map_or(i64::MIN, |t| t.0),
+                            last.map_or(i64::MAX, |t| t.0),
+                        )
+                    })
+                    .collect();
+                (family, list)
+            })
+            .collect();
+        Ok(CcHosting {
+            hosting: load_hosting(ds)?,
+            cc,
+            cache: HashMap::new(),
+        })
+    }
+
+    /// The ASes hosting `botnet`'s listed C&C servers at `t` (to the minute).
+    fn asns(&mut self, botnet: &str, t: i64) -> &[String] {
+        let minute = t.div_euclid(60_000_000) * 60_000_000;
+        let key = (botnet.to_string(), minute);
+        let (hosting, cc) = (&self.hosting, &self.cc);
+        self.cache.entry(key).or_insert_with(|| {
+            let mut v: Vec<String> = cc
+                .get(botnet)
+                .into_iter()
+                .flatten()
+                .filter(|(_, first, last)| *first <= minute && minute <= *last)
+                .filter_map(|(ip, _, _)| hosting.locate(*ip, minute))
+                .flat_map(|p| p.origins)
+                .map(|a| a.to_string())
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        })
+    }
+}
+
+/// The series of `[from, until)`, zero-filled between them, ordered by
+/// key then time.
+pub fn series(
+    data: &Path,
+    by: SeriesBy,
+    step: Step,
+    from: Option<Timestamp>,
+    until: Option<Timestamp>,
+) -> Result<Vec<SeriesRow>, ReadError> {
+    let ds = open(data, "run `depeer ingest mail` first")?;
+    let messages = ds.read_message_points(from, until)?;
+    let mut b = Bucketer::new(step, from.map(|t| t.0), until.map(|t| t.0));
+    let attribution = match by {
+        SeriesBy::Botnet | SeriesBy::Campaign | SeriesBy::HostingAs => load_attribution(&ds)?,
+        SeriesBy::Total | SeriesBy::SendingAs => HashMap::new(),
+    };
+    let hosting = match by {
+        SeriesBy::SendingAs => Some(load_hosting(&ds)?),
+        _ => None,
+    };
+    let mut cc = match by {
+        SeriesBy::HostingAs => Some(CcHosting::read(&ds)?),
+        _ => None,
+    };
+    if by == SeriesBy::Total {
+        b.ensure_key("total");
+    }
+    let none = (None, None);
+    for m in &messages {
+        let t = m.time.0;
+        let (botnet, campaign) = attribution.get(&m.sha256).unwrap_or(&none);
+        match by {
+            SeriesBy::Total => b.add(t, "total", 1.0),
+            SeriesBy::Botnet => b.add(t, botnet.as_deref().unwrap_or("unknown"), 1.0),
+            SeriesBy::Campaign => b.add(t, campaign.as_deref().unwrap_or("none"), 1.0),
+            SeriesBy::SendingAs => {
+                let origins: Vec<String> = m
+                    .relay_ip
+                    .as_deref()
+                    .and_then(|ip| ip.parse::<IpAddr>().ok())
+                    .and_then(|ip| hosting.as_ref()?.locate(ip, t))
+                    .map(|p| p.origins.iter().map(u32::to_string).collect())
+                    .unwrap_or_default();
+                add_split(&mut b, t, &origins);
+            }
+            SeriesBy::HostingAs => {
+                let asns = match (botnet.as_deref(), cc.as_mut()) {
+                    (Some(bn), Some(cc)) => cc.asns(bn, t).to_vec(),
+                    _ => Vec::new(),
+                };
+                add_split(&mut b, t, &asns);
+            }
+        }
+    }
+    Ok(b.rows()?)
+}
+
+/// One message split equally over `keys`, or under `unknown` when none.
+fn add_split(b: &mut Bucketer, t: i64, keys: &[String]) {
+    if keys.is_empty() {
+        b.add(t, "unknown", 1.0);
+    }
+    for (k, w) in split_equally(keys) {
+        b.add(t, k, w);
+    }
+}
