@@ -66,14 +66,9 @@ pub enum IngestError {
         /// The cause.
         source: std::io::Error,
     },
-    /// The dataset lacks what an analysis needs.
-    #[error("no {what} stored: {hint}")]
-    Missing {
-        /// What is missing.
-        what: &'static str,
-        /// How to get it.
-        hint: &'static str,
-    },
+    /// The read side of an analysis failed (no dataset, a table missing).
+    #[error(transparent)]
+    ReadSide(#[from] crate::read::ReadError),
 }
 
 fn found_text(problems: &[String]) -> String {

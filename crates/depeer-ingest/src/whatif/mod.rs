@@ -14,7 +14,7 @@ use std::time::Instant;
 use depeer_analysis::whatif::graph::{Cut, Link, LinkKind};
 use depeer_analysis::whatif::moment::{LinkEvent, TimedLink};
 use depeer_analysis::whatif::{Backtest, CcListing, DAY, DropEvent, History, SiteHit, WhatIf};
-use depeer_analysis::{Hosting, RouteSpan, UpstreamSpan};
+use depeer_analysis::Hosting;
 use depeer_core::{Relationship, RoutingEventKind, Timestamp};
 use depeer_store::Dataset;
 use serde::Serialize;
@@ -69,10 +69,6 @@ pub struct WhatIfData {
     /// last routing record.
     pub end: i64,
     dir: std::path::PathBuf,
-    /// Arrival times (Unix µs) of the messages with no botnet.
-    unattributed: Vec<i64>,
-    /// Routing events that can cause a volume event: (Unix s, kind, AS).
-    routing: Vec<(i64, RoutingEventKind, u32)>,
 }
 
 fn open(data: &Path) -> Result<Dataset, IngestError> {
@@ -94,42 +90,14 @@ impl WhatIfData {
     pub fn read(data: &Path) -> Result<WhatIfData, IngestError> {
         let ds = open(data)?;
         let step = IngestError::store;
-        let routes: Vec<RouteSpan> = ds
-            .read_routes()
-            .map_err(step("reading routes"))?
-            .into_iter()
-            .map(|r| RouteSpan {
-                network: r.prefix.network(),
-                len: r.prefix.prefix_len(),
-                origin: r.origin_asn.0,
-                first: r.first_seen.0,
-                last: r.last_seen.0,
-                collector: r.collector,
-            })
-            .collect();
-        if routes.is_empty() {
-            return Err(IngestError::Missing {
-                what: "routes",
-                hint: "run `depeer ingest mrt` first",
-            });
-        }
+        let hosting = crate::read::load_hosting(&ds)?;
         let mut links = Vec::new();
-        let mut ups = Vec::new();
         for l in ds.read_as_links().map_err(step("reading as_links"))? {
             let (a, b) = (l.asn.0, l.neighbor_asn.0);
             let kind = match l.relationship {
                 Relationship::Customer => LinkKind::ProviderOf,
                 Relationship::Peer if a < b => LinkKind::Peer,
                 Relationship::Sibling if a < b => LinkKind::Sibling,
-                Relationship::Provider => {
-                    ups.push(UpstreamSpan {
-                        asn: a,
-                        provider: b,
-                        first: l.first_seen.0,
-                        last: l.last_seen.0,
-                    });
-                    continue;
-                }
                 _ => continue,
             };
             links.push(TimedLink {
@@ -137,15 +105,9 @@ impl WhatIfData {
                 first: l.first_seen.0,
             });
         }
-        let events = ds
+        let link_events = ds
             .read_routing_events()
-            .map_err(step("reading routing_events"))?;
-        let routing = events
-            .iter()
-            .filter_map(|e| Some((e.time.secs(), e.kind, e.asn?.0)))
-            .filter(|(_, k, _)| drops::is_cause(*k))
-            .collect();
-        let link_events = events
+            .map_err(step("reading routing_events"))?
             .into_iter()
             .filter_map(|e| {
                 let asn = e.asn?.0;
@@ -193,25 +155,17 @@ impl WhatIfData {
             }
         }
         let mut spam: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-        let mut unattributed = Vec::new();
         let mut last_message = None;
         for r in ds.read_attribution().map_err(step("reading attribution"))? {
             last_message = Some(last_message.map_or(r.time.0, |l: i64| l.max(r.time.0)));
-            match r.botnet {
-                Some(b) => spam.entry(b).or_default().push(r.time.0),
-                None => unattributed.push(r.time.0),
+            if let Some(b) = r.botnet {
+                spam.entry(b).or_default().push(r.time.0);
             }
         }
         for v in spam.values_mut() {
             v.sort_unstable();
         }
-        let routes_end = routes.iter().map(|r| r.last).max().unwrap_or(0);
-        let orgs = ds
-            .read_as_names()
-            .map_err(step("reading as_names"))?
-            .into_iter()
-            .map(|n| (n.asn.0, n.org.unwrap_or(n.name)))
-            .collect();
+        let routes_end = hosting.routes().iter().map(|r| r.last).max().unwrap_or(0);
         Ok(WhatIfData {
             history: History {
                 links,
@@ -219,12 +173,10 @@ impl WhatIfData {
                 listings,
                 spam,
             },
-            hosting: Hosting::new(routes, ups, orgs),
+            hosting,
             pdns,
             end: last_message.map_or(routes_end, |t| t + 1),
             dir: data.to_path_buf(),
-            unattributed,
-            routing,
         })
     }
 
@@ -349,16 +301,15 @@ impl WhatIfData {
 
     /// The drops of the total spam with routing causes, as `depeer
     /// events` finds them.
-    #[must_use]
-    pub fn drops(&self) -> Vec<DropEvent> {
-        drops::detect(self)
+    pub fn drops(&self) -> Result<Vec<DropEvent>, IngestError> {
+        drops::detect(&self.dir)
     }
 }
 
 /// Reads `data` and backtests every drop with a routing cause.
 pub fn backtest(data: &Path) -> Result<BacktestReport, IngestError> {
     let d = WhatIfData::read(data)?;
-    Ok(BacktestReport::new(&d.backtest(&d.drops())))
+    Ok(BacktestReport::new(&d.backtest(&d.drops()?)))
 }
 
 /// Reads `data` and answers the what-if of `cut` at `at`.
