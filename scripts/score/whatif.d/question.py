@@ -1,6 +1,6 @@
 """The what-if question of a simulated world: what to cut and when.
 
-Prints `CUTARGS AT` on one line: CUTARGS are `--cut ASN` (the main
+Prints `AT CUTARGS` on one line: CUTARGS are `--cut ASN` (the main
 event's AS and every AS the truth cuts off or seizes within an hour of
 it) or, when the main event takes down one link of an AS that stays
 reachable, `--cut-link AS-UPSTREAM`; AT is ten minutes before the first
@@ -33,7 +33,7 @@ def main(path):
                                        or (e["kind"] == "link-down" and not e.get("reachable_after", True))})
         args = " ".join(f"--cut {a}" for a in asns)
     at = dt.datetime.fromtimestamp(first - 600, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    print(args, at)
+    print(at, args)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,10 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::Instant;
 
+use depeer_analysis::Hosting;
 use depeer_analysis::whatif::graph::{Cut, Link, LinkKind};
 use depeer_analysis::whatif::moment::{LinkEvent, TimedLink};
 use depeer_analysis::whatif::{Backtest, CcListing, DAY, DropEvent, History, SiteHit, WhatIf};
-use depeer_analysis::Hosting;
 use depeer_core::{Relationship, RoutingEventKind, Timestamp};
 use depeer_store::Dataset;
 use serde::Serialize;
@@ -276,8 +276,12 @@ impl WhatIfData {
         };
         let mut w = std::io::BufWriter::new(std::fs::File::create(out).map_err(io)?);
         let tops: Vec<String> = graph.tops().iter().map(u32::to_string).collect();
-        writeln!(w, "# as-rel of depeer's inferred graph at {}", Timestamp(at).to_rfc3339())
-            .map_err(io)?;
+        writeln!(
+            w,
+            "# as-rel of depeer's inferred graph at {}",
+            Timestamp(at).to_rfc3339()
+        )
+        .map_err(io)?;
         writeln!(w, "# input clique: {}", tops.join(" ")).map_err(io)?;
         let mut seen = std::collections::HashSet::new();
         for l in &links {

@@ -56,7 +56,10 @@ fn whatif_and_backtest_on_a_simulated_world() {
         .map(|p| p.as_str().unwrap())
         .collect();
     for p in hoster["prefixes_v4"].as_array().unwrap() {
-        assert!(dark.contains(&p.as_str().unwrap()), "{p} not dark: {dark:?}");
+        assert!(
+            dark.contains(&p.as_str().unwrap()),
+            "{p} not dark: {dark:?}"
+        );
     }
     let cc = w["cc_dark"].as_array().unwrap();
     assert!(cc.iter().any(|c| c["botnet"] == "srizbi"), "{w}");
@@ -70,7 +73,10 @@ fn whatif_and_backtest_on_a_simulated_world() {
     );
     let truth_drop = summary["world_drop"].as_f64().unwrap();
     assert!((p - truth_drop).abs() <= 0.15, "{p} vs {truth_drop}: {w}");
-    assert!(lo <= p && p <= hi && lo <= truth_drop && truth_drop <= hi, "{w}");
+    assert!(
+        lo <= p && p <= hi && lo <= truth_drop && truth_drop <= hi,
+        "{w}"
+    );
     let shares: f64 = w["per_botnet"]
         .as_array()
         .unwrap()
@@ -98,7 +104,11 @@ fn whatif_and_backtest_on_a_simulated_world() {
         })
         .unwrap_or_else(|| panic!("no backtest near the cut: {b}"));
     assert!(
-        row["cut"].as_array().unwrap().iter().any(|a| a.as_u64() == Some(asn)),
+        row["cut"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a.as_u64() == Some(asn)),
         "{row}"
     );
     let (pred, obs) = (
