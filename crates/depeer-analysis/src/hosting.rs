@@ -183,6 +183,18 @@ impl Hosting {
         v
     }
 
+    /// The route intervals, as given.
+    #[must_use]
+    pub fn routes(&self) -> &[RouteSpan] {
+        &self.routes
+    }
+
+    /// The end of each collector's data (Unix µs).
+    #[must_use]
+    pub fn collector_end(&self) -> &HashMap<String, i64> {
+        &self.collector_end
+    }
+
     /// The organisation (or name) of `asn`, when known.
     pub fn org(&self, asn: u32) -> Option<&str> {
         self.orgs.get(&asn).map(String::as_str)

@@ -2,7 +2,8 @@
 //! ([`detect`]), reading a numeric CSV column into a series with gaps
 //! ([`read_series`]), volume series per time bucket ([`Bucketer`]), bot
 //! populations ([`Populations`]) and the dependency graph of a window
-//! ([`DependencyInput`], placed with [`Hosting`]). Pure: no I/O besides
+//! ([`DependencyInput`], placed with [`Hosting`]) and what-if depeering
+//! ([`whatif`]). Pure: no I/O besides
 //! the reader a caller hands in.
 //!
 //! ```
@@ -28,6 +29,7 @@ pub mod rank;
 mod robust;
 mod series;
 mod volume;
+pub mod whatif;
 
 pub use causes::{Cause, CauseCandidate, rank_causes};
 pub use cost::Model;

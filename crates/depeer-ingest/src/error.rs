@@ -66,6 +66,17 @@ pub enum IngestError {
         /// Which thread.
         thread: &'static str,
     },
+    /// A file an analysis writes could not be written.
+    #[error("{}: cannot write", .path.display())]
+    Write {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The read side of an analysis failed (no dataset, a table missing).
+    #[error(transparent)]
+    ReadSide(#[from] crate::read::ReadError),
 }
 
 fn found_text(problems: &[String]) -> String {

@@ -24,6 +24,7 @@
 //! * [`rank`]: the rogue-network ranking of a window (`depeer rank`,
 //!   `depeer explain`), read from the dataset and computed by
 //!   `depeer_analysis::rank`.
+//! * [`whatif`]: the dataset read for what-if depeering and its backtest.
 //!
 //! Inputs that cannot be used are quarantined with their bytes and a reason,
 //! and the run goes on; an [`IngestError`] means the run itself could not
@@ -52,6 +53,7 @@ mod mrt;
 mod progress;
 mod rank;
 pub mod read;
+pub mod whatif;
 
 pub use as2org::{As2orgOptions, As2orgSummary, ingest_as2org};
 pub use attribute::{

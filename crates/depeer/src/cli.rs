@@ -61,6 +61,10 @@ pub enum Command {
     Rank(cmd::rank::Args),
     /// Why an AS ranks where it does: each feature with its evidence.
     Explain(cmd::explain::Args),
+    /// What goes dark if ASes or links are cut, and the predicted spam drop.
+    Whatif(cmd::whatif::Args),
+    /// Each detected drop with a routing cause beside the what-if made just before it.
+    Backtest(cmd::backtest::Args),
     /// Run a server.
     #[command(subcommand)]
     Serve(Serve),
@@ -125,6 +129,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Events(a) => cmd::events::run(&a),
         Command::Rank(a) => cmd::rank::run(&a),
         Command::Explain(a) => cmd::explain::run(&a),
+        Command::Whatif(a) => cmd::whatif::run(&a),
+        Command::Backtest(a) => cmd::backtest::run(&a),
         Command::Serve(Serve::Dnsbl(a)) => cmd::serve_dnsbl::run(&a),
         Command::Export(a) => cmd::export::run(&a),
     }

@@ -2,6 +2,7 @@
 //! test can call.
 
 pub mod attribute;
+pub mod backtest;
 pub mod botnets;
 pub mod demo;
 pub mod depends;
@@ -21,3 +22,4 @@ pub mod serve_dnsbl;
 pub mod show;
 pub mod sim;
 pub mod sql;
+pub mod whatif;

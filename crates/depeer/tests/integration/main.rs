@@ -21,3 +21,4 @@ mod route;
 mod sim_feeds;
 mod sim_ingest;
 mod support;
+mod whatif;

@@ -1,0 +1,348 @@
+//! The predicted spam drop of a cut, per botnet and in total, with an
+//! interval, and the fallback behaviour of each family learned from the
+//! cuts of the past (docs/whatif.md).
+//!
+//! Per botnet `b`:
+//!
+//! ```text
+//! x_b    = C&C listings of b that go dark / C&C listings of b routed at t
+//! drop_b = min(1, r_b · x_b)
+//! total  = Σ_b share_b · drop_b
+//! ```
+//!
+//! `x_b` assumes each listed server controls an equal part of the botnet
+//! (the feeds say nothing about how many bots a server commands). `r_b`
+//! is the family's response: how much of the expected drop its volume
+//! showed when C&C servers of it went dark before (`observed / x`, the
+//! mean over past cuts); with no past cut the prior `r = 1` (the family
+//! loses what the dark servers controlled, no fallback within the day).
+//! `share_b` is the botnet's share of the attributed spam of the 24 h
+//! before `t`.
+//!
+//! The interval combines, per botnet, the uncertainty of `x_b` (a Wilson
+//! interval over its listings: feeds miss servers and list false ones),
+//! of `r_b` (the spread of its past cuts, or the prior's range) and the
+//! counting noise of the measure itself (the drop is a ratio of two
+//! Poisson counts over 24 h), taken at the worst combination
+//! (comonotone), so it is conservative.
+
+use std::collections::BTreeMap;
+
+/// The prior response when a family has no past cut: it loses what its
+/// dark servers controlled.
+pub const PRIOR_RESPONSE: f64 = 1.0;
+/// The range of the prior response: from losing a quarter less (bots
+/// falling back on other servers or generated domains within the day)
+/// to a quarter more (listed servers elsewhere that control little).
+pub const PRIOR_RANGE: (f64, f64) = (0.75, 1.25);
+/// z of the counting noise (90 %, two-sided).
+pub const Z: f64 = 1.645;
+/// z of the interval of the dark share (one standard error: the
+/// response range already covers most of what the listings get wrong).
+pub const Z_SHARE: f64 = 1.0;
+/// The fewest messages of a family in the 24 h before a past cut for
+/// that cut to teach its response.
+pub const MIN_LEARN_MESSAGES: u64 = 20;
+/// A past cut teaches a family's response only when at least this share
+/// of its listed servers went dark.
+pub const MIN_LEARN_DARK: f64 = 0.1;
+
+/// One family at one past cut: the share of its listings that went dark
+/// and the drop of its volume that followed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    /// The family.
+    pub family: String,
+    /// When (Unix µs).
+    pub time: i64,
+    /// Share of its routed listings that went dark.
+    pub dark_share: f64,
+    /// Messages in the 24 h before.
+    pub before: u64,
+    /// Messages in the 24 h from an hour after.
+    pub after: u64,
+}
+
+impl Observation {
+    /// `1 − after / before`.
+    #[must_use]
+    pub fn drop(&self) -> f64 {
+        if self.before == 0 {
+            0.0
+        } else {
+            1.0 - self.after as f64 / self.before as f64
+        }
+    }
+}
+
+/// A family's response to losing C&C servers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    /// `r`: observed drop over dark share.
+    pub ratio: f64,
+    /// Low end of `r`.
+    pub low: f64,
+    /// High end of `r`.
+    pub high: f64,
+    /// Past cuts it was learned from (0: the prior).
+    pub events: usize,
+}
+
+impl Default for Response {
+    fn default() -> Response {
+        Response {
+            ratio: PRIOR_RESPONSE,
+            low: PRIOR_RANGE.0,
+            high: PRIOR_RANGE.1,
+            events: 0,
+        }
+    }
+}
+
+/// Learns each family's response from its past cuts (the mean ratio,
+/// weighted by the dark share; its range: ± the spread of the ratios, at
+/// least 0.25/√n).
+#[must_use]
+pub fn learn(observations: &[Observation]) -> BTreeMap<String, Response> {
+    let mut by: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for o in observations {
+        if o.before < MIN_LEARN_MESSAGES || o.dark_share < MIN_LEARN_DARK {
+            continue;
+        }
+        let r = (o.drop().max(0.0) / o.dark_share).min(1.0 / o.dark_share);
+        by.entry(o.family.clone())
+            .or_default()
+            .push((r, o.dark_share));
+    }
+    by.into_iter()
+        .map(|(family, rs)| {
+            let w: f64 = rs.iter().map(|x| x.1).sum();
+            let mean = rs.iter().map(|x| x.0 * x.1).sum::<f64>() / w.max(f64::EPSILON);
+            let var = rs.iter().map(|x| x.1 * (x.0 - mean).powi(2)).sum::<f64>() / w.max(1e-9);
+            let n = rs.len() as f64;
+            let half = var.sqrt().max(0.25 / n.sqrt());
+            (
+                family,
+                Response {
+                    ratio: mean,
+                    low: (mean - half).max(0.0),
+                    high: mean + half,
+                    events: rs.len(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// One botnet's part in a cut.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BotnetInput {
+    /// The family.
+    pub botnet: String,
+    /// Its messages in the 24 h before.
+    pub messages: u64,
+    /// Its C&C listings routed at the time.
+    pub listed: usize,
+    /// Those that go dark.
+    pub dark: usize,
+}
+
+/// One botnet's prediction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BotnetDrop {
+    /// The family.
+    pub botnet: String,
+    /// Its share of the attributed spam of the 24 h before.
+    pub share: f64,
+    /// Messages in the 24 h before.
+    pub messages: u64,
+    /// C&C listings routed at the time.
+    pub cc_listed: usize,
+    /// Those that go dark.
+    pub cc_dark: usize,
+    /// Predicted drop, 0..1.
+    pub predicted_drop: f64,
+    /// Low end.
+    pub low: f64,
+    /// High end.
+    pub high: f64,
+    /// The response used.
+    pub response: Response,
+}
+
+/// The prediction of a cut.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Prediction {
+    /// Predicted drop of the total, 0..1 of the rate of the 24 h before.
+    pub predicted_drop: f64,
+    /// Low end.
+    pub low: f64,
+    /// High end.
+    pub high: f64,
+    /// Attributed messages of the 24 h before.
+    pub messages: u64,
+    /// Per botnet, largest share first.
+    pub per_botnet: Vec<BotnetDrop>,
+}
+
+/// Wilson score interval of `k` of `n` at [`Z_SHARE`].
+fn wilson(k: usize, n: usize) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 0.0);
+    }
+    let (k, n) = (k as f64, n as f64);
+    let p = k / n;
+    let z2 = Z_SHARE * Z_SHARE;
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = Z_SHARE * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n);
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// Counting noise of a measured drop `d` from `before` messages: the
+/// after-count is Poisson around `before · (1 − d)`.
+fn counting_noise(d: f64, before: u64) -> f64 {
+    if before == 0 {
+        return 0.0;
+    }
+    // after ~ Poisson(before · (1 − d)), before ~ Poisson too:
+    // var(1 − after/before) ≈ ((1 − d) + (1 − d)²) / before.
+    let k = (1.0 - d).max(0.0);
+    Z * ((k + k * k) / before as f64).sqrt()
+}
+
+/// Predicts the drop of every botnet of `inputs` with the learned
+/// `responses` (the prior for a family not in it).
+#[must_use]
+pub fn predict(inputs: &[BotnetInput], responses: &BTreeMap<String, Response>) -> Prediction {
+    let total: u64 = inputs.iter().map(|b| b.messages).sum();
+    let mut out = Prediction {
+        messages: total,
+        ..Prediction::default()
+    };
+    if total == 0 {
+        return out;
+    }
+    let (mut model_lo, mut model_hi) = (0.0, 0.0);
+    for b in inputs {
+        let share = b.messages as f64 / total as f64;
+        let response = responses.get(&b.botnet).cloned().unwrap_or_default();
+        let x = if b.listed == 0 {
+            0.0
+        } else {
+            b.dark as f64 / b.listed as f64
+        };
+        let (x_lo, x_hi) = if b.dark == 0 {
+            (0.0, 0.0)
+        } else {
+            wilson(b.dark, b.listed)
+        };
+        let d = (response.ratio * x).min(1.0);
+        let lo = (response.low * x_lo).min(d);
+        let hi = (response.high * x_hi).clamp(d, 1.0);
+        let noise = counting_noise(d, b.messages);
+        out.predicted_drop += share * d;
+        model_lo += share * lo;
+        model_hi += share * hi;
+        out.per_botnet.push(BotnetDrop {
+            botnet: b.botnet.clone(),
+            share,
+            messages: b.messages,
+            cc_listed: b.listed,
+            cc_dark: b.dark,
+            predicted_drop: d,
+            low: (lo - noise).max(0.0),
+            high: (hi + noise).min(1.0),
+            response,
+        });
+    }
+    // The total's counting noise, not the sum of the parts' (mostly
+    // independent: their sum would overstate it).
+    let noise = counting_noise(out.predicted_drop, total);
+    out.low = (model_lo - noise).clamp(0.0, out.predicted_drop);
+    out.high = (model_hi + noise).clamp(out.predicted_drop, 1.0);
+    out.per_botnet.sort_by(|a, b| {
+        b.share
+            .total_cmp(&a.share)
+            .then_with(|| a.botnet.cmp(&b.botnet))
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(botnet: &str, messages: u64, listed: usize, dark: usize) -> BotnetInput {
+        BotnetInput {
+            botnet: botnet.into(),
+            messages,
+            listed,
+            dark,
+        }
+    }
+
+    #[test]
+    fn the_prior_loses_what_the_dark_servers_controlled() {
+        // a: 60 % of spam, all 4 servers dark; b: 30 %, half; c: 10 %, none.
+        let p = predict(
+            &[
+                input("a", 600, 4, 4),
+                input("b", 300, 2, 1),
+                input("c", 100, 3, 0),
+            ],
+            &BTreeMap::new(),
+        );
+        assert!((p.predicted_drop - (0.6 + 0.15)).abs() < 1e-9, "{p:?}");
+        assert!(p.low < p.predicted_drop && p.predicted_drop < p.high);
+        assert!(p.low > 0.3 && p.high < 1.0, "{p:?}");
+        let a = &p.per_botnet[0];
+        assert_eq!((a.botnet.as_str(), a.predicted_drop), ("a", 1.0));
+        let c = &p.per_botnet[2];
+        assert_eq!(c.predicted_drop, 0.0);
+        assert!(c.high < 0.3, "only counting noise: {c:?}");
+        assert_eq!(p.messages, 1000);
+    }
+
+    #[test]
+    fn a_family_with_a_fallback_learns_to_drop_less() {
+        // Family f lost all its listed servers twice and fell by 40 % and
+        // 50 %: it falls back. g lost half and fell by all of it.
+        let obs = |family: &str, dark_share: f64, after: u64| Observation {
+            family: family.into(),
+            time: 0,
+            dark_share,
+            before: 1000,
+            after,
+        };
+        let learned = learn(&[
+            obs("f", 1.0, 600),
+            obs("f", 1.0, 500),
+            obs("g", 0.5, 0),
+            // Too little of g dark to teach anything.
+            obs("g", 0.05, 1000),
+        ]);
+        let f = &learned["f"];
+        assert!((f.ratio - 0.45).abs() < 1e-9 && f.events == 2, "{f:?}");
+        let g = &learned["g"];
+        assert!((g.ratio - 2.0).abs() < 1e-9 && g.events == 1, "{g:?}");
+        let p = predict(&[input("f", 500, 2, 2), input("g", 500, 4, 1)], &learned);
+        let by = |n: &str| p.per_botnet.iter().find(|b| b.botnet == n).unwrap();
+        assert!((by("f").predicted_drop - 0.45).abs() < 1e-9);
+        assert!((by("g").predicted_drop - 0.5).abs() < 1e-9);
+        assert!((p.predicted_drop - 0.475).abs() < 1e-9);
+    }
+
+    #[test]
+    fn nothing_attributed_predicts_nothing() {
+        let p = predict(&[input("a", 0, 3, 3)], &BTreeMap::new());
+        assert_eq!((p.predicted_drop, p.low, p.high), (0.0, 0.0, 0.0));
+        assert!(p.per_botnet.is_empty());
+    }
+
+    #[test]
+    fn wilson_bounds() {
+        let (lo, hi) = wilson(3, 4);
+        assert!(lo > 0.4 && lo < 0.75 && hi > 0.75 && hi < 1.0, "{lo} {hi}");
+        assert_eq!(wilson(0, 0), (0.0, 0.0));
+    }
+}

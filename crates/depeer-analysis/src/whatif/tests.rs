@@ -1,0 +1,250 @@
+//! A small world end to end: graph, placement, prediction, learning and
+//! the backtest.
+
+use std::collections::HashMap;
+
+use super::graph::{Link, LinkKind};
+use super::*;
+use crate::hosting::{RouteSpan, parse_cidr};
+
+const T0: i64 = 10 * DAY;
+
+fn provider(a: u32, b: u32) -> TimedLink {
+    TimedLink {
+        link: Link {
+            a,
+            b,
+            kind: LinkKind::ProviderOf,
+        },
+        first: 0,
+    }
+}
+
+fn route(p: &str, origin: u32) -> RouteSpan {
+    route_until(p, origin, 40 * DAY)
+}
+
+fn route_until(p: &str, origin: u32, last: i64) -> RouteSpan {
+    let (network, len) = parse_cidr(p).unwrap();
+    RouteSpan {
+        network,
+        len,
+        origin,
+        first: 0,
+        last,
+        collector: "c".into(),
+    }
+}
+
+fn listing(ip: &str, family: &str) -> CcListing {
+    CcListing {
+        ip: ip.parse().unwrap(),
+        family: family.into(),
+        first: Some(0),
+        last: Some(40 * DAY),
+    }
+}
+
+/// `n` messages spread evenly over `[from, to)`.
+fn spread(n: i64, from: i64, to: i64) -> Vec<i64> {
+    (0..n).map(|i| from + (to - from) * i / n.max(1)).collect()
+}
+
+/// Tops 1 and 2 (peers); transit 10 under 1, 20 under 2; hoster 100
+/// single-homed under 10; hoster 200 under 10 and 20; hoster 300 under 20.
+fn world() -> (History, Hosting) {
+    world_with(40 * DAY)
+}
+
+/// [`world`] with AS300's prefix withdrawn at `last300`.
+fn world_with(last300: i64) -> (History, Hosting) {
+    let mut links = vec![
+        provider(1, 10),
+        provider(2, 20),
+        provider(10, 100),
+        provider(10, 200),
+        provider(20, 200),
+        provider(20, 300),
+    ];
+    links.push(TimedLink {
+        link: Link {
+            a: 1,
+            b: 2,
+            kind: LinkKind::Peer,
+        },
+        first: 0,
+    });
+    let routes = vec![
+        route("10.0.0.0/8", 10),
+        route("20.0.0.0/8", 20),
+        route("100.0.0.0/16", 100),
+        route("100.1.0.0/16", 100),
+        route("200.0.0.0/16", 200),
+        route_until("30.0.0.0/16", 300, last300),
+        // The collector's data ends here.
+        route("1.0.0.0/8", 1),
+    ];
+    let hosting = Hosting::new(routes, vec![], HashMap::new());
+    let mut spam = BTreeMap::new();
+    let before = |n| spread(n, T0 - DAY, T0);
+    spam.insert("a".to_string(), before(600));
+    spam.insert("b".to_string(), before(300));
+    spam.insert("c".to_string(), before(100));
+    let history = History {
+        links,
+        link_events: vec![],
+        listings: vec![
+            listing("100.0.0.1", "a"),
+            listing("100.0.0.2", "a"),
+            listing("100.1.0.3", "a"),
+            listing("100.0.0.9", "b"),
+            listing("30.0.0.9", "b"),
+            listing("200.0.0.1", "c"),
+            // Not routed: left out.
+            listing("99.0.0.1", "c"),
+        ],
+        spam,
+    };
+    (history, hosting)
+}
+
+#[test]
+fn cutting_a_transit_darkens_its_single_homed_hoster_only() {
+    let (h, hosting) = world();
+    let m = h.moment(&hosting, T0);
+    let cut = Cut {
+        asns: vec![10],
+        links: vec![],
+    };
+    let sites = [SiteHit {
+        host: "shop.example".into(),
+        ip: "100.1.2.3".parse().unwrap(),
+    }];
+    let w = h.what_if(&hosting, &m, &cut, &sites);
+    assert_eq!(w.dark_ases, vec![10, 100]);
+    assert_eq!(
+        w.unreachable_prefixes,
+        vec!["10.0.0.0/8", "100.0.0.0/16", "100.1.0.0/16"]
+    );
+    assert_eq!(w.cc_dark.len(), 4);
+    assert!(w.cc_dark.iter().all(|c| c.origins == vec![100]));
+    assert_eq!(w.sites_dark.len(), 1);
+    let p = &w.prediction;
+    // a: 60 % all dark; b: 30 %, half its servers; c: 10 %, multihomed.
+    assert!((p.predicted_drop - 0.75).abs() < 1e-9, "{p:?}");
+    assert!(p.low < 0.75 && p.high > 0.75);
+    let c = p.per_botnet.iter().find(|b| b.botnet == "c").unwrap();
+    assert_eq!((c.cc_listed, c.cc_dark, c.predicted_drop), (1, 0, 0.0));
+    assert_eq!(w.learned_from, 0);
+}
+
+#[test]
+fn cutting_the_last_link_is_cutting_the_hoster() {
+    let (h, hosting) = world();
+    let m = h.moment(&hosting, T0);
+    let by_link = h.what_if(
+        &hosting,
+        &m,
+        &Cut {
+            asns: vec![],
+            links: vec![(300, 20)],
+        },
+        &[],
+    );
+    assert_eq!(by_link.dark_ases, vec![300]);
+    assert_eq!(by_link.unreachable_prefixes, vec!["30.0.0.0/16"]);
+    let b = &by_link.prediction.per_botnet;
+    assert!(b.iter().any(|x| x.botnet == "b" && x.predicted_drop == 0.5));
+    // One of the multihomed hoster's two links: nothing goes dark.
+    let one = h.what_if(
+        &hosting,
+        &m,
+        &Cut {
+            asns: vec![],
+            links: vec![(10, 200)],
+        },
+        &[],
+    );
+    assert!(one.dark_ases.is_empty() && one.cc_dark.is_empty());
+    assert_eq!(one.prediction.predicted_drop, 0.0);
+}
+
+#[test]
+fn a_past_cut_teaches_the_family_and_the_future_is_not_used() {
+    let t1 = T0 + 2 * DAY;
+    let (mut h, hosting) = world_with(t1);
+    // AS300 lost all routes at T0 + 2 days for good; family b's volume
+    // then fell by 40 % (it had half its servers there: r = 0.8).
+    h.link_events.push(LinkEvent {
+        time: t1,
+        asn: 300,
+        upstream: None,
+        up: false,
+    });
+    let b = h.spam.entry("b".into()).or_default();
+    b.extend(spread(300, t1 - DAY, t1));
+    b.extend(spread(270, t1, t1 + 3 * DAY / 2));
+    b.sort_unstable();
+    // Known by T0 + 4 days, not by T0 + 2 days + 12 hours.
+    assert_eq!(h.past_cuts(t1 + 2 * DAY), vec![(t1, 300)]);
+    assert!(h.past_cuts(t1 + 12 * HOUR).is_empty());
+    let obs = h.observations(&hosting, t1 + 2 * DAY);
+    assert_eq!(obs.len(), 1);
+    assert_eq!(obs[0].family, "b");
+    assert!((obs[0].dark_share - 0.5).abs() < 1e-9);
+    assert!((obs[0].drop() - 0.4).abs() < 0.02, "{obs:?}");
+
+    // A later what-if on AS100 uses b's response (0.8 × half dark).
+    let t2 = t1 + 3 * DAY;
+    h.spam
+        .entry("b".into())
+        .or_default()
+        .extend(spread(300, t2 - DAY, t2));
+    let m = h.moment(&hosting, t2);
+    let w = h.what_if(
+        &hosting,
+        &m,
+        &Cut {
+            asns: vec![100],
+            links: vec![],
+        },
+        &[],
+    );
+    assert_eq!(w.learned_from, 1);
+    let b = w
+        .prediction
+        .per_botnet
+        .iter()
+        .find(|x| x.botnet == "b")
+        .unwrap();
+    assert_eq!(b.response.events, 1);
+    // AS300 is dark by t2, so b's routed listings are the one at AS100.
+    assert_eq!((b.cc_listed, b.cc_dark), (1, 1));
+    assert!((b.predicted_drop - 0.8).abs() < 0.05, "{b:?}");
+}
+
+#[test]
+fn a_backtest_is_made_before_the_drop_with_its_causes() {
+    let (h, hosting) = world();
+    let drops = [
+        DropEvent {
+            time: T0 + HOUR,
+            time_low: T0 + HOUR / 2,
+            observed_drop: 0.7,
+            causes: vec![(100, T0)],
+        },
+        DropEvent {
+            time: T0,
+            time_low: T0,
+            observed_drop: 0.2,
+            causes: vec![],
+        },
+    ];
+    let b = backtest(&h, &hosting, &drops);
+    assert_eq!(b.len(), 1, "only drops with a cause");
+    assert_eq!(b[0].at, T0 - 60_000_000);
+    assert_eq!(b[0].cut, vec![100]);
+    let p = &b[0].what_if.prediction;
+    assert!((p.predicted_drop - 0.75).abs() < 0.01, "{p:?}");
+    assert_eq!(b[0].observed_drop, 0.7);
+}
