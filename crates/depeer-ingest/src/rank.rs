@@ -11,8 +11,7 @@ use std::path::Path;
 use depeer_analysis::rank::{
     AsName, By, Listing, ListingKind, Message, Method, RankInput, Ranking, RoutingEvent, Weights,
 };
-use depeer_analysis::{RouteSpan, UpstreamSpan};
-use depeer_core::{Relationship, Timestamp};
+use depeer_core::Timestamp;
 use depeer_store::Dataset;
 
 use crate::IngestError;
@@ -59,19 +58,7 @@ pub fn read_rank_input(
 ) -> Result<RankInput, IngestError> {
     let ds = open(data)?;
     let step = IngestError::store;
-    let routes: Vec<RouteSpan> = ds
-        .read_routes()
-        .map_err(step("reading routes"))?
-        .into_iter()
-        .map(|r| RouteSpan {
-            network: r.prefix.network(),
-            len: r.prefix.prefix_len(),
-            origin: r.origin_asn.0,
-            first: r.first_seen.0,
-            last: r.last_seen.0,
-            collector: r.collector,
-        })
-        .collect();
+    let routes = crate::read::route_spans(&ds).map_err(step("reading routes"))?;
     let messages_all = ds
         .read_message_points(None, at.map(|t| Timestamp(t.0.saturating_add(1))))
         .map_err(step("reading messages"))?;
@@ -85,17 +72,10 @@ pub fn read_rank_input(
             .unwrap_or(0),
     };
     let start = at.saturating_sub(window);
-    let upstreams = ds
-        .read_as_links()
+    let upstreams = crate::read::upstream_spans(&ds)
         .map_err(step("reading as_links"))?
         .into_iter()
-        .filter(|l| l.relationship == Relationship::Provider && l.first_seen.0 <= at)
-        .map(|l| UpstreamSpan {
-            asn: l.asn.0,
-            provider: l.neighbor_asn.0,
-            first: l.first_seen.0,
-            last: l.last_seen.0,
-        })
+        .filter(|u| u.first <= at)
         .collect();
     let names = ds
         .read_as_names()

@@ -71,9 +71,9 @@ fn missing(ds: &Dataset, what: &'static str, hint: &'static str) -> ReadError {
     }
 }
 
-/// The routing history of the dataset, indexed for placements.
-pub fn load_hosting(ds: &Dataset) -> Result<Hosting, ReadError> {
-    let routes: Vec<RouteSpan> = ds
+/// Every stored route interval (`routes`), as the analyses take them.
+pub fn route_spans(ds: &Dataset) -> Result<Vec<RouteSpan>, StoreError> {
+    Ok(ds
         .read_routes()?
         .into_iter()
         .map(|r| RouteSpan {
@@ -84,15 +84,13 @@ pub fn load_hosting(ds: &Dataset) -> Result<Hosting, ReadError> {
             last: r.last_seen.0,
             collector: r.collector,
         })
-        .collect();
-    if routes.is_empty() {
-        return Err(missing(
-            ds,
-            "no routes stored",
-            "run `depeer ingest mrt` (or `ingest ipasn`) first",
-        ));
-    }
-    let ups = ds
+        .collect())
+}
+
+/// Every stored customer -> provider interval (`as_links` of relationship
+/// provider).
+pub fn upstream_spans(ds: &Dataset) -> Result<Vec<UpstreamSpan>, StoreError> {
+    Ok(ds
         .read_as_links()?
         .into_iter()
         .filter(|l| l.relationship == Relationship::Provider)
@@ -102,7 +100,20 @@ pub fn load_hosting(ds: &Dataset) -> Result<Hosting, ReadError> {
             first: l.first_seen.0,
             last: l.last_seen.0,
         })
-        .collect();
+        .collect())
+}
+
+/// The routing history of the dataset, indexed for placements.
+pub fn load_hosting(ds: &Dataset) -> Result<Hosting, ReadError> {
+    let routes = route_spans(ds)?;
+    if routes.is_empty() {
+        return Err(missing(
+            ds,
+            "no routes stored",
+            "run `depeer ingest mrt` (or `ingest ipasn`) first",
+        ));
+    }
+    let ups = upstream_spans(ds)?;
     let orgs = ds
         .read_as_names()?
         .into_iter()

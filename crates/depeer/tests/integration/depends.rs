@@ -10,7 +10,8 @@ use std::path::Path;
 use crate::support::{depeer, int, ok, sql};
 
 /// Simulates and ingests a world the way an analyst would: routing, AS
-/// names, feeds, mail, then attribution with everything stored.
+/// names, the four feeds, mail, then attribution with everything stored.
+/// The other e2e tests of analyses (rank, whatif, export) start from it.
 pub(crate) fn world(dir: &Path, scenario: &str, seed: &str) -> serde_json::Value {
     let (world, data) = (dir.join("world"), dir.join("data"));
     ok(depeer()
@@ -30,6 +31,7 @@ pub(crate) fn world(dir: &Path, scenario: &str, seed: &str) -> serde_json::Value
         ("cnc", "cc.csv"),
         ("pdns", "pdns.csv"),
         ("bots", "bots.csv"),
+        ("url", "urls.csv"),
     ] {
         ingest(&["feed", "--kind", kind], &world.join("feeds").join(file));
     }

@@ -45,40 +45,8 @@ fn is_root() -> bool {
 /// as the ranking would. Returns the data directory and the moment to
 /// export (an hour before the main event: the AS still announces).
 fn world(dir: &Path) -> (PathBuf, String, u64) {
-    let (world, data) = (dir.join("world"), dir.join("data"));
-    ok(depeer()
-        .args([
-            "-q",
-            "sim",
-            "--scenario",
-            "mccolo-2008",
-            "--seed",
-            "7",
-            "--out",
-        ])
-        .arg(&world));
-    let ingest = |args: &[&str], path: &Path| {
-        ok(depeer()
-            .args(["-q", "ingest"])
-            .args(args)
-            .arg("--data")
-            .arg(&data)
-            .arg(path));
-    };
-    ingest(&["mrt"], &world.join("bgp"));
-    ingest(&["as2org"], &world.join("as2org.jsonl"));
-    for (kind, file) in [
-        ("cnc", "cc.csv"),
-        ("pdns", "pdns.csv"),
-        ("bots", "bots.csv"),
-        ("url", "urls.csv"),
-    ] {
-        ingest(&["feed", "--kind", kind], &world.join("feeds").join(file));
-    }
-    ingest(&["mail"], &world.join("mail"));
-    ok(depeer().args(["-q", "attribute", "--data"]).arg(&data));
-    let truth: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(world.join("truth.json")).unwrap()).unwrap();
+    let data = dir.join("data");
+    let truth = crate::depends::world(dir, "mccolo-2008", "7");
     let asn = truth["summary"]["main_event_asn"].as_u64().unwrap();
     let event =
         depeer_core::Timestamp::parse(truth["summary"]["main_event_time"].as_str().unwrap())

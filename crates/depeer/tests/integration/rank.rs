@@ -7,31 +7,10 @@
 
 use std::path::Path;
 
-use crate::support::{depeer, ok, sim};
+use crate::support::{depeer, ok};
 
 fn world(dir: &Path) -> serde_json::Value {
-    let (world, data) = (dir.join("world"), dir.join("data"));
-    ok(sim("mccolo-2008", "7").arg(&world));
-    let ingest = |args: &[&str], path: &Path| {
-        ok(depeer()
-            .args(["-q", "ingest"])
-            .args(args)
-            .arg("--data")
-            .arg(&data)
-            .arg(path));
-    };
-    ingest(&["mrt"], &world.join("bgp"));
-    ingest(&["as2org"], &world.join("as2org.jsonl"));
-    for (kind, file) in [
-        ("cnc", "cc.csv"),
-        ("url", "urls.csv"),
-        ("pdns", "pdns.csv"),
-        ("bots", "bots.csv"),
-    ] {
-        ingest(&["feed", "--kind", kind], &world.join("feeds").join(file));
-    }
-    ingest(&["mail"], &world.join("mail"));
-    serde_json::from_slice(&std::fs::read(world.join("truth.json")).unwrap()).unwrap()
+    crate::depends::world(dir, "mccolo-2008", "7")
 }
 
 fn json(args: &[&str], data: &Path) -> serde_json::Value {
