@@ -58,6 +58,18 @@ pub enum IngestError {
         /// Which thread.
         thread: &'static str,
     },
+    /// There is nothing to report on (`depeer report`): no messages stored.
+    #[error("{}: no messages stored; run `depeer ingest mail` first", .dir.display())]
+    NoMessages {
+        /// The data directory.
+        dir: PathBuf,
+    },
+    /// A duration or series parameter is not usable (`--window 5x`).
+    #[error(transparent)]
+    Series(#[from] depeer_analysis::SeriesError),
+    /// The read side could not answer (`depeer_ingest::read`).
+    #[error(transparent)]
+    Read(#[from] crate::read::ReadError),
 }
 
 fn found_text(problems: &[String]) -> String {

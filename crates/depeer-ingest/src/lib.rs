@@ -18,6 +18,7 @@
 //! * [`read`]: the read side of the analyses (series, dependency graph,
 //!   volume events and their causes), shared by the commands, the report
 //!   and the HTTP API.
+//! * [`report::gather`]: everything `depeer report` shows, as plain data.
 //!
 //! Inputs that cannot be used are quarantined with their bytes and a reason,
 //! and the run goes on; an [`IngestError`] means the run itself could not
@@ -44,6 +45,7 @@ mod mail;
 mod mrt;
 mod progress;
 pub mod read;
+pub mod report;
 
 pub use as2org::{As2orgOptions, As2orgSummary, ingest_as2org};
 pub use attribute::{

@@ -60,6 +60,8 @@ pub enum Command {
     /// Run a server.
     #[command(subcommand)]
     Serve(Serve),
+    /// One self-contained HTML report: spam rate, events, botnets, ranking, graph, what-if.
+    Report(cmd::report::Args),
 }
 
 /// `depeer serve ...`
@@ -118,6 +120,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Depends(a) => cmd::depends::run(&a),
         Command::Events(a) => cmd::events::run(&a),
         Command::Serve(Serve::Dnsbl(a)) => cmd::serve_dnsbl::run(&a),
+        Command::Report(a) => cmd::report::run(&a),
     }
 }
 

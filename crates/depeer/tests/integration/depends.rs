@@ -11,7 +11,7 @@ use crate::support::{depeer, int, ok, sql};
 
 /// Simulates and ingests a world the way an analyst would: routing, AS
 /// names, feeds, mail, then attribution with everything stored.
-fn world(dir: &Path, scenario: &str, seed: &str) -> serde_json::Value {
+pub(crate) fn world(dir: &Path, scenario: &str, seed: &str) -> serde_json::Value {
     let (world, data) = (dir.join("world"), dir.join("data"));
     ok(depeer()
         .args(["-q", "sim", "--scenario", scenario, "--seed", seed, "--out"])

@@ -15,6 +15,7 @@ mod depends;
 mod ingest_feed;
 mod ingest_mail;
 mod ingest_mrt;
+mod report;
 mod route;
 mod sim_feeds;
 mod sim_ingest;
