@@ -69,7 +69,7 @@ pub enum IngestError {
     Series(#[from] depeer_analysis::SeriesError),
     /// The read side could not answer (`depeer_ingest::read`).
     #[error(transparent)]
-    Read(#[from] crate::read::ReadError),
+    ReadSide(#[from] crate::read::ReadError),
 }
 
 fn found_text(problems: &[String]) -> String {

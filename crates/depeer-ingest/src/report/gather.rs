@@ -297,7 +297,7 @@ mod tests {
             (86_400 * 30, None),
         ]);
         let s = rate(&p, 0, 86_400 * 30);
-        assert_eq!(s.step_secs, 3600);
+        assert_eq!(s.step_secs, 1800);
         assert_eq!(s.values.len(), s.times.len());
         assert!(s.values.len() <= RATE_POINTS as usize);
         assert_eq!(s.values.iter().sum::<f64>(), 4.0);
@@ -337,7 +337,7 @@ mod tests {
     #[test]
     fn steps_grow_with_the_span() {
         assert_eq!(step_for(3600, RATE_POINTS, 60), 60);
-        assert_eq!(step_for(86_400 * 30, RATE_POINTS, 60), 3600);
+        assert_eq!(step_for(86_400 * 30, RATE_POINTS, 60), 1800);
         assert_eq!(step_for(86_400 * 365, RATE_POINTS, 60), 21_600);
         assert_eq!(step_for(86_400 * 30, SHARE_POINTS, 3600), 21_600);
         assert_eq!(step_for(i64::MAX, RATE_POINTS, 60), 604_800);

@@ -18,7 +18,7 @@ const TOP: f64 = 34.0;
 const BOX_W: f64 = 250.0;
 const BOX_H: f64 = 26.0;
 /// Characters of a label shown in a box (the full text is in its tooltip).
-const LABEL_CHARS: usize = 34;
+const LABEL_CHARS: usize = 26;
 
 fn column(kind: NodeKind) -> usize {
     match kind {
