@@ -74,7 +74,16 @@ pub enum IngestError {
         /// The cause.
         source: std::io::Error,
     },
-    /// The read side of an analysis failed (no dataset, a table missing).
+    /// There is nothing to report on (`depeer report`): no messages stored.
+    #[error("{}: no messages stored; run `depeer ingest mail` first", .dir.display())]
+    NoMessages {
+        /// The data directory.
+        dir: PathBuf,
+    },
+    /// A duration or series parameter is not usable (`--window 5x`).
+    #[error(transparent)]
+    Series(#[from] depeer_analysis::SeriesError),
+    /// The read side could not answer (`depeer_ingest::read`).
     #[error(transparent)]
     ReadSide(#[from] crate::read::ReadError),
 }

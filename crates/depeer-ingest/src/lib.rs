@@ -25,6 +25,7 @@
 //!   `depeer explain`), read from the dataset and computed by
 //!   `depeer_analysis::rank`.
 //! * [`whatif`]: the dataset read for what-if depeering and its backtest.
+//! * [`report::gather`]: everything `depeer report` shows, as plain data.
 //!
 //! Inputs that cannot be used are quarantined with their bytes and a reason,
 //! and the run goes on; an [`IngestError`] means the run itself could not
@@ -54,6 +55,7 @@ mod progress;
 mod rank;
 pub mod read;
 pub mod whatif;
+pub mod report;
 
 pub use as2org::{As2orgOptions, As2orgSummary, ingest_as2org};
 pub use attribute::{

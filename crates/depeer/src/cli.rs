@@ -70,6 +70,8 @@ pub enum Command {
     Serve(Serve),
     /// Listings as Spamhaus DROP/ASN-DROP, rbldnsd, RPZ, nftables, BIRD or GoBGP input.
     Export(cmd::export::Args),
+    /// One self-contained HTML report: spam rate, events, botnets, ranking, graph, what-if.
+    Report(cmd::report::Args),
 }
 
 /// `depeer serve ...`
@@ -133,6 +135,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backtest(a) => cmd::backtest::run(&a),
         Command::Serve(Serve::Dnsbl(a)) => cmd::serve_dnsbl::run(&a),
         Command::Export(a) => cmd::export::run(&a),
+        Command::Report(a) => cmd::report::run(&a),
     }
 }
 

@@ -160,6 +160,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     events_at(&r, routing_ok.then_some(cut).flatten(), &mut out)?;
     botnets_around(&mut out, &r, cut)?;
     not_built(&mut out)?;
+    report(&mut out, &r, &root, cut, args.out.is_some())?;
     writeln!(out, "\nDone in {:.1} s.", started.elapsed().as_secs_f64())?;
     let data = r.data.display();
     if args.out.is_some() {
@@ -497,9 +498,45 @@ fn not_built(out: &mut dyn Write) -> anyhow::Result<()> {
         "change-point detection of the drop and its attribution to the routing events",
         "ranking of rogue networks before the event",
         "what-if prediction beside what happened",
-        "DNS blocklist, exports, HTTP API, dashboard and HTML report",
+        "DNS blocklist, exports, HTTP API and dashboard",
     ] {
         writeln!(out, "   - {stage}: not built yet")?;
+    }
+    Ok(())
+}
+
+/// 8. The HTML report, of the hour before the depeering when there is one
+/// (the dependency graph then shows the network about to be cut).
+fn report(
+    out: &mut dyn Write,
+    r: &Runner,
+    root: &Path,
+    cut: Option<depeer_core::Timestamp>,
+    kept: bool,
+) -> anyhow::Result<()> {
+    writeln!(out, "\n8. The report (depeer report)")?;
+    let (data, html) = (r.data.display().to_string(), root.join("report.html"));
+    let html_text = html.display().to_string();
+    let at = cut.map(|c| depeer_core::Timestamp(c.0 - HOUR_US).to_rfc3339());
+    let mut argv = vec!["report", "--json", "--data", &data, "--out", &html_text];
+    if let Some(at) = &at {
+        argv.extend(["--at", at.as_str()]);
+    }
+    match r.json(&argv) {
+        Ok(v) => {
+            writeln!(
+                out,
+                "   wrote {html_text} ({:.0} KB, opens offline in any browser)",
+                num(&v, "bytes") / 1024.0
+            )?;
+            if !kept {
+                writeln!(
+                    out,
+                    "   (removed with the demo's temporary directory: use --out DIR to keep it)"
+                )?;
+            }
+        }
+        Err(e) => writeln!(out, "   {e:#}")?,
     }
     Ok(())
 }

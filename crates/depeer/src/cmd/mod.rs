@@ -16,6 +16,7 @@ pub mod ingest_ipasn;
 pub mod ingest_mail;
 pub mod ingest_mrt;
 pub mod rank;
+pub mod report;
 pub mod route;
 pub mod series;
 pub mod serve_dnsbl;

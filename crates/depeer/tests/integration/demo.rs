@@ -15,6 +15,7 @@ fn demo_tells_the_story_from_measured_figures() {
         "4. Spam volume around the depeering",
         "5. Routing events within an hour of the depeering",
         "not built yet",
+        "8. The report",
     ] {
         assert!(text.contains(stage), "no {stage:?} in:\n{text}");
     }
@@ -35,4 +36,14 @@ fn demo_tells_the_story_from_measured_figures() {
     );
     assert!(out.join("data/tables/messages").is_dir());
     assert!(out.join("world/truth.json").is_file());
+    let report = out.join("report.html");
+    assert!(
+        text.contains(&format!("wrote {}", report.display())),
+        "{text}"
+    );
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        html.contains("id=\"dep-graph\""),
+        "no dependency graph in the report"
+    );
 }

@@ -17,6 +17,7 @@ mod ingest_feed;
 mod ingest_mail;
 mod ingest_mrt;
 mod rank;
+mod report;
 mod route;
 mod sim_feeds;
 mod sim_ingest;
