@@ -54,8 +54,8 @@ mod mrt;
 mod progress;
 mod rank;
 pub mod read;
-pub mod whatif;
 pub mod report;
+pub mod whatif;
 
 pub use as2org::{As2orgOptions, As2orgSummary, ingest_as2org};
 pub use attribute::{

@@ -8,7 +8,7 @@
 //! let data = ReportData { title: "depeer report".into(), ..ReportData::default() };
 //! let page = depeer_web::report::render(&data);
 //! assert!(page.html.starts_with("<!DOCTYPE html>"));
-//! assert!(page.html.contains("not built yet: <code>depeer rank</code>"));
+//! assert!(page.html.contains("not available: <code>depeer rank</code>"));
 //! ```
 
 mod error;

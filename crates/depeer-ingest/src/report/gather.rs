@@ -265,6 +265,9 @@ pub fn gather(data: &Path, opts: &ReportOptions) -> Result<ReportData, IngestErr
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| data.display().to_string());
+    let ranking = ranked(data, at, opts.top);
+    let top_asn = ranking.as_ref().and_then(|r| r.first()).map(|r| r.asn);
+    let (whatif, backtests) = what_ifs(data, at, top_asn);
     Ok(ReportData {
         title: format!("depeer report: {name}"),
         at: at.to_rfc3339(),
@@ -274,10 +277,90 @@ pub fn gather(data: &Path, opts: &ReportOptions) -> Result<ReportData, IngestErr
         botnet_shares: shares(&points, first.secs(), last.secs()),
         botnets,
         graph,
-        ranking: None,
-        whatif: None,
-        backtests: None,
+        ranking,
+        whatif,
+        backtests,
     })
+}
+
+/// `depeer rank`'s top rows (by AS, 30 days before `at`, the built-in
+/// weights); `None` when there is nothing to rank (no routing data).
+fn ranked(data: &Path, at: Timestamp, top: usize) -> Option<Vec<super::RankRow>> {
+    use depeer_analysis::rank::{By, Method, Weights};
+    let opts = crate::rank::RankOptions {
+        at: Some(at),
+        window: 30 * 86_400_000_000,
+        by: By::As,
+        method: Method::Depeer,
+        weights: Weights::builtin().ok()?,
+    };
+    let r = crate::rank::rank(data, &opts).ok()?;
+    Some(
+        r.ranking
+            .rows
+            .iter()
+            .take(top.max(1))
+            .map(|x| super::RankRow {
+                rank: u32::try_from(x.rank).unwrap_or(u32::MAX),
+                asn: x.asn,
+                org: x.org.clone(),
+                score: x.score,
+                features: x.features.clone(),
+                evidence: Vec::new(),
+            })
+            .collect(),
+    )
+}
+
+/// `depeer whatif --cut` of the top-ranked AS at `at`, and `depeer
+/// backtest`; `None` each when it cannot be answered (no routing data).
+fn what_ifs(
+    data: &Path,
+    at: Timestamp,
+    top: Option<u32>,
+) -> (Option<Vec<super::WhatIf>>, Option<Vec<super::Backtest>>) {
+    let Ok(d) = crate::whatif::WhatIfData::read(data) else {
+        return (None, None);
+    };
+    let whatif = top.and_then(|asn| {
+        let cut = depeer_analysis::whatif::graph::Cut {
+            asns: vec![asn],
+            links: Vec::new(),
+        };
+        let a = d.what_if(Some(at.0), &cut).ok()?;
+        let r = crate::whatif::WhatIfReport::new(&a);
+        Some(vec![super::WhatIf {
+            at: r.at,
+            cut: r.cut.iter().map(|a| format!("AS{a}")).collect(),
+            predicted_drop: r.predicted_drop,
+            low: r.low,
+            high: r.high,
+            per_botnet: r
+                .per_botnet
+                .into_iter()
+                .map(|b| super::WhatIfBotnet {
+                    botnet: b.botnet,
+                    share: b.share,
+                    predicted_drop: b.predicted_drop,
+                })
+                .collect(),
+        }])
+    });
+    let backtests = d.drops().ok().map(|drops| {
+        crate::whatif::BacktestReport::new(&d.backtest(&drops))
+            .backtests
+            .into_iter()
+            .map(|b| super::Backtest {
+                event_time: b.event_time,
+                cut: b.cut.iter().map(|a| format!("AS{a}")).collect(),
+                predicted_drop: b.predicted_drop,
+                low: b.low,
+                high: b.high,
+                observed_drop: b.observed_drop,
+            })
+            .collect()
+    });
+    (whatif, backtests)
 }
 
 #[cfg(test)]

@@ -41,11 +41,11 @@ pub struct ReportData {
     pub botnets: Vec<BotnetLine>,
     /// The dependency graph around the top networks in the window before `at`.
     pub graph: Graph,
-    /// `depeer rank` at `at`; `None` until it is built.
+    /// `depeer rank` at `at`; `None` when it cannot answer (no routing data).
     pub ranking: Option<Vec<RankRow>>,
-    /// `depeer whatif` answers at `at`; `None` until it is built.
+    /// `depeer whatif` answers at `at`; `None` when it cannot answer.
     pub whatif: Option<Vec<WhatIf>>,
-    /// `depeer backtest`; `None` until it is built.
+    /// `depeer backtest`; `None` when it cannot answer.
     pub backtests: Option<Vec<Backtest>>,
 }
 

@@ -42,7 +42,7 @@ pub struct Section {
     pub name: &'static str,
     /// Its rows: buckets of the spam rate, botnets of the shares chart,
     /// nodes of the graph, rows of a table; `None` when the command behind
-    /// it is not built yet (the section says so).
+    /// it could not answer (the section says so).
     pub rows: Option<usize>,
 }
 

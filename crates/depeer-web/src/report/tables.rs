@@ -1,7 +1,8 @@
 //! The report's tables as HTML: volume events with their causes, the
 //! botnets of the window, the ranking with its evidence, what-if and
 //! backtest. Every cell from the data goes through [`html`]; a section
-//! whose command is not built yet says so instead of showing a table.
+//! whose command could not answer (no routing data) says so instead of
+//! showing a table.
 
 use std::fmt::Write;
 
@@ -53,9 +54,11 @@ fn table(id: &str, head: &[&str], rows: &[Vec<String>], empty: &str) -> String {
     s
 }
 
-/// A paragraph for a section whose command is not built yet.
+/// A paragraph for a section whose command could not answer.
 pub(crate) fn not_built(command: &str) -> String {
-    format!("<p class=\"not-built\">not built yet: <code>{command}</code> (issue 19)</p>\n")
+    format!(
+        "<p class=\"not-built\">not available: <code>{command}</code> needs routing data (depeer ingest mrt)</p>\n"
+    )
 }
 
 pub(crate) fn events(events: &[EventMark]) -> String {

@@ -131,7 +131,7 @@ fn every_section_is_there_and_counted() {
     ] {
         assert!(r.html.contains(id), "no {id}");
     }
-    assert!(!r.html.contains("not built yet"));
+    assert!(!r.html.contains("not available"));
     let rows: Vec<(&str, Option<usize>)> = r.sections.iter().map(|s| (s.name, s.rows)).collect();
     assert_eq!(
         rows,
@@ -158,7 +158,7 @@ fn missing_commands_say_they_are_not_built() {
     };
     let r = render(&d);
     for cmd in ["depeer rank", "depeer whatif", "depeer backtest"] {
-        let line = format!("not built yet: <code>{cmd}</code> (issue 19)");
+        let line = format!("not available: <code>{cmd}</code> needs routing data");
         assert!(r.html.contains(&line), "no {line:?}");
     }
     assert!(r.sections.iter().filter(|s| s.rows.is_none()).count() == 3);

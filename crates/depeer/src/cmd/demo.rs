@@ -505,7 +505,7 @@ fn not_built(out: &mut dyn Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// 8. The HTML report, of the hour before the depeering when there is one
+/// Stage 8, the HTML report, of the hour before the depeering when there is one
 /// (the dependency graph then shows the network about to be cut).
 fn report(
     out: &mut dyn Write,

@@ -133,17 +133,13 @@ fn report_renders_in_headless_chromium() {
     ] {
         assert!(sections[s].as_u64().unwrap() > 0, "{s} empty: {written}");
     }
-    // Not built on this branch: the page says so.
+    // The ranking and the what-if of its top network are in the report;
+    // the backtest table is there (with a row per detected drop).
     let page = std::fs::read_to_string(&html).unwrap();
-    for (s, cmd) in [
-        ("ranking", "depeer rank"),
-        ("whatif", "depeer whatif"),
-        ("backtests", "depeer backtest"),
-    ] {
-        if sections[s].is_null() {
-            assert!(page.contains(&format!("not built yet: <code>{cmd}</code>")));
-        }
+    for s in ["ranking", "whatif"] {
+        assert!(sections[s].as_u64().unwrap() > 0, "{s} empty: {written}");
     }
+    assert!(sections["backtests"].as_u64().is_some(), "{written}");
     // The network that is cut next is in the graph, hosting C&C servers.
     let asn = summary["main_event_asn"].as_u64().unwrap();
     assert!(
