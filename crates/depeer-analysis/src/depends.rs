@@ -440,22 +440,12 @@ impl WindowGraph {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hosting::{RouteSpan, UpstreamSpan, parse_cidr};
+    use crate::hosting::{RouteSpan, UpstreamSpan};
 
     const H: i64 = 3_600_000_000;
 
     fn hosting() -> Hosting {
-        let span = |p: &str, origin: u32| {
-            let (network, len) = parse_cidr(p).unwrap();
-            RouteSpan {
-                network,
-                len,
-                origin,
-                first: 0,
-                last: 100 * H,
-                collector: "c".into(),
-            }
-        };
+        let span = |p: &str, origin: u32| RouteSpan::of_cidr(p, origin, (0, 100 * H), "c").unwrap();
         Hosting::new(
             vec![span("10.0.0.0/16", 100), span("20.0.0.0/16", 200)],
             vec![UpstreamSpan {

@@ -29,6 +29,29 @@ pub struct RouteSpan {
     pub collector: String,
 }
 
+impl RouteSpan {
+    /// The span of `cidr` (`10.0.0.0/16`) originated by `origin` over
+    /// `[first, last]` as `collector` saw it; `None` when `cidr` does not
+    /// parse.
+    #[must_use]
+    pub fn of_cidr(
+        cidr: &str,
+        origin: u32,
+        (first, last): (i64, i64),
+        collector: &str,
+    ) -> Option<RouteSpan> {
+        let (network, len) = parse_cidr(cidr)?;
+        Some(RouteSpan {
+            network,
+            len,
+            origin,
+            first,
+            last,
+            collector: collector.to_string(),
+        })
+    }
+}
+
 /// One provider link interval: `provider` was an upstream of `asn`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UpstreamSpan {

@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 
 use super::*;
-use crate::hosting::parse_cidr;
 
 const H: i64 = 3_600_000_000;
 const D: i64 = 24 * H;
@@ -14,15 +13,7 @@ const D: i64 = 24 * H;
 const AT: i64 = 40 * D;
 
 fn route(p: &str, origin: u32) -> RouteSpan {
-    let (network, len) = parse_cidr(p).unwrap();
-    RouteSpan {
-        network,
-        len,
-        origin,
-        first: 0,
-        last: 60 * D,
-        collector: "c".into(),
-    }
+    RouteSpan::of_cidr(p, origin, (0, 60 * D), "c").unwrap()
 }
 
 fn up(asn: u32, provider: u32) -> UpstreamSpan {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::graph::{Link, LinkKind};
 use super::*;
-use crate::hosting::{RouteSpan, parse_cidr};
+use crate::hosting::RouteSpan;
 
 const T0: i64 = 10 * DAY;
 
@@ -25,15 +25,7 @@ fn route(p: &str, origin: u32) -> RouteSpan {
 }
 
 fn route_until(p: &str, origin: u32, last: i64) -> RouteSpan {
-    let (network, len) = parse_cidr(p).unwrap();
-    RouteSpan {
-        network,
-        len,
-        origin,
-        first: 0,
-        last,
-        collector: "c".into(),
-    }
+    RouteSpan::of_cidr(p, origin, (0, last), "c").unwrap()
 }
 
 fn listing(ip: &str, family: &str) -> CcListing {

@@ -185,23 +185,13 @@ fn list(items: &BTreeSet<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use depeer_analysis::{DependencyInput, RouteSpan, UpstreamSpan, Window, parse_cidr};
+    use depeer_analysis::{DependencyInput, RouteSpan, UpstreamSpan, Window};
     use std::collections::HashMap;
 
     const H: i64 = 3_600_000_000;
 
     fn hosting() -> Hosting {
-        let span = |p: &str, origin: u32| {
-            let (network, len) = parse_cidr(p).unwrap();
-            RouteSpan {
-                network,
-                len,
-                origin,
-                first: 0,
-                last: 100 * H,
-                collector: "c".into(),
-            }
-        };
+        let span = |p: &str, origin: u32| RouteSpan::of_cidr(p, origin, (0, 100 * H), "c").unwrap();
         Hosting::new(
             vec![span("10.0.0.0/16", 100), span("20.0.0.0/16", 200)],
             vec![UpstreamSpan {
