@@ -83,6 +83,9 @@ pub enum IngestError {
     /// A duration or series parameter is not usable (`--window 5x`).
     #[error(transparent)]
     Series(#[from] depeer_analysis::SeriesError),
+    /// The ranking could not be made (its shipped weights do not load).
+    #[error("ranking: {0}")]
+    Rank(String),
     /// The read side could not answer (`depeer_ingest::read`).
     #[error(transparent)]
     ReadSide(#[from] crate::read::ReadError),

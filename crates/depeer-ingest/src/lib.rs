@@ -69,4 +69,4 @@ pub use listings::{DataZoneFile, ListingOptions, RogueAs, listings, write_data_z
 pub use mail::{MailOptions, MailSummary, ingest_mail};
 pub use mrt::{MrtOptions, MrtSummary, collector_name, dump_mrt, ingest_mrt};
 pub use progress::{NoProgress, Progress};
-pub use rank::{RankOptions, RankReport, rank, read_rank_input};
+pub use rank::{RankListing, RankOptions, RankReport, rank, ranked_rogue_ases, read_rank_input};

@@ -184,3 +184,82 @@ pub fn rank(data: &Path, opts: &RankOptions) -> Result<RankReport, IngestError> 
     let ranking = depeer_analysis::rank::rank(&input, opts.by, opts.method, &opts.weights);
     Ok(RankReport { input, ranking })
 }
+
+/// Which ranked networks go on the drop list ([`ranked_rogue_ases`]).
+///
+/// A DROP-like list blocks whole networks, so the policy is precision
+/// first: only networks whose score is at least `min_score` (the score is
+/// the weighted mean of features each on a 0..1 scale, so 0.5 means half
+/// the weighted evidence at the window's maximum) and at most the first
+/// `top` of them. docs/export.md gives what this lists on the simulated
+/// worlds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RankListing {
+    /// At most this many networks (0: none).
+    pub top: usize,
+    /// Only networks scoring at least this.
+    pub min_score: f64,
+    /// The ranking's window before the moment (µs).
+    pub window: i64,
+}
+
+impl Default for RankListing {
+    fn default() -> Self {
+        RankListing {
+            top: 10,
+            min_score: 0.5,
+            window: 30 * 86_400 * 1_000_000,
+        }
+    }
+}
+
+/// The ranking at `at` turned into drop-list sources: each AS that passes
+/// `policy`, with its place and main features as the reason. An empty
+/// dataset (no routes, no messages) gives none rather than an error, so a
+/// zone rebuild on a fresh data directory still works.
+pub fn ranked_rogue_ases(
+    data: &Path,
+    at: Timestamp,
+    policy: &RankListing,
+) -> Result<Vec<crate::RogueAs>, IngestError> {
+    if policy.top == 0 || !data.join("tables").is_dir() {
+        return Ok(Vec::new());
+    }
+    let weights = Weights::builtin().map_err(|e| IngestError::Rank(e.to_string()))?;
+    let report = rank(
+        data,
+        &RankOptions {
+            at: Some(at),
+            window: policy.window,
+            by: By::As,
+            method: Method::Depeer,
+            weights,
+        },
+    )?;
+    if report.input.routes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let of = report.ranking.rows.len();
+    let feature =
+        |r: &depeer_analysis::rank::RankRow, k: &str| r.features.get(k).copied().unwrap_or(0.0);
+    Ok(report
+        .ranking
+        .rows
+        .iter()
+        .filter(|r| r.score >= policy.min_score)
+        .take(policy.top)
+        .map(|r| crate::RogueAs {
+            asn: r.asn,
+            reason: format!(
+                "ranked {} of {of} by depeer rank (score {:.2}): {:.0} % of the spam depends on it, {:.2} C&C and {:.2} site addresses per /24",
+                r.rank,
+                r.score,
+                feature(r, "dependency") * 100.0,
+                feature(r, "cc_density"),
+                feature(r, "site_density"),
+            ),
+            first_seen: None,
+            source: "depeer-rank".to_string(),
+        })
+        .collect())
+}

@@ -59,6 +59,42 @@ pub struct Args {
     /// Print a JSON summary on stdout (needs --out).
     #[arg(long, requires = "out")]
     pub json: bool,
+    /// Which ranked networks the drop list adds.
+    #[command(flatten)]
+    pub rank: RankArgs,
+}
+
+/// The ranked rogue networks a drop list adds (`depeer rank` at the
+/// listed moment; docs/export.md).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RankArgs {
+    /// Add at most this many ranked networks to the drop list (0: none,
+    /// only ASN-DROP and DROP feed entries).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub rank_top: usize,
+    /// Add only ranked networks scoring at least this (0..1).
+    #[arg(long, value_name = "SCORE", default_value_t = 0.5)]
+    pub rank_min_score: f64,
+    /// The ranking's window before the listed moment.
+    #[arg(long, value_name = "DURATION", default_value = "30d")]
+    pub rank_window: String,
+}
+
+impl RankArgs {
+    /// The ranked networks at `at` that pass these flags.
+    pub fn rogue_ases(
+        &self,
+        data: &std::path::Path,
+        at: depeer_core::Timestamp,
+    ) -> anyhow::Result<Vec<depeer_ingest::RogueAs>> {
+        let policy = depeer_ingest::RankListing {
+            top: self.rank_top,
+            min_score: self.rank_min_score,
+            window: depeer_analysis::parse_duration(&self.rank_window)
+                .map_err(|e| anyhow::anyhow!("--rank-window: {e}"))?,
+        };
+        Ok(depeer_ingest::ranked_rogue_ases(data, at, &policy)?)
+    }
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -110,7 +146,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let opts = depeer_ingest::ListingOptions {
         at,
         max_age: max_age(args.max_age),
-        rogue_ases: Vec::new(),
+        rogue_ases: args.rank.rogue_ases(&args.data, at)?,
     };
     let mut export = depeer_ingest::listings(&args.data, &opts)?;
     export.origin.clone_from(&args.origin);

@@ -51,6 +51,9 @@ pub struct Args {
     /// Do not add the RFC 5782 test entries (127.0.0.2, test).
     #[arg(long)]
     pub no_test_entries: bool,
+    /// With --data: which ranked networks the drop zone adds.
+    #[command(flatten)]
+    pub rank: super::export::RankArgs,
 }
 
 /// Runs `depeer serve dnsbl`.
@@ -71,11 +74,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     if let Some(data) = &args.data {
         let (data, dir) = (data.clone(), generated.path().to_path_buf());
         let (origin, max_age) = (args.origin.clone(), super::export::max_age(args.max_age));
+        let rank = args.rank.clone();
         let build = move || -> anyhow::Result<Vec<depeer_ingest::DataZoneFile>> {
+            let at = super::export::at_or_now(None)?;
             let opts = depeer_ingest::ListingOptions {
-                at: super::export::at_or_now(None)?,
+                at,
                 max_age,
-                rogue_ases: Vec::new(),
+                rogue_ases: rank.rogue_ases(&data, at)?,
             };
             Ok(depeer_ingest::write_data_zones(
                 &data, &opts, &origin, &dir,

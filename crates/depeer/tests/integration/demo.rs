@@ -14,11 +14,50 @@ fn demo_tells_the_story_from_measured_figures() {
         "3. Ingesting BGP data",
         "4. Spam volume around the depeering",
         "5. Routing events within an hour of the depeering",
+        "7. Rogue networks ranked an hour before the depeering",
+        "8. How much of the day's spam depends on AS",
+        "9. What cutting AS",
+        "10. The drop as detected",
+        "11. Blocklists an operator could have loaded then",
         "not built yet",
-        "8. The report",
+        "13. The report",
     ] {
         assert!(text.contains(stage), "no {stage:?} in:\n{text}");
     }
+    // The network the truth cut off last (no upstream left) is the one the
+    // ranking puts first, the one the what-if cuts, the cause of the
+    // detected drop and on the drop list written beside the dataset.
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("world/truth.json")).unwrap())
+            .unwrap();
+    let cut_asn = truth["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == "cut")
+        .and_then(|e| e["asn"].as_u64())
+        .unwrap();
+    let first = text
+        .lines()
+        .skip_while(|l| !l.starts_with("7. "))
+        .nth(2)
+        .unwrap_or_default();
+    assert!(
+        first.trim_start().starts_with(&format!("1 AS{cut_asn} ")),
+        "ranked first: {first:?}\n{text}"
+    );
+    assert!(text.contains(&format!("9. What cutting AS{cut_asn} off would do")));
+    let drop = text
+        .lines()
+        .find(|l| l.contains(" drop -") && l.contains("confidence"))
+        .unwrap_or_else(|| panic!("no detected drop in:\n{text}"));
+    assert!(drop.contains(&format!(": AS{cut_asn} ")), "{drop}");
+    assert!(text.contains("backtest "), "{text}");
+    let drop_list = std::fs::read_to_string(out.join("drop.txt")).unwrap();
+    assert!(
+        drop_list.contains(&format!("announced by AS{cut_asn} (ranked 1 of")),
+        "{drop_list}"
+    );
     // The drop is measured from the stored messages: a large fall, as in
     // the McColo scenario (about two thirds), not a fixed string.
     let line = text

@@ -12,6 +12,8 @@ use std::time::Instant;
 use anyhow::Context;
 use serde_json::Value;
 
+mod conclusions;
+
 const AFTER: &str = "\
 The demo writes a synthetic world (MRT, mbox, feeds, as2org, truth) with
 `depeer sim`, ingests it with `depeer ingest mail` and `depeer ingest mrt`,
@@ -40,7 +42,7 @@ pub struct Args {
     pub scale: f64,
 }
 
-struct Runner {
+pub(super) struct Runner {
     exe: PathBuf,
     data: PathBuf,
 }
@@ -61,7 +63,7 @@ impl Runner {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
-    fn json(&self, args: &[&str]) -> anyhow::Result<Value> {
+    pub(super) fn json(&self, args: &[&str]) -> anyhow::Result<Value> {
         let text = self.run(args)?;
         let last = text
             .lines()
@@ -82,7 +84,7 @@ impl Runner {
     }
 }
 
-fn num(v: &Value, k: &str) -> f64 {
+pub(super) fn num(v: &Value, k: &str) -> f64 {
     v.get(k).and_then(Value::as_f64).unwrap_or(0.0)
 }
 
@@ -121,7 +123,7 @@ fn sparkline(values: &[f64]) -> String {
 }
 
 /// Microseconds per hour.
-const HOUR_US: i64 = 3_600_000_000;
+pub(super) const HOUR_US: i64 = 3_600_000_000;
 /// Hours on each side of the depeering in the volume chart.
 const VOLUME_HOURS: i64 = 48;
 /// Routing events listed at most.
@@ -159,6 +161,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     volume_around(&r, cut, &cut_time, &mut out)?;
     events_at(&r, routing_ok.then_some(cut).flatten(), &mut out)?;
     botnets_around(&mut out, &r, cut)?;
+    let cut = routing_ok.then_some(cut).flatten();
+    if let Some(asn) = conclusions::rank_before(&mut out, &r, cut)? {
+        conclusions::depends_on(&mut out, &r, asn, cut)?;
+        conclusions::whatif(&mut out, &r, asn, cut)?;
+    }
+    conclusions::drops(&mut out, &r, cut)?;
+    conclusions::blocklists(&mut out, &r, &root, cut)?;
     not_built(&mut out)?;
     report(&mut out, &r, &root, cut, args.out.is_some())?;
     writeln!(out, "\nDone in {:.1} s.", started.elapsed().as_secs_f64())?;
@@ -490,22 +499,20 @@ fn cc_hosts(b: &Value) -> String {
     }
 }
 
-/// 7. What is not built yet.
+/// 12. What is not built yet.
 fn not_built(out: &mut dyn Write) -> anyhow::Result<()> {
-    writeln!(out, "\n7. Stages not built yet (nothing is faked):")?;
+    writeln!(out, "\n12. Stages not built yet (nothing is faked):")?;
     for stage in [
-        "the dependency graph (spam -> campaign -> botnet -> C&C and sites -> hosting AS -> upstreams) and each network's share of the spam that depends on it",
-        "change-point detection of the drop and its attribution to the routing events",
-        "ranking of rogue networks before the event",
-        "what-if prediction beside what happened",
-        "DNS blocklist, exports, HTTP API and dashboard",
+        "the signed evidence log and offline-verifiable dossiers",
+        "the live SMTP spamtrap",
+        "the HTTP API and the dashboard",
     ] {
         writeln!(out, "   - {stage}: not built yet")?;
     }
     Ok(())
 }
 
-/// Stage 8, the HTML report, of the hour before the depeering when there is one
+/// Stage 13, the HTML report, of the hour before the depeering when there is one
 /// (the dependency graph then shows the network about to be cut).
 fn report(
     out: &mut dyn Write,
@@ -514,7 +521,7 @@ fn report(
     cut: Option<depeer_core::Timestamp>,
     kept: bool,
 ) -> anyhow::Result<()> {
-    writeln!(out, "\n8. The report (depeer report)")?;
+    writeln!(out, "\n13. The report (depeer report)")?;
     let (data, html) = (r.data.display().to_string(), root.join("report.html"));
     let html_text = html.display().to_string();
     let at = cut.map(|c| depeer_core::Timestamp(c.0 - HOUR_US).to_rfc3339());
