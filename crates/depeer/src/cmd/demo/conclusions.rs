@@ -29,44 +29,40 @@ fn pct(x: f64) -> String {
     format!("{:.0} %", x * 100.0)
 }
 
-/// `--at` arguments for the moment: one hour before the cut, or none (the
-/// end of the data).
-fn at_args(cut: Option<depeer_core::Timestamp>) -> Vec<String> {
-    cut.map(|c| {
-        vec![
-            "--at".to_string(),
-            depeer_core::Timestamp(c.0 - HOUR_US).to_rfc3339(),
-        ]
-    })
-    .unwrap_or_default()
+/// What the conclusions are drawn on: the dataset, and the scenario's
+/// depeering when there is one.
+pub(super) struct Moment<'a> {
+    /// Runs the commands on the dataset.
+    pub(super) r: &'a Runner,
+    /// The depeering.
+    pub(super) cut: Option<depeer_core::Timestamp>,
 }
 
-fn argv<'a>(head: &[&'a str], at: &'a [String]) -> Vec<&'a str> {
-    let mut v = head.to_vec();
-    v.extend(at.iter().map(String::as_str));
-    v
+impl Moment<'_> {
+    /// `--at` arguments for the moment: one hour before the cut, or none
+    /// (the end of the data).
+    fn at(&self) -> Vec<String> {
+        self.cut
+            .map(|c| {
+                vec![
+                    "--at".to_string(),
+                    depeer_core::Timestamp(c.0 - HOUR_US).to_rfc3339(),
+                ]
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// Stage 7: the ranking; returns the first network's AS number.
-pub(super) fn rank_before(
-    out: &mut dyn Write,
-    r: &Runner,
-    cut: Option<depeer_core::Timestamp>,
-) -> anyhow::Result<Option<u64>> {
-    let when = if cut.is_some() {
+pub(super) fn rank_before(m: &Moment<'_>, out: &mut dyn Write) -> anyhow::Result<Option<u64>> {
+    let when = if m.cut.is_some() {
         "an hour before the depeering"
     } else {
         "at the end of the data"
     };
     writeln!(out, "\n7. Rogue networks ranked {when} (depeer rank)")?;
-    let data = r.data.display().to_string();
-    let at = at_args(cut);
-    let ranking = match r.json(&argv(&["rank", "--json", "--data", &data], &at)) {
-        Ok(v) => v,
-        Err(e) => {
-            writeln!(out, "   {e:#}")?;
-            return Ok(None);
-        }
+    let Some(ranking) = m.r.ask(out, &["rank"], &m.at())? else {
+        return Ok(None);
     };
     let rows = list(&ranking, "ranking");
     writeln!(
@@ -90,8 +86,9 @@ pub(super) fn rank_before(
     }
     writeln!(
         out,
-        "   each score explained feature by feature: depeer explain AS{} --data {data}",
-        rows.first().map_or(0.0, |r| num(r, "asn"))
+        "   each score explained feature by feature: depeer explain AS{} --data {}",
+        rows.first().map_or(0.0, |r| num(r, "asn")),
+        m.r.data.display()
     )?;
     Ok(rows
         .first()
@@ -100,22 +97,13 @@ pub(super) fn rank_before(
 }
 
 /// Stage 8: the share of the day's spam that depends on `asn`.
-pub(super) fn depends_on(
-    out: &mut dyn Write,
-    r: &Runner,
-    asn: u64,
-    cut: Option<depeer_core::Timestamp>,
-) -> anyhow::Result<()> {
+pub(super) fn depends_on(m: &Moment<'_>, out: &mut dyn Write, asn: u64) -> anyhow::Result<()> {
     writeln!(
         out,
         "\n8. How much of the day's spam depends on AS{asn} (depeer depends)"
     )?;
-    let data = r.data.display().to_string();
-    let at = at_args(cut);
-    let a = asn.to_string();
-    let d = match r.json(&argv(&["depends", &a, "--json", "--data", &data], &at)) {
-        Ok(v) => v,
-        Err(e) => return Ok(writeln!(out, "   {e:#}")?),
+    let Some(d) = m.r.ask(out, &["depends", &asn.to_string()], &m.at())? else {
+        return Ok(());
     };
     writeln!(
         out,
@@ -141,25 +129,15 @@ pub(super) fn depends_on(
 }
 
 /// Stage 9: the what-if of cutting `asn` off.
-pub(super) fn whatif(
-    out: &mut dyn Write,
-    r: &Runner,
-    asn: u64,
-    cut: Option<depeer_core::Timestamp>,
-) -> anyhow::Result<()> {
+pub(super) fn whatif(m: &Moment<'_>, out: &mut dyn Write, asn: u64) -> anyhow::Result<()> {
     writeln!(
         out,
         "\n9. What cutting AS{asn} off would do (depeer whatif)"
     )?;
-    let data = r.data.display().to_string();
-    let at = at_args(cut);
-    let a = asn.to_string();
-    let w = match r.json(&argv(
-        &["whatif", "--cut", &a, "--json", "--data", &data],
-        &at,
-    )) {
-        Ok(v) => v,
-        Err(e) => return Ok(writeln!(out, "   {e:#}")?),
+    let Some(w) =
+        m.r.ask(out, &["whatif", "--cut", &asn.to_string()], &m.at())?
+    else {
+        return Ok(());
     };
     writeln!(
         out,
@@ -190,23 +168,17 @@ pub(super) fn whatif(
 
 /// Stage 10: the drops the detector found, with their causes, and each
 /// drop's backtest.
-pub(super) fn drops(
-    out: &mut dyn Write,
-    r: &Runner,
-    cut: Option<depeer_core::Timestamp>,
-) -> anyhow::Result<()> {
+pub(super) fn drops(m: &Moment<'_>, out: &mut dyn Write) -> anyhow::Result<()> {
     writeln!(
         out,
         "\n10. The drop as detected, its cause, and the prediction made just before it (depeer events, depeer backtest)"
     )?;
-    let data = r.data.display().to_string();
-    let events = match r.json(&["events", "--json", "--data", &data]) {
-        Ok(v) => v,
-        Err(e) => return Ok(writeln!(out, "   {e:#}")?),
+    let Some(events) = m.r.ask(out, &["events"], &[])? else {
+        return Ok(());
     };
     let all = list(&events, "events");
     writeln!(out, "   {} events in the total spam rate", all.len())?;
-    let near = |e: &&Value| match (cut, depeer_core::Timestamp::parse(text(e, "time"))) {
+    let near = |e: &&Value| match (m.cut, depeer_core::Timestamp::parse(text(e, "time"))) {
         (Some(c), Ok(t)) => (t.0 - c.0).abs() <= 6 * HOUR_US,
         (None, _) => true,
         (Some(_), Err(_)) => false,
@@ -235,9 +207,8 @@ pub(super) fn drops(
             num(e, "confidence"),
         )?;
     }
-    let bt = match r.json(&["backtest", "--json", "--data", &data]) {
-        Ok(v) => v,
-        Err(e) => return Ok(writeln!(out, "   {e:#}")?),
+    let Some(bt) = m.r.ask(out, &["backtest"], &[])? else {
+        return Ok(());
     };
     for b in list(&bt, "backtests") {
         let cut: Vec<String> = list(b, "cut").iter().map(|a| format!("AS{a}")).collect();
@@ -257,44 +228,32 @@ pub(super) fn drops(
 
 /// Stage 11: the blocklists as of the ranking's moment, written beside the
 /// dataset when the demo keeps its files.
-pub(super) fn blocklists(
-    out: &mut dyn Write,
-    r: &Runner,
-    root: &Path,
-    cut: Option<depeer_core::Timestamp>,
-) -> anyhow::Result<()> {
+pub(super) fn blocklists(m: &Moment<'_>, out: &mut dyn Write, root: &Path) -> anyhow::Result<()> {
     writeln!(
         out,
         "\n11. Blocklists an operator could have loaded then (depeer export)"
     )?;
-    let data = r.data.display().to_string();
-    let at = at_args(cut);
+    let at = m.at();
     for (format, file) in [("drop", "drop.txt"), ("rbldnsd", "depeer.zone")] {
         let path = root.join(file).display().to_string();
-        let args = argv(
-            &["export", format, "--json", "--data", &data, "--out", &path],
-            &at,
-        );
-        match r.json(&args) {
-            Ok(v) => {
-                let per: Vec<String> = v
-                    .get("by_list")
-                    .and_then(Value::as_object)
-                    .map(|m| m.iter().map(|(k, n)| format!("{k} {n}")).collect())
-                    .unwrap_or_default();
-                writeln!(
-                    out,
-                    "   {format:<8} {} entries ({}) -> {path}",
-                    num(&v, "entries"),
-                    per.join(", ")
-                )?;
-            }
-            Err(e) => writeln!(out, "   {format}: {e:#}")?,
+        if let Some(v) = m.r.ask(out, &["export", format, "--out", &path], &at)? {
+            let per: Vec<String> = v
+                .get("by_list")
+                .and_then(Value::as_object)
+                .map(|m| m.iter().map(|(k, n)| format!("{k} {n}")).collect())
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "   {format:<8} {} entries ({}) -> {path}",
+                num(&v, "entries"),
+                per.join(", ")
+            )?;
         }
     }
     writeln!(
         out,
-        "   served as DNS zones bots/cc/drop/dbl.bl.depeer.test: depeer serve dnsbl --data {data}"
+        "   served as DNS zones bots/cc/drop/dbl.bl.depeer.test: depeer serve dnsbl --data {}",
+        m.r.data.display()
     )?;
     Ok(())
 }

@@ -75,6 +75,27 @@ impl Runner {
             .with_context(|| format!("`depeer {}` did not print JSON", args.join(" ")))
     }
 
+    /// Runs `depeer ARGS --json --data DATA [EXTRA...]`; a failure is
+    /// written as the stage's line and gives `None`.
+    pub(super) fn ask(
+        &self,
+        out: &mut dyn Write,
+        args: &[&str],
+        extra: &[String],
+    ) -> anyhow::Result<Option<Value>> {
+        let data = self.data.display().to_string();
+        let mut argv = args.to_vec();
+        argv.extend(["--json", "--data", &data]);
+        argv.extend(extra.iter().map(String::as_str));
+        match self.json(&argv) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) => {
+                writeln!(out, "   {e:#}")?;
+                Ok(None)
+            }
+        }
+    }
+
     fn sql(&self, query: &str) -> anyhow::Result<Vec<Value>> {
         let data = self.data.display().to_string();
         match self.json(&["sql", "--data", &data, "--json", query])? {
@@ -162,12 +183,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     events_at(&r, routing_ok.then_some(cut).flatten(), &mut out)?;
     botnets_around(&mut out, &r, cut)?;
     let cut = routing_ok.then_some(cut).flatten();
-    if let Some(asn) = conclusions::rank_before(&mut out, &r, cut)? {
-        conclusions::depends_on(&mut out, &r, asn, cut)?;
-        conclusions::whatif(&mut out, &r, asn, cut)?;
+    let m = conclusions::Moment { r: &r, cut };
+    if let Some(asn) = conclusions::rank_before(&m, &mut out)? {
+        conclusions::depends_on(&m, &mut out, asn)?;
+        conclusions::whatif(&m, &mut out, asn)?;
     }
-    conclusions::drops(&mut out, &r, cut)?;
-    conclusions::blocklists(&mut out, &r, &root, cut)?;
+    conclusions::drops(&m, &mut out)?;
+    conclusions::blocklists(&m, &mut out, &root)?;
     not_built(&mut out)?;
     report(&mut out, &r, &root, cut, args.out.is_some())?;
     writeln!(out, "\nDone in {:.1} s.", started.elapsed().as_secs_f64())?;
@@ -420,9 +442,8 @@ fn botnets_around(
         "\n6. Botnets before and after the depeering (depeer attribute, depeer botnets)"
     )?;
     let data = r.data.display().to_string();
-    let a = match r.json(&["attribute", "--json", "--data", &data]) {
-        Ok(v) => v,
-        Err(e) => return Ok(writeln!(out, "   {e:#}")?),
+    let Some(a) = r.ask(out, &["attribute"], &[])? else {
+        return Ok(());
     };
     writeln!(
         out,
