@@ -24,6 +24,7 @@ mod detect;
 mod error;
 mod hll;
 mod hosting;
+pub mod online;
 mod population;
 pub mod rank;
 mod robust;
@@ -41,6 +42,7 @@ pub use detect::{Detection, Params, detect};
 pub use error::Error;
 pub use hll::{Hll, PRECISION, SPARSE_LIMIT, hash_bytes, hash_ip};
 pub use hosting::{Hosting, Placement, RouteSpan, UpstreamSpan, parse_cidr};
+pub use online::{Confirmed, OnlineParams, OnlineVolume};
 pub use population::{PopulationRow, Populations};
 pub use series::{
     Bucketer, MAX_SERIES_ROWS, MICROS_PER_SECOND, SeriesError, SeriesRow, Step, parse_duration,

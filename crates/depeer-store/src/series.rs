@@ -158,6 +158,28 @@ impl Dataset {
         })
     }
 
+    /// The committed files of the `messages` table, sorted. Batches only
+    /// add files and a committed file never changes, so a reader that
+    /// remembers the files it has read (`depeer events --follow`) reads
+    /// each message once.
+    pub fn message_parts(&self) -> Result<Vec<std::path::PathBuf>> {
+        list_parts(&self.dir().join("tables").join(names::MESSAGES))
+    }
+
+    /// The arrival times (Unix µs) of the messages in `files` (from
+    /// [`Dataset::message_parts`]), in no particular order.
+    pub fn read_arrival_times(&self, files: &[std::path::PathBuf]) -> Result<Vec<i64>> {
+        parquet_io::par_files(files, |p| {
+            let mut v = Vec::new();
+            parquet_io::read_columns(p, &["arrival_time"], |rb| {
+                let time = Cols { rb, path: p }.ts("arrival_time")?;
+                v.extend((0..time.len()).map(|i| time.value(i)));
+                Ok(())
+            })?;
+            Ok(v)
+        })
+    }
+
     /// Whether `dependencies` has been built.
     pub fn has_dependencies(&self) -> bool {
         self.dir().join("tables").join(DEPENDENCIES).is_dir()

@@ -7,11 +7,14 @@
 //!   the `dependencies` table of every window (`--build`).
 //! * [`events`]: volume events of the trapped spam and the routing events
 //!   that explain them (`depeer events`).
+//! * [`follow`]: volume events as data is committed (`depeer events
+//!   --follow`).
 //! * [`series`]: messages per time bucket, in total or split
 //!   (`depeer series`).
 
 pub mod depends;
 pub mod events;
+pub mod follow;
 pub mod series;
 
 use std::collections::HashMap;

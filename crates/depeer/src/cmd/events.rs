@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use depeer_ingest::read::events::{EventScope, EventsReport, events};
+use depeer_ingest::read::events::{EventOut, EventScope, EventsReport, events};
 
 use crate::cmd::route::parse_time;
 
@@ -65,10 +65,29 @@ pub struct Args {
     /// Data directory.
     #[arg(long, default_value = "depeer-data")]
     pub data: PathBuf,
+    /// Keep running: print each event of the total as soon as it is
+    /// confirmed by the data committed so far (one JSON object a line with
+    /// --json), with how long after its time that was.
+    #[arg(long, conflicts_with_all = ["from", "until"])]
+    pub follow: bool,
+    /// With --follow: how often to look for newly committed data.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "5s",
+        requires = "follow"
+    )]
+    pub poll: String,
+    /// With --follow: stop after this long without new data (default: never).
+    #[arg(long, value_name = "DURATION", requires = "follow")]
+    pub exit_when_idle: Option<String>,
 }
 
 /// Runs `depeer events`.
 pub fn run(args: &Args) -> anyhow::Result<()> {
+    if args.follow {
+        return follow(args);
+    }
     let scope = match args.scope {
         Scope::Total => EventScope::Total,
         Scope::Botnet => EventScope::Botnet,
@@ -91,37 +110,102 @@ fn print_table(r: &EventsReport, out: &mut dyn Write) -> std::io::Result<()> {
         return writeln!(out, "no events");
     }
     for e in &r.events {
-        writeln!(
-            out,
-            "{} {} {} {:+.1} % [{:+.1} %, {:+.1} %] at {} (between {} and {}), confidence {:.2}",
-            e.scope,
-            e.key.as_deref().unwrap_or("spam"),
-            e.kind,
-            100.0 * e.magnitude,
-            100.0 * e.low,
-            100.0 * e.high,
-            e.time,
-            e.time_low,
-            e.time_high,
-            e.confidence
-        )?;
-        if e.scope == "total" && e.causes.is_empty() {
-            writeln!(
-                out,
-                "  no routing event of the two hours before explains it"
-            )?;
-        }
-        for c in &e.causes {
-            writeln!(
-                out,
-                "  AS{} {}: {} at {} explains {:.0} %",
-                c.asn,
-                c.org.as_deref().unwrap_or("-"),
-                c.kind,
-                c.time,
-                100.0 * c.explains
-            )?;
-        }
+        print_event(e, out)?;
     }
     Ok(())
+}
+
+fn print_event(e: &EventOut, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{} {} {} {:+.1} % [{:+.1} %, {:+.1} %] at {} (between {} and {}), confidence {:.2}",
+        e.scope,
+        e.key.as_deref().unwrap_or("spam"),
+        e.kind,
+        100.0 * e.magnitude,
+        100.0 * e.low,
+        100.0 * e.high,
+        e.time,
+        e.time_low,
+        e.time_high,
+        e.confidence
+    )?;
+    if e.scope == "total" && e.causes.is_empty() {
+        writeln!(
+            out,
+            "  no routing event of the two hours before explains it"
+        )?;
+    }
+    for c in &e.causes {
+        writeln!(
+            out,
+            "  AS{} {}: {} at {} explains {:.0} %",
+            c.asn,
+            c.org.as_deref().unwrap_or("-"),
+            c.kind,
+            c.time,
+            100.0 * c.explains
+        )?;
+    }
+    Ok(())
+}
+
+/// A duration flag: `250ms`, or what `depeer series --step` takes.
+fn seconds(flag: &str, text: &str) -> anyhow::Result<std::time::Duration> {
+    if let Some(ms) = text.strip_suffix("ms")
+        && let Ok(n) = ms.parse::<u64>()
+    {
+        return Ok(std::time::Duration::from_millis(n.max(1)));
+    }
+    let us = depeer_analysis::parse_duration(text).map_err(|e| anyhow::anyhow!("{flag}: {e}"))?;
+    Ok(std::time::Duration::from_micros(
+        u64::try_from(us).unwrap_or(0).max(1),
+    ))
+}
+
+/// `depeer events --follow`: polls the data directory until killed (or
+/// idle for `--exit-when-idle`).
+fn follow(args: &Args) -> anyhow::Result<()> {
+    if args.scope != Scope::Total {
+        anyhow::bail!("--follow watches the total only; drop --scope");
+    }
+    let poll = seconds("--poll", &args.poll)?;
+    let idle = args
+        .exit_when_idle
+        .as_deref()
+        .map(|t| seconds("--exit-when-idle", t))
+        .transpose()?;
+    let mut f = depeer_ingest::read::follow::Follower::new(
+        &args.data,
+        depeer_analysis::OnlineParams::default(),
+        true,
+    );
+    let mut last_new = std::time::Instant::now();
+    loop {
+        let before = f.messages();
+        let found = f.poll()?;
+        let mut out = std::io::stdout().lock();
+        for e in &found {
+            if args.json {
+                serde_json::to_writer(&mut out, e)?;
+                writeln!(out)?;
+            } else {
+                print_event(&e.event, &mut out)?;
+                writeln!(
+                    out,
+                    "  confirmed at {}, {:.0} min after its time",
+                    e.confirmed_at,
+                    e.delay_seconds as f64 / 60.0
+                )?;
+            }
+        }
+        out.flush()?;
+        drop(out);
+        if f.messages() > before {
+            last_new = std::time::Instant::now();
+        } else if idle.is_some_and(|d| last_new.elapsed() >= d) {
+            return Ok(());
+        }
+        std::thread::sleep(poll);
+    }
 }

@@ -12,6 +12,7 @@ mod attribute;
 mod cli_output;
 mod demo;
 mod depends;
+mod events;
 mod export;
 mod ingest_feed;
 mod ingest_mail;
