@@ -28,6 +28,7 @@
 
 mod attribution;
 mod error;
+mod events;
 mod feeds;
 mod journal;
 mod parquet_io;
@@ -43,6 +44,7 @@ mod writer;
 
 pub use attribution::{AttributionRow, MessageScan, attribution_day};
 pub use error::{Result, StoreError};
+pub use events::{EVENTS, EventRow, events_schema};
 pub use journal::Recovery;
 pub use raw::{FRAME_TARGET_BYTES, FrameCompressor, RAW_ZSTD_LEVEL, compress_raw};
 pub use read::{Dataset, RawLocation};

@@ -189,14 +189,21 @@ impl Dataset {
 impl Store {
     /// Replaces the whole `dependencies` table with `rows` in one commit.
     pub fn replace_dependencies(&self, rows: &[DependencyRow]) -> Result<()> {
+        self.replace_derived(DEPENDENCIES, &dependencies_batch(rows)?)
+    }
+
+    /// Replaces a derived table (one rebuilt whole from the others, like
+    /// `dependencies` and `events`) with one file holding `rows`, in one
+    /// commit: readers see the old table or the new one, never a mix.
+    pub(crate) fn replace_derived(&self, table: &str, rows: &RecordBatch) -> Result<()> {
         let root = self.inner.dir.clone();
         let mut batch = self.inner.new_batch();
-        let old = list_parts(&root.join("tables").join(DEPENDENCIES))?;
+        let old = list_parts(&root.join("tables").join(table))?;
         old.iter()
             .filter_map(|p| p.strip_prefix(&root).ok())
             .for_each(|rel| batch.delete(rel.to_string_lossy().into_owned()));
-        let rel = format!("tables/{DEPENDENCIES}/part-{}-0.parquet", batch.id());
-        parquet_io::write_part(&mut batch, &rel, &dependencies_batch(rows)?, &[])?;
+        let rel = format!("tables/{table}/part-{}-0.parquet", batch.id());
+        parquet_io::write_part(&mut batch, &rel, rows, &[])?;
         batch.commit(self.inner.faults())
     }
 }

@@ -18,6 +18,7 @@ use depeer_core::{RoutingEventKind, Timestamp};
 use depeer_store::Dataset;
 use serde::Serialize;
 
+use super::series::{Keyer, SeriesBy};
 use super::{ReadError, load_cc_spans, load_hosting, missing, open};
 
 /// Which series events are looked for in.
@@ -27,6 +28,12 @@ pub enum EventScope {
     Total,
     /// Each botnet of the `attribution` table.
     Botnet,
+    /// Each sending AS: the origin of the relay address at the message
+    /// time (`depeer series --by sending-as`).
+    SendingAs,
+    /// Each AS hosting the C&C servers of the message's botnet at the
+    /// message time (`depeer series --by hosting-as`).
+    HostingAs,
 }
 
 /// The events of `[from, until)` in `scope`, in time order.
@@ -37,11 +44,61 @@ pub fn events(
     until: Option<Timestamp>,
 ) -> Result<Vec<EventOut>, ReadError> {
     let ds = open(data, "run `depeer ingest mail` first")?;
-    let grid = Minutes::read(&ds, from, until)?;
     match scope {
-        EventScope::Botnet => grid.botnet_events(&ds),
-        EventScope::Total => grid.total_events(&ds),
+        EventScope::Botnet => Minutes::read(&ds, from, until)?.botnet_events(&ds),
+        EventScope::Total => Minutes::read(&ds, from, until)?.total_events(&ds),
+        EventScope::SendingAs => keyed_events(&ds, SeriesBy::SendingAs, "sending-as", from, until),
+        EventScope::HostingAs => keyed_events(&ds, SeriesBy::HostingAs, "hosting-as", from, until),
     }
+}
+
+/// The events of each AS's series (`unknown`, messages with no AS, is
+/// left out). Each key's minutes are kept sparse until its detection, so
+/// thousands of sending ASes over months fit in memory.
+fn keyed_events(
+    ds: &Dataset,
+    by: SeriesBy,
+    scope: &'static str,
+    from: Option<Timestamp>,
+    until: Option<Timestamp>,
+) -> Result<Vec<EventOut>, ReadError> {
+    let messages = ds.read_message_points(from, until)?;
+    let (start, n) = grid_of(ds, from, until, messages.iter().map(|m| m.time.secs()))?;
+    let mut keyer = Keyer::read(ds, by)?;
+    let mut sparse: BTreeMap<String, Vec<(usize, f64)>> = BTreeMap::new();
+    for m in &messages {
+        let Ok(i) = usize::try_from((m.time.secs() - start) / STEP) else {
+            continue;
+        };
+        keyer.split(m, |k, w| {
+            if k != "unknown" {
+                sparse.entry(k.to_string()).or_default().push((i, w));
+            }
+        });
+    }
+    let grid = Minutes {
+        start,
+        total: Vec::new(),
+        parts: BTreeMap::new(),
+    };
+    let params = VolumeParams::default();
+    let mut dense = vec![0.0; n];
+    let mut out = Vec::new();
+    for (key, points) in sparse {
+        dense.iter_mut().for_each(|c| *c = 0.0);
+        for (i, w) in points {
+            if let Some(c) = dense.get_mut(i) {
+                *c += w;
+            }
+        }
+        out.extend(
+            volume_events(&dense, start, &params)
+                .iter()
+                .map(|e| grid.out(e, scope, Some(key.clone()))),
+        );
+    }
+    out.sort_by(|a, b| a.time.cmp(&b.time));
+    Ok(out)
 }
 
 /// `depeer events --json`.
@@ -60,9 +117,9 @@ pub struct EventOut {
     pub time_low: String,
     /// See `time_low`.
     pub time_high: String,
-    /// `total` or `botnet`.
+    /// `total`, `botnet`, `sending-as` or `hosting-as`.
     pub scope: &'static str,
-    /// The botnet; null for the total.
+    /// The botnet or the AS number; null for the total.
     pub key: Option<String>,
     /// `drop` or `rise`.
     pub kind: &'static str,
@@ -104,6 +161,30 @@ const CAUSE_LOOKBACK: i64 = 2 * 3600;
 /// explains nothing is still left out by its share.
 const CAUSE_LAG: i64 = 3600;
 
+/// The minute grid of `[from, until)`, open ends taken from the message
+/// times (Unix s): its first minute and its length.
+fn grid_of(
+    ds: &Dataset,
+    from: Option<Timestamp>,
+    until: Option<Timestamp>,
+    times: impl Iterator<Item = i64> + Clone,
+) -> Result<(i64, usize), ReadError> {
+    let first = from.map(Timestamp::secs).or_else(|| times.clone().min());
+    let last = until.map(|u| u.secs() - 1).or_else(|| times.max());
+    let (Some(first), Some(last)) = (first, last) else {
+        return Err(missing(
+            ds,
+            "no messages in that time",
+            "run `depeer ingest mail` first, or widen --from/--until",
+        ));
+    };
+    let start = first - first.rem_euclid(STEP);
+    Ok((
+        start,
+        usize::try_from((last - start) / STEP + 1).unwrap_or(0),
+    ))
+}
+
 /// Messages per minute: the total and one series per botnet.
 struct Minutes {
     start: i64,
@@ -137,21 +218,7 @@ impl Minutes {
                 })
                 .collect()
         };
-        let first = from
-            .map(Timestamp::secs)
-            .or_else(|| points.iter().map(|p| p.0).min());
-        let last = until
-            .map(|u| u.secs() - 1)
-            .or_else(|| points.iter().map(|p| p.0).max());
-        let (Some(first), Some(last)) = (first, last) else {
-            return Err(missing(
-                ds,
-                "no messages in that time",
-                "run `depeer ingest mail` first, or widen --from/--until",
-            ));
-        };
-        let start = first - first.rem_euclid(STEP);
-        let n = usize::try_from((last - start) / STEP + 1).unwrap_or(0);
+        let (start, n) = grid_of(ds, from, until, points.iter().map(|p| p.0))?;
         let mut total = vec![0.0; n];
         let mut parts: BTreeMap<String, Vec<f64>> = BTreeMap::new();
         for (t, botnet) in points {
@@ -336,5 +403,71 @@ impl CauseData {
                 explains: c.explains,
             })
             .collect()
+    }
+}
+
+/// What [`build`] stored: events per scope, in scope order.
+#[derive(Debug, Serialize)]
+pub struct BuildSummary {
+    /// `(scope, events)`; a scope whose inputs are missing (no
+    /// `attribution` for botnet and hosting-as) is left out.
+    pub scopes: Vec<(&'static str, usize)>,
+    /// Rows written to the `events` table.
+    pub rows: usize,
+}
+
+/// Detects the events of every scope in `[from, until)` and replaces the
+/// `events` table with them (`depeer events --build`).
+pub fn build(
+    data: &Path,
+    from: Option<Timestamp>,
+    until: Option<Timestamp>,
+) -> Result<BuildSummary, ReadError> {
+    let scopes = [
+        ("total", EventScope::Total),
+        ("botnet", EventScope::Botnet),
+        ("sending-as", EventScope::SendingAs),
+        ("hosting-as", EventScope::HostingAs),
+    ];
+    let mut rows = Vec::new();
+    let mut summary = Vec::new();
+    for (name, scope) in scopes {
+        let found = match events(data, scope, from, until) {
+            Ok(found) => found,
+            // A scope that needs attribution (or routes) is skipped
+            // without it; the total's errors are the caller's.
+            Err(ReadError::Missing { .. }) if scope != EventScope::Total => continue,
+            Err(e) => return Err(e),
+        };
+        summary.push((name, found.len()));
+        rows.extend(found.iter().map(row));
+    }
+    let store = depeer_store::Store::open(data)?;
+    store.replace_events(&rows)?;
+    Ok(BuildSummary {
+        scopes: summary,
+        rows: rows.len(),
+    })
+}
+
+fn row(e: &EventOut) -> depeer_store::EventRow {
+    let t = |s: &str| Timestamp::parse(s).unwrap_or(Timestamp(0));
+    let first = e.causes.first();
+    depeer_store::EventRow {
+        time: t(&e.time),
+        time_low: t(&e.time_low),
+        time_high: t(&e.time_high),
+        scope: e.scope.to_string(),
+        key: e.key.clone(),
+        kind: e.kind.to_string(),
+        magnitude: e.magnitude,
+        low: e.low,
+        high: e.high,
+        confidence: e.confidence,
+        cause_asn: first.map(|c| c.asn),
+        cause_kind: first.map(|c| c.kind.clone()),
+        cause_time: first.and_then(|c| Timestamp::parse(&c.time).ok()),
+        cause_explains: first.map(|c| c.explains),
+        causes: serde_json::to_string(&e.causes).unwrap_or_else(|_| "[]".to_string()),
     }
 }

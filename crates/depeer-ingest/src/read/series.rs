@@ -8,7 +8,7 @@ use std::path::Path;
 
 use depeer_analysis::{Bucketer, Hosting, SeriesRow, Step, split_equally};
 use depeer_core::Timestamp;
-use depeer_store::Dataset;
+use depeer_store::{Dataset, MessagePoint};
 
 use super::{ReadError, load_attribution, load_cc_spans, load_hosting, open};
 
@@ -68,6 +68,71 @@ impl CcHosting {
     }
 }
 
+/// Splits each message into weighted keys (summing to 1) by a
+/// [`SeriesBy`]: what `depeer series` buckets and what `depeer events
+/// --scope` detects in.
+pub(crate) struct Keyer {
+    by: SeriesBy,
+    attribution: super::Labels,
+    hosting: Option<Hosting>,
+    cc: Option<CcHosting>,
+}
+
+impl Keyer {
+    /// Reads what splitting by `by` needs.
+    pub(crate) fn read(ds: &Dataset, by: SeriesBy) -> Result<Keyer, ReadError> {
+        Ok(Keyer {
+            by,
+            attribution: match by {
+                SeriesBy::Botnet | SeriesBy::Campaign | SeriesBy::HostingAs => {
+                    load_attribution(ds)?
+                }
+                SeriesBy::Total | SeriesBy::SendingAs => HashMap::new(),
+            },
+            hosting: match by {
+                SeriesBy::SendingAs => Some(load_hosting(ds)?),
+                _ => None,
+            },
+            cc: match by {
+                SeriesBy::HostingAs => Some(CcHosting::read(ds)?),
+                _ => None,
+            },
+        })
+    }
+
+    /// Calls `add(key, weight)` for each key of `m`: `unknown` (`none` for
+    /// campaigns) when it has none, else its keys in equal parts.
+    pub(crate) fn split(&mut self, m: &MessagePoint, mut add: impl FnMut(&str, f64)) {
+        let t = m.time.0;
+        let (botnet, campaign) = self
+            .attribution
+            .get(&m.sha256)
+            .map_or((None, None), |(b, c)| (b.as_deref(), c.as_deref()));
+        let keys: Vec<String> = match self.by {
+            SeriesBy::Total => return add("total", 1.0),
+            SeriesBy::Botnet => return add(botnet.unwrap_or("unknown"), 1.0),
+            SeriesBy::Campaign => return add(campaign.unwrap_or("none"), 1.0),
+            SeriesBy::SendingAs => m
+                .relay_ip
+                .as_deref()
+                .and_then(|ip| ip.parse::<IpAddr>().ok())
+                .and_then(|ip| self.hosting.as_ref()?.locate(ip, t))
+                .map(|p| p.origins.iter().map(u32::to_string).collect())
+                .unwrap_or_default(),
+            SeriesBy::HostingAs => match (botnet, self.cc.as_mut()) {
+                (Some(bn), Some(cc)) => cc.asns(bn, t).to_vec(),
+                _ => Vec::new(),
+            },
+        };
+        if keys.is_empty() {
+            add("unknown", 1.0);
+        }
+        for (k, w) in split_equally(&keys) {
+            add(k, w);
+        }
+    }
+}
+
 /// The series of `[from, until)`, zero-filled between them, ordered by
 /// key then time.
 pub fn series(
@@ -80,57 +145,12 @@ pub fn series(
     let ds = open(data, "run `depeer ingest mail` first")?;
     let messages = ds.read_message_points(from, until)?;
     let mut b = Bucketer::new(step, from.map(|t| t.0), until.map(|t| t.0));
-    let attribution = match by {
-        SeriesBy::Botnet | SeriesBy::Campaign | SeriesBy::HostingAs => load_attribution(&ds)?,
-        SeriesBy::Total | SeriesBy::SendingAs => HashMap::new(),
-    };
-    let hosting = match by {
-        SeriesBy::SendingAs => Some(load_hosting(&ds)?),
-        _ => None,
-    };
-    let mut cc = match by {
-        SeriesBy::HostingAs => Some(CcHosting::read(&ds)?),
-        _ => None,
-    };
+    let mut keyer = Keyer::read(&ds, by)?;
     if by == SeriesBy::Total {
         b.ensure_key("total");
     }
-    let none = (None, None);
     for m in &messages {
-        let t = m.time.0;
-        let (botnet, campaign) = attribution.get(&m.sha256).unwrap_or(&none);
-        match by {
-            SeriesBy::Total => b.add(t, "total", 1.0),
-            SeriesBy::Botnet => b.add(t, botnet.as_deref().unwrap_or("unknown"), 1.0),
-            SeriesBy::Campaign => b.add(t, campaign.as_deref().unwrap_or("none"), 1.0),
-            SeriesBy::SendingAs => {
-                let origins: Vec<String> = m
-                    .relay_ip
-                    .as_deref()
-                    .and_then(|ip| ip.parse::<IpAddr>().ok())
-                    .and_then(|ip| hosting.as_ref()?.locate(ip, t))
-                    .map(|p| p.origins.iter().map(u32::to_string).collect())
-                    .unwrap_or_default();
-                add_split(&mut b, t, &origins);
-            }
-            SeriesBy::HostingAs => {
-                let asns = match (botnet.as_deref(), cc.as_mut()) {
-                    (Some(bn), Some(cc)) => cc.asns(bn, t).to_vec(),
-                    _ => Vec::new(),
-                };
-                add_split(&mut b, t, &asns);
-            }
-        }
+        keyer.split(m, |k, w| b.add(m.time.0, k, w));
     }
     Ok(b.rows()?)
-}
-
-/// One message split equally over `keys`, or under `unknown` when none.
-fn add_split(b: &mut Bucketer, t: i64, keys: &[String]) {
-    if keys.is_empty() {
-        b.add(t, "unknown", 1.0);
-    }
-    for (k, w) in split_equally(keys) {
-        b.add(t, k, w);
-    }
 }

@@ -17,21 +17,10 @@ pub enum Scope {
     Total,
     /// Each botnet of the `attribution` table.
     Botnet,
-    /// Each sending AS (not built yet).
+    /// Each sending AS (the relay's origin AS at the message time).
     SendingAs,
-    /// Each hosting AS (not built yet).
+    /// Each AS hosting the C&C servers of the message's botnet.
     HostingAs,
-}
-
-impl Scope {
-    fn as_str(self) -> &'static str {
-        match self {
-            Scope::Total => "total",
-            Scope::Botnet => "botnet",
-            Scope::SendingAs => "sending-as",
-            Scope::HostingAs => "hosting-as",
-        }
-    }
 }
 
 /// Flags of `depeer events`.
@@ -47,7 +36,10 @@ per-botnet placement and causes.
 Examples:
   depeer events
   depeer events --from 2008-11-10T00:00Z --until 2008-11-13T00:00Z --json
-  depeer events --scope botnet"
+  depeer events --scope botnet
+  depeer events --scope hosting-as --json
+  depeer events --build                      # the `events` table, every scope
+  depeer events --follow                     # online, as ingest commits"
 )]
 pub struct Args {
     /// Start (inclusive; default: the first message).
@@ -65,6 +57,10 @@ pub struct Args {
     /// Data directory.
     #[arg(long, default_value = "depeer-data")]
     pub data: PathBuf,
+    /// Detect the events of every scope and replace the `events` table
+    /// with them (query it with `depeer sql`).
+    #[arg(long, conflicts_with_all = ["follow", "scope"])]
+    pub build: bool,
     /// Keep running: print each event of the total as soon as it is
     /// confirmed by the data committed so far (one JSON object a line with
     /// --json), with how long after its time that was.
@@ -88,17 +84,27 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     if args.follow {
         return follow(args);
     }
+    let from = args.from.as_deref().map(parse_time).transpose()?;
+    let until = args.until.as_deref().map(parse_time).transpose()?;
+    if args.build {
+        let s = depeer_ingest::read::events::build(&args.data, from, until)?;
+        return crate::output::print_summary(args.json, false, &s, |out| {
+            for (scope, n) in &s.scopes {
+                writeln!(out, "{scope:<11} {n} events")?;
+            }
+            writeln!(
+                out,
+                "events table: {} rows; try depeer sql \"SELECT scope, key, kind, time, magnitude, cause_asn FROM events ORDER BY time\"",
+                s.rows
+            )
+        });
+    }
     let scope = match args.scope {
         Scope::Total => EventScope::Total,
         Scope::Botnet => EventScope::Botnet,
-        Scope::SendingAs | Scope::HostingAs => anyhow::bail!(
-            "--scope {} is not built yet (issue 18); use --scope total or botnet, or `depeer series --by {}` with `depeer detect`",
-            args.scope.as_str(),
-            args.scope.as_str()
-        ),
+        Scope::SendingAs => EventScope::SendingAs,
+        Scope::HostingAs => EventScope::HostingAs,
     };
-    let from = args.from.as_deref().map(parse_time).transpose()?;
-    let until = args.until.as_deref().map(parse_time).transpose()?;
     let report = EventsReport {
         events: events(&args.data, scope, from, until)?,
     };

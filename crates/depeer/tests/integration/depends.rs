@@ -145,4 +145,46 @@ fn series_and_dependence_on_a_simulated_world() {
         Some(asn.clone()),
         "{drop}"
     );
+
+    // Per hosting AS: the cut network's own series stops at the cut.
+    let hosting: serde_json::Value = serde_json::from_str(&ok(depeer()
+        .args(["events", "--scope", "hosting-as", "--json", "--data"])
+        .arg(&data)))
+    .unwrap();
+    let own = hosting["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == asn.as_str() && e["kind"] == "drop")
+        .unwrap_or_else(|| panic!("no drop of AS{asn}'s series: {hosting}"));
+    assert_eq!(own["scope"], "hosting-as");
+    assert!(own["magnitude"].as_f64().unwrap() < -0.8, "{own}");
+    // Sending ASes: keys are AS numbers, never `unknown`.
+    let sending: serde_json::Value = serde_json::from_str(&ok(depeer()
+        .args(["events", "--scope", "sending-as", "--json", "--data"])
+        .arg(&data)))
+    .unwrap();
+    for e in sending["events"].as_array().unwrap() {
+        assert!(e["key"].as_str().unwrap().parse::<u32>().is_ok(), "{e}");
+    }
+
+    // The table of every scope, with the total's first cause in columns.
+    ok(depeer()
+        .args(["-q", "events", "--build", "--data"])
+        .arg(&data));
+    let rows = sql(
+        &data,
+        "SELECT scope, count(*) AS n, max(cause_asn) AS cause FROM events GROUP BY scope ORDER BY scope",
+    );
+    let scopes: Vec<&str> = rows.iter().map(|r| r["scope"].as_str().unwrap()).collect();
+    assert!(
+        scopes.contains(&"total") && scopes.contains(&"hosting-as"),
+        "{rows:?}"
+    );
+    let total = rows.iter().find(|r| r["scope"] == "total").unwrap();
+    assert_eq!(
+        int(total, "n") as usize,
+        events["events"].as_array().unwrap().len(),
+        "the table holds what `depeer events` prints: {rows:?}"
+    );
 }
