@@ -50,6 +50,10 @@ pub struct EventRow {
     pub cause_explains: Option<f64>,
     /// Every cause, best first, as `depeer events --json` gives them.
     pub causes: String,
+    /// For `kind` `routing`: the routing event's kind.
+    pub routing_kind: Option<String>,
+    /// For `kind` `routing`: its details.
+    pub routing_detail: Option<String>,
 }
 
 /// The schema of `events`.
@@ -72,6 +76,8 @@ pub fn events_schema() -> Schema {
         Field::new("cause_time", ts(), true),
         float("cause_explains", true),
         text("causes", false),
+        text("routing_kind", true),
+        text("routing_detail", true),
     ])
 }
 
@@ -96,6 +102,8 @@ fn events_batch(rows: &[EventRow]) -> Result<RecordBatch> {
         time_col(rows, |r| r.cause_time),
         f(|r| r.cause_explains),
         t(|r| Some(r.causes.as_str())),
+        t(|r| r.routing_kind.as_deref()),
+        t(|r| r.routing_detail.as_deref()),
     ];
     RecordBatch::try_new(Arc::new(events_schema()), cols)
         .map_err(StoreError::arrow("building events"))
@@ -132,6 +140,8 @@ mod tests {
             cause_time: Some(Timestamp(1_226_439_300_000_000)),
             cause_explains: Some(0.92),
             causes: "[]".into(),
+            routing_kind: None,
+            routing_detail: None,
         };
         store.replace_events(&[row.clone(), row.clone()]).unwrap();
         store.replace_events(&[row]).unwrap();

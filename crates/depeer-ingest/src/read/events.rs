@@ -84,6 +84,7 @@ fn keyed_events(
     let params = VolumeParams::default();
     let mut dense = vec![0.0; n];
     let mut out = Vec::new();
+    let mut keys = Vec::new();
     for (key, points) in sparse {
         dense.iter_mut().for_each(|c| *c = 0.0);
         for (i, w) in points {
@@ -96,9 +97,61 @@ fn keyed_events(
                 .iter()
                 .map(|e| grid.out(e, scope, Some(key.clone()))),
         );
+        keys.push(key);
     }
+    out.extend(as_routing_events(ds, scope, &keys, from, until)?);
     out.sort_by(|a, b| a.time.cmp(&b.time));
     Ok(out)
+}
+
+/// The AS-level routing events (upstreams lost or gained, reachability)
+/// of the ASes in `keys` within `[from, until)`, as events of `kind`
+/// `routing`, so each AS's volume changes and what happened to its
+/// routes read as one timeline.
+fn as_routing_events(
+    ds: &Dataset,
+    scope: &'static str,
+    keys: &[String],
+    from: Option<Timestamp>,
+    until: Option<Timestamp>,
+) -> Result<Vec<EventOut>, ReadError> {
+    let wanted: std::collections::HashSet<u32> =
+        keys.iter().filter_map(|k| k.parse().ok()).collect();
+    Ok(ds
+        .read_routing_events()?
+        .into_iter()
+        .filter(|r| {
+            matches!(
+                r.kind,
+                RoutingEventKind::UpstreamLost
+                    | RoutingEventKind::UpstreamGained
+                    | RoutingEventKind::AsUnreachable
+                    | RoutingEventKind::AsReachable
+            ) && r.asn.is_some_and(|a| wanted.contains(&a.0))
+                && from.is_none_or(|f| r.time >= f)
+                && until.is_none_or(|u| r.time < u)
+        })
+        .map(|r| {
+            let time = r.time.to_rfc3339();
+            EventOut {
+                time_low: time.clone(),
+                time_high: time.clone(),
+                time,
+                scope,
+                key: r.asn.map(|a| a.0.to_string()),
+                kind: "routing",
+                magnitude: 0.0,
+                low: 0.0,
+                high: 0.0,
+                confidence: 1.0,
+                causes: Vec::new(),
+                routing: Some(RoutingOut {
+                    kind: r.kind.as_str().to_string(),
+                    detail: r.detail,
+                }),
+            }
+        })
+        .collect())
 }
 
 /// `depeer events --json`.
@@ -121,7 +174,8 @@ pub struct EventOut {
     pub scope: &'static str,
     /// The botnet or the AS number; null for the total.
     pub key: Option<String>,
-    /// `drop` or `rise`.
+    /// `drop`, `rise`, or `routing` (an AS's routing event, in the per-AS
+    /// scopes; magnitude 0, confidence 1).
     pub kind: &'static str,
     /// Relative change of the rate (after / before − 1).
     pub magnitude: f64,
@@ -133,6 +187,19 @@ pub struct EventOut {
     pub confidence: f64,
     /// Routing events that explain it, best first.
     pub causes: Vec<CauseOut>,
+    /// For `kind` `routing`: what the routing history shows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing: Option<RoutingOut>,
+}
+
+/// A routing event of an AS in the per-AS scopes (`kind` `routing`).
+#[derive(Debug, Serialize)]
+pub struct RoutingOut {
+    /// `upstream-lost`, `upstream-gained`, `as-unreachable` or
+    /// `as-reachable`.
+    pub kind: String,
+    /// Its details (`upstream AS6939 (collector rrc00)`).
+    pub detail: String,
 }
 
 /// One cause.
@@ -259,6 +326,7 @@ impl Minutes {
             high: e.magnitude_high,
             confidence: e.confidence,
             causes: Vec::new(),
+            routing: None,
         }
     }
 
@@ -469,5 +537,7 @@ fn row(e: &EventOut) -> depeer_store::EventRow {
         cause_time: first.and_then(|c| Timestamp::parse(&c.time).ok()),
         cause_explains: first.map(|c| c.explains),
         causes: serde_json::to_string(&e.causes).unwrap_or_else(|_| "[]".to_string()),
+        routing_kind: e.routing.as_ref().map(|r| r.kind.clone()),
+        routing_detail: e.routing.as_ref().map(|r| r.detail.clone()),
     }
 }

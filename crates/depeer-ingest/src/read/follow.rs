@@ -100,6 +100,7 @@ impl Follower {
             high: c.event.magnitude_high,
             confidence: c.event.confidence,
             causes: Vec::new(),
+            routing: None,
         };
         if self.causes {
             let from = Timestamp::from_secs(c.time.saturating_sub(CAUSE_CONTEXT));

@@ -122,6 +122,17 @@ fn print_table(r: &EventsReport, out: &mut dyn Write) -> std::io::Result<()> {
 }
 
 fn print_event(e: &EventOut, out: &mut dyn Write) -> std::io::Result<()> {
+    if let Some(r) = &e.routing {
+        return writeln!(
+            out,
+            "{} {} routing {} at {}: {}",
+            e.scope,
+            e.key.as_deref().unwrap_or("-"),
+            r.kind,
+            e.time,
+            r.detail
+        );
+    }
     writeln!(
         out,
         "{} {} {} {:+.1} % [{:+.1} %, {:+.1} %] at {} (between {} and {}), confidence {:.2}",
