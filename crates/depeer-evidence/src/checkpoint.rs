@@ -10,6 +10,16 @@ use crate::error::{EvidenceError, Result};
 use crate::merkle::Hash;
 use crate::note::NoteVerifier;
 
+/// Standard base64 (RFC 4648 §4), as every format here uses it.
+pub fn base64_encode(bytes: &[u8]) -> String {
+    B64.encode(bytes)
+}
+
+/// Decodes standard base64; `None` when it is not.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    B64.decode(text).ok()
+}
+
 /// A tree head.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {

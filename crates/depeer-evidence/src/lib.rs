@@ -20,17 +20,19 @@
 
 mod checkpoint;
 mod dirlog;
+mod dossier;
 mod entry;
 mod error;
 pub mod merkle;
 mod note;
 mod proof;
 
-pub use checkpoint::Checkpoint;
+pub use checkpoint::{Checkpoint, base64_decode, base64_encode};
 pub use dirlog::{
     Appender, KEY_FILE, LOG_DIR, Prepared, StoredEntry, checkpoint_files, checkpoint_rel,
     latest_checkpoint, load_or_create_key, read_entries, segment_rel,
 };
+pub use dossier::{Claim, DossierReport, EvidenceRef, Manifest, verify_dossier};
 pub use entry::{ENTRY_PREFIX, Entry, parse_segment};
 pub use error::{EvidenceError, Result};
 pub use merkle::{Frontier, Hash, ProofFailure};

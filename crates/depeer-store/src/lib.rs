@@ -27,7 +27,9 @@
 //! ```
 
 mod attribution;
+mod audit;
 mod error;
+mod evidence;
 mod feeds;
 mod journal;
 mod parquet_io;
@@ -42,6 +44,7 @@ mod store;
 mod writer;
 
 pub use attribution::{AttributionRow, MessageScan, attribution_day};
+pub use audit::RawCheck;
 pub use error::{Result, StoreError};
 pub use journal::Recovery;
 pub use raw::{FRAME_TARGET_BYTES, FrameCompressor, RAW_ZSTD_LEVEL, compress_raw};

@@ -12,6 +12,8 @@ mod attribute;
 mod cli_output;
 mod demo;
 mod depends;
+mod dossier;
+mod evidence_log;
 mod export;
 mod ingest_feed;
 mod ingest_mail;
