@@ -154,13 +154,30 @@ pub fn write_dossier(data: &Path, opts: &DossierOptions) -> Result<DossierSummar
         ),
         _ => None,
     };
+    // An AS is also behind the spam of the botnets it hosts C&C servers for
+    // (McColo relayed nothing itself): the dependency graph of the window.
+    let dep = match &subject {
+        Subject::Asn(a) => {
+            Some(crate::read::depends::dependence(data, *a, Some(at), opts.window)?.1)
+        }
+        _ => None,
+    };
+    let cc_botnets: std::collections::HashSet<&str> = dep
+        .iter()
+        .flat_map(|d| d.botnets.iter())
+        .filter(|b| !b.cc_servers.is_empty())
+        .map(|b| b.botnet.as_str())
+        .collect();
     let mut hits: Vec<&depeer_store::AttributionRow> = rows
         .iter()
         .filter(|r| r.time.0 > from.0 && r.time.0 <= at.0)
         .filter(|r| {
             let ip = r.relay_ip.as_deref().and_then(|s| s.parse::<IpAddr>().ok());
             match &subject {
-                Subject::Asn(a) => r.relay_asn == Some(*a),
+                Subject::Asn(a) => {
+                    r.relay_asn == Some(*a)
+                        || r.botnet.as_deref().is_some_and(|b| cc_botnets.contains(b))
+                }
                 Subject::Ip(want) => ip == Some(*want),
                 Subject::Prefix(n, l) => ip.is_some_and(|ip| in_prefix(ip, *n, *l)),
                 Subject::Domain(_) => domain_shas.as_ref().is_some_and(|s| s.contains(&r.sha256)),
@@ -217,7 +234,17 @@ pub fn write_dossier(data: &Path, opts: &DossierOptions) -> Result<DossierSummar
             proof,
         });
     }
-    let claims = claims(data, &subject, &hits, &samples, &by_sha, at, opts)?;
+    let ctx = ClaimContext {
+        data,
+        subject: &subject,
+        hits: &hits,
+        samples: &samples,
+        files: &by_sha,
+        at,
+        opts,
+        dep: dep.as_ref(),
+    };
+    let claims = claims(&ctx)?;
     let manifest = Manifest {
         subject: subject.label(),
         at: rfc3339(at),
@@ -277,15 +304,20 @@ fn write(out: &Path, rel: &str, bytes: &[u8]) -> Result<(), IngestError> {
     std::fs::write(&p, bytes).map_err(|source| IngestError::Write { path: p, source })
 }
 
-fn claims(
-    data: &Path,
-    subject: &Subject,
-    hits: &[&depeer_store::AttributionRow],
-    samples: &[&depeer_store::AttributionRow],
-    files: &HashMap<String, String>,
+struct ClaimContext<'a> {
+    data: &'a Path,
+    subject: &'a Subject,
+    hits: &'a [&'a depeer_store::AttributionRow],
+    samples: &'a [&'a depeer_store::AttributionRow],
+    files: &'a HashMap<String, String>,
     at: Timestamp,
-    opts: &DossierOptions,
-) -> Result<Vec<Claim>, IngestError> {
+    opts: &'a DossierOptions,
+    dep: Option<&'a depeer_analysis::AsDependence>,
+}
+
+fn claims(c: &ClaimContext<'_>) -> Result<Vec<Claim>, IngestError> {
+    let (data, subject, hits, samples, files, at, opts) =
+        (c.data, c.subject, c.hits, c.samples, c.files, c.at, c.opts);
     let all: Vec<String> = samples
         .iter()
         .filter_map(|r| files.get(&r.sha256).cloned())
@@ -298,6 +330,7 @@ fn claims(
     let from = Timestamp(at.0.saturating_sub(opts.window));
     let how = match subject {
         Subject::Domain(_) => "advertising",
+        Subject::Asn(_) => "relayed from, or sent by botnets controlled from,",
         _ => "relayed from",
     };
     out.push(Claim {
@@ -331,6 +364,31 @@ fn claims(
             evidence: ev,
         });
     }
+    if let Some(d) = c.dep {
+        for b in d.botnets.iter().filter(|b| !b.cc_servers.is_empty()) {
+            let ev: Vec<String> = samples
+                .iter()
+                .filter(|r| r.botnet.as_deref() == Some(b.botnet.as_str()))
+                .filter_map(|r| files.get(&r.sha256).cloned())
+                .collect();
+            if ev.is_empty() {
+                continue;
+            }
+            out.push(Claim {
+                id: format!("cc-{}", b.botnet),
+                text: format!(
+                    "{:.1} % of the window's messages ({} of {}) come from the botnet {}, whose C&C servers {} were hosted in {label}",
+                    b.share * 100.0,
+                    b.messages,
+                    d.messages,
+                    b.botnet,
+                    b.cc_servers.join(", ")
+                ),
+                value: serde_json::json!({"botnet": b.botnet, "share": b.share, "messages": b.messages, "window_messages": d.messages, "cc_servers": b.cc_servers}),
+                evidence: ev,
+            });
+        }
+    }
     if let Subject::Asn(asn) = subject {
         let rank = crate::rank::rank(
             data,
@@ -350,7 +408,7 @@ fn claims(
             out.push(Claim {
                 id: "rank".into(),
                 text: format!(
-                    "{label} ranks #{} of {} networks by depeer's score ({:.3}) over the window; the attached messages are the trapped spam relayed from it",
+                    "{label} ranks #{} of {} networks by depeer's score ({:.3}) over the window; the attached messages are the trapped spam it relayed or controlled",
                     row.rank,
                     rank.ranking.rows.len(),
                     row.score

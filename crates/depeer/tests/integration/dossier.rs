@@ -106,21 +106,21 @@ fn dossiers_verify_and_every_tamper_is_named_by_both_verifiers() {
     let top = format!("AS{}", rank["ranking"][0]["asn"].as_u64().unwrap());
     let bot = sql(
         &data,
-        "SELECT relay_ip, count(*) AS n FROM attribution WHERE relay_ip IS NOT NULL AND botnet IS NOT NULL GROUP BY 1 ORDER BY n DESC, relay_ip LIMIT 1",
+        &format!("SELECT relay_ip, count(*) AS n FROM attribution WHERE relay_ip IS NOT NULL AND botnet IS NOT NULL AND time <= TIMESTAMP '{main_time}' GROUP BY 1 ORDER BY n DESC, relay_ip LIMIT 1"),
     )[0]["relay_ip"]
         .as_str()
         .unwrap()
         .to_string();
     let prefix = sql(
         &data,
-        "SELECT relay_prefix, count(*) AS n FROM attribution WHERE relay_prefix IS NOT NULL GROUP BY 1 ORDER BY n DESC, relay_prefix LIMIT 1",
+        &format!("SELECT relay_prefix, count(*) AS n FROM attribution WHERE relay_prefix IS NOT NULL AND time <= TIMESTAMP '{main_time}' GROUP BY 1 ORDER BY n DESC, relay_prefix LIMIT 1"),
     )[0]["relay_prefix"]
         .as_str()
         .unwrap()
         .to_string();
     let domain = sql(
         &data,
-        "SELECT registrable_domain, count(*) AS n FROM message_urls WHERE registrable_domain IS NOT NULL GROUP BY 1 ORDER BY n DESC, registrable_domain LIMIT 1",
+        &format!("SELECT u.registrable_domain, count(*) AS n FROM message_urls u JOIN messages m ON u.sha256 = m.sha256 WHERE u.registrable_domain IS NOT NULL AND m.arrival_time <= TIMESTAMP '{main_time}' GROUP BY 1 ORDER BY n DESC, u.registrable_domain LIMIT 1"),
     )[0]["registrable_domain"]
         .as_str()
         .unwrap()

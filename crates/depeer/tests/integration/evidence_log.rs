@@ -104,7 +104,12 @@ fn every_message_is_logged_proved_and_a_changed_one_is_named() {
     assert_eq!(c1.size, 300);
     // One checkpoint per commit (how many commits depends on how the
     // workers frame the messages).
-    assert!(std::fs::read_dir(data.join("log/checkpoints")).unwrap().count() >= 1);
+    assert!(
+        std::fs::read_dir(data.join("log/checkpoints"))
+            .unwrap()
+            .count()
+            >= 1
+    );
 
     // One entry per message, the same hashes and times, queryable by SQL.
     let r = sql(
