@@ -89,6 +89,36 @@ pub enum IngestError {
     /// The read side could not answer (`depeer_ingest::read`).
     #[error(transparent)]
     ReadSide(#[from] crate::read::ReadError),
+    /// The evidence log or a dossier is missing, malformed or does not
+    /// verify (the message names the object, file and offset).
+    #[error(transparent)]
+    Evidence(#[from] depeer_evidence::EvidenceError),
+    /// The data directory has no evidence log yet.
+    #[error("{}: no evidence log; run `depeer ingest` into it first", .dir.display())]
+    NoLog {
+        /// The data directory.
+        dir: PathBuf,
+    },
+    /// A dossier subject that is not an AS, address, prefix or domain.
+    #[error("{subject:?} is not an AS (AS26780), an address, a prefix (a.b.c.d/n) or a domain")]
+    BadSubject {
+        /// As given.
+        subject: String,
+    },
+    /// No entry of the log is for this object.
+    #[error("no log entry for the object {sha256}")]
+    NotLogged {
+        /// The object's SHA-256 as given.
+        sha256: String,
+    },
+    /// A consistency proof was asked from a size the log never had.
+    #[error("cannot prove consistency from size {old} to the latest checkpoint's {latest}")]
+    BadSize {
+        /// The size asked for.
+        old: u64,
+        /// The latest checkpoint's size.
+        latest: u64,
+    },
 }
 
 fn found_text(problems: &[String]) -> String {

@@ -26,6 +26,8 @@
 //!   `depeer_analysis::rank`.
 //! * [`whatif`]: the dataset read for what-if depeering and its backtest.
 //! * [`report::gather`]: everything `depeer report` shows, as plain data.
+//! * [`evidence`]: the evidence log read back (`depeer log`: checkpoint,
+//!   proofs, the whole-store verification) and the dossiers.
 //!
 //! Inputs that cannot be used are quarantined with their bytes and a reason,
 //! and the run goes on; an [`IngestError`] means the run itself could not
@@ -45,6 +47,7 @@
 mod as2org;
 mod attribute;
 mod error;
+pub mod evidence;
 mod feed;
 mod input;
 mod ipasn;

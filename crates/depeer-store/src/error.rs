@@ -136,6 +136,9 @@ pub enum StoreError {
         /// How many messages it matches.
         count: usize,
     },
+    /// The evidence log (reading it, signing a checkpoint).
+    #[error("evidence log: {0}")]
+    Evidence(#[from] depeer_evidence::EvidenceError),
     /// Test hook: the commit stopped at an injected crash point.
     #[error("injected crash after commit step {step}")]
     InjectedCrash {

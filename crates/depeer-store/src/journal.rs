@@ -8,9 +8,10 @@
 //! 2. a manifest is written to `staging/<id>/COMMIT.tmp`, fsynced, renamed to
 //!    `staging/<id>/COMMIT`, and the directory fsynced: this rename is the
 //!    commit point;
-//! 3. each staged file is renamed to its final place (raw packs first, the
-//!    `messages` parts last, so a visible message row always finds its raw
-//!    bytes), then the files a table replacement retires are deleted;
+//! 3. each staged file is renamed to its final place (raw packs first, then
+//!    the evidence log's segment and checkpoint, the `messages` parts last,
+//!    so a visible message row always finds its raw bytes and its log
+//!    entry), then the files a table replacement retires are deleted;
 //! 4. `staging/<id>/` is removed.
 //!
 //! [`recover`] (run by `Store::open` under the writer lock) finishes step 3
@@ -151,14 +152,18 @@ impl Batch {
     }
 }
 
-/// Raw packs first, `messages` last, everything else between.
+/// Raw packs first, then the evidence log's segment and checkpoint (an
+/// entry never points at bytes that are not there), `messages` last,
+/// everything else between (a row is never visible without its entry).
 fn rename_rank(rel: &str) -> u8 {
     if rel.starts_with("raw/") {
         0
-    } else if rel.starts_with("tables/messages/") {
-        2
-    } else {
+    } else if rel.starts_with("log/") {
         1
+    } else if rel.starts_with("tables/messages/") {
+        3
+    } else {
+        2
     }
 }
 
@@ -212,8 +217,8 @@ fn check_rel(rel: &str) -> Result<(), &'static str> {
     if rel.starts_with('/') || rel.split('/').any(|c| c == ".." || c.is_empty()) {
         return Err("path outside the data directory");
     }
-    if !(rel.starts_with("tables/") || rel.starts_with("raw/")) {
-        return Err("path outside tables/ and raw/");
+    if !(rel.starts_with("tables/") || rel.starts_with("raw/") || rel.starts_with("log/")) {
+        return Err("path outside tables/, raw/ and log/");
     }
     Ok(())
 }

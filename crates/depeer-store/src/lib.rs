@@ -27,8 +27,10 @@
 //! ```
 
 mod attribution;
+mod audit;
 mod error;
 mod events;
+mod evidence;
 mod feeds;
 mod journal;
 mod parquet_io;
@@ -43,6 +45,7 @@ mod store;
 mod writer;
 
 pub use attribution::{AttributionRow, MessageScan, attribution_day};
+pub use audit::RawCheck;
 pub use error::{Result, StoreError};
 pub use events::{EVENTS, EventRow, events_schema};
 pub use journal::Recovery;

@@ -187,6 +187,16 @@ fn attribution() -> Schema {
     ]
 }
 
+fn evidence_log() -> Schema {
+    columns![
+        log_index: Int64,
+        kind: Utf8,
+        sha256: Utf8,
+        observed: Ts,
+        leaf_hash: Utf8,
+    ]
+}
+
 static TABLES: LazyLock<Vec<TableDef>> = LazyLock::new(|| {
     let t = |name, layout, schema| TableDef {
         name,
@@ -204,6 +214,7 @@ static TABLES: LazyLock<Vec<TableDef>> = LazyLock::new(|| {
         t("rib_state", Layout::Flat, rib_state()),
         t("feed_entries", Layout::Flat, feed_entries()),
         t("attribution", Layout::ByDay, attribution()),
+        t("evidence_log", Layout::Flat, evidence_log()),
     ]
 });
 
@@ -239,6 +250,8 @@ pub mod names {
     pub const FEED_ENTRIES: &str = "feed_entries";
     /// `attribution`
     pub const ATTRIBUTION: &str = "attribution";
+    /// `evidence_log`
+    pub const EVIDENCE_LOG: &str = "evidence_log";
 }
 
 pub(crate) fn schema_of(name: &str) -> SchemaRef {
@@ -285,9 +298,10 @@ mod tests {
             names::RIB_STATE,
             names::FEED_ENTRIES,
             names::ATTRIBUTION,
+            names::EVIDENCE_LOG,
         ] {
             assert!(table(n).is_some(), "{n}");
         }
-        assert_eq!(tables().len(), 10);
+        assert_eq!(tables().len(), 11);
     }
 }

@@ -84,11 +84,18 @@ pub(crate) struct Inner {
     pub(crate) seen: Mutex<Seen>,
     pub(crate) faults: Mutex<Faults>,
     pub(crate) recovery: Recovery,
+    /// The evidence log's writer side (key and tree edge); its lock also
+    /// orders the commits that add entries.
+    pub(crate) log: Mutex<depeer_evidence::Appender>,
 }
 
 impl Inner {
     pub(crate) fn seen(&self) -> MutexGuard<'_, Seen> {
         self.seen.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn log(&self) -> MutexGuard<'_, depeer_evidence::Appender> {
+        self.log.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn faults(&self) -> Faults {

@@ -67,6 +67,7 @@ impl Store {
         }
         let last_batch = last_batch_id(&dir)?;
         let seen = load_seen(&dir)?;
+        let log = crate::evidence::open_log(&dir)?;
         let inner = Inner {
             dir: dir.clone(),
             _lock: lock,
@@ -74,6 +75,7 @@ impl Store {
             seen: Mutex::new(seen),
             faults: Mutex::new(Faults::default()),
             recovery,
+            log: Mutex::new(log),
         };
         Ok(Store {
             inner: Arc::new(inner),

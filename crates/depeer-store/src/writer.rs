@@ -18,6 +18,7 @@ use depeer_core::{MessageObs, Quarantine, Timestamp, UrlObs};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Result, StoreError};
+use crate::evidence::{LogSegment, commit_logged, seconds_of};
 use crate::journal::{Batch, STAGING};
 use crate::parquet_io::{ts_builder, write_part};
 use crate::raw::{PackWriter, compress_raw};
@@ -170,6 +171,8 @@ struct Pending {
     n_quar: usize,
     keys: Vec<u128>,
     qkeys: Vec<u128>,
+    /// The evidence log entries of the stored messages.
+    log: LogSegment,
 }
 
 /// Appends messages, URLs and quarantined records; see the module docs.
@@ -258,6 +261,7 @@ impl MessageWriter {
             n_quar: 0,
             keys: Vec::with_capacity(cap),
             qkeys: Vec::new(),
+            log: LogSegment::default(),
         })
     }
 
@@ -419,6 +423,7 @@ impl MessageWriter {
             m.raw_inner_offset.append_value(i64_of(inner_offset));
             m.days.push(day);
             p.n_msgs += 1;
+            p.log.push("mail", &hex, seconds_of(msg.arrival_time.0));
             for u in urls {
                 p.urls.sha256.append_value(&hex);
                 p.urls.url.append_value(&u.url);
@@ -597,7 +602,7 @@ fn write_and_commit(inner: &Inner, mut p: Pending) -> Result<()> {
             &["sha256"],
         )?;
     }
-    p.batch.commit(inner.faults())
+    commit_logged(inner, p.batch, p.log)
 }
 
 impl MessageWriter {

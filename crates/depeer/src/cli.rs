@@ -72,6 +72,13 @@ pub enum Command {
     Export(cmd::export::Args),
     /// One self-contained HTML report: spam rate, events, botnets, ranking, graph, what-if.
     Report(cmd::report::Args),
+    /// The evidence log: verifier key, checkpoints, proofs, verification.
+    #[command(subcommand)]
+    Log(cmd::log::LogCommand),
+    /// Write an offline-verifiable dossier about an AS, address, prefix or domain.
+    Dossier(cmd::dossier::DossierArgs),
+    /// Check a dossier offline: hashes, inclusion proofs, the checkpoint's signature, claims.
+    Verify(cmd::dossier::VerifyArgs),
 }
 
 /// `depeer serve ...`
@@ -136,6 +143,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(Serve::Dnsbl(a)) => cmd::serve_dnsbl::run(&a),
         Command::Export(a) => cmd::export::run(&a),
         Command::Report(a) => cmd::report::run(&a),
+        Command::Log(c) => cmd::log::run(&c),
+        Command::Dossier(a) => cmd::dossier::run(&a),
+        Command::Verify(a) => cmd::dossier::verify(&a),
     }
 }
 

@@ -1,0 +1,135 @@
+//! The evidence log inside the store's commits. Whoever stores an evidence
+//! object (a raw message today) appends its entry to the batch's
+//! [`LogSegment`]; [`commit_logged`] then, under the log's lock, assigns
+//! the entries their indices, signs the checkpoint of the new size and
+//! stages the segment (`log/entries/`), the checkpoint (`log/checkpoints/`)
+//! and the `evidence_log` rows in the same journal batch as the rows and
+//! raw bytes they log. The journal renames raw packs first, then the log,
+//! then the tables, so no row is visible without its entry and no entry
+//! points at bytes that are not stored; a crash leaves the whole batch or
+//! none of it. Because the entries are added here and not by each command,
+//! every path that stores through the store (`ingest mail`, the trap, the
+//! workers) is logged.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, Int64Builder, RecordBatch, StringBuilder};
+use depeer_evidence::{Appender, ENTRY_PREFIX, checkpoint_rel, parse_segment, segment_rel};
+
+use crate::error::{Result, StoreError};
+use crate::journal::{Batch, STAGING, sync_file};
+use crate::parquet_io::{ts_builder, write_part};
+use crate::schema::{names, schema_of};
+use crate::state::Inner;
+
+/// The entries of one batch, as the exact bytes of the log.
+#[derive(Debug, Default)]
+pub(crate) struct LogSegment {
+    bytes: Vec<u8>,
+    count: usize,
+}
+
+impl LogSegment {
+    /// Appends `depeer-evidence/v1 KIND SHA256HEX OBSERVED\n` (the hex is
+    /// already lowercase; `observed` in UNIX seconds).
+    pub(crate) fn push(&mut self, kind: &str, sha256_hex: &str, observed: i64) {
+        let b = &mut self.bytes;
+        b.extend_from_slice(ENTRY_PREFIX.as_bytes());
+        b.push(b' ');
+        b.extend_from_slice(kind.as_bytes());
+        b.push(b' ');
+        b.extend_from_slice(sha256_hex.as_bytes());
+        b.push(b' ');
+        let mut buf = itoa_buf(observed);
+        b.append(&mut buf);
+        b.push(b'\n');
+        self.count += 1;
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+fn itoa_buf(v: i64) -> Vec<u8> {
+    v.to_string().into_bytes()
+}
+
+/// Whole UNIX seconds of a microsecond time (floor).
+pub(crate) fn seconds_of(micros: i64) -> i64 {
+    micros.div_euclid(1_000_000)
+}
+
+/// Commits `batch` with the log entries of `segment` (a plain commit when
+/// there are none).
+pub(crate) fn commit_logged(inner: &Inner, mut batch: Batch, segment: LogSegment) -> Result<()> {
+    if segment.is_empty() {
+        return batch.commit(inner.faults());
+    }
+    let mut log = inner.log();
+    let prepared = log.prepare(segment.bytes)?;
+    stage_file(&mut batch, &segment_rel(prepared.start), &prepared.segment)?;
+    stage_file(
+        &mut batch,
+        &checkpoint_rel(prepared.size),
+        prepared.checkpoint.as_bytes(),
+    )?;
+    let rb = log_rows(prepared.start, &prepared.segment)?;
+    let rel = format!(
+        "tables/{}/part-{}-log.parquet",
+        names::EVIDENCE_LOG,
+        batch.id()
+    );
+    write_part(&mut batch, &rel, &rb, &["sha256", "leaf_hash"])?;
+    let id = batch.id().to_string();
+    let seg_final = inner.dir.join(segment_rel(prepared.start));
+    let r = batch.commit(inner.faults());
+    // Committed when the commit returned, or when it stopped after its
+    // commit point (the manifest is there, or the segment already moved).
+    let committed = r.is_ok()
+        || inner.dir.join(STAGING).join(&id).join("COMMIT").exists()
+        || seg_final.exists();
+    if committed {
+        log.advance(prepared);
+    }
+    r
+}
+
+fn stage_file(batch: &mut Batch, rel: &str, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let (path, mut f) = batch.create(rel)?;
+    f.write_all(bytes).map_err(StoreError::io("write", &path))?;
+    sync_file(&path, f)
+}
+
+/// The `evidence_log` rows of a segment starting at `start`.
+fn log_rows(start: u64, segment: &[u8]) -> Result<RecordBatch> {
+    let entries = parse_segment(segment)?;
+    let n = entries.len();
+    let mut idx = Int64Builder::with_capacity(n);
+    let mut kind = StringBuilder::with_capacity(n, n * 4);
+    let mut sha = StringBuilder::with_capacity(n, n * 64);
+    let mut obs = ts_builder(n);
+    let mut leaf = StringBuilder::with_capacity(n, n * 64);
+    for (i, (_, e)) in entries.iter().enumerate() {
+        idx.append_value(i64::try_from(start + i as u64).unwrap_or(i64::MAX));
+        kind.append_value(&e.kind);
+        sha.append_value(e.sha256_hex());
+        obs.append_value(e.observed.saturating_mul(1_000_000));
+        leaf.append_value(hex::encode(e.leaf_hash()));
+    }
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(idx.finish()),
+        Arc::new(kind.finish()),
+        Arc::new(sha.finish()),
+        Arc::new(obs.finish()),
+        Arc::new(leaf.finish()),
+    ];
+    RecordBatch::try_new(schema_of(names::EVIDENCE_LOG), cols)
+        .map_err(StoreError::arrow(names::EVIDENCE_LOG))
+}
+
+/// Opens the log of a data directory for the writer (after recovery).
+pub(crate) fn open_log(dir: &std::path::Path) -> Result<Appender> {
+    Ok(Appender::open(dir)?)
+}
