@@ -72,6 +72,8 @@ pub enum Command {
     Export(cmd::export::Args),
     /// One self-contained HTML report: spam rate, events, botnets, ranking, graph, what-if.
     Report(cmd::report::Args),
+    /// A live SMTP spamtrap: accepts mail, stores it durably through the mail pipeline.
+    Trap(cmd::trap::Args),
 }
 
 /// `depeer serve ...`
@@ -136,6 +138,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(Serve::Dnsbl(a)) => cmd::serve_dnsbl::run(&a),
         Command::Export(a) => cmd::export::run(&a),
         Command::Report(a) => cmd::report::run(&a),
+        Command::Trap(a) => cmd::trap::run(&a),
     }
 }
 
