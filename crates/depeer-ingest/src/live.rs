@@ -25,9 +25,10 @@
 //! Group commit: while one batch commits, the next one collects whatever
 //! the sessions submit, so the batch size follows the load.
 
+use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -53,11 +54,16 @@ pub struct LiveOptions {
     pub attribute: Option<crate::AttributeOptions>,
     /// How often attribution runs while messages arrive.
     pub attribute_every: Duration,
+    /// Commits that may run at once. A commit mostly waits for fsync, so
+    /// while one batch is being made durable the next one is written:
+    /// throughput follows the disk's fsync concurrency, not its latency.
+    pub committers: usize,
 }
 
 impl LiveOptions {
-    /// Defaults for `data`: batches of up to 10,000 messages, attribution
-    /// with the built-in rules every 60 s and at close.
+    /// Defaults for `data`: batches of up to 10,000 messages, up to four
+    /// commits at once, attribution with the built-in rules every 60 s and
+    /// at close.
     pub fn new(data: PathBuf) -> Self {
         LiveOptions {
             data,
@@ -68,6 +74,7 @@ impl LiveOptions {
                 rules: None,
             }),
             attribute_every: Duration::from_secs(60),
+            committers: 4,
         }
     }
 }
@@ -237,7 +244,7 @@ impl LiveMail {
         };
         let thread = std::thread::Builder::new()
             .name("live-commit".into())
-            .spawn(move || Committer::new(store, opts).run(&rx))
+            .spawn(move || run_committers(&store, &opts, &rx))
             .map_err(|_| IngestError::Thread {
                 thread: "live-commit",
             })?;
@@ -266,33 +273,97 @@ impl LiveMail {
     }
 }
 
-/// The committer thread's state.
+/// Runs the committers until every sender is gone, then the last
+/// attribution; returns the counts of all of them.
+fn run_committers(
+    store: &Arc<Store>,
+    opts: &LiveOptions,
+    rx: &Receiver<Item>,
+) -> Result<LiveSummary, IngestError> {
+    let shared = Arc::new(Shared {
+        unattributed: AtomicU64::new(0),
+        attributing: Mutex::new(None),
+        last_attribution: Mutex::new(Instant::now()),
+        seq: AtomicU64::new(0),
+        inflight: Mutex::new(BTreeSet::new()),
+        failed: Mutex::new(HashSet::new()),
+        settled: Condvar::new(),
+    });
+    let parts: Vec<LiveSummary> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..opts.committers.max(1))
+            .map(|_| {
+                let mut c = Committer {
+                    store: Arc::clone(store),
+                    opts: opts.clone(),
+                    shared: Arc::clone(&shared),
+                    zstd: FrameCompressor::new(),
+                    summary: LiveSummary::default(),
+                };
+                let rx = rx.clone();
+                scope.spawn(move || {
+                    c.run(&rx);
+                    c.summary
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    let mut summary = LiveSummary::default();
+    for p in parts {
+        summary.submitted += p.submitted;
+        summary.stored += p.stored;
+        summary.duplicate += p.duplicate;
+        summary.quarantined += p.quarantined;
+        summary.failed += p.failed;
+        summary.commits += p.commits;
+        summary.max_batch = summary.max_batch.max(p.max_batch);
+    }
+    if let Some(t) = lock(&shared.attributing).take() {
+        let _ = t.join();
+    }
+    if shared.unattributed.load(Ordering::Relaxed) > 0
+        && let Some(a) = &opts.attribute
+    {
+        summary.attribution = Some(crate::attribute(store, a)?);
+    }
+    Ok(summary)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What the committers share.
+struct Shared {
+    /// New messages since the last attribution started.
+    unattributed: AtomicU64,
+    /// Attribution running in the background, if any.
+    attributing: Mutex<Option<std::thread::JoinHandle<()>>>,
+    last_attribution: Mutex<Instant>,
+    /// Batch numbers.
+    seq: AtomicU64,
+    /// Batches being written or committed.
+    inflight: Mutex<BTreeSet<u64>>,
+    /// Batches whose commit failed.
+    failed: Mutex<HashSet<u64>>,
+    /// Signalled when a batch leaves `inflight`.
+    settled: Condvar,
+}
+
+/// One committer thread's state.
 struct Committer {
     store: Arc<Store>,
     opts: LiveOptions,
+    shared: Arc<Shared>,
     zstd: FrameCompressor,
     summary: LiveSummary,
-    /// Attribution running in the background, if any.
-    attributing: Option<std::thread::JoinHandle<()>>,
-    last_attribution: Instant,
-    /// New messages since the last attribution started.
-    unattributed: u64,
 }
 
 impl Committer {
-    fn new(store: Arc<Store>, opts: LiveOptions) -> Self {
-        Committer {
-            store,
-            opts,
-            zstd: FrameCompressor::new(),
-            summary: LiveSummary::default(),
-            attributing: None,
-            last_attribution: Instant::now(),
-            unattributed: 0,
-        }
-    }
-
-    fn run(mut self, rx: &Receiver<Item>) -> Result<LiveSummary, IngestError> {
+    fn run(&mut self, rx: &Receiver<Item>) {
         let max = self.opts.max_batch.max(1);
         let mut batch: Vec<Item> = Vec::new();
         loop {
@@ -300,7 +371,7 @@ impl Committer {
             match rx.recv_timeout(self.opts.attribute_every.max(Duration::from_millis(100))) {
                 Ok(first) => batch.push(first),
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                    self.maybe_attribute(false);
+                    self.maybe_attribute();
                     continue;
                 }
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
@@ -312,37 +383,31 @@ impl Committer {
                 }
             }
             self.commit(&mut batch);
-            self.maybe_attribute(false);
+            self.maybe_attribute();
         }
-        if let Some(t) = self.attributing.take() {
-            let _ = t.join();
-        }
-        if self.unattributed > 0
-            && let Some(a) = &self.opts.attribute
-        {
-            self.summary.attribution = Some(crate::attribute(&self.store, a)?);
-        }
-        Ok(self.summary)
     }
 
     /// Starts attribution on its own thread when it is due and none runs.
-    fn maybe_attribute(&mut self, force: bool) {
-        if self.unattributed == 0 || self.opts.attribute.is_none() {
+    fn maybe_attribute(&mut self) {
+        let sh = &self.shared;
+        if sh.unattributed.load(Ordering::Relaxed) == 0 || self.opts.attribute.is_none() {
             return;
         }
-        if self.attributing.as_ref().is_some_and(|t| !t.is_finished()) {
+        let mut running = lock(&sh.attributing);
+        if running.as_ref().is_some_and(|t| !t.is_finished()) {
             return;
         }
-        if !force && self.last_attribution.elapsed() < self.opts.attribute_every {
+        let mut last = lock(&sh.last_attribution);
+        if last.elapsed() < self.opts.attribute_every {
             return;
         }
-        if let Some(t) = self.attributing.take() {
+        if let Some(t) = running.take() {
             let _ = t.join();
         }
         let (store, opts) = (Arc::clone(&self.store), self.opts.attribute.clone());
-        self.last_attribution = Instant::now();
-        self.unattributed = 0;
-        self.attributing = std::thread::Builder::new()
+        *last = Instant::now();
+        sh.unattributed.store(0, Ordering::Relaxed);
+        *running = std::thread::Builder::new()
             .name("live-attribute".into())
             .spawn(move || {
                 if let Some(a) = opts
@@ -352,6 +417,35 @@ impl Committer {
                 }
             })
             .ok();
+    }
+
+    /// A message found already stored may be in a batch still committing
+    /// (or failing) on another thread: its answer waits for every batch
+    /// that was in flight when this one was written, and is a failure if
+    /// one of them failed.
+    fn settle_duplicates(&self, before: &[u64], acks: &mut [LiveAck]) {
+        if !acks.iter().any(|a| matches!(a, LiveAck::Duplicate { .. })) {
+            return;
+        }
+        let sh = &self.shared;
+        let mut inflight = lock(&sh.inflight);
+        while before.iter().any(|b| inflight.contains(b)) {
+            inflight = sh
+                .settled
+                .wait(inflight)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        drop(inflight);
+        let failed = lock(&sh.failed);
+        if before.iter().any(|b| failed.contains(b)) {
+            for a in acks.iter_mut() {
+                if matches!(a, LiveAck::Duplicate { .. }) {
+                    *a = LiveAck::Failed {
+                        detail: "the batch holding the same message failed".into(),
+                    };
+                }
+            }
+        }
     }
 
     /// Writes and commits one batch, then resolves its callbacks.
@@ -367,8 +461,24 @@ impl Committer {
                 raw_bytes: u64::MAX,
             });
         let mut acks: Vec<LiveAck> = Vec::with_capacity(batch.len());
+        let seq = self.shared.seq.fetch_add(1, Ordering::Relaxed);
+        lock(&self.shared.inflight).insert(seq);
         let result = self.write(&mut writer, batch, &mut acks);
+        // The batches that may hold the originals of this one's duplicates.
+        let before: Vec<u64> = lock(&self.shared.inflight)
+            .iter()
+            .copied()
+            .filter(|&b| b != seq)
+            .collect();
         let result = result.and_then(|()| writer.finish());
+        if result.is_err() {
+            lock(&self.shared.failed).insert(seq);
+        }
+        lock(&self.shared.inflight).remove(&seq);
+        self.shared.settled.notify_all();
+        if result.is_ok() {
+            self.settle_duplicates(&before, &mut acks);
+        }
         match result {
             Ok(()) => {
                 self.summary.commits += 1;
@@ -376,7 +486,7 @@ impl Committer {
                     match a {
                         LiveAck::Stored { .. } => {
                             self.summary.stored += 1;
-                            self.unattributed += 1;
+                            self.shared.unattributed.fetch_add(1, Ordering::Relaxed);
                         }
                         LiveAck::Duplicate { .. } => self.summary.duplicate += 1,
                         LiveAck::Quarantined { .. } => self.summary.quarantined += 1,
@@ -475,4 +585,66 @@ fn hex(b: &[u8; 32]) -> String {
         let _ = write!(s, "{x:02x}");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(raw: &[u8]) -> LiveMessage {
+        LiveMessage {
+            raw: raw.to_vec(),
+            envelope: SmtpEnvelope {
+                peer_ip: "192.0.2.9".parse().unwrap(),
+                helo: Some("bot.example".into()),
+                mail_from: Some("a@x.example".into()),
+                rcpt_to: vec!["b@trap.example".into()],
+                tls: None,
+                anomalies: vec![],
+            },
+            received_at: Timestamp(1_700_000_000_000_000),
+            source: "smtp:test".into(),
+        }
+    }
+
+    #[test]
+    fn every_message_is_resolved_once_after_its_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts = LiveOptions::new(dir.path().join("data"));
+        opts.attribute = None;
+        let sink = LiveMail::open(opts).unwrap();
+        let tx = sink.sender().unwrap();
+        let (ack_tx, ack_rx) = std::sync::mpsc::channel();
+        let one = b"From: a@x.example\r\nSubject: one\r\n\r\nhttp://one.example/\r\n";
+        for raw in [&one[..], &one[..], b"\x00\x01 not a message"] {
+            let ack_tx = ack_tx.clone();
+            tx.submit(msg(raw), Box::new(move |a| ack_tx.send(a).unwrap()));
+        }
+        let mut acks: Vec<LiveAck> = (0..3).map(|_| ack_rx.recv().unwrap()).collect();
+        acks.sort_by_key(|a| format!("{a:?}"));
+        assert!(acks.iter().all(LiveAck::is_durable), "{acks:?}");
+        assert_eq!(
+            acks.iter()
+                .filter(|a| matches!(a, LiveAck::Stored { .. }))
+                .count(),
+            1
+        );
+        assert_eq!(
+            acks.iter()
+                .filter(|a| matches!(a, LiveAck::Duplicate { .. }))
+                .count(),
+            1
+        );
+        drop(tx);
+        let s = sink.close().unwrap();
+        assert_eq!((s.submitted, s.stored, s.duplicate), (3, 1, 1));
+        assert_eq!(s.quarantined + s.stored + s.duplicate, 3, "{s:?}");
+        // Visible with its relay and envelope.
+        let rows = depeer_store::sql(
+            &dir.path().join("data"),
+            "SELECT relay_ip, smtp_helo, smtp_rcpt_to FROM messages",
+        )
+        .unwrap();
+        assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+    }
 }

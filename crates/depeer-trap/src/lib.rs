@@ -70,6 +70,8 @@ pub struct TrapOptions {
     pub limits: Limits,
     /// At most this many messages per commit.
     pub max_batch: usize,
+    /// Commits that may run at once (see [`depeer_ingest::LiveOptions`]).
+    pub committers: usize,
     /// How often the new messages are attributed while the trap runs
     /// (`None`: never, not even at the end).
     pub attribute_every: Option<Duration>,
@@ -94,6 +96,7 @@ impl TrapOptions {
             starttls: true,
             limits: Limits::default(),
             max_batch: 10_000,
+            committers: 4,
             attribute_every: Some(Duration::from_secs(60)),
         }
     }
@@ -216,6 +219,7 @@ impl Trap {
     pub fn run(self) -> Result<TrapSummary, TrapError> {
         let mut live = LiveOptions::new(self.opts.data.clone());
         live.max_batch = self.opts.max_batch;
+        live.committers = self.opts.committers.max(1);
         match self.opts.attribute_every {
             Some(every) => live.attribute_every = every,
             None => live.attribute = None,

@@ -65,6 +65,9 @@ pub struct Args {
     /// Do not attribute messages (leave it to `depeer attribute`).
     #[arg(long)]
     pub no_attribute: bool,
+    /// Commits that may run at once (group commit: each takes every message waiting).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub committers: usize,
 }
 
 /// `10M`, `512K`, `1G` (binary) or plain bytes.
@@ -100,6 +103,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     opts.cert.clone_from(&args.cert);
     opts.key.clone_from(&args.key);
     opts.starttls = !args.no_starttls;
+    opts.committers = args.committers.max(1);
     opts.limits.command_timeout = Duration::from_secs(args.command_timeout.max(1));
     opts.limits.data_timeout = Duration::from_secs(args.data_timeout.max(1));
     opts.limits.session_timeout = Duration::from_secs(args.session_timeout.max(1));
