@@ -25,7 +25,7 @@
 //! Group commit: while one batch commits, the next one collects whatever
 //! the sessions submit, so the batch size follows the load.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -286,7 +286,7 @@ fn run_committers(
         last_attribution: Mutex::new(Instant::now()),
         seq: AtomicU64::new(0),
         inflight: Mutex::new(BTreeSet::new()),
-        failed: Mutex::new(HashSet::new()),
+        failures: AtomicU64::new(0),
         settled: Condvar::new(),
     });
     let parts: Vec<LiveSummary> = std::thread::scope(|scope| {
@@ -347,8 +347,8 @@ struct Shared {
     seq: AtomicU64,
     /// Batches being written or committed.
     inflight: Mutex<BTreeSet<u64>>,
-    /// Batches whose commit failed.
-    failed: Mutex<HashSet<u64>>,
+    /// Batch commits that failed so far.
+    failures: AtomicU64,
     /// Signalled when a batch leaves `inflight`.
     settled: Condvar,
 }
@@ -422,8 +422,10 @@ impl Committer {
     /// A message found already stored may be in a batch still committing
     /// (or failing) on another thread: its answer waits for every batch
     /// that was in flight when this one was written, and is a failure if
-    /// one of them failed.
-    fn settle_duplicates(&self, before: &[u64], acks: &mut [LiveAck]) {
+    /// any batch failed since this one started (conservative: a batch that
+    /// failed before it started had forgotten its keys, so its messages
+    /// were not duplicates here).
+    fn settle_duplicates(&self, before: &[u64], failures: u64, acks: &mut [LiveAck]) {
         if !acks.iter().any(|a| matches!(a, LiveAck::Duplicate { .. })) {
             return;
         }
@@ -436,12 +438,11 @@ impl Committer {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
         }
         drop(inflight);
-        let failed = lock(&sh.failed);
-        if before.iter().any(|b| failed.contains(b)) {
+        if sh.failures.load(Ordering::SeqCst) != failures {
             for a in acks.iter_mut() {
                 if matches!(a, LiveAck::Duplicate { .. }) {
                     *a = LiveAck::Failed {
-                        detail: "the batch holding the same message failed".into(),
+                        detail: "a batch that may hold the same message failed".into(),
                     };
                 }
             }
@@ -462,6 +463,7 @@ impl Committer {
             });
         let mut acks: Vec<LiveAck> = Vec::with_capacity(batch.len());
         let seq = self.shared.seq.fetch_add(1, Ordering::Relaxed);
+        let failures = self.shared.failures.load(Ordering::SeqCst);
         lock(&self.shared.inflight).insert(seq);
         let result = self.write(&mut writer, batch, &mut acks);
         // The batches that may hold the originals of this one's duplicates.
@@ -472,12 +474,12 @@ impl Committer {
             .collect();
         let result = result.and_then(|()| writer.finish());
         if result.is_err() {
-            lock(&self.shared.failed).insert(seq);
+            self.shared.failures.fetch_add(1, Ordering::SeqCst);
         }
         lock(&self.shared.inflight).remove(&seq);
         self.shared.settled.notify_all();
         if result.is_ok() {
-            self.settle_duplicates(&before, &mut acks);
+            self.settle_duplicates(&before, failures, &mut acks);
         }
         match result {
             Ok(()) => {
