@@ -458,7 +458,11 @@ impl Committer {
             .store
             .message_writer()
             .with_limits(depeer_store::BatchLimits {
-                messages: usize::MAX,
+                // The writer sizes its column builders by this limit: the
+                // batch's own size (a commit of 20 messages does not reserve
+                // room for a million); it commits once, when the last
+                // message is added or at `finish`.
+                messages: batch.len().max(1),
                 raw_bytes: u64::MAX,
             });
         let mut acks: Vec<LiveAck> = Vec::with_capacity(batch.len());
