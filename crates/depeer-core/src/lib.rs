@@ -10,6 +10,7 @@
 
 mod feed;
 mod obs;
+mod smtp;
 mod source;
 #[cfg(feature = "test-support")]
 pub mod test_support;
@@ -20,6 +21,7 @@ pub use obs::{
     ArrivalSource, AsLinkObs, AsNameObs, MessageObs, Relationship, RibStateObs, RouteObs,
     RoutingEventKind, RoutingEventObs, UrlObs,
 };
+pub use smtp::SmtpEnvelope;
 pub use source::{Quarantine, SourceRef};
 pub use time::{Timestamp, TimestampError, civil_from_days, days_from_civil};
 

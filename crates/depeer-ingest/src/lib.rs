@@ -12,6 +12,8 @@
 //! * [`ingest_as2org`]: AS names and organisations into `as_names`.
 //! * [`ingest_feed`]: threat feeds (C&C, URL, passive DNS, bot and network
 //!   lists) into `feed_entries`.
+//! * [`LiveMail`]: a long-lived sink for mail received live (the SMTP
+//!   trap): each message resolved when its batch is committed and fsynced.
 //! * [`attribute`]: botnet attribution of the stored messages into
 //!   `attribution` (also run by [`ingest_mail`] for the messages it stores);
 //!   [`botnets`]: the botnet table of a window.
@@ -52,6 +54,7 @@ mod feed;
 mod input;
 mod ipasn;
 mod listings;
+mod live;
 mod mail;
 mod mrt;
 mod progress;
@@ -69,6 +72,7 @@ pub use error::IngestError;
 pub use feed::{FeedIngestOptions, FeedSummary, ingest_feed};
 pub use ipasn::{IpasnOptions, IpasnQuarantine, IpasnSummary, ingest_ipasn};
 pub use listings::{DataZoneFile, ListingOptions, RogueAs, listings, write_data_zones};
+pub use live::{LiveAck, LiveDone, LiveMail, LiveMessage, LiveOptions, LiveSender, LiveSummary};
 pub use mail::{MailOptions, MailSummary, ingest_mail};
 pub use mrt::{MrtOptions, MrtSummary, collector_name, dump_mrt, ingest_mrt};
 pub use progress::{NoProgress, Progress};

@@ -75,6 +75,14 @@ fn messages() -> Schema {
         raw_offset: Int64,
         raw_len: Int64,
         raw_inner_offset: Int64,
+        // Added for `depeer trap` (issue 23): null for messages read from
+        // files and absent from older parts, which read as null.
+        smtp_peer_ip: Utf8?,
+        smtp_helo: Utf8?,
+        smtp_mail_from: Utf8?,
+        smtp_rcpt_to: Utf8?,
+        smtp_tls: Utf8?,
+        smtp_anomalies: Utf8?,
     ]
 }
 

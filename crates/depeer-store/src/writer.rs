@@ -14,7 +14,7 @@ use datafusion::arrow::array::{
     TimestampMicrosecondBuilder, UInt32Array,
 };
 use datafusion::arrow::compute::take_record_batch;
-use depeer_core::{MessageObs, Quarantine, Timestamp, UrlObs};
+use depeer_core::{MessageObs, Quarantine, SmtpEnvelope, Timestamp, UrlObs};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Result, StoreError};
@@ -62,6 +62,9 @@ pub struct FrameMember {
     /// Where its raw bytes start in the decompressed frame (`msg.size`
     /// bytes long).
     pub inner_offset: u64,
+    /// The SMTP envelope when the message was received live (`depeer
+    /// trap`); `None` for messages read from files.
+    pub smtp: Option<SmtpEnvelope>,
 }
 
 impl FrameMember {
@@ -71,7 +74,14 @@ impl FrameMember {
             msg,
             urls,
             inner_offset,
+            smtp: None,
         }
+    }
+
+    /// The same member with the SMTP envelope it was received with.
+    pub fn with_smtp(mut self, smtp: SmtpEnvelope) -> Self {
+        self.smtp = Some(smtp);
+        self
     }
 }
 
@@ -135,6 +145,12 @@ table_builders!(MessageCols for names::MESSAGES {
     raw_offset: Int,
     raw_len: Int,
     raw_inner_offset: Int,
+    smtp_peer_ip: Text(0),
+    smtp_helo: Text(0),
+    smtp_mail_from: Text(0),
+    smtp_rcpt_to: Text(0),
+    smtp_tls: Text(0),
+    smtp_anomalies: Text(0),
 });
 
 table_builders!(UrlCols for names::MESSAGE_URLS {
@@ -363,6 +379,7 @@ impl MessageWriter {
         for (m, o) in members.iter().zip(outcomes) {
             if matches!(o, AddOutcome::Stored) {
                 self.append_row(&m.msg, &m.urls, offset, frame.len() as u64, m.inner_offset);
+                self.append_smtp(m.smtp.as_ref());
             }
         }
         Ok(())
@@ -436,6 +453,30 @@ impl MessageWriter {
         }
         self.hexbuf = hex;
         self.ipbuf = ipbuf;
+    }
+
+    /// The `smtp_*` columns of the row just appended (all null without an
+    /// envelope).
+    fn append_smtp(&mut self, smtp: Option<&SmtpEnvelope>) {
+        let m = &mut self.pending().msgs;
+        match smtp {
+            Some(e) => {
+                m.smtp_peer_ip.append_value(e.peer_ip.to_string());
+                m.smtp_helo.append_option(e.helo.as_deref());
+                m.smtp_mail_from.append_option(e.mail_from.as_deref());
+                m.smtp_rcpt_to.append_value(e.rcpt_to_json());
+                m.smtp_tls.append_option(e.tls.as_deref());
+                m.smtp_anomalies.append_option(e.anomalies_text());
+            }
+            None => {
+                m.smtp_peer_ip.append_null();
+                m.smtp_helo.append_null();
+                m.smtp_mail_from.append_null();
+                m.smtp_rcpt_to.append_null();
+                m.smtp_tls.append_null();
+                m.smtp_anomalies.append_null();
+            }
+        }
     }
 
     /// Adds a quarantined record and keeps its bytes (in the batch's

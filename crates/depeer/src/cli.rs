@@ -79,6 +79,8 @@ pub enum Command {
     Dossier(cmd::dossier::DossierArgs),
     /// Check a dossier offline: hashes, inclusion proofs, the checkpoint's signature, claims.
     Verify(cmd::dossier::VerifyArgs),
+    /// A live SMTP spamtrap: accepts mail, stores it durably through the mail pipeline.
+    Trap(cmd::trap::Args),
 }
 
 /// `depeer serve ...`
@@ -146,6 +148,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Log(c) => cmd::log::run(&c),
         Command::Dossier(a) => cmd::dossier::run(&a),
         Command::Verify(a) => cmd::dossier::verify(&a),
+        Command::Trap(a) => cmd::trap::run(&a),
     }
 }
 

@@ -10,6 +10,7 @@
 
 mod attribution;
 mod read_only;
+mod schema_evolution;
 
 use std::path::Path;
 

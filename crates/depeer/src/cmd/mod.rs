@@ -25,4 +25,5 @@ pub mod serve_dnsbl;
 pub mod show;
 pub mod sim;
 pub mod sql;
+pub mod trap;
 pub mod whatif;

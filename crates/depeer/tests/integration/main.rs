@@ -25,4 +25,5 @@ mod route;
 mod sim_feeds;
 mod sim_ingest;
 mod support;
+mod trap;
 mod whatif;
