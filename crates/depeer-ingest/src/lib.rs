@@ -49,6 +49,7 @@ mod feed;
 mod input;
 mod ipasn;
 mod listings;
+pub mod lookup;
 mod mail;
 mod mrt;
 mod progress;
@@ -69,4 +70,6 @@ pub use listings::{DataZoneFile, ListingOptions, RogueAs, listings, write_data_z
 pub use mail::{MailOptions, MailSummary, ingest_mail};
 pub use mrt::{MrtOptions, MrtSummary, collector_name, dump_mrt, ingest_mrt};
 pub use progress::{NoProgress, Progress};
-pub use rank::{RankOptions, RankReport, rank, read_rank_input};
+pub use rank::{
+    RankOptions, RankReport, explain_json, rank, rank_json, rank_row_json, read_rank_input,
+};

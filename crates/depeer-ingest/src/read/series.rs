@@ -134,3 +134,18 @@ fn add_split(b: &mut Bucketer, t: i64, keys: &[String]) {
         b.add(t, k, w);
     }
 }
+
+/// `depeer series --json` (and `/api/v1/series`): `[{"time","key","value"}]`.
+pub fn to_json(rows: &[SeriesRow]) -> serde_json::Value {
+    serde_json::Value::Array(
+        rows.iter()
+            .map(|r| {
+                serde_json::json!({
+                    "time": Timestamp(r.start).to_rfc3339(),
+                    "key": r.key,
+                    "value": r.value,
+                })
+            })
+            .collect(),
+    )
+}

@@ -498,7 +498,7 @@ fn not_built(out: &mut dyn Write) -> anyhow::Result<()> {
         "change-point detection of the drop and its attribution to the routing events",
         "ranking of rogue networks before the event",
         "what-if prediction beside what happened",
-        "DNS blocklist, exports, HTTP API and dashboard",
+        "DNS blocklist and exports",
     ] {
         writeln!(out, "   - {stage}: not built yet")?;
     }
@@ -537,6 +537,18 @@ fn report(
             }
         }
         Err(e) => writeln!(out, "   {e:#}")?,
+    }
+    writeln!(out, "\n9. The dashboard and the API (depeer serve)")?;
+    if kept {
+        writeln!(
+            out,
+            "   depeer serve http --data {data}    then open http://127.0.0.1:8080/"
+        )?;
+    } else {
+        writeln!(
+            out,
+            "   rerun with --out DIR to keep the data, then: depeer serve http --data DIR/data   (http://127.0.0.1:8080/)"
+        )?;
     }
     Ok(())
 }

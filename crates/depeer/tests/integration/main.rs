@@ -13,6 +13,7 @@ mod cli_output;
 mod demo;
 mod depends;
 mod export;
+mod http;
 mod ingest_feed;
 mod ingest_mail;
 mod ingest_mrt;
