@@ -12,8 +12,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::api::AppState;
-
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
                    object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
@@ -137,8 +135,8 @@ async fn asset(Path(name): Path<String>) -> Response {
     r
 }
 
-/// The dashboard's routes.
-pub(crate) fn routes() -> Router<AppState> {
+/// The dashboard's routes (they need no state).
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/", get(overview))
         .route("/lookup", get(lookup))

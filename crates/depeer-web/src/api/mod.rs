@@ -57,6 +57,7 @@ use schema::Page;
         handlers::whatif,
         handlers::backtest,
     ),
+    components(schemas(schema::ErrorBody, schema::ErrorDetail)),
     tags(
         (name = "lookups", description = "One address, prefix, AS or domain"),
         (name = "analyses", description = "The commands' --json answers"),
