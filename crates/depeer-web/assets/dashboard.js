@@ -359,7 +359,7 @@
     });
     box.setAttribute('data-nodes', String(cy.nodes().length));
     box.setAttribute('data-edges', String(cy.edges().length));
-    note(parent, 'Red: AS' + asn + '; blue: its upstreams; green: its customers; purple: botnets whose C&C servers or advertised sites it hosted in the 24 h before ' + (dep ? dep.at : '-') + ' (edge width: share of the spam).');
+    note(parent, 'Red: AS' + asn + '; blue: its upstreams; green: its customers; purple: botnets whose C&C servers or advertised sites it hosted in the 30 days before ' + (dep ? dep.at : '-') + ' (edge width: share of the spam).');
   }
   function asPage() {
     var asn = document.body.getAttribute('data-asn');
