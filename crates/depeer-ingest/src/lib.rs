@@ -55,6 +55,7 @@ mod input;
 mod ipasn;
 mod listings;
 mod live;
+pub mod lookup;
 mod mail;
 mod mrt;
 mod progress;
@@ -76,4 +77,7 @@ pub use live::{LiveAck, LiveDone, LiveMail, LiveMessage, LiveOptions, LiveSender
 pub use mail::{MailOptions, MailSummary, ingest_mail};
 pub use mrt::{MrtOptions, MrtSummary, collector_name, dump_mrt, ingest_mrt};
 pub use progress::{NoProgress, Progress};
-pub use rank::{RankListing, RankOptions, RankReport, rank, ranked_rogue_ases, read_rank_input};
+pub use rank::{
+    RankListing, RankOptions, RankReport, explain_json, rank, rank_json, rank_row_json,
+    ranked_rogue_ases, read_rank_input,
+};

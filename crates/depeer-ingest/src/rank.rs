@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use depeer_analysis::rank::{
-    AsName, By, Listing, ListingKind, Message, Method, RankInput, Ranking, RoutingEvent, Weights,
+    AsName, By, EvidenceRow, Explanation, Listing, ListingKind, Message, Method, RankInput,
+    RankRow, Ranking, RoutingEvent, Weights,
 };
 use depeer_core::Timestamp;
 use depeer_store::Dataset;
@@ -262,4 +263,78 @@ pub fn ranked_rogue_ases(
             source: "depeer-rank".to_string(),
         })
         .collect())
+}
+
+/// One row of `depeer rank --json` (and of `/api/v1/rank`).
+pub fn rank_row_json(r: &RankRow, by: By) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "rank": r.rank,
+        "asn": r.asn,
+        "org": r.org,
+        "score": r.score,
+        "features": r.features,
+    });
+    if let (By::Prefix, Some(o)) = (by, v.as_object_mut()) {
+        o.insert("prefix".into(), serde_json::json!(r.prefix));
+    }
+    v
+}
+
+/// `depeer rank --json` (and `/api/v1/rank`): the first `top` rows.
+pub fn rank_json(r: &RankReport, by: By, top: usize) -> serde_json::Value {
+    let ranking: Vec<serde_json::Value> = r
+        .ranking
+        .rows
+        .iter()
+        .take(top)
+        .map(|x| rank_row_json(x, by))
+        .collect();
+    let at = Timestamp(r.ranking.at).to_rfc3339();
+    serde_json::json!({"at": at, "by": by.as_str(), "ranking": ranking})
+}
+
+fn evidence_json(e: &EvidenceRow) -> serde_json::Value {
+    let time = |t: i64| Timestamp(t).to_rfc3339();
+    serde_json::json!({
+        "kind": e.kind,
+        "indicator": e.indicator,
+        "address": e.address,
+        "family": e.family,
+        "prefix": e.prefix,
+        "first_seen": time(e.first),
+        "last_seen": time(e.last),
+        "messages": e.messages,
+        "sources": e.sources,
+        "sample": e.sample,
+        "detail": e.detail,
+    })
+}
+
+/// `depeer explain --json` (and `/api/v1/explain/{asn}`): each feature of
+/// one AS with its evidence rows.
+pub fn explain_json(x: &Explanation, at: i64, window: &str) -> serde_json::Value {
+    let features: serde_json::Map<String, serde_json::Value> = x
+        .features
+        .iter()
+        .map(|(k, f)| {
+            (
+                k.clone(),
+                serde_json::json!({
+                    "value": f.value,
+                    "contribution": f.contribution,
+                    "evidence": f.evidence.iter().map(evidence_json).collect::<Vec<_>>(),
+                }),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "asn": x.row.asn,
+        "org": x.row.org,
+        "at": Timestamp(at).to_rfc3339(),
+        "window": window,
+        "rank": x.row.rank,
+        "of": x.of,
+        "score": x.row.score,
+        "features": features,
+    })
 }

@@ -1,5 +1,6 @@
 //! The one error type of depeer-web.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// Why a web-side operation failed.
@@ -11,6 +12,20 @@ pub enum WebError {
     Write {
         /// The file.
         path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The HTTP server cannot listen there.
+    #[error("cannot listen on {addr} (in use, or not an address of this machine?)")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The HTTP server failed.
+    #[error("the HTTP server failed")]
+    Serve {
         /// The cause.
         source: std::io::Error,
     },

@@ -1,7 +1,8 @@
-//! depeer's web side. Today: [`report`], the self-contained HTML report
-//! of `depeer report` (charts by the vendored uPlot, the dependency graph
-//! as server-side SVG). The HTTP API and the dashboard join this crate
-//! later and reuse the same assets and escaping.
+//! depeer's web side: [`report`], the self-contained HTML report of
+//! `depeer report` (charts by the vendored uPlot, the dependency graph as
+//! server-side SVG); [`api`], the HTTP JSON API with its OpenAPI document,
+//! and the dashboard, served together by [`api::app`] (`depeer serve
+//! http`); [`serve`], the server's run loop.
 //!
 //! ```
 //! use depeer_ingest::report::ReportData;
@@ -11,7 +12,11 @@
 //! assert!(page.html.contains("not available: <code>depeer rank</code>"));
 //! ```
 
+pub mod api;
+mod dashboard;
 mod error;
 pub mod report;
+pub mod serve;
 
+pub use api::{ApiConfig, AppState, app};
 pub use error::WebError;

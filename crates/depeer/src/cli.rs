@@ -65,9 +65,8 @@ pub enum Command {
     Whatif(cmd::whatif::Args),
     /// Each detected drop with a routing cause beside the what-if made just before it.
     Backtest(cmd::backtest::Args),
-    /// Run a server.
-    #[command(subcommand)]
-    Serve(Serve),
+    /// Run the servers: DNSBL and HTTP (API and dashboard) together, or one of them.
+    Serve(ServeCmd),
     /// Listings as Spamhaus DROP/ASN-DROP, rbldnsd, RPZ, nftables, BIRD or GoBGP input.
     Export(cmd::export::Args),
     /// One self-contained HTML report: spam rate, events, botnets, ranking, graph, what-if.
@@ -83,11 +82,27 @@ pub enum Command {
     Trap(cmd::trap::Args),
 }
 
+/// `depeer serve [dnsbl|http|all]`: no subcommand is `all`.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ServeCmd {
+    /// Which server (default: both).
+    #[command(subcommand)]
+    pub which: Option<Serve>,
+    /// Flags of `depeer serve all` when no subcommand is given.
+    #[command(flatten)]
+    pub all: cmd::serve_all::Args,
+}
+
 /// `depeer serve ...`
 #[derive(Debug, Subcommand)]
 pub enum Serve {
     /// An authoritative DNS blocklist server (UDP and TCP).
     Dnsbl(cmd::serve_dnsbl::Args),
+    /// The HTTP JSON API (OpenAPI at /api/v1/openapi.json) and the dashboard.
+    Http(cmd::serve_http::Args),
+    /// The DNSBL and HTTP servers in one process on one data directory.
+    All(cmd::serve_all::Args),
 }
 
 /// `depeer ingest ...`
@@ -142,7 +157,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Explain(a) => cmd::explain::run(&a),
         Command::Whatif(a) => cmd::whatif::run(&a),
         Command::Backtest(a) => cmd::backtest::run(&a),
-        Command::Serve(Serve::Dnsbl(a)) => cmd::serve_dnsbl::run(&a),
+        Command::Serve(ServeCmd {
+            which: Some(Serve::Dnsbl(a)),
+            ..
+        }) => cmd::serve_dnsbl::run(&a),
+        Command::Serve(ServeCmd {
+            which: Some(Serve::Http(a)),
+            ..
+        }) => cmd::serve_http::run(&a),
+        Command::Serve(ServeCmd {
+            which: Some(Serve::All(a)),
+            ..
+        }) => cmd::serve_all::run(&a),
+        Command::Serve(ServeCmd { which: None, all }) => cmd::serve_all::run(&all),
         Command::Export(a) => cmd::export::run(&a),
         Command::Report(a) => cmd::report::run(&a),
         Command::Log(c) => cmd::log::run(&c),

@@ -200,3 +200,33 @@ pub fn build(
     store.replace_dependencies(&rows)?;
     Ok((windows, rows.len()))
 }
+
+/// `depeer depends ASN --json` (and `/api/v1/depends/{asn}`).
+pub fn to_json(w: &Window, window: &str, d: &AsDependence) -> serde_json::Value {
+    let botnets: Vec<serde_json::Value> = d
+        .botnets
+        .iter()
+        .map(|b| {
+            serde_json::json!({
+                "botnet": b.botnet,
+                "share": round6(b.share),
+                "messages": b.messages,
+                "cc_servers": b.cc_servers,
+                "sites": b.sites,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "asn": d.asn,
+        "at": Timestamp(w.end).to_rfc3339(),
+        "window": window,
+        "messages": d.messages,
+        "cc_share": round6(d.cc_share),
+        "site_share": round6(d.site_share),
+        "botnets": botnets,
+    })
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}

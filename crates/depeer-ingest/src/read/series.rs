@@ -154,3 +154,18 @@ pub fn series(
     }
     Ok(b.rows()?)
 }
+
+/// `depeer series --json` (and `/api/v1/series`): `[{"time","key","value"}]`.
+pub fn to_json(rows: &[SeriesRow]) -> serde_json::Value {
+    serde_json::Value::Array(
+        rows.iter()
+            .map(|r| {
+                serde_json::json!({
+                    "time": Timestamp(r.start).to_rfc3339(),
+                    "key": r.key,
+                    "value": r.value,
+                })
+            })
+            .collect(),
+    )
+}

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use depeer_analysis::{AsDependence, Window, parse_duration};
 use depeer_core::Timestamp;
-use depeer_ingest::read::depends::{build, dependence};
+use depeer_ingest::read::depends::{build, dependence, to_json};
 
 use crate::cmd::route::parse_time;
 
@@ -87,36 +87,6 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         print_text(&mut out, &w, &args.window, &d)?;
     }
     Ok(out.flush()?)
-}
-
-/// The `--json` answer.
-pub fn to_json(w: &Window, window: &str, d: &AsDependence) -> serde_json::Value {
-    let botnets: Vec<serde_json::Value> = d
-        .botnets
-        .iter()
-        .map(|b| {
-            serde_json::json!({
-                "botnet": b.botnet,
-                "share": round6(b.share),
-                "messages": b.messages,
-                "cc_servers": b.cc_servers,
-                "sites": b.sites,
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "asn": d.asn,
-        "at": Timestamp(w.end).to_rfc3339(),
-        "window": window,
-        "messages": d.messages,
-        "cc_share": round6(d.cc_share),
-        "site_share": round6(d.site_share),
-        "botnets": botnets,
-    })
-}
-
-fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
 }
 
 fn print_text(

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use depeer_analysis::rank::{By, EvidenceRow, Explanation, Method, explain};
+use depeer_analysis::rank::{By, Method, explain};
 use depeer_core::Timestamp;
 
 use crate::cmd::rank::{load_weights, report};
@@ -40,50 +40,6 @@ fn time(t: i64) -> String {
     Timestamp(t).to_rfc3339()
 }
 
-fn row_json(e: &EvidenceRow) -> serde_json::Value {
-    serde_json::json!({
-        "kind": e.kind,
-        "indicator": e.indicator,
-        "address": e.address,
-        "family": e.family,
-        "prefix": e.prefix,
-        "first_seen": time(e.first),
-        "last_seen": time(e.last),
-        "messages": e.messages,
-        "sources": e.sources,
-        "sample": e.sample,
-        "detail": e.detail,
-    })
-}
-
-/// The `--json` answer.
-pub fn to_json(x: &Explanation, at: i64, window: &str) -> serde_json::Value {
-    let features: serde_json::Map<String, serde_json::Value> = x
-        .features
-        .iter()
-        .map(|(k, f)| {
-            (
-                k.clone(),
-                serde_json::json!({
-                    "value": f.value,
-                    "contribution": f.contribution,
-                    "evidence": f.evidence.iter().map(row_json).collect::<Vec<_>>(),
-                }),
-            )
-        })
-        .collect();
-    serde_json::json!({
-        "asn": x.row.asn,
-        "org": x.row.org,
-        "at": time(at),
-        "window": window,
-        "rank": x.row.rank,
-        "of": x.of,
-        "score": x.row.score,
-        "features": features,
-    })
-}
-
 /// Runs `depeer explain`.
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let asn = args.asn.parse::<depeer_core::Asn>().map_err(|_| {
@@ -110,7 +66,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if args.json {
-        writeln!(out, "{}", to_json(&x, at, &args.window))?;
+        writeln!(out, "{}", depeer_ingest::explain_json(&x, at, &args.window))?;
         return Ok(out.flush()?);
     }
     writeln!(

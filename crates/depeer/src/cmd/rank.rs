@@ -107,21 +107,6 @@ fn parse_method(s: &str) -> Method {
     }
 }
 
-/// One row of the `--json` answer.
-pub fn row_json(r: &RankRow, by: By) -> serde_json::Value {
-    let mut v = serde_json::json!({
-        "rank": r.rank,
-        "asn": r.asn,
-        "org": r.org,
-        "score": r.score,
-        "features": r.features,
-    });
-    if let (By::Prefix, Some(o)) = (by, v.as_object_mut()) {
-        o.insert("prefix".into(), serde_json::json!(r.prefix));
-    }
-    v
-}
-
 /// Runs `depeer rank`.
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let by = parse_by(&args.by);
@@ -140,12 +125,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let at = Timestamp(r.ranking.at).to_rfc3339();
     if args.json {
-        let ranking: Vec<serde_json::Value> = rows.iter().map(|x| row_json(x, by)).collect();
-        writeln!(
-            out,
-            "{}",
-            serde_json::json!({"at": at, "by": by.as_str(), "ranking": ranking})
-        )?;
+        writeln!(out, "{}", depeer_ingest::rank_json(&r, by, top))?;
         return Ok(out.flush()?);
     }
     writeln!(

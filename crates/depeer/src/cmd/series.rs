@@ -100,11 +100,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let time = |r: &SeriesRow| Timestamp(r.start).to_rfc3339();
     if args.json {
-        let v: Vec<serde_json::Value> = rows
-            .iter()
-            .map(|r| serde_json::json!({"time": time(r), "key": r.key, "value": r.value}))
-            .collect();
-        writeln!(out, "{}", serde_json::Value::Array(v))?;
+        writeln!(out, "{}", depeer_ingest::read::series::to_json(&rows))?;
     } else if args.csv {
         writeln!(out, "time,key,value")?;
         for r in &rows {

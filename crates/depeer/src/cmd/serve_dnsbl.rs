@@ -58,6 +58,15 @@ pub struct Args {
 
 /// Runs `depeer serve dnsbl`.
 pub fn run(args: &Args) -> anyhow::Result<()> {
+    let (config, generated) = config(args)?;
+    let served = depeer_dnsbl::run_server(config).context("serving the DNSBL");
+    drop(generated);
+    served
+}
+
+/// The server's configuration from the flags, and the directory holding
+/// the data zones (kept until the server stops).
+pub fn config(args: &Args) -> anyhow::Result<(depeer_dnsbl::ServerConfig, tempfile::TempDir)> {
     if args.zone.is_empty() && args.data.is_none() {
         anyhow::bail!(
             "no zone: pass --data DIR or --zone NAME=TYPE:FILE (e.g. --zone bots=ip4set:bots.zone)"
@@ -115,7 +124,5 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     config.rrl.rate = args.rrl_rate;
     config.rrl.slip = args.rrl_slip;
     config.load.test_entries = !args.no_test_entries;
-    let served = depeer_dnsbl::run_server(config).context("serving the DNSBL");
-    drop(generated);
-    served
+    Ok((config, generated))
 }

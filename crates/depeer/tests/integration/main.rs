@@ -16,6 +16,7 @@ mod dossier;
 mod events;
 mod evidence_log;
 mod export;
+mod http;
 mod ingest_feed;
 mod ingest_mail;
 mod ingest_mrt;

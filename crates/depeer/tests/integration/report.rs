@@ -17,7 +17,7 @@ use crate::support::{depeer, ok};
 
 /// Debian's Chromium (or `$DEPEER_CHROMIUM`), or `None` after one line on
 /// stderr saying the test is skipped.
-fn chromium(test: &str) -> Option<PathBuf> {
+pub(crate) fn chromium(test: &str) -> Option<PathBuf> {
     let bin = std::env::var_os("DEPEER_CHROMIUM")
         .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
     if bin.is_file() {
@@ -33,7 +33,7 @@ fn chromium(test: &str) -> Option<PathBuf> {
 
 /// Headless Chromium with a fresh profile and no background traffic
 /// (the machine's network is closed; the page needs none).
-fn headless(bin: &Path, profile: &Path) -> Command {
+pub(crate) fn headless(bin: &Path, profile: &Path) -> Command {
     let mut c = Command::new(bin);
     c.args([
         "--headless",
@@ -52,7 +52,7 @@ fn headless(bin: &Path, profile: &Path) -> Command {
 }
 
 /// Runs `c` for at most two minutes; returns its stdout.
-fn run_bounded(c: &mut Command) -> String {
+pub(crate) fn run_bounded(c: &mut Command) -> String {
     let dir = tempfile::tempdir().unwrap();
     let (out_path, err_path) = (dir.path().join("out"), dir.path().join("err"));
     let mut child = c
@@ -84,7 +84,7 @@ fn run_bounded(c: &mut Command) -> String {
 }
 
 /// The opening tag of the element whose attributes contain `marker`.
-fn tag<'a>(dom: &'a str, marker: &str) -> &'a str {
+pub(crate) fn tag<'a>(dom: &'a str, marker: &str) -> &'a str {
     let at = dom
         .find(marker)
         .unwrap_or_else(|| panic!("no element with {marker} in the DOM"));
@@ -94,7 +94,7 @@ fn tag<'a>(dom: &'a str, marker: &str) -> &'a str {
 }
 
 /// The number in `name="N"` of a tag.
-fn count(tag: &str, name: &str) -> u64 {
+pub(crate) fn count(tag: &str, name: &str) -> u64 {
     let key = format!("{name}=\"");
     let rest = &tag[tag
         .find(&key)
@@ -208,7 +208,7 @@ fn report_renders_in_headless_chromium() {
 
 /// Width, height and RGB pixels of an 8-bit RGB or RGBA, non-interlaced
 /// PNG (what Chromium writes).
-fn png_rgb(png: &[u8]) -> (usize, usize, Vec<[u8; 3]>) {
+pub(crate) fn png_rgb(png: &[u8]) -> (usize, usize, Vec<[u8; 3]>) {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
     let (mut pos, mut idat) = (8, Vec::new());
     let (mut w, mut h, mut channels) = (0, 0, 0);

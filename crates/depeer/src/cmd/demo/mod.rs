@@ -523,11 +523,7 @@ fn cc_hosts(b: &Value) -> String {
 /// 12. What is not built yet.
 fn not_built(out: &mut dyn Write) -> anyhow::Result<()> {
     writeln!(out, "\n12. Stages not built yet (nothing is faked):")?;
-    for stage in [
-        "the signed evidence log and offline-verifiable dossiers",
-        "the live SMTP spamtrap",
-        "the HTTP API and the dashboard",
-    ] {
+    for stage in ["NATS JetStream ingest workers and SQL on Ballista (more than one machine)"] {
         writeln!(out, "   - {stage}: not built yet")?;
     }
     Ok(())
@@ -565,6 +561,18 @@ fn report(
             }
         }
         Err(e) => writeln!(out, "   {e:#}")?,
+    }
+    writeln!(out, "\n14. The dashboard and the API (depeer serve)")?;
+    if kept {
+        writeln!(
+            out,
+            "   depeer serve http --data {data}    then open http://127.0.0.1:8080/"
+        )?;
+    } else {
+        writeln!(
+            out,
+            "   rerun with --out DIR to keep the data, then: depeer serve http --data DIR/data   (http://127.0.0.1:8080/)"
+        )?;
     }
     Ok(())
 }
