@@ -189,6 +189,8 @@ pub struct Prepared {
     pub checkpoint: String,
     /// The new size.
     pub size: u64,
+    /// The leaf hash of each new entry, in order.
+    pub leaves: Vec<Hash>,
     frontier: Frontier,
 }
 
@@ -226,6 +228,7 @@ impl Appender {
     pub fn prepare(&self, segment: Vec<u8>) -> Result<Prepared> {
         let start = self.frontier.size();
         let mut frontier = self.frontier.clone();
+        let mut leaves = Vec::with_capacity(segment.len() / 100 + 1);
         let mut off = 0usize;
         while off < segment.len() {
             let rest = segment.get(off..).unwrap_or_default();
@@ -236,7 +239,9 @@ impl Appender {
                 .ok_or_else(|| {
                     EvidenceError::malformed("log segment", 0, "entry without newline")
                 })?;
-            frontier.push(leaf_hash(rest.get(..end).unwrap_or_default()));
+            let leaf = leaf_hash(rest.get(..end).unwrap_or_default());
+            leaves.push(leaf);
+            frontier.push(leaf);
             off += end;
         }
         let c = Checkpoint {
@@ -250,6 +255,7 @@ impl Appender {
             segment,
             checkpoint,
             size: c.size,
+            leaves,
             frontier,
         })
     }

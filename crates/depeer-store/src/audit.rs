@@ -31,6 +31,9 @@ pub struct RawCheck {
     pub part: String,
 }
 
+/// A frame's (pack, offset) and its bytes, or why they could not be read.
+type DecodedFrame = ((String, u64), std::result::Result<Vec<u8>, String>);
+
 const COLS: &[&str] = &[
     "sha256",
     "arrival_time",
@@ -47,7 +50,7 @@ impl Dataset {
         let files = list_parts(&self.dir().join("tables").join(names::MESSAGES))?;
         parquet_io::par_files(&files, |p| {
             let mut out = Vec::new();
-            let mut frame: Option<((String, u64), std::result::Result<Vec<u8>, String>)> = None;
+            let mut frame: Option<DecodedFrame> = None;
             let part = p
                 .strip_prefix(self.dir())
                 .unwrap_or(p)

@@ -74,7 +74,7 @@ pub(crate) fn commit_logged(inner: &Inner, mut batch: Batch, segment: LogSegment
         &checkpoint_rel(prepared.size),
         prepared.checkpoint.as_bytes(),
     )?;
-    let rb = log_rows(prepared.start, &prepared.segment)?;
+    let rb = log_rows(prepared.start, &prepared.segment, &prepared.leaves)?;
     let rel = format!(
         "tables/{}/part-{}-log.parquet",
         names::EVIDENCE_LOG,
@@ -103,7 +103,7 @@ fn stage_file(batch: &mut Batch, rel: &str, bytes: &[u8]) -> Result<()> {
 }
 
 /// The `evidence_log` rows of a segment starting at `start`.
-fn log_rows(start: u64, segment: &[u8]) -> Result<RecordBatch> {
+fn log_rows(start: u64, segment: &[u8], leaves: &[depeer_evidence::Hash]) -> Result<RecordBatch> {
     let entries = parse_segment(segment)?;
     let n = entries.len();
     let mut idx = Int64Builder::with_capacity(n);
@@ -111,12 +111,12 @@ fn log_rows(start: u64, segment: &[u8]) -> Result<RecordBatch> {
     let mut sha = StringBuilder::with_capacity(n, n * 64);
     let mut obs = ts_builder(n);
     let mut leaf = StringBuilder::with_capacity(n, n * 64);
-    for (i, (_, e)) in entries.iter().enumerate() {
+    for (i, ((_, e), h)) in entries.iter().zip(leaves).enumerate() {
         idx.append_value(i64::try_from(start + i as u64).unwrap_or(i64::MAX));
         kind.append_value(&e.kind);
         sha.append_value(e.sha256_hex());
         obs.append_value(e.observed.saturating_mul(1_000_000));
-        leaf.append_value(hex::encode(e.leaf_hash()));
+        leaf.append_value(hex::encode(h));
     }
     let cols: Vec<ArrayRef> = vec![
         Arc::new(idx.finish()),
@@ -132,4 +132,37 @@ fn log_rows(start: u64, segment: &[u8]) -> Result<RecordBatch> {
 /// Opens the log of a data directory for the writer (after recovery).
 pub(crate) fn open_log(dir: &std::path::Path) -> Result<Appender> {
     Ok(Appender::open(dir)?)
+}
+
+/// Logs the messages of a data directory written before the evidence log
+/// existed: when the log is empty and messages are stored, one commit adds
+/// a `mail` entry for each (in arrival order), so that `depeer log verify`
+/// holds for old directories too. Their OBSERVED is still the message's
+/// arrival time; the log only vouches for them from this commit on.
+pub(crate) fn backfill(inner: &Inner) -> Result<()> {
+    if inner.log().size() > 0 {
+        return Ok(());
+    }
+    let files = crate::parquet_io::list_parts(&inner.dir.join("tables").join(names::MESSAGES))?;
+    let mut rows: Vec<(i64, String)> = Vec::new();
+    for p in &files {
+        crate::parquet_io::read_columns(p, &["sha256", "arrival_time"], |rb| {
+            let c = crate::parquet_io::Cols { rb, path: p };
+            let (sha, t) = (c.str("sha256")?, c.ts("arrival_time")?);
+            for i in 0..rb.num_rows() {
+                rows.push((t.value(i), sha.value(i).to_string()));
+            }
+            Ok(())
+        })?;
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    rows.sort();
+    rows.dedup_by(|a, b| a.1 == b.1);
+    let mut seg = LogSegment::default();
+    for (t, sha) in &rows {
+        seg.push("mail", sha, seconds_of(*t));
+    }
+    commit_logged(inner, inner.new_batch(), seg)
 }

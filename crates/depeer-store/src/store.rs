@@ -77,6 +77,7 @@ impl Store {
             recovery,
             log: Mutex::new(log),
         };
+        crate::evidence::backfill(&inner)?;
         Ok(Store {
             inner: Arc::new(inner),
             dataset: Dataset::at(dir),

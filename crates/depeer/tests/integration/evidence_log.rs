@@ -310,3 +310,21 @@ fn latest_checkpoint_file(data: &Path) -> Option<std::path::PathBuf> {
     v.sort();
     v.pop()
 }
+
+#[test]
+fn a_directory_from_before_the_log_is_logged_when_next_opened() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let input = tmp.path().join("a.mbox");
+    std::fs::write(&input, mbox(0, 40)).unwrap();
+    ingest(&data, &input, "1000");
+    // As a directory written before the log existed looks.
+    std::fs::remove_dir_all(data.join("log")).unwrap();
+    std::fs::remove_dir_all(data.join("tables/evidence_log")).unwrap();
+    let more = tmp.path().join("b.mbox");
+    std::fs::write(&more, mbox(40, 5)).unwrap();
+    ingest(&data, &more, "1000");
+    let report = json(&log(&data, &["verify", "--json"]));
+    assert_eq!(report["entries"].as_u64(), Some(45), "{report}");
+    assert_eq!(report["objects"].as_u64(), Some(45), "{report}");
+}
