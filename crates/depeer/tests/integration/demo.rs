@@ -19,8 +19,10 @@ fn demo_tells_the_story_from_measured_figures() {
         "9. What cutting AS",
         "10. The drop as detected",
         "11. Blocklists an operator could have loaded then",
+        "12. The evidence log",
         "not built yet",
         "13. The report",
+        "14. The dashboard and the API",
     ] {
         assert!(text.contains(stage), "no {stage:?} in:\n{text}");
     }
@@ -53,6 +55,10 @@ fn demo_tells_the_story_from_measured_figures() {
         .unwrap_or_else(|| panic!("no detected drop in:\n{text}"));
     assert!(drop.contains(&format!(": AS{cut_asn} ")), "{drop}");
     assert!(text.contains("backtest "), "{text}");
+    assert!(
+        text.contains(": verified"),
+        "the evidence log verifies:\n{text}"
+    );
     let drop_list = std::fs::read_to_string(out.join("drop.txt")).unwrap();
     assert!(
         drop_list.contains(&format!("announced by AS{cut_asn} (ranked 1 of")),
