@@ -274,25 +274,37 @@ pub(crate) async fn rank(
     ]);
     let v = st
         .cached(k, move |st, _| {
-            let weights = Weights::builtin().map_err(|e| ApiError::internal(&e))?;
-            let opts = RankOptions {
-                at,
-                window,
-                by,
-                method,
-                weights,
-            };
-            let r = depeer_ingest::rank(st.data(), &opts)?;
-            if r.input.routes.is_empty() {
-                return Err(ApiError::no_data(
-                    "no routes stored up to that moment: ingest routing data first",
-                ));
-            }
+            let r = ranking(st.data(), at, window, by, method)?;
             Ok(depeer_ingest::rank_json(&r, by, usize::MAX))
         })
         .await?;
     let (v, next) = page((*v).clone(), Some("ranking"), &pg, 20)?;
     Ok(json_response(&v, next))
+}
+
+/// The ranking behind `/rank` and `/explain`, with the shipped weights.
+fn ranking(
+    data: &std::path::Path,
+    at: Option<Timestamp>,
+    window: i64,
+    by: By,
+    method: Method,
+) -> Result<depeer_ingest::RankReport, ApiError> {
+    let weights = Weights::builtin().map_err(|e| ApiError::internal(&e))?;
+    let opts = RankOptions {
+        at,
+        window,
+        by,
+        method,
+        weights,
+    };
+    let r = depeer_ingest::rank(data, &opts)?;
+    if r.input.routes.is_empty() {
+        return Err(ApiError::no_data(
+            "no routes stored up to that moment: ingest routing data first",
+        ));
+    }
+    Ok(r)
 }
 
 /// Each feature of one AS's score with its evidence, as `depeer explain --json`.
@@ -315,15 +327,7 @@ pub(crate) async fn explain_as(
     ]);
     let v = st
         .cached(k, move |st, _| {
-            let weights = Weights::builtin().map_err(|e| ApiError::internal(&e))?;
-            let opts = RankOptions {
-                at,
-                window,
-                by: By::As,
-                method: Method::Depeer,
-                weights,
-            };
-            let r = depeer_ingest::rank(st.data(), &opts)?;
+            let r = ranking(st.data(), at, window, By::As, Method::Depeer)?;
             let x = explain(&r.input, &r.ranking, a)
                 .ok_or_else(|| ApiError::no_data("no evidence about that AS in the window"))?;
             Ok(depeer_ingest::explain_json(&x, r.ranking.at, &wtext))
@@ -344,8 +348,14 @@ pub(crate) async fn events_list(
     super::check_page(&pg)?;
     let from = time("from", q.from.as_deref())?;
     let until = time("until", q.until.as_deref())?;
-    let scope = match choice("scope", q.scope.as_deref(), &["total", "botnet"])? {
+    let scope = match choice(
+        "scope",
+        q.scope.as_deref(),
+        &["total", "botnet", "sending-as", "hosting-as"],
+    )? {
         "botnet" => EventScope::Botnet,
+        "sending-as" => EventScope::SendingAs,
+        "hosting-as" => EventScope::HostingAs,
         _ => EventScope::Total,
     };
     let k = key(&[

@@ -92,7 +92,7 @@ pub(crate) struct EventsQuery {
     pub(crate) from: Option<String>,
     /// End, exclusive (default: after the last message).
     pub(crate) until: Option<String>,
-    /// `total` (default) or `botnet`.
+    /// `total` (default), `botnet`, `sending-as` or `hosting-as`.
     pub(crate) scope: Option<String>,
 }
 
@@ -215,6 +215,15 @@ pub(crate) struct EventSchema {
     high: f64,
     confidence: f64,
     causes: Vec<CauseSchema>,
+    /// For `kind` `routing` (per-AS scopes): the AS's routing event.
+    routing: Option<RoutingSchema>,
+}
+
+/// An AS's own routing event in the per-AS scopes.
+#[derive(ToSchema)]
+pub(crate) struct RoutingSchema {
+    kind: String,
+    detail: String,
 }
 
 /// A routing cause of an event.
