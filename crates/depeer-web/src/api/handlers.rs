@@ -282,6 +282,38 @@ pub(crate) async fn rank(
     Ok(json_response(&v, next))
 }
 
+/// An AS in the path and a window before a moment in the query, with the
+/// cache key of the answer (`/explain/{asn}`, `/depends/{asn}`).
+struct AsWindow {
+    asn: u32,
+    at: Option<Timestamp>,
+    window: i64,
+    /// The window as given (or the default), for the answer.
+    wtext: String,
+    key: String,
+}
+
+impl AsWindow {
+    fn parse(
+        what: &str,
+        text: &str,
+        q: &WindowQuery,
+        default_window: &str,
+    ) -> Result<AsWindow, ApiError> {
+        let a = asn(text)?;
+        let at = time("at", q.at.as_deref())?;
+        let (window, wtext) = duration("window", q.window.as_deref(), default_window)?;
+        let k = key(&[what, &a.to_string(), q.at.as_deref().unwrap_or(""), &wtext]);
+        Ok(AsWindow {
+            asn: a,
+            at,
+            window,
+            wtext,
+            key: k,
+        })
+    }
+}
+
 /// The ranking behind `/rank` and `/explain`, with the shipped weights.
 fn ranking(
     data: &std::path::Path,
@@ -316,15 +348,13 @@ pub(crate) async fn explain_as(
     P(text): P,
     Q(q): Q<WindowQuery>,
 ) -> Result<Response, ApiError> {
-    let a = asn(&text)?;
-    let at = time("at", q.at.as_deref())?;
-    let (window, wtext) = duration("window", q.window.as_deref(), "30d")?;
-    let k = key(&[
-        "explain",
-        &a.to_string(),
-        q.at.as_deref().unwrap_or(""),
-        &wtext,
-    ]);
+    let AsWindow {
+        asn: a,
+        at,
+        window,
+        wtext,
+        key: k,
+    } = AsWindow::parse("explain", &text, &q, "30d")?;
     let v = st
         .cached(k, move |st, _| {
             let r = ranking(st.data(), at, window, By::As, Method::Depeer)?;
@@ -414,15 +444,13 @@ pub(crate) async fn depends(
     P(text): P,
     Q(q): Q<WindowQuery>,
 ) -> Result<Response, ApiError> {
-    let a = asn(&text)?;
-    let at = time("at", q.at.as_deref())?;
-    let (window, wtext) = duration("window", q.window.as_deref(), "24h")?;
-    let k = key(&[
-        "depends",
-        &a.to_string(),
-        q.at.as_deref().unwrap_or(""),
-        &wtext,
-    ]);
+    let AsWindow {
+        asn: a,
+        at,
+        window,
+        wtext,
+        key: k,
+    } = AsWindow::parse("depends", &text, &q, "24h")?;
     let v = st
         .cached(k, move |st, _| {
             let (w, d) = depeer_ingest::read::depends::dependence(st.data(), a, at, window)?;
