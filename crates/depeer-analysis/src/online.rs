@@ -45,6 +45,15 @@ pub struct OnlineParams {
     /// message's UTC day: the seasonal profile needs two whole days, and
     /// without it the time of day reads as changes.
     pub warmup: i64,
+    /// A change first found more than this many seconds after its time is
+    /// not reported: it is the window read again with later data (the
+    /// batch `depeer events` has the settled answer), not news.
+    pub stale: i64,
+    /// Detection runs only while the window's complete blocks hold at
+    /// least this many messages a block on average: a series of a few
+    /// messages a day cannot show a change within hours, and testing it
+    /// every hour only collects noise.
+    pub min_rate: f64,
 }
 
 impl Default for OnlineParams {
@@ -56,6 +65,8 @@ impl Default for OnlineParams {
             confirm,
             same: 3 * volume.block,
             warmup: 2 * DAY,
+            stale: 48 * 3600,
+            min_rate: 1.0,
             volume,
         }
     }
@@ -105,6 +116,8 @@ pub struct OnlineVolume {
     reported: Vec<(Direction, i64)>,
     late: u64,
     messages: u64,
+    /// Sum of `total` (the window's messages).
+    sum: f64,
 }
 
 const DAY: i64 = 86_400;
@@ -130,6 +143,7 @@ impl OnlineVolume {
             reported: Vec::new(),
             late: 0,
             messages: 0,
+            sum: 0.0,
         }
     }
 
@@ -148,6 +162,13 @@ impl OnlineVolume {
     /// Counts one message at Unix second `t`, in part `part` (its botnet)
     /// when known.
     pub fn push(&mut self, t: i64, part: Option<&str>) {
+        self.add(t, part, 1.0);
+    }
+
+    /// Counts `weight` of a message at Unix second `t` (a message split
+    /// between several keys, as `depeer series --by hosting-as` splits it
+    /// between the ASes hosting its botnet's C&C servers).
+    pub fn add(&mut self, t: i64, part: Option<&str>, weight: f64) {
         let step = self.params.volume.step.max(1);
         let mut start = *self.start.get_or_insert(day_of(t));
         self.first = self.first.min(start);
@@ -165,17 +186,9 @@ impl OnlineVolume {
             self.late += 1;
             return;
         };
-        if i >= self.total.len() {
-            // Grow by whole days so the vectors are not resized per point.
-            let per_day = usize::try_from(DAY / step).unwrap_or(1440).max(1);
-            let len = (i / per_day + 1) * per_day;
-            self.total.resize(len, 0.0);
-            for p in &mut self.parts {
-                p.resize(len, 0.0);
-            }
-        }
+        self.grow_to(i);
         if let Some(c) = self.total.get_mut(i) {
-            *c += 1.0;
+            *c += weight;
         }
         if let Some(name) = part {
             let k = match self.part_index.get(name) {
@@ -188,11 +201,50 @@ impl OnlineVolume {
                 }
             };
             if let Some(c) = self.parts.get_mut(k).and_then(|p| p.get_mut(i)) {
-                *c += 1.0;
+                *c += weight;
             }
         }
         self.messages += 1;
+        self.sum += weight;
         self.now = self.now.max(t);
+    }
+
+    /// Moves "now" to Unix second `t` without counting a message: the
+    /// clock of a series that has gone quiet (a botnet whose C&C was cut
+    /// sends nothing, so only the other series show that time passes).
+    pub fn advance(&mut self, t: i64) {
+        let Some(mut start) = self.start else {
+            return;
+        };
+        if t <= self.now {
+            return;
+        }
+        // Far ahead: the window moves first (never a vector as long as
+        // the jump), as for a message.
+        if t.saturating_sub(start) > self.params.window.saturating_add(DAY) {
+            self.shift_to(day_of(t.saturating_sub(self.params.window)));
+            start = self.start.unwrap_or(start);
+        }
+        let step = self.params.volume.step.max(1);
+        if let Ok(i) = usize::try_from(t.saturating_sub(start) / step) {
+            self.grow_to(i);
+        }
+        self.now = t;
+    }
+
+    /// Grows the vectors by whole days so that index `i` exists (not
+    /// resized per point).
+    fn grow_to(&mut self, i: usize) {
+        if i < self.total.len() {
+            return;
+        }
+        let step = self.params.volume.step.max(1);
+        let per_day = usize::try_from(DAY / step).unwrap_or(1440).max(1);
+        let len = (i / per_day + 1) * per_day;
+        self.total.resize(len, 0.0);
+        for p in &mut self.parts {
+            p.resize(len, 0.0);
+        }
     }
 
     /// Runs the detector when a block has completed since the last run and
@@ -220,13 +272,21 @@ impl OnlineVolume {
             .iter()
             .map(|p| p.get(..n).unwrap_or(&[]).to_vec())
             .collect();
+        let blocks = (n as f64 * step as f64 / block as f64).max(1.0);
+        if self.sum / blocks < self.params.min_rate {
+            self.slide(end);
+            return Vec::new();
+        }
         let found = volume_events_in_parts(total, &parts, start, v);
+        let quiet = self.quiet_ends(total);
         let at =
             |i: usize| start.saturating_add(i64::try_from(i).unwrap_or(0).saturating_mul(step));
         let mut out = Vec::new();
         for e in found {
             let time = at(e.index);
             if end.saturating_sub(time) < self.params.confirm
+                || self.now.saturating_sub(time) > self.params.stale
+                || self.settling(&quiet, time)
                 || time < self.first.saturating_add(self.params.warmup)
             {
                 continue;
@@ -250,6 +310,48 @@ impl OnlineVolume {
         out
     }
 
+    /// The ends (Unix s) of the window's quiet days: each block that ends
+    /// a whole day (24 h) holding fewer than `min_rate` messages a block,
+    /// in time order.
+    fn quiet_ends(&self, total: &[f64]) -> Vec<i64> {
+        let (Some(start), v) = (self.start, &self.params.volume) else {
+            return Vec::new();
+        };
+        let per_block = usize::try_from(v.block / v.step.max(1))
+            .unwrap_or(60)
+            .max(1);
+        let blocks: Vec<f64> = total.chunks(per_block).map(|c| c.iter().sum()).collect();
+        let day = usize::try_from(DAY / v.block.max(1)).unwrap_or(24).max(1);
+        let floor = self.params.min_rate * day as f64;
+        let mut out = Vec::new();
+        let mut rolling: f64 = blocks.iter().take(day).sum();
+        for k in day..=blocks.len() {
+            if rolling < floor {
+                let end = i64::try_from(k).unwrap_or(0).saturating_mul(v.block);
+                out.push(start.saturating_add(end));
+            }
+            let (Some(add), Some(sub)) = (blocks.get(k), blocks.get(k - day)) else {
+                break;
+            };
+            rolling += add - sub;
+        }
+        out
+    }
+
+    /// Whether an event at `time` falls in the settling time after a quiet
+    /// day: the change that brings a series back (within `same` of the
+    /// quiet day's end) is news, but while the quiet day is in the window
+    /// its seasonal profile, learned mostly from silence, reads the
+    /// series' time of day as changes (measured: a botnet back after two
+    /// weeks gave a rise or drop every few hours for days).
+    fn settling(&self, quiet_ends: &[i64], time: i64) -> bool {
+        let last = quiet_ends.iter().rev().find(|&&q| q <= time);
+        last.is_some_and(|&q| {
+            let since = time.saturating_sub(q);
+            since > self.params.same && since < self.params.window
+        })
+    }
+
     /// Drops whole days that have left the window.
     fn slide(&mut self, end: i64) {
         self.shift_to(day_of(end.saturating_sub(self.params.window)));
@@ -268,6 +370,7 @@ impl OnlineVolume {
         let drop = usize::try_from(new_start.saturating_sub(start) / step)
             .unwrap_or(usize::MAX)
             .min(self.total.len());
+        self.sum -= self.total.iter().take(drop).sum::<f64>();
         self.total.drain(..drop);
         for p in &mut self.parts {
             p.drain(..drop.min(p.len()));
@@ -368,10 +471,55 @@ mod tests {
     }
 
     #[test]
+    fn a_series_that_goes_quiet_is_confirmed_by_the_clock() {
+        let cut = 1_226_016_000 + 4 * DAY + 13 * 3600 + 17 * 60;
+        let mut o = OnlineVolume::new(OnlineParams::default());
+        let mut confirmed = Vec::new();
+        for (t, _) in stream(8, 3.0, cut, 1.0)
+            .into_iter()
+            .filter(|(_, p)| *p == "gone")
+        {
+            o.add(t, None, 1.0);
+            confirmed.extend(o.poll());
+        }
+        // Nothing arrives after the cut, so nothing can show it yet.
+        assert!(confirmed.is_empty(), "{confirmed:#?}");
+        for h in 1..=6 {
+            o.advance(cut + h * 3600);
+            confirmed.extend(o.poll());
+        }
+        assert_eq!(confirmed.len(), 1, "{confirmed:#?}");
+        let d = &confirmed[0];
+        assert_eq!(d.event.direction, Direction::Drop);
+        assert!((d.time - cut).abs() <= 10 * 60, "placed {}", d.time - cut);
+        assert!(d.event.magnitude < -0.9, "{}", d.event.magnitude);
+    }
+
+    #[test]
+    fn a_series_of_a_few_messages_a_day_is_not_tested() {
+        let cut = 1_226_016_000 + 4 * DAY + 13 * 3600;
+        let mut o = OnlineVolume::new(OnlineParams::default());
+        let mut confirmed = Vec::new();
+        let sparse = stream(8, 0.004, cut, 1.0);
+        assert!(sparse.len() > 20, "{}", sparse.len());
+        for (t, _) in sparse {
+            o.add(t, None, 1.0);
+            confirmed.extend(o.poll());
+        }
+        for h in 1..=48 {
+            o.advance(cut + h * 3600);
+            confirmed.extend(o.poll());
+        }
+        assert!(confirmed.is_empty(), "{confirmed:#?}");
+    }
+
+    #[test]
     fn hostile_times_do_not_panic() {
         let mut o = OnlineVolume::new(OnlineParams::default());
         for t in [i64::MIN, -1, 0, i64::MAX / 2, i64::MAX] {
             o.push(t, Some("x"));
+            let _ = o.poll();
+            o.advance(t);
             let _ = o.poll();
         }
     }

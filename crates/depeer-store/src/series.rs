@@ -134,7 +134,18 @@ impl Dataset {
             .into_iter()
             .filter(|p| day_may_hold(p, fd.as_deref(), ud.as_deref()))
             .collect();
-        parquet_io::par_files(&files, |p| {
+        self.message_points_in(&files, from, until)
+    }
+
+    /// The messages of `files` (from [`Dataset::message_parts`]) that
+    /// arrived in `[from, until)`, in no particular order.
+    pub fn message_points_in(
+        &self,
+        files: &[std::path::PathBuf],
+        from: Option<Timestamp>,
+        until: Option<Timestamp>,
+    ) -> Result<Vec<MessagePoint>> {
+        parquet_io::par_files(files, |p| {
             let mut v = Vec::new();
             let cols = ["sha256", "arrival_time", "relay_ip"];
             parquet_io::read_columns(p, &cols, |rb| {
@@ -164,6 +175,17 @@ impl Dataset {
     /// each message once.
     pub fn message_parts(&self) -> Result<Vec<std::path::PathBuf>> {
         list_parts(&self.dir().join("tables").join(names::MESSAGES))
+    }
+
+    /// The committed files of table `table` (a name of
+    /// `depeer_store::names`), sorted; none when it has none. A reader
+    /// compares two lists to learn whether the table changed.
+    pub fn table_parts(&self, table: &str) -> Result<Vec<std::path::PathBuf>> {
+        let dir = self.dir().join("tables").join(table);
+        if !dir.is_dir() {
+            return Ok(Vec::new());
+        }
+        list_parts(&dir)
     }
 
     /// The arrival times (Unix µs) of the messages in `files` (from

@@ -100,6 +100,17 @@ impl Keyer {
         })
     }
 
+    /// Whether the split of `m` can be decided now: true unless it needs
+    /// the message's `attribution` row and that row is not there yet.
+    pub(crate) fn ready(&self, m: &MessagePoint) -> bool {
+        match self.by {
+            SeriesBy::Botnet | SeriesBy::Campaign | SeriesBy::HostingAs => {
+                self.attribution.contains_key(&m.sha256)
+            }
+            SeriesBy::Total | SeriesBy::SendingAs => true,
+        }
+    }
+
     /// Calls `add(key, weight)` for each key of `m`: `unknown` (`none` for
     /// campaigns) when it has none, else its keys in equal parts.
     pub(crate) fn split(&mut self, m: &MessagePoint, mut add: impl FnMut(&str, f64)) {

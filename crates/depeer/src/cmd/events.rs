@@ -39,7 +39,8 @@ Examples:
   depeer events --scope botnet
   depeer events --scope hosting-as --json
   depeer events --build                      # the `events` table, every scope
-  depeer events --follow                     # online, as ingest commits"
+  depeer events --follow                     # online, as ingest commits
+  depeer events --follow --scope botnet      # online, each botnet"
 )]
 pub struct Args {
     /// Start (inclusive; default: the first message).
@@ -61,7 +62,7 @@ pub struct Args {
     /// with them (query it with `depeer sql`).
     #[arg(long, conflicts_with_all = ["follow", "scope"])]
     pub build: bool,
-    /// Keep running: print each event of the total as soon as it is
+    /// Keep running: print each event of the scope as soon as it is
     /// confirmed by the data committed so far (one JSON object a line with
     /// --json), with how long after its time that was.
     #[arg(long, conflicts_with_all = ["from", "until"])]
@@ -77,6 +78,11 @@ pub struct Args {
     /// With --follow: stop after this long without new data (default: never).
     #[arg(long, value_name = "DURATION", requires = "follow")]
     pub exit_when_idle: Option<String>,
+    /// With --follow and a --scope other than total: follow at most this
+    /// many keys (about 90 kB each); later keys' messages are counted as
+    /// skipped.
+    #[arg(long, value_name = "N", default_value_t = 2000, requires = "follow")]
+    pub max_keys: usize,
 }
 
 /// Runs `depeer events`.
@@ -99,14 +105,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             )
         });
     }
-    let scope = match args.scope {
-        Scope::Total => EventScope::Total,
-        Scope::Botnet => EventScope::Botnet,
-        Scope::SendingAs => EventScope::SendingAs,
-        Scope::HostingAs => EventScope::HostingAs,
-    };
     let report = EventsReport {
-        events: events(&args.data, scope, from, until)?,
+        events: events(&args.data, event_scope(args.scope), from, until)?,
     };
     crate::output::print_summary(args.json, false, &report, |out| print_table(&report, out))
 }
@@ -183,18 +183,17 @@ fn seconds(flag: &str, text: &str) -> anyhow::Result<std::time::Duration> {
 /// `depeer events --follow`: polls the data directory until killed (or
 /// idle for `--exit-when-idle`).
 fn follow(args: &Args) -> anyhow::Result<()> {
-    if args.scope != Scope::Total {
-        anyhow::bail!("--follow watches the total only; drop --scope");
-    }
     let poll = seconds("--poll", &args.poll)?;
     let idle = args
         .exit_when_idle
         .as_deref()
         .map(|t| seconds("--exit-when-idle", t))
         .transpose()?;
-    let mut f = depeer_ingest::read::follow::Follower::new(
+    let mut f = depeer_ingest::read::follow::Follower::scoped(
         &args.data,
         depeer_analysis::OnlineParams::default(),
+        event_scope(args.scope),
+        args.max_keys,
         true,
     );
     let mut last_new = std::time::Instant::now();
@@ -221,8 +220,24 @@ fn follow(args: &Args) -> anyhow::Result<()> {
         if f.messages() > before {
             last_new = std::time::Instant::now();
         } else if idle.is_some_and(|d| last_new.elapsed() >= d) {
+            if f.skipped() > 0 {
+                eprintln!(
+                    "{} messages of keys past --max-keys {} were not followed",
+                    f.skipped(),
+                    args.max_keys
+                );
+            }
             return Ok(());
         }
         std::thread::sleep(poll);
+    }
+}
+
+fn event_scope(scope: Scope) -> EventScope {
+    match scope {
+        Scope::Total => EventScope::Total,
+        Scope::Botnet => EventScope::Botnet,
+        Scope::SendingAs => EventScope::SendingAs,
+        Scope::HostingAs => EventScope::HostingAs,
     }
 }

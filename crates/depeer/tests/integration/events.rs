@@ -1,6 +1,8 @@
 //! `depeer events --follow` while a simulated world's mail is ingested a
 //! day at a time: the McColo drop is printed once, near its true time,
-//! with the cut network as its first cause and a positive delay.
+//! with the cut network as its first cause and a positive delay; and
+//! `--follow --scope botnet` confirms the drops of the botnets whose
+//! C&C it hosted, as the batch `depeer events --scope botnet` finds them.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -47,13 +49,17 @@ fn follow_confirms_the_cut_as_the_days_arrive() {
     ingest(&["as2org"], &[world.join("as2org.jsonl")]);
     ingest(&["feed", "--kind", "cnc"], &[world.join("feeds/cc.csv")]);
 
-    let mut follower = depeer()
-        .args(["events", "--follow", "--json", "--poll", "200ms"])
-        .args(["--exit-when-idle", "10s", "--data"])
-        .arg(&data)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let spawn = |scope: &str| {
+        depeer()
+            .args(["events", "--follow", "--json", "--poll", "200ms"])
+            .args(["--scope", scope, "--exit-when-idle", "10s", "--data"])
+            .arg(&data)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut follower = spawn("total");
+    let mut by_botnet = spawn("botnet");
     // The mail of each simulated day (files `TRAP/DAY.mbox`) in day order.
     let mut files = Vec::new();
     mbox_files(&world.join("mail"), &mut files);
@@ -66,15 +72,20 @@ fn follow_confirms_the_cut_as_the_days_arrive() {
     for paths in days.values() {
         ingest(&["mail"], paths);
     }
-    let status = follower.wait().unwrap();
-    assert!(status.success(), "{status}");
-    let mut text = String::new();
-    follower
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
+    let read_out = |child: &mut std::process::Child| {
+        let status = child.wait().unwrap();
+        assert!(status.success(), "{status}");
+        let mut text = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    };
+    let text = read_out(&mut follower);
+    let botnet_text = read_out(&mut by_botnet);
 
     let truth: serde_json::Value =
         serde_json::from_slice(&std::fs::read(world.join("truth.json")).unwrap()).unwrap();
@@ -101,4 +112,71 @@ fn follow_confirms_the_cut_as_the_days_arrive() {
     assert!((2 * 3600..=48 * 3600).contains(&delay), "{drop}");
     let magnitude = drop["magnitude"].as_f64().unwrap();
     assert!((-0.9..=-0.4).contains(&magnitude), "{drop}");
+
+    // Each botnet the batch detector sees falling by half or more within
+    // 90 minutes of the cut, from at least two messages an hour over the
+    // day before (the online detector leaves series under one an hour
+    // untested), was followed online too: same key, a drop within 30
+    // minutes of the batch one.
+    let before = depeer_core::Timestamp::from_secs(t_cut - 86_400).to_rfc3339();
+    let out = depeer()
+        .args(["sql", "--csv", "--data"])
+        .arg(&data)
+        .arg(format!(
+            "SELECT botnet, count(*) AS n FROM attribution WHERE time >= '{before}' \
+             AND time < '{at}' AND botnet IS NOT NULL GROUP BY botnet"
+        ))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let busy: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let (name, n) = l.split_once(',')?;
+            (n.trim().parse::<u64>().ok()? >= 48).then(|| name.to_string())
+        })
+        .collect();
+    let out = depeer()
+        .args(["events", "--scope", "botnet", "--json", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let batch: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let secs = |e: &serde_json::Value| {
+        depeer_core::Timestamp::parse(e["time"].as_str().unwrap())
+            .unwrap()
+            .secs()
+    };
+    let online: Vec<serde_json::Value> = botnet_text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let fallen: Vec<&serde_json::Value> = batch["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["kind"] == "drop"
+                && e["magnitude"].as_f64().unwrap() <= -0.5
+                && (secs(e) - t_cut).abs() <= 90 * 60
+                && busy.iter().any(|b| e["key"] == b.as_str())
+        })
+        .collect();
+    assert!(
+        !fallen.is_empty(),
+        "no busy botnet fell at the cut: {batch}"
+    );
+    for b in fallen {
+        let found = online.iter().any(|o| {
+            o["scope"] == "botnet"
+                && o["key"] == b["key"]
+                && o["kind"] == "drop"
+                && (secs(o) - secs(b)).abs() <= 30 * 60
+                && o["delay_seconds"].as_i64().unwrap() > 0
+        });
+        assert!(found, "{b} not followed online: {botnet_text}");
+    }
 }
