@@ -147,24 +147,27 @@ impl Prefix {
     /// that only the winner's `ln` is computed; `None` when unsure.
     ///
     /// With both variances (`vf`, `vl`) above the floor the line wins by
-    /// `len·ln r − slope_cost`, `r = rss_flat / rss_line ≥ 1`, and
-    /// `2(r−1)/(r+1) ≤ ln r ≤ r − 1` bounds `ln r`. The margin of 1e-9
-    /// per point (more for a large slope cost) is far above the rounding
-    /// of either `nll` (< 1e-12 per point, |ln v| < 710), so the value
-    /// returned is bit for bit the `min` of both; ties, the floor, and
+    /// `len·ln r − slope_cost`, `r = flat / line ≥ 1`, and
+    /// `2(r−1)/(r+1) ≤ ln r ≤ r − 1` bounds `ln r`; both tests are
+    /// multiplied out (no division). The margin `M` (1e-9 per point, or of
+    /// the slope cost if larger) is far above the rounding of the tests
+    /// and of either `nll` (< 1e-12 per point, |ln v| < 710), so the value
+    /// returned is bit for bit the `min` of both; near-ties, the floor and
     /// non-finite sums take the exact path.
     #[inline]
     fn either_winner(&self, len: f64, flat: f64, line: f64, vf: f64, vl: f64) -> Option<bool> {
-        if !(self.slope_cost > 0.0 && vl > self.floor && vf > self.floor) {
+        let sc = self.slope_cost;
+        if !(sc > 0.0 && vl > self.floor && vf > self.floor) {
             return None;
         }
-        let r = flat / line;
-        let per_point = self.slope_cost / len;
-        let margin = 1e-9 * per_point.max(1.0);
-        if r - 1.0 < per_point - margin {
+        let margin = 1e-9 * len.max(sc);
+        let gain = len * (flat - line);
+        // len·(r − 1) < sc − M: the constant is cheaper.
+        if gain < line * (sc - margin) {
             return Some(false);
         }
-        if 2.0 * (r - 1.0) / (r + 1.0) > per_point + margin {
+        // len·2(r − 1)/(r + 1) > sc + M: the line is cheaper.
+        if 2.0 * gain > (sc + margin) * (flat + line) {
             return Some(true);
         }
         None
