@@ -113,7 +113,7 @@ impl Prefix {
     /// [`Prefix::cost`] of the segment between prefix rows `lo` (at `a`)
     /// and `hi` (at `b`), `len = b − a > 0`: PELT's inner loop keeps the
     /// rows at hand instead of looking both up for every candidate.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn cost_rows(&self, lo: &[f64; 6], hi: &[f64; 6], len: f64) -> f64 {
         if len <= 0.0 {
             return 0.0;
@@ -122,7 +122,7 @@ impl Prefix {
         self.cost_rss(len, flat, line)
     }
 
-    #[inline]
+    #[inline(always)]
     fn cost_rss(&self, len: f64, flat: f64, line: f64) -> f64 {
         match self.model {
             Model::Constant => self.nll(len, flat),

@@ -126,9 +126,11 @@ pub fn detect(values: &[Option<f64>], params: &Params) -> Detection {
 /// `(x − median) / (q95 − q05)`, falling back to the full range; `None`
 /// for a constant series (nothing to detect).
 fn standardise(x: &[f64]) -> Option<Vec<f64>> {
-    let mut sorted = x.to_vec();
-    // Unstable is enough: elements equal under `total_cmp` are identical.
-    sorted.sort_unstable_by(f64::total_cmp);
+    // Sorted as integers in `total_cmp`'s order (see `robust::total_key`):
+    // the same values, several times faster than calling the comparison.
+    let mut keys: Vec<i64> = x.iter().map(|&v| robust::total_key(v)).collect();
+    keys.sort_unstable();
+    let sorted: Vec<f64> = keys.into_iter().map(robust::from_total_key).collect();
     let q = |p| robust::sorted_quantile(&sorted, p);
     let med = q(0.5)?;
     let mut spread = q(0.95)? - q(0.05)?;
