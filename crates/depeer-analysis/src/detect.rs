@@ -103,30 +103,34 @@ pub fn detect(values: &[Option<f64>], params: &Params) -> Detection {
         None => z,
     };
     let scale = n.max(1) as f64;
-    let t: Vec<f64> = rows.iter().map(|&r| r as f64 / scale).collect();
+    let t = rows.iter().map(|&r| r as f64 / scale);
     let floor = params
         .floor
         .max(params.noise_floor * sigma)
         .powi(2)
         .max(1e-12);
     let ln_n = (x.len() as f64).ln();
-    let prefix = Prefix::new(&t, &z, params.model, floor, params.slope_penalty * ln_n);
+    let prefix = Prefix::new(t, &z, params.model, floor, params.slope_penalty * ln_n);
     let beta = params.penalty * ln_n;
     let cuts = segment(&prefix, z.len(), m, beta);
     Detection {
         n,
-        change_points: cuts
-            .into_iter()
-            .filter_map(|c| rows.get(c).copied())
-            .collect(),
+        change_points: {
+            let mut found = Vec::with_capacity(cuts.len());
+            found.extend(cuts.into_iter().filter_map(|c| rows.get(c).copied()));
+            found
+        },
     }
 }
 
 /// `(x − median) / (q95 − q05)`, falling back to the full range; `None`
 /// for a constant series (nothing to detect).
 fn standardise(x: &[f64]) -> Option<Vec<f64>> {
-    let mut sorted = x.to_vec();
-    sorted.sort_by(f64::total_cmp);
+    // Sorted as integers in `total_cmp`'s order (see `robust::total_key`):
+    // the same values, several times faster than calling the comparison.
+    let mut keys: Vec<i64> = x.iter().map(|&v| robust::total_key(v)).collect();
+    keys.sort_unstable();
+    let sorted: Vec<f64> = keys.into_iter().map(robust::from_total_key).collect();
     let q = |p| robust::sorted_quantile(&sorted, p);
     let med = q(0.5)?;
     let mut spread = q(0.95)? - q(0.05)?;
@@ -152,7 +156,8 @@ const GRID: usize = 1000;
 /// ascending.
 fn segment(p: &Prefix, len: usize, m: usize, beta: f64) -> Vec<usize> {
     let step = len.div_ceil(GRID).max(1);
-    let mut positions: Vec<usize> = (0..len).step_by(step).collect();
+    let mut positions: Vec<usize> = Vec::with_capacity(len / step + 2);
+    positions.extend((0..len).step_by(step));
     positions.push(len);
     if step == 1 {
         return pelt(p, &positions, m, beta);
@@ -175,6 +180,21 @@ fn segment(p: &Prefix, len: usize, m: usize, beta: f64) -> Vec<usize> {
     pelt(p, &near, m, beta)
 }
 
+/// A cut that may still start the last segment, with what the inner loop
+/// needs at hand (looked up once, not once per end position).
+struct Candidate<'a> {
+    /// Its index in `positions`.
+    j: usize,
+    /// Its position.
+    tau: usize,
+    /// The best penalised cost of the data before it.
+    f: f64,
+    /// Its prefix row.
+    row: Option<&'a [f64; 6]>,
+    /// `f` plus the cost of the segment from it to the current end.
+    v: f64,
+}
+
 /// PELT (Killick, Fearnhead & Eckley 2012) over the allowed cut
 /// `positions` (ascending, first 0, last the length), segments at least `m`
 /// points long.
@@ -183,11 +203,22 @@ fn pelt(p: &Prefix, positions: &[usize], m: usize, beta: f64) -> Vec<usize> {
     // f[i]: best penalised cost of the data before positions[i].
     let mut f = vec![f64::INFINITY; k];
     let mut last = vec![usize::MAX; k];
+    let Some(&first) = positions.first() else {
+        return Vec::new();
+    };
     if let Some(f0) = f.first_mut() {
         *f0 = -beta;
     }
-    let mut candidates: Vec<usize> = vec![0];
-    let mut values: Vec<f64> = Vec::new();
+    // Sized once: growing it one push at a time was a tenth of the time on
+    // 20-point series.
+    let mut candidates: Vec<Candidate<'_>> = Vec::with_capacity(k);
+    candidates.push(Candidate {
+        j: 0,
+        tau: first,
+        f: -beta,
+        row: p.row(first),
+        v: f64::INFINITY,
+    });
     let mut next_new = 1;
     let slack = p.split_slack();
     for i in 1..k {
@@ -197,26 +228,32 @@ fn pelt(p: &Prefix, positions: &[usize], m: usize, beta: f64) -> Vec<usize> {
             if next_new >= i || pos + m > t {
                 break;
             }
-            if f.get(next_new).is_some_and(|v| v.is_finite()) {
-                candidates.push(next_new);
+            if let Some(&fj) = f.get(next_new).filter(|v| v.is_finite()) {
+                candidates.push(Candidate {
+                    j: next_new,
+                    tau: pos,
+                    f: fj,
+                    row: p.row(pos),
+                    v: f64::INFINITY,
+                });
             }
             next_new += 1;
         }
-        values.clear();
-        let mut best = (f64::INFINITY, usize::MAX);
-        for &j in &candidates {
-            let (Some(&fj), Some(&tau)) = (f.get(j), positions.get(j)) else {
-                values.push(f64::INFINITY);
-                continue;
-            };
-            let v = fj + p.cost(tau, t);
-            values.push(v);
-            if v + beta < best.0 {
-                best = (v + beta, j);
-            }
-        }
         if t < m {
+            // No segment can end here: nothing below would be kept.
             continue;
+        }
+        let hi = p.row(t);
+        let mut best = (f64::INFINITY, usize::MAX);
+        for c in &mut candidates {
+            let cost = match (c.row, hi) {
+                (Some(lo), Some(hi)) => p.cost_rows(lo, hi, t.saturating_sub(c.tau) as f64),
+                _ => p.cost(c.tau, t),
+            };
+            c.v = c.f + cost;
+            if c.v + beta < best.0 {
+                best = (c.v + beta, c.j);
+            }
         }
         if let (Some(fi), Some(li)) = (f.get_mut(i), last.get_mut(i)) {
             *fi = best.0;
@@ -224,8 +261,7 @@ fn pelt(p: &Prefix, positions: &[usize], m: usize, beta: f64) -> Vec<usize> {
         }
         // PELT pruning (see the cost module for K): a cut that cannot beat
         // the best now never will.
-        let mut vi = values.iter();
-        candidates.retain(|_| vi.next().is_some_and(|&v| v + slack <= best.0 + 1e-9));
+        candidates.retain(|c| c.v + slack <= best.0 + 1e-9);
     }
     let mut cuts = Vec::new();
     let mut i = k.saturating_sub(1);

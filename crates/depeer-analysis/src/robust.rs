@@ -19,6 +19,7 @@ pub(crate) fn sorted_quantile(v: &[f64], q: f64) -> Option<f64> {
 }
 
 /// The median of `xs`; `None` when empty.
+#[cfg(test)]
 pub(crate) fn median(xs: &[f64]) -> Option<f64> {
     median_in_place(&mut xs.to_vec())
 }
@@ -29,16 +30,25 @@ pub(crate) fn median(xs: &[f64]) -> Option<f64> {
 /// this estimates the point-to-point noise even on a series full of
 /// changes. Zero for series of fewer than three points.
 pub(crate) fn diff_sigma(xs: &[f64]) -> f64 {
-    let d: Vec<f64> = xs
-        .windows(2)
-        .filter_map(|w| match w {
-            [a, b] => Some(b - a),
-            _ => None,
-        })
-        .collect();
-    let Some(md) = median(&d) else { return 0.0 };
-    let dev: Vec<f64> = d.iter().map(|x| (x - md).abs()).collect();
-    let mad = median(&dev).unwrap_or(0.0);
+    let mut d: Vec<f64> = Vec::with_capacity(xs.len());
+    d.extend(xs.windows(2).filter_map(|w| match w {
+        [a, b] => Some(b - a),
+        _ => None,
+    }));
+    // One scratch buffer of sort keys for both medians; `d` becomes the
+    // deviations in place, in their original order (the fallback below
+    // sums them).
+    let mut scratch: Vec<i64> = d.iter().map(|&v| total_key(v)).collect();
+    let Some(md) = median_of_keys(&mut scratch) else {
+        return 0.0;
+    };
+    let mut dev = d;
+    for x in &mut dev {
+        *x = (*x - md).abs();
+    }
+    scratch.clear();
+    scratch.extend(dev.iter().map(|&v| total_key(v)));
+    let mad = median_of_keys(&mut scratch).unwrap_or(0.0);
     if mad > 0.0 {
         return 1.4826 * mad / std::f64::consts::SQRT_2;
     }
@@ -58,13 +68,29 @@ pub(crate) fn hampel(xs: &[f64], half: usize, k: f64, sigma: f64) -> Vec<f64> {
     if sigma <= 0.0 || xs.len() < 2 * half + 1 {
         return out;
     }
-    let mut window = Vec::with_capacity(2 * half + 1);
+    // The window slides one point at a time, so it is kept sorted (in the
+    // `total_cmp` order, where equal means bit-identical) and updated by
+    // one removal and one insertion: the same median as selecting in a
+    // fresh copy of each window, without re-ordering 2·half + 1 points per
+    // point.
+    let mut window: Vec<f64> = Vec::with_capacity(2 * half + 1);
+    let (mut lo, mut hi) = (0, 0);
     for (i, slot) in out.iter_mut().enumerate() {
-        let lo = i.saturating_sub(half);
-        let hi = (i + half + 1).min(xs.len());
-        window.clear();
-        window.extend_from_slice(xs.get(lo..hi).unwrap_or_default());
-        let Some(m) = median_in_place(&mut window) else {
+        let want_lo = i.saturating_sub(half);
+        let want_hi = (i + half + 1).min(xs.len());
+        while lo < want_lo {
+            if let Some(&v) = xs.get(lo) {
+                sorted_remove(&mut window, v);
+            }
+            lo += 1;
+        }
+        while hi < want_hi {
+            if let Some(&v) = xs.get(hi) {
+                sorted_insert(&mut window, v);
+            }
+            hi += 1;
+        }
+        let Some(m) = sorted_median(&window) else {
             continue;
         };
         if (*slot - m).abs() > k * sigma {
@@ -74,7 +100,64 @@ pub(crate) fn hampel(xs: &[f64], half: usize, k: f64, sigma: f64) -> Vec<f64> {
     out
 }
 
+/// Inserts `v` into the `total_cmp`-ascending `w`.
+fn sorted_insert(w: &mut Vec<f64>, v: f64) {
+    let at = w.partition_point(|x| x.total_cmp(&v).is_lt());
+    w.insert(at, v);
+}
+
+/// Removes one element bit-identical to `v` from the ascending `w`.
+fn sorted_remove(w: &mut Vec<f64>, v: f64) {
+    let at = w.partition_point(|x| x.total_cmp(&v).is_lt());
+    if w.get(at).is_some_and(|x| x.total_cmp(&v).is_eq()) {
+        w.remove(at);
+    }
+}
+
+/// The median of the `total_cmp`-ascending `v`, computed exactly as
+/// [`median_in_place`] does; `None` when empty.
+fn sorted_median(v: &[f64]) -> Option<f64> {
+    let n = v.len();
+    let upper = *v.get(n / 2)?;
+    if n % 2 == 1 {
+        return Some(upper);
+    }
+    let lower = *v.get((n / 2).checked_sub(1)?)?;
+    Some((lower + upper) / 2.0)
+}
+
+/// The integer whose order is `f64::total_cmp`'s (the transformation
+/// `total_cmp` itself makes): selecting and sorting integers is several
+/// times cheaper than calling the comparison, and gives the same values.
+pub(crate) fn total_key(v: f64) -> i64 {
+    let k = v.to_bits() as i64;
+    k ^ ((((k >> 63) as u64) >> 1) as i64)
+}
+
+/// The inverse of [`total_key`] (the transformation is an involution).
+pub(crate) fn from_total_key(k: i64) -> f64 {
+    f64::from_bits((k ^ ((((k >> 63) as u64) >> 1) as i64)) as u64)
+}
+
+/// The median of the values whose [`total_key`]s are `keys`, exactly as
+/// [`median_in_place`] gives it (reorders `keys`); `None` when empty.
+fn median_of_keys(keys: &mut [i64]) -> Option<f64> {
+    let n = keys.len();
+    if n == 0 {
+        return None;
+    }
+    let mid = n / 2;
+    let (below, &mut upper, _) = keys.select_nth_unstable(mid);
+    let upper = from_total_key(upper);
+    if n % 2 == 1 {
+        return Some(upper);
+    }
+    let lower = from_total_key(below.iter().copied().max()?);
+    Some((lower + upper) / 2.0)
+}
+
 /// The median by selection (reorders `v`); `None` when empty.
+#[cfg(test)]
 fn median_in_place(v: &mut [f64]) -> Option<f64> {
     let n = v.len();
     if n == 0 {
@@ -127,6 +210,93 @@ mod tests {
             .map(|i| if i % 7 == 0 { 1.0 } else { 0.0 })
             .collect();
         assert!(diff_sigma(&xs) > 0.1);
+    }
+
+    /// The filter as first written: a fresh selection per window.
+    fn hampel_by_selection(xs: &[f64], half: usize, k: f64, sigma: f64) -> Vec<f64> {
+        let mut out = xs.to_vec();
+        if sigma <= 0.0 || xs.len() < 2 * half + 1 {
+            return out;
+        }
+        for (i, slot) in out.iter_mut().enumerate() {
+            let lo = i.saturating_sub(half);
+            let hi = (i + half + 1).min(xs.len());
+            let m = median_in_place(&mut xs[lo..hi].to_vec()).unwrap();
+            if (*slot - m).abs() > k * sigma {
+                *slot = m;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn sliding_hampel_is_bit_identical_to_selection() {
+        let mut state = 99u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for case in 0..300 {
+            let n = 1 + case % 60;
+            // Ties, signed zeros, huge and non-finite values included.
+            let xs: Vec<f64> = (0..n)
+                .map(|_| match (next() * 10.0) as u32 {
+                    0 => 0.0,
+                    1 => -0.0,
+                    2 => (next() * 3.0).floor(),
+                    3 => f64::INFINITY,
+                    4 => f64::NAN,
+                    5 => 1e300 * (next() - 0.5),
+                    _ => next() * 4.0 - 2.0,
+                })
+                .collect();
+            for half in [0, 1, 3, 5] {
+                let a = hampel(&xs, half, 2.0, 0.3);
+                let b = hampel_by_selection(&xs, half, 2.0, 0.3);
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&a), bits(&b), "case {case} half {half}: {xs:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn total_keys_order_as_total_cmp_and_invert() {
+        let vs = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -1.5,
+            -f64::MIN_POSITIVE,
+            -0.0,
+            0.0,
+            5e-324,
+            1.0,
+            1e300,
+            f64::INFINITY,
+            f64::NAN,
+            -f64::NAN,
+        ];
+        for a in vs {
+            assert_eq!(from_total_key(total_key(a)).to_bits(), a.to_bits());
+            for b in vs {
+                assert_eq!(total_key(a).cmp(&total_key(b)), a.total_cmp(&b), "{a} {b}");
+            }
+        }
+        let mut state = 3u64;
+        for n in 1..100 {
+            let xs: Vec<f64> = (0..n)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    ((state >> 40) % 7) as f64 - 3.0
+                })
+                .collect();
+            let mut keys: Vec<i64> = xs.iter().map(|&v| total_key(v)).collect();
+            let want = median_in_place(&mut xs.clone()).unwrap();
+            assert_eq!(median_of_keys(&mut keys).unwrap().to_bits(), want.to_bits());
+        }
     }
 
     #[test]

@@ -33,11 +33,12 @@ def main():
     import warnings
     warnings.filterwarnings("ignore")
     kinds = ["level", "noise", "counts", "seasonal"]
-    print(f"{'n':>6} {'series':>6} {'depeer ms':>10} {'process ms':>11} "
+    print(f"{'n':>6} {'series':>6} {'depeer ms':>10} {'1st call ms':>12} {'process ms':>11} "
           f"{'pelt l2 ms':>11} {'binseg l2 ms':>12} {'pelt normal ms':>15} {'binseg normal ms':>17}"
-          f" {'x fastest':>10} {'x best-scoring':>15}")
+          f" {'x fastest':>10} {'x best-scoring':>15} {'x (1st call)':>13}")
     worst_ratio = float("inf")
     worst_best = float("inf")
+    worst_first = float("inf")
     with tempfile.TemporaryDirectory() as tmp:
         for n in [int(x) for x in args.lengths.split(",")]:
             series = [synth.make(k, n, 7)[0] for k in kinds]
@@ -47,13 +48,22 @@ def main():
                 with open(p, "w") as f:
                     f.write("value\n" + "\n".join(repr(float(v)) for v in x) + "\n")
                 paths.append(p)
-            # In-process time of the library call (detect_many reports it).
-            lib = []
-            for _ in range(args.repeat):
-                out = subprocess.run([args.tool] + paths, check=True, capture_output=True,
-                                     text=True).stdout
-                lib.append(sum(float(line.split("\t")[3]) for line in out.splitlines()))
-            lib_s = min(lib) / len(series)
+            # In-process time of the library call (detect_many reports it):
+            # each series the best of --repeat calls in one process, as
+            # ruptures is timed below (best of --repeat runs in one
+            # interpreter); and, apart, each series' first call in a fresh
+            # process (cold caches and page faults: what one `depeer detect`
+            # pays), best of --repeat processes.
+            def lib_time(extra):
+                best = float("inf")
+                for _ in range(args.repeat):
+                    out = subprocess.run([args.tool] + extra + paths, check=True,
+                                         capture_output=True, text=True).stdout
+                    best = min(best, sum(float(line.split("\t")[3])
+                                         for line in out.splitlines()))
+                return best / len(series)
+            lib_s = lib_time([f"repeat={args.repeat}"])
+            first_s = lib_time([])
             proc_s = best_of(args.repeat, lambda: subprocess.run(
                 [args.tool] + paths, check=True, capture_output=True)) / len(series)
 
@@ -74,14 +84,18 @@ def main():
             # Binseg with the normal cost scores best of the ruptures
             # methods in scripts/score/detect (F1 and covering, both sets).
             best = binseg_normal / lib_s
+            best_first = binseg_normal / first_s
             worst_ratio = min(worst_ratio, ratio)
             worst_best = min(worst_best, best)
-            print(f"{n:6d} {len(series):6d} {lib_s * 1e3:10.3f} {proc_s * 1e3:11.3f} "
+            worst_first = min(worst_first, best_first)
+            print(f"{n:6d} {len(series):6d} {lib_s * 1e3:10.4f} {first_s * 1e3:12.4f} "
+                  f"{proc_s * 1e3:11.3f} "
                   f"{pelt_l2 * 1e3:11.3f} {binseg_l2 * 1e3:12.3f} {pelt_normal * 1e3:15.3f} "
-                  f"{binseg_normal * 1e3:17.3f} {ratio:9.0f}x {best:14.0f}x")
+                  f"{binseg_normal * 1e3:17.3f} {ratio:9.0f}x {best:14.0f}x {best_first:12.0f}x")
     print(f"\ndepeer (library call) against ruptures' best-scoring method (Binseg, normal cost): "
           f"at least {worst_best:.0f}x; against its fastest method at each length: at least "
-          f"{worst_ratio:.0f}x (target >= 50x)")
+          f"{worst_ratio:.0f}x (target >= 50x); first call in a fresh process against "
+          f"Binseg normal: at least {worst_first:.0f}x")
     return 0 if worst_best >= 50 else 1
 
 
