@@ -21,8 +21,6 @@ mod cost;
 mod csv;
 mod depends;
 mod detect;
-#[cfg(test)]
-mod detect_reference;
 mod error;
 mod hll;
 mod hosting;
