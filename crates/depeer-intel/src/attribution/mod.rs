@@ -316,6 +316,22 @@ impl<'r> Attributor<'r> {
     /// campaign, relays and template say now.
     pub fn decide(&mut self, f: &MessageFeatures, own: OwnSignals) -> Attribution {
         self.refresh();
+        self.decide_solved(f, own)
+    }
+
+    /// Solves the campaigns' families for everything observed so far (what
+    /// [`Attributor::decide`] does first when messages were observed since),
+    /// so that [`Attributor::decide_solved`] can then decide from `&self`,
+    /// from several threads at once.
+    pub fn solve(&mut self) {
+        self.refresh();
+    }
+
+    /// [`Attributor::decide`] with the solution of the last
+    /// [`Attributor::solve`] (or `decide`): the same answer when nothing
+    /// was observed since. Messages observed after that solution are
+    /// decided from a stale one; call `solve` after the last `observe`.
+    pub fn decide_solved(&self, f: &MessageFeatures, own: OwnSignals) -> Attribution {
         let o = own.own;
         let (label, campaign) = if o.listy {
             (Label::NONE, None)
