@@ -194,7 +194,14 @@ fn decide_all(
     old: &HashMap<String, AttributionRow>,
 ) -> Vec<AttributionRow> {
     let mut a = Attributor::new(rules);
-    let own: Vec<_> = feats.iter().map(|f| a.observe(f, bots)).collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, DECIDE_THREADS);
+    let own = if threads == 1 || feats.len() < PARALLEL_FROM {
+        feats.iter().map(|f| a.observe(f, bots)).collect()
+    } else {
+        observe_pipelined(&mut a, feats, rules, bots)
+    };
     a.solve();
     let a = &a;
     let decide = |feats: &[MessageFeatures], own: &[depeer_intel::OwnSignals]| {
@@ -208,9 +215,6 @@ fn decide_all(
         }
         rows
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, DECIDE_THREADS);
     if threads == 1 || feats.len() < PARALLEL_FROM {
         return decide(feats, &own);
     }
@@ -231,6 +235,39 @@ fn decide_all(
         rows.extend(p);
     }
     rows
+}
+
+/// Observes `feats` in order while a second thread prepares the next
+/// blocks ([`Attributor::prepare`]: rules, template, bot list, keys), so
+/// the one sequential step, filing into the index, is all this thread does.
+fn observe_pipelined(
+    a: &mut Attributor<'_>,
+    feats: &[MessageFeatures],
+    rules: &RuleSet,
+    bots: &BotListIndex,
+) -> Vec<depeer_intel::OwnSignals> {
+    const BLOCK: usize = 8_192;
+    let mut own = Vec::with_capacity(feats.len());
+    std::thread::scope(|s| {
+        let (tx, rx) = crossbeam_channel::bounded(4);
+        s.spawn(move || {
+            for block in feats.chunks(BLOCK) {
+                let prepared: Vec<_> = block
+                    .iter()
+                    .map(|f| Attributor::prepare(rules, f, bots))
+                    .collect();
+                if tx.send(prepared).is_err() {
+                    break;
+                }
+            }
+        });
+        for (block, prepared) in feats.chunks(BLOCK).zip(rx.iter()) {
+            for (f, p) in block.iter().zip(prepared) {
+                own.push(a.observe_prepared(f, p));
+            }
+        }
+    });
+    own
 }
 
 /// At most this many threads decide and enrich.
