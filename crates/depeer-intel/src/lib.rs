@@ -17,7 +17,7 @@ mod feed;
 
 pub use attribution::{
     Attribution, Attributor, BUILTIN_RULES, BotList, BotListIndex, HeaderSummary, MAX_HEADER_LINES,
-    MessageFeatures, NoBotList, OwnSignals, RuleSet, RulesError, Signal, attribute_batch,
+    MessageFeatures, NoBotList, OwnSignals, Prepared, RuleSet, RulesError, Signal, attribute_batch,
     parse_fingerprint,
 };
 pub use error::IntelError;

@@ -243,6 +243,19 @@ pub struct OwnSignals {
     own: Own,
 }
 
+/// A message's signals before filing: see [`Attributor::prepare`].
+#[derive(Debug, Clone, Default)]
+pub struct Prepared<'a> {
+    listy: bool,
+    /// Template key: the rule's, or the template signature.
+    key: u64,
+    /// The rule that fired: its family and confidence.
+    rule: Option<(&'a str, f64)>,
+    /// The listing of the relay at that time.
+    list: Option<(&'a str, f64)>,
+    keys: Keys,
+}
+
 /// The streaming attributor: an incremental index of campaigns, relays
 /// and templates over the messages observed so far, the rules and the
 /// family names.
@@ -304,6 +317,58 @@ impl<'r> Attributor<'r> {
         OwnSignals { own }
     }
 
+    /// The part of [`Attributor::observe`] that reads only the message,
+    /// the rules and the bot list (rule match or template signature, the
+    /// listing, the keys): no attributor needed, so a batch can be
+    /// prepared on other threads while one files it with
+    /// [`Attributor::observe_prepared`]. Same result as `observe`.
+    pub fn prepare<'a>(
+        rules: &'a RuleSet,
+        f: &MessageFeatures,
+        bots: &'a dyn BotList,
+    ) -> Prepared<'a> {
+        let mut p = Prepared {
+            listy: f.headers.is_list_mail(),
+            ..Prepared::default()
+        };
+        if !p.listy {
+            match rules.first_match_at(f) {
+                Some((i, fam, c)) => {
+                    p.key = KeyHash::new(9).u64(i as u64).finish();
+                    p.rule = Some((fam, c));
+                }
+                None => p.key = template_signature(f),
+            }
+            if let Some(ip) = f.relay_ip {
+                p.list = bots.family_at(ip, f.time);
+            }
+        }
+        keys_of(f, &mut p.keys);
+        p
+    }
+
+    /// Files a message prepared by [`Attributor::prepare`] (observe =
+    /// prepare + this).
+    pub fn observe_prepared(&mut self, f: &MessageFeatures, p: Prepared<'_>) -> OwnSignals {
+        let mut own = Own {
+            listy: p.listy,
+            ..Own::default()
+        };
+        if !p.listy {
+            let rule = p.rule.map(|(fam, c)| (self.families.id(fam), c));
+            own.rule = rule.map(|r| r.0);
+            own.template = self.index.template(p.key, rule);
+            if let Some((fam, c)) = p.list {
+                let w = (c / BotListIndex::INSIDE * UNIT).round().clamp(1.0, UNIT) as u32;
+                own.list = Some((self.families.id(fam), w));
+            }
+        }
+        own.site = p.keys.sites.first().copied();
+        own.relay = p.keys.relay;
+        self.index.observe(f, &p.keys, own);
+        OwnSignals { own }
+    }
+
     fn refresh(&mut self) {
         let families = self.families.names.len();
         if self.solution.observed != self.index.observed || self.solution.families != families {
@@ -316,6 +381,22 @@ impl<'r> Attributor<'r> {
     /// campaign, relays and template say now.
     pub fn decide(&mut self, f: &MessageFeatures, own: OwnSignals) -> Attribution {
         self.refresh();
+        self.decide_solved(f, own)
+    }
+
+    /// Solves the campaigns' families for everything observed so far (what
+    /// [`Attributor::decide`] does first when messages were observed since),
+    /// so that [`Attributor::decide_solved`] can then decide from `&self`,
+    /// from several threads at once.
+    pub fn solve(&mut self) {
+        self.refresh();
+    }
+
+    /// [`Attributor::decide`] with the solution of the last
+    /// [`Attributor::solve`] (or `decide`): the same answer when nothing
+    /// was observed since. Messages observed after that solution are
+    /// decided from a stale one; call `solve` after the last `observe`.
+    pub fn decide_solved(&self, f: &MessageFeatures, own: OwnSignals) -> Attribution {
         let o = own.own;
         let (label, campaign) = if o.listy {
             (Label::NONE, None)
@@ -484,5 +565,47 @@ received_below = 0
         for a in attribute_batch(&batch, &rules, &bots) {
             assert_ne!(a.botnet.as_deref(), Some("newnet"), "{a:?}");
         }
+    }
+
+    /// prepare + observe_prepared + solve + decide_solved is observe +
+    /// decide, listing by listing (rule, bot list, unknown families).
+    #[test]
+    fn prepared_observe_and_solved_decide_give_what_observe_and_decide_give() {
+        let rules = RuleSet::parse(RULES, "test").unwrap();
+        let mut bots = BotListIndex::new();
+        let mut batch = Vec::new();
+        for (c, site) in ["a.example", "b.example", "c.example"].iter().enumerate() {
+            for i in 0..12u8 {
+                let mut m = msg(site, i, (c as u8) * 20 + i % 7 + 1);
+                if c == 2 {
+                    m.headers.x_mailer = Some("Other 2.0".into());
+                }
+                batch.push(m);
+            }
+            let fam = ["oldnet", "Trojan.Newnet", "SRIZBI"][c];
+            bots.insert(
+                IpAddr::from([192, 0, 2, (c as u8) * 20 + 1]),
+                fam,
+                0,
+                100_000_000,
+            );
+        }
+        let want = attribute_batch(&batch, &rules, &bots);
+        let mut a = Attributor::new(&rules);
+        let own: Vec<OwnSignals> = batch
+            .iter()
+            .map(|f| {
+                let p = Attributor::prepare(&rules, f, &bots);
+                a.observe_prepared(f, p)
+            })
+            .collect();
+        a.solve();
+        let got: Vec<Attribution> = batch
+            .iter()
+            .zip(own)
+            .map(|(f, o)| a.decide_solved(f, o))
+            .collect();
+        assert_eq!(got, want);
+        assert!(got.iter().any(|x| x.botnet.as_deref() == Some("srizbi")));
     }
 }
