@@ -6,8 +6,9 @@
 //! Not built yet: this crate holds the dependencies so that their build is
 //! shared; the modules come with their features.
 
+pub mod ballista;
+
 use async_nats as _;
-use ballista as _;
 use ballista_core as _;
 use ballista_executor as _;
 use ballista_scheduler as _;
