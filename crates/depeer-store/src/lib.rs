@@ -54,7 +54,10 @@ pub use read::{Dataset, RawLocation};
 pub use routing::TableRows;
 pub use schema::{DAY_COLUMN, Layout, TableDef, names, table, tables};
 pub use series::{DEPENDENCIES, DependencyRow, MessagePoint, dependencies_schema};
-pub use sql::{OutputFormat, QueryLimits, render, sql, sql_with_limits};
+pub use sql::{
+    FilelessTables, OutputFormat, QueryLimits, check_read_only, query_error, read_only_options,
+    register_tables, render, sql, sql_with_limits,
+};
 pub use store::{LOCK_FILE, Store};
 pub use writer::{AddOutcome, BatchLimits, FrameMember, MessageWriter};
 

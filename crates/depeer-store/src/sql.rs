@@ -111,12 +111,8 @@ pub fn sql_with_limits(dir: &Path, query: &str, limits: &QueryLimits) -> Result<
             .with_target_partitions(threads)
             .with_information_schema(true);
         let ctx = SessionContext::new_with_config_rt(config, env);
-        register_all(&ctx, &tables).await?;
-        let read_only = SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false);
-        let df = ctx.sql_with_options(query, read_only).await?;
+        register_all(&ctx, &tables, FilelessTables::InMemory).await?;
+        let df = ctx.sql_with_options(query, read_only_options()).await?;
         let schema: Arc<Schema> = Arc::new(df.schema().as_arrow().clone());
         let mut batches = df.collect().await?;
         if batches.is_empty() {
@@ -130,14 +126,15 @@ pub fn sql_with_limits(dir: &Path, query: &str, limits: &QueryLimits) -> Result<
                 seconds: limits.time.as_secs_f64(),
             }),
             Ok(Ok(batches)) => Ok(batches),
-            Ok(Err(e)) => Err(classify(query, e, limits)),
+            Ok(Err(e)) => Err(query_error(query, e, limits)),
         }
     })
 }
 
 /// Turns DataFusion's errors for a refused plan or an exhausted memory pool
-/// into the store's own, so that the message says what to do.
-fn classify(query: &str, e: DataFusionError, limits: &QueryLimits) -> StoreError {
+/// into the store's own, so that the message says what to do. Public so
+/// that a query run elsewhere (a Ballista cluster) reports the same way.
+pub fn query_error(query: &str, e: DataFusionError, limits: &QueryLimits) -> StoreError {
     match e.find_root() {
         DataFusionError::ResourcesExhausted(detail) => StoreError::QueryMemory {
             limit_mb: (limits.memory_bytes >> 20) as u64,
@@ -156,11 +153,23 @@ fn classify(query: &str, e: DataFusionError, limits: &QueryLimits) -> StoreError
     }
 }
 
+/// The planner options of a read-only query: DDL, DML (INSERT, UPDATE,
+/// DELETE, COPY) and session statements (SET, transactions) are refused
+/// when DataFusion plans the text. [`check_read_only`] refuses them earlier.
+pub fn read_only_options() -> SQLOptions {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+}
+
 /// Refuses, before any planning, every text that is not exactly one query
-/// statement. The plan check in [`sql_with_limits`] would refuse writes too;
-/// this check names the statement kind in the error and also refuses
-/// statements DataFusion might one day plan as reads.
-fn check_read_only(query: &str) -> Result<()> {
+/// statement, with [`StoreError::ReadOnly`] naming the statement kind. The
+/// plan check ([`read_only_options`]) would refuse writes too; this check
+/// also refuses statements DataFusion might one day plan as reads. Public
+/// so that a query sent elsewhere (a Ballista cluster) is refused before
+/// anything is sent.
+pub fn check_read_only(query: &str) -> Result<()> {
     use datafusion::sql::parser::{DFParser, Statement as DfStatement};
     use datafusion::sql::sqlparser::ast::Statement as Sql;
     let statements = DFParser::parse_sql(query).map_err(sql_err(query))?;
@@ -210,7 +219,44 @@ fn statement_kind(st: &datafusion::sql::sqlparser::ast::Statement) -> String {
     verb
 }
 
-async fn register_all(ctx: &SessionContext, tables: &Path) -> datafusion::error::Result<()> {
+/// How a known table without any file yet is registered, so that it still
+/// answers with its columns and no rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilelessTables {
+    /// An empty in-memory table (embedded queries).
+    InMemory,
+    /// A Parquet listing over the table's (absent) directory: unlike an
+    /// in-memory table, a listing can be serialized into a plan that other
+    /// processes run (Ballista), and it lists no files there either.
+    Listing,
+}
+
+/// Registers every table of the dataset in `dir` on `ctx`, as
+/// [`sql_with_limits`] does: each directory under `tables/` as a Parquet
+/// listing with absolute paths (hive `day` column on day-partitioned tables),
+/// known tables with their declared schema, fileless known tables as
+/// `fileless` says.
+pub async fn register_tables(
+    ctx: &SessionContext,
+    dir: &Path,
+    fileless: FilelessTables,
+) -> Result<()> {
+    let tables = dir.join("tables");
+    if !tables.is_dir() {
+        return Err(StoreError::NoDataset {
+            dir: dir.to_path_buf(),
+        });
+    }
+    register_all(ctx, &tables, fileless)
+        .await
+        .map_err(sql_err("registering the dataset's tables"))
+}
+
+async fn register_all(
+    ctx: &SessionContext,
+    tables: &Path,
+    fileless: FilelessTables,
+) -> datafusion::error::Result<()> {
     let mut names: Vec<String> = schema::tables()
         .iter()
         .map(|t| t.name.to_string())
@@ -238,7 +284,7 @@ async fn register_all(ctx: &SessionContext, tables: &Path) -> datafusion::error:
         if by_day {
             opts = opts.with_table_partition_cols(vec![(DAY_COLUMN.to_string(), DataType::Utf8)]);
         }
-        if !path.is_dir() {
+        if !path.is_dir() && fileless == FilelessTables::InMemory {
             if let Some(t) = known {
                 let mut fields: Vec<Field> = t
                     .schema
@@ -253,6 +299,9 @@ async fn register_all(ctx: &SessionContext, tables: &Path) -> datafusion::error:
                 let mem = MemTable::try_new(schema, vec![vec![]])?;
                 ctx.register_table(name.as_str(), Arc::new(mem))?;
             }
+            continue;
+        }
+        if !path.is_dir() && known.is_none() {
             continue;
         }
         let url = ListingTableUrl::parse(format!("{}/", absolute(&path).display()))?;

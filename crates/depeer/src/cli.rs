@@ -80,6 +80,9 @@ pub enum Command {
     Verify(cmd::dossier::VerifyArgs),
     /// A live SMTP spamtrap: accepts mail, stores it durably through the mail pipeline.
     Trap(cmd::trap::Args),
+    /// The nodes of a Ballista cluster for `depeer sql --ballista`: scheduler, executor.
+    #[command(subcommand)]
+    Ballista(cmd::ballista::Command),
 }
 
 /// `depeer serve [dnsbl|http|all]`: no subcommand is `all`.
@@ -176,6 +179,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dossier(a) => cmd::dossier::run(&a),
         Command::Verify(a) => cmd::dossier::verify(&a),
         Command::Trap(a) => cmd::trap::run(&a),
+        Command::Ballista(c) => cmd::ballista::run(&c),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod attribute;
 pub mod backtest;
+pub mod ballista;
 pub mod botnets;
 pub mod demo;
 pub mod depends;

@@ -19,7 +19,8 @@ The query runs read-only, under a memory and a time limit (--memory-limit, --tim
 Examples:
   depeer sql \"SELECT count(*) FROM messages\"
   depeer sql --json \"SELECT relay_ip, count(*) AS n FROM messages GROUP BY 1 ORDER BY n DESC LIMIT 10\"
-  depeer sql --csv \"SELECT * FROM message_urls WHERE day = '2008-11-11'\" > urls.csv"
+  depeer sql --csv \"SELECT * FROM message_urls WHERE day = '2008-11-11'\" > urls.csv
+  depeer sql --ballista df://10.0.0.1:50050 --data /shared/depeer-data \"SELECT count(*) FROM messages\""
 )]
 pub struct Args {
     /// Data directory.
@@ -38,6 +39,12 @@ pub struct Args {
     /// Time the query may take, in seconds; a query past it stops with an error.
     #[arg(long, value_name = "SECONDS", default_value_t = 600.0)]
     pub timeout: f64,
+    /// Run the query on a Ballista cluster (`depeer ballista scheduler`)
+    /// instead of in this process; --data must be a path every node sees.
+    /// The same read-only rules; --timeout is the client's, the executors'
+    /// memory is bounded by their own --memory-limit.
+    #[arg(long, value_name = "df://HOST:PORT")]
+    pub ballista: Option<String>,
     /// The query: one SELECT, WITH, VALUES, EXPLAIN, SHOW or DESCRIBE
     /// statement. `depeer sql` is read-only: INSERT, COPY, CREATE, DROP,
     /// SET and every other write or session statement are refused.
@@ -68,7 +75,15 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             .unwrap_or(usize::MAX),
         time: std::time::Duration::from_secs_f64(args.timeout),
     };
-    let batches = depeer_store::sql_with_limits(&args.data, &args.query, &limits)?;
+    let batches = match &args.ballista {
+        Some(scheduler) => depeer_cluster::ballista::sql(&depeer_cluster::ballista::SqlOptions {
+            scheduler,
+            data: &args.data,
+            query: &args.query,
+            limits,
+        })?,
+        None => depeer_store::sql_with_limits(&args.data, &args.query, &limits)?,
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     depeer_store::render(&batches, format, &mut out)?;

@@ -9,6 +9,7 @@
 )]
 
 mod attribute;
+mod ballista;
 mod cli_output;
 mod demo;
 mod depends;
