@@ -6,7 +6,8 @@
 //! Not built yet: this crate holds the dependencies so that their build is
 //! shared; the modules come with their features.
 
-use async_nats as _;
+pub mod nats;
+
 use ballista as _;
 use ballista_core as _;
 use ballista_executor as _;

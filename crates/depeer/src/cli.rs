@@ -80,6 +80,11 @@ pub enum Command {
     Verify(cmd::dossier::VerifyArgs),
     /// A live SMTP spamtrap: accepts mail, stores it durably through the mail pipeline.
     Trap(cmd::trap::Args),
+    /// NATS JetStream for ingest across machines: `depeer nats setup`.
+    #[command(subcommand)]
+    Nats(cmd::nats::NatsCommand),
+    /// Ingest worker: pulls raw objects from NATS JetStream and stores them like `depeer ingest`.
+    Worker(cmd::worker::Args),
 }
 
 /// `depeer serve [dnsbl|http|all]`: no subcommand is `all`.
@@ -176,6 +181,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dossier(a) => cmd::dossier::run(&a),
         Command::Verify(a) => cmd::dossier::verify(&a),
         Command::Trap(a) => cmd::trap::run(&a),
+        Command::Nats(c) => cmd::nats::run(&c),
+        Command::Worker(a) => cmd::worker::run(&a),
     }
 }
 
