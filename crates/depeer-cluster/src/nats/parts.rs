@@ -144,7 +144,7 @@ mod tests {
         let mut f = Vec::new();
         let mut bounds = vec![0];
         for i in 0..50 {
-            f.extend(record(10 + i * 7, i as u8));
+            f.extend(record(10 + i * 3, i as u8));
             bounds.push(f.len());
         }
         let parts = split(&f, 300, JobKind::Mrt);
