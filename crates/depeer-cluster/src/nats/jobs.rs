@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use crate::nats::NatsError;
 use crate::nats::producer::{ProduceOptions, ProduceSummary, publish_files};
 use crate::nats::wire::{Job, JobKind, scratch_relative};
-use crate::nats::worker::is_locked;
 
 /// The options of `ingest mrt` a job carries (the as-rel file travels as
 /// one of its files).
@@ -211,4 +210,15 @@ fn run_here(
         }
         other => Err(format!("{} is not a job", other.as_str())),
     }
+}
+
+/// Whether a pipeline error is the dataset's lock being held.
+fn is_locked(e: &depeer_ingest::IngestError) -> bool {
+    matches!(
+        e,
+        depeer_ingest::IngestError::OpenStore {
+            source: depeer_store::StoreError::Locked { .. },
+            ..
+        }
+    )
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, AckKind, consumer::PullConsumer, stream::Stream};
 use depeer_core::{Quarantine, SourceRef, Timestamp};
-use depeer_ingest::{AttributeMode, IngestError, MailItem, MailObject};
+use depeer_ingest::{AttributeMode, MailItem, MailObject};
 use depeer_store::{Store, StoreError};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -680,17 +680,6 @@ pub(crate) fn open_store_waiting(data: &Path) -> Result<Store, NatsError> {
             }
         }
     }
-}
-
-/// Whether a pipeline error is the dataset's lock being held.
-pub(crate) fn is_locked(e: &IngestError) -> bool {
-    matches!(
-        e,
-        IngestError::OpenStore {
-            source: StoreError::Locked { .. },
-            ..
-        }
-    )
 }
 
 fn now() -> Timestamp {
