@@ -189,6 +189,45 @@ fn answers(dir: &Path, data: &str, cut: &str, before: &str, after: &str) -> Vec<
     out
 }
 
+/// Two workers until the stream is drained, SIGKILLed ten times in turn
+/// while they work, the server killed and restarted at the fifth kill;
+/// returns the number of kills.
+fn workers_through_faults(server: &mut Server, url: &str, data: &Path, dir: &Path) -> u64 {
+    let mut a = worker(url, data, dir, "4");
+    let mut b = worker(url, data, dir, "4");
+    let mut kills = 0;
+    while kills < 10 {
+        std::thread::sleep(Duration::from_millis(250 + 70 * kills));
+        let victim = if kills % 2 == 0 { &mut a } else { &mut b };
+        if victim.try_wait().unwrap().is_some() {
+            break;
+        }
+        victim.kill().unwrap();
+        let _ = victim.wait();
+        kills += 1;
+        if kills == 5 {
+            server.kill();
+            std::thread::sleep(Duration::from_millis(500));
+            server.spawn();
+        }
+        *victim = worker(url, data, dir, "4");
+    }
+    assert!(
+        kills >= 3,
+        "the workers finished before they could be killed"
+    );
+    for w in [&mut a, &mut b] {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while w.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "a worker did not finish");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(w.wait().unwrap().success());
+    }
+
+    kills
+}
+
 #[test]
 fn nats_ingest_matches_embedded_through_faults() {
     const TEST: &str = "nats_ingest_matches_embedded_through_faults";
@@ -280,37 +319,7 @@ fn nats_ingest_matches_embedded_through_faults() {
     assert_eq!(second["duplicate"], second["objects"], "{second}");
 
     let data = dir.join("nats");
-    let mut a = worker(&url, &data, dir, "4");
-    let mut b = worker(&url, &data, dir, "4");
-    let mut kills = 0;
-    while kills < 10 {
-        std::thread::sleep(Duration::from_millis(250 + 70 * kills));
-        let victim = if kills % 2 == 0 { &mut a } else { &mut b };
-        if victim.try_wait().unwrap().is_some() {
-            break;
-        }
-        victim.kill().unwrap();
-        let _ = victim.wait();
-        kills += 1;
-        if kills == 5 {
-            server.kill();
-            std::thread::sleep(Duration::from_millis(500));
-            server.spawn();
-        }
-        *victim = worker(&url, &data, dir, "4");
-    }
-    assert!(
-        kills >= 3,
-        "the workers finished before they could be killed"
-    );
-    for w in [&mut a, &mut b] {
-        let deadline = Instant::now() + Duration::from_secs(90);
-        while w.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "a worker did not finish");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        assert!(w.wait().unwrap().success());
-    }
+    let kills = workers_through_faults(&mut server, &url, &data, dir);
 
     // Every message stored exactly once.
     let count = "SELECT count(*) AS n, count(DISTINCT sha256) AS d FROM messages";
