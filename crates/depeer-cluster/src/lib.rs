@@ -3,12 +3,13 @@
 //! the same SQL on Apache DataFusion Ballista (`depeer ballista scheduler`,
 //! `depeer ballista executor`, `depeer sql --ballista`).
 //!
-//! Not built yet: this crate holds the dependencies so that their build is
-//! shared; the modules come with their features.
+//! [`nats`]: `depeer nats setup`, producers, `depeer worker` (docs/SCALING.md;
+//! `depeer trap --to nats://` is not built yet). [`ballista`]: the
+//! scheduler and executor nodes and the client of `depeer sql --ballista`.
 
 pub mod ballista;
+pub mod nats;
 
-use async_nats as _;
 use ballista_core as _;
 use ballista_executor as _;
 use ballista_scheduler as _;

@@ -12,6 +12,9 @@
 //! * [`ingest_as2org`]: AS names and organisations into `as_names`.
 //! * [`ingest_feed`]: threat feeds (C&C, URL, passive DNS, bot and network
 //!   lists) into `feed_entries`.
+//! * [`read_mail`], [`prepare_mail`], [`commit_mail`]: the mail pipeline
+//!   cut at the message, for the cluster's producers and workers
+//!   (depeer-cluster): read here, extract and commit elsewhere.
 //! * [`LiveMail`]: a long-lived sink for mail received live (the SMTP
 //!   trap): each message resolved when its batch is committed and fsynced.
 //! * [`attribute`]: botnet attribution of the stored messages into
@@ -74,7 +77,10 @@ pub use feed::{FeedIngestOptions, FeedSummary, ingest_feed};
 pub use ipasn::{IpasnOptions, IpasnQuarantine, IpasnSummary, ingest_ipasn};
 pub use listings::{DataZoneFile, ListingOptions, RogueAs, listings, write_data_zones};
 pub use live::{LiveAck, LiveDone, LiveMail, LiveMessage, LiveOptions, LiveSender, LiveSummary};
-pub use mail::{MailOptions, MailSummary, ingest_mail};
+pub use mail::{
+    MailItem, MailMeta, MailObject, MailOptions, MailReadSummary, MailSummary, PreparedMail,
+    commit_mail, ingest_mail, prepare_mail, read_mail,
+};
 pub use mrt::{MrtOptions, MrtSummary, collector_name, dump_mrt, ingest_mrt};
 pub use progress::{NoProgress, Progress};
 pub use rank::{

@@ -83,6 +83,11 @@ pub enum Command {
     /// The nodes of a Ballista cluster for `depeer sql --ballista`: scheduler, executor.
     #[command(subcommand)]
     Ballista(cmd::ballista::Command),
+    /// NATS JetStream for ingest across machines: `depeer nats setup`.
+    #[command(subcommand)]
+    Nats(cmd::nats::NatsCommand),
+    /// Ingest worker: pulls raw objects from NATS JetStream and stores them like `depeer ingest`.
+    Worker(cmd::worker::Args),
 }
 
 /// `depeer serve [dnsbl|http|all]`: no subcommand is `all`.
@@ -180,6 +185,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(a) => cmd::dossier::verify(&a),
         Command::Trap(a) => cmd::trap::run(&a),
         Command::Ballista(c) => cmd::ballista::run(&c),
+        Command::Nats(c) => cmd::nats::run(&c),
+        Command::Worker(a) => cmd::worker::run(&a),
     }
 }
 

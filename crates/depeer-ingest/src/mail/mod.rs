@@ -9,6 +9,7 @@
 //! (channel depth × chunk size), never by the input size. Every message read
 //! is counted exactly once: `read == stored + duplicate + quarantined`.
 
+mod objects;
 mod read;
 mod work;
 
@@ -25,6 +26,11 @@ use serde::Serialize;
 use crate::{IngestError, Progress};
 use read::{CHUNK_MESSAGES, Chunker, read_input};
 use work::{Counted, Done, DoneFrame, Packer, Work, process_chunk};
+
+pub use objects::{
+    MailItem, MailMeta, MailObject, MailReadSummary, PreparedMail, commit_mail, prepare_mail,
+    read_mail,
+};
 
 /// How to run [`ingest_mail`].
 #[derive(Debug, Clone)]

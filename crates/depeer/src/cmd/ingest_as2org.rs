@@ -27,6 +27,10 @@ pub struct Args {
     /// Largest decompressed size, in bytes (bomb guard).
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
     pub max_decompressed: u64,
+    /// Publish to NATS JetStream (`nats://HOST:PORT`) instead of storing:
+    /// `depeer worker` stores it (docs/SCALING.md).
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
     /// The file (or `-`).
     #[arg(value_name = "FILE")]
     pub path: PathBuf,
@@ -34,6 +38,13 @@ pub struct Args {
 
 /// Runs `depeer ingest as2org`.
 pub fn run(args: &Args, quiet: bool) -> anyhow::Result<()> {
+    if let Some(to) = &args.to {
+        let job = depeer_cluster::nats::As2orgJob {
+            max_decompressed: args.max_decompressed,
+        };
+        let s = super::nats::publish_as2org(to, &args.path, &job)?;
+        return super::nats::print_produced(&s, args.target.json, quiet);
+    }
     let opts = As2orgOptions {
         data: args.target.data.clone(),
         max_decompressed: args.max_decompressed,

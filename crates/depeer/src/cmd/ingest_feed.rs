@@ -61,6 +61,10 @@ pub struct Args {
     /// Largest decompressed size of one input, in bytes (bomb guard).
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
     pub max_decompressed: u64,
+    /// Publish to NATS JetStream (`nats://HOST:PORT`) instead of storing:
+    /// `depeer worker` stores it (docs/SCALING.md).
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
     /// Feed files, directories, or `-` for stdin; plain or compressed.
     #[arg(value_name = "FILE", required = true)]
     pub paths: Vec<PathBuf>,
@@ -76,6 +80,16 @@ fn parse_format(s: &str) -> Result<Format, String> {
 
 /// Runs `depeer ingest feed`.
 pub fn run(args: &Args, quiet: bool) -> anyhow::Result<()> {
+    if let Some(to) = &args.to {
+        let job = depeer_cluster::nats::FeedJob {
+            kind: args.kind.map(|k| k.as_str().to_string()),
+            format: args.format.map(|f| f.name().to_string()),
+            source: args.source.clone(),
+            max_decompressed: args.max_decompressed,
+        };
+        let s = super::nats::publish_feed(to, &args.paths, args.mapping.as_deref(), &job)?;
+        return super::nats::print_produced(&s, args.json, quiet);
+    }
     let mapping = match &args.mapping {
         Some(p) => Some(Mapping::load(p).with_context(|| format!("mapping {}", p.display()))?),
         None => None,

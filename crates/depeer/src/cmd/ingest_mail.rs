@@ -60,6 +60,10 @@ pub struct Args {
     /// later).
     #[arg(long)]
     pub no_attribute: bool,
+    /// Publish to NATS JetStream (`nats://HOST:PORT`) instead of storing:
+    /// `depeer worker` stores it (docs/SCALING.md).
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
     /// Files, directories or `-` (stdin).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -89,6 +93,10 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<()> {
         batch_messages: args.batch_messages,
         attribute: (!args.no_attribute).then_some(defaults.attribute).flatten(),
     };
+    if let Some(to) = &args.to {
+        let s = super::nats::publish_mail(to, &args.paths, &opts)?;
+        return super::nats::print_produced(&s, args.target.json, quiet);
+    }
     let bar = Bar::new(!quiet && !args.target.json, "messages");
     let summary = ingest_mail(&args.paths, &opts, &bar)?;
     // The table is the point of the command: printed also with --quiet.

@@ -51,6 +51,10 @@ pub struct Args {
     /// store nothing (for scripts/conformance/mrt).
     #[arg(long, hide = true)]
     pub dump: bool,
+    /// Publish to NATS JetStream (`nats://HOST:PORT`) instead of storing:
+    /// `depeer worker` stores it (docs/SCALING.md).
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
     /// Files, directories or `-` (stdin).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -65,6 +69,15 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<()> {
         short_lived_secs: args.short_lived,
         max_decompressed: args.max_decompressed,
     };
+    if let Some(to) = &args.to {
+        let job = depeer_cluster::nats::MrtJob {
+            collector: args.collector.clone(),
+            short_lived_secs: args.short_lived,
+            max_decompressed: args.max_decompressed,
+        };
+        let s = super::nats::publish_mrt(to, &args.paths, args.as_rel.as_deref(), &job)?;
+        return super::nats::print_produced(&s, args.target.json, quiet);
+    }
     if args.dump {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());

@@ -20,7 +20,7 @@ fn demo_tells_the_story_from_measured_figures() {
         "10. The drop as detected",
         "11. Blocklists an operator could have loaded then",
         "12. The evidence log",
-        "not built yet",
+        "docs/SCALING.md",
         "13. The report",
         "14. The dashboard and the API",
     ] {

@@ -21,6 +21,7 @@ mod http;
 mod ingest_feed;
 mod ingest_mail;
 mod ingest_mrt;
+mod nats;
 mod rank;
 mod report;
 mod route;

@@ -521,7 +521,7 @@ fn cc_hosts(b: &Value) -> String {
 }
 
 /// Stage 12: the evidence log (every stored message has its entry under a
-/// signed checkpoint), then what is not built yet.
+/// signed checkpoint), then where more than one machine is described.
 fn evidence(out: &mut dyn Write, r: &Runner) -> anyhow::Result<()> {
     writeln!(
         out,
@@ -544,7 +544,7 @@ fn evidence(out: &mut dyn Write, r: &Runner) -> anyhow::Result<()> {
     }
     writeln!(
         out,
-        "   not built yet (nothing is faked): NATS JetStream ingest workers and SQL on Ballista (more than one machine)"
+        "   more than one machine (not run here: they need nats-server and a Ballista cluster): `depeer nats setup`, `ingest ... --to nats://`, `depeer worker`, `depeer sql --ballista` (docs/SCALING.md); `depeer trap --to nats://` is not built yet"
     )?;
     Ok(())
 }

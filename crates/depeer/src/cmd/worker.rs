@@ -1,0 +1,95 @@
+//! `depeer worker`: flags into `depeer_cluster::nats::WorkerOptions`, the
+//! worker runs (`depeer_cluster::nats::run_worker`), its summary is printed
+//! when it stops.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use depeer_cluster::nats::{WorkerOptions, run_worker};
+
+const AFTER: &str = "\
+Pulls batches from the durable consumer that `depeer nats setup` made, runs
+them through the same pipeline as `depeer ingest` (mail: extraction, raw
+store, evidence log; MRT, feed and as2org jobs: the command itself),
+commits, and only then acknowledges. Any number of workers, on one machine
+or several, may share the consumer and the data directory (on a shared
+filesystem): commits take the directory's lock in turn. The new messages
+are attributed when nothing is pending. How it stays correct:
+docs/SCALING.md.
+
+Examples:
+  depeer worker --nats nats://127.0.0.1:4222 --data /srv/depeer
+  depeer worker --nats nats://n1:4222 --data /mnt/shared/depeer --batch 5000
+  depeer worker --data d --exit-when-idle 5      # scripts and tests";
+
+/// Flags of `depeer worker`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = AFTER)]
+pub struct Args {
+    /// The NATS server.
+    #[arg(long, value_name = "URL", default_value = "nats://127.0.0.1:4222")]
+    pub nats: String,
+    /// Data directory (shared by every worker; created if missing).
+    #[arg(long, default_value = "depeer-data")]
+    pub data: PathBuf,
+    /// Objects per batch (mail: one commit per batch).
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    pub batch: usize,
+    /// Stop after this many seconds with nothing pending or unacknowledged.
+    #[arg(long, value_name = "SECONDS")]
+    pub exit_when_idle: Option<f64>,
+    /// The stream's name.
+    #[arg(long, default_value = depeer_cluster::nats::STREAM)]
+    pub stream: String,
+    /// The durable consumer's name.
+    #[arg(long, default_value = depeer_cluster::nats::CONSUMER)]
+    pub consumer: String,
+    /// Trust file of the trap's own networks (as `ingest mail --trust`).
+    #[arg(long, value_name = "FILE")]
+    pub trust: Option<PathBuf>,
+    /// Do not attribute when idle (run `depeer attribute` later).
+    #[arg(long)]
+    pub no_attribute: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `depeer worker`.
+pub fn run(a: &Args) -> anyhow::Result<()> {
+    let mut o = WorkerOptions::new(&a.nats, a.data.clone());
+    o.stream.clone_from(&a.stream);
+    o.consumer.clone_from(&a.consumer);
+    o.batch = a.batch;
+    o.exit_when_idle = a
+        .exit_when_idle
+        .map(|s| std::time::Duration::from_secs_f64(s.max(0.0)));
+    o.attribute = !a.no_attribute;
+    if let Some(p) = &a.trust {
+        o.trust = depeer_mail::TrustConfig::from_file(p)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+    }
+    let s = run_worker(&o)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if a.json {
+        serde_json::to_writer(&mut out, &s)?;
+    } else {
+        write!(
+            out,
+            "worker: {} objects in {} batches: {} messages ({} stored, {} duplicate, {} quarantined), jobs {:?}, {} poison, {} attributions, {:.1} s",
+            s.objects,
+            s.batches,
+            s.messages,
+            s.stored,
+            s.duplicate,
+            s.quarantined,
+            s.jobs,
+            s.poison,
+            s.attributions,
+            s.seconds
+        )?;
+    }
+    writeln!(out)?;
+    Ok(())
+}
