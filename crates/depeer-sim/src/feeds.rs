@@ -45,7 +45,7 @@ pub(crate) fn write_feeds(
         ("feeds/cc.csv", "ip,port,family,first_seen,last_seen", cc),
         ("feeds/urls.csv", "url,first_seen,tag", url),
         ("feeds/pdns.csv", "name,address,first_seen,last_seen", pdns),
-        ("feeds/bots.csv", "ip,family,first_seen,last_seen", bot),
+        ("feeds/bots.csv", "ip,family,first_seen,last_seen,cc", bot),
     ];
     let mut files = Vec::with_capacity(feeds.len());
     for (path, header, rows) in feeds.iter_mut() {
@@ -220,6 +220,9 @@ fn bot_rows(
     rng: &mut Rng,
     fam_names: &[&str],
 ) -> Vec<(i64, String)> {
+    // The C&C contacts are drawn from their own stream, so that adding
+    // them left every other column of the list as it was.
+    let mut cc_rng = Rng::stream(w.seed, "feeds-bot-cc", 0);
     let mut rows: Vec<(i64, String)> = Vec::new();
     for b in &cast.botnets {
         let n = (b.bots as f64 * f.bots_listed).round() as u64;
@@ -233,14 +236,21 @@ fn bot_rows(
                 alias(rng, &b.family)
             };
             let last = (t + rng.exp(86_400.0) as i64).min(w.end - 1);
+            let cc = if cc_rng.chance(f.bots_cc) {
+                contacted(b, bot, t, &mut cc_rng)
+                    .map_or(String::new(), |ip| Ipv4Addr::from(ip).to_string())
+            } else {
+                String::new()
+            };
             rows.push((
                 t,
                 format!(
-                    "{},{},{},{}",
+                    "{},{},{},{},{}",
                     Ipv4Addr::from(ip),
                     fam,
                     iso(t),
-                    iso(last.max(t))
+                    iso(last.max(t)),
+                    cc
                 ),
             ));
         }
@@ -252,7 +262,7 @@ fn bot_rows(
         rows.push((
             t,
             format!(
-                "{},{},{},{}",
+                "{},{},{},{},",
                 Ipv4Addr::from(w.host_in(a, rng.next_u64())),
                 rng.pick(fam_names),
                 iso(t),
@@ -261,6 +271,29 @@ fn bot_rows(
         ));
     }
     rows
+}
+
+/// The C&C server bot `bot` of `b` talks to at `t`, as a sinkhole sees
+/// it: a group that commands that bot, drawn by the share of the volume
+/// it delivers then (the mail loop draws the group of each message the
+/// same way), then one of its servers where it was at `t`. `None` when no
+/// group of the bot is active.
+fn contacted(b: &crate::botnet::Botnet, bot: u64, t: i64, rng: &mut Rng) -> Option<u32> {
+    let commands = |g: &crate::botnet::CcGroup| {
+        let pool = ((b.bots as f64 * g.bot_fraction).ceil() as u64).max(1);
+        if bot < pool {
+            g.weight * g.activity(t)
+        } else {
+            0.0
+        }
+    };
+    let cum = crate::rng::cumulative(b.groups.iter().map(commands));
+    let g = b.groups.get(rng.weighted(&cum)?)?;
+    let server = g.servers.get(rng.below(g.servers.len() as u64) as usize)?;
+    server
+        .iter()
+        .find(|l| l.from <= t && t < l.to)
+        .map(|l| l.ip)
 }
 
 pub(crate) fn legit_domain(w: &World, rng: &mut Rng) -> String {

@@ -152,6 +152,10 @@ pub struct FeedsCfg {
     pub bots_mislabelled: f64,
     /// Non-bot addresses listed, as a share of listed bots.
     pub bots_false_positives: f64,
+    /// Share of listed bots whose C&C contact was observed (a sinkhole or
+    /// drone report records the server the bot talked to, as
+    /// Shadowserver's drone reports do in their `cc` column).
+    pub bots_cc: f64,
 }
 
 impl Default for FeedsCfg {
@@ -168,6 +172,7 @@ impl Default for FeedsCfg {
             bots_listed: 0.2,
             bots_mislabelled: 0.03,
             bots_false_positives: 0.02,
+            bots_cc: 0.5,
         }
     }
 }

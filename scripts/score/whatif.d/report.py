@@ -34,7 +34,7 @@ def main(path, as_json, check):
                   f"{r['error_points']:>6.1f}  {r['cut']} --at {r['at']}")
             for b in r["botnets"]:
                 if b["predicted"] > 0 or b["truth"] > 0.15:
-                    flag = "" if b["checked"] else "  (not checked: few messages)"
+                    flag = "" if b["checked"] else f"  (not checked: the truth's own noise is ±{b['truth_noise_points']:.0f} points)"
                     print(f"    {b['botnet']:<14} predicted {pct(b['predicted'])} [{pct(b['low'])}, {pct(b['high'])}] "
                           f"truth {pct(b['truth'])} error {b['error_points']:5.1f} "
                           f"({b['messages_before']} messages before){flag}")

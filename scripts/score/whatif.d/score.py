@@ -1,9 +1,22 @@
 """One world's score line (JSON): prediction, observed, truth, errors."""
 import datetime as dt
 import json
+import math
 import sys
 
-MIN_MESSAGES = 100  # per-botnet check only above this many truth messages before
+MIN_MESSAGES = 20  # fewer truth messages before: nothing to check
+TOLERANCE = 0.15  # the per-botnet target
+Z = 1.645  # 90 %, two-sided
+
+
+def truth_noise(d, n):
+    """90 % counting noise of a measured drop d over n messages before: the
+    after-count is Poisson around n(1 - d), the before-count Poisson too
+    (the same formula as depeer's interval, docs/whatif.md)."""
+    if n <= 0:
+        return math.inf
+    k = max(1.0 - d, 0.0)
+    return Z * math.sqrt((k + k * k) / n)
 
 
 def ts(s):
@@ -32,7 +45,10 @@ def main(truth_path, whatif_path, events_path, scenario, cutargs, at):
             "botnet": name, "messages_before": n, "truth": truth_drop,
             "predicted": pd, "low": p["low"] if p else 0.0, "high": p["high"] if p else 0.0,
             "error_points": round(100 * abs(pd - truth_drop), 1),
-            "checked": n >= MIN_MESSAGES,
+            "truth_noise_points": round(100 * truth_noise(truth_drop, n), 1),
+            # The truth's own drop is a measurement: checking it to 15
+            # points needs its counting noise below 15 points.
+            "checked": n >= MIN_MESSAGES and truth_noise(truth_drop, n) <= TOLERANCE,
         })
     err = round(100 * abs(w["predicted_drop"] - s["world_drop"]), 1)
     print(json.dumps({

@@ -52,6 +52,44 @@ pub struct CcListing {
     pub last: Option<i64>,
 }
 
+/// A bot seen talking to a C&C server (`feed_entries` kind `bots` with an
+/// address: a sinkhole's or drone report's contact).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotContact {
+    /// The server's address.
+    pub cc: IpAddr,
+    /// The bot's family (canonical).
+    pub family: String,
+    /// When the contact was seen (Unix µs): the listing's first sighting.
+    pub time: i64,
+}
+
+/// Observed bot contacts count at `t` when seen at most this long before.
+pub const CONTACT_WINDOW: i64 = 7 * DAY;
+
+/// Per family, at one moment: listings and contacts, and how many of each
+/// go dark.
+#[derive(Debug, Clone, Copy, Default)]
+struct DarkCounts {
+    listed: usize,
+    dark: usize,
+    contacts: usize,
+    contacts_dark: usize,
+}
+
+impl DarkCounts {
+    fn input(self, botnet: &str, messages: u64) -> BotnetInput {
+        BotnetInput {
+            botnet: botnet.to_string(),
+            messages,
+            listed: self.listed,
+            dark: self.dark,
+            contacts: self.contacts,
+            contacts_dark: self.contacts_dark,
+        }
+    }
+}
+
 /// A host advertised in the spam before the moment, at an address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SiteHit {
@@ -71,6 +109,8 @@ pub struct History {
     pub link_events: Vec<LinkEvent>,
     /// C&C listings.
     pub listings: Vec<CcListing>,
+    /// Bots seen talking to C&C servers, by time.
+    pub contacts: Vec<BotContact>,
     /// Attributed spam: arrival times (Unix µs, ascending) per family.
     pub spam: BTreeMap<String, Vec<i64>>,
 }
@@ -156,6 +196,42 @@ impl History {
             .collect()
     }
 
+    /// Per family, the listings and observed contacts current at `t`
+    /// (routed then) and those that go dark; `on_dark` sees each dark
+    /// listing.
+    fn dark_counts(
+        &self,
+        hosting: &Hosting,
+        t: i64,
+        dark: impl Fn(u32) -> bool,
+        mut on_dark: impl FnMut(&CcListing, String, Vec<u32>),
+    ) -> BTreeMap<String, DarkCounts> {
+        let mut per: BTreeMap<String, DarkCounts> = BTreeMap::new();
+        for (l, prefix, origins) in self.located(hosting, t) {
+            let e = per.entry(l.family.clone()).or_default();
+            e.listed += 1;
+            if origins.iter().all(|&o| dark(o)) {
+                e.dark += 1;
+                on_dark(l, prefix, origins);
+            }
+        }
+        let from = self
+            .contacts
+            .partition_point(|c| c.time < t - CONTACT_WINDOW);
+        let to = self.contacts.partition_point(|c| c.time <= t);
+        for c in self.contacts.get(from..to).unwrap_or_default() {
+            let Some(p) = hosting.locate(c.cc, t) else {
+                continue;
+            };
+            let e = per.entry(c.family.clone()).or_default();
+            e.contacts += 1;
+            if p.origins.iter().all(|&o| dark(o)) {
+                e.contacts_dark += 1;
+            }
+        }
+        per
+    }
+
     /// Messages per family in `[from, to)`.
     fn counts(&self, from: i64, to: i64) -> BTreeMap<&str, u64> {
         self.spam
@@ -215,23 +291,21 @@ impl History {
                         && graph.is_reachable(&base, o, &Cut::default())
                         && !graph.is_reachable(&after, o, &cut))
             };
-            let mut per: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-            for (l, _, origins) in self.located(hosting, before_t) {
-                let e = per.entry(l.family.as_str()).or_default();
-                e.0 += 1;
-                if origins.iter().all(|&o| dark(o)) {
-                    e.1 += 1;
-                }
-            }
-            for (family, (listed, dark_n)) in per {
-                if dark_n == 0 {
+            let per = self.dark_counts(hosting, before_t, dark, |_, _, _| {});
+            for (family, counts) in per {
+                let x = counts.input(&family, 0).dark_share();
+                if x <= 0.0 {
                     continue;
                 }
-                let times = self.spam.get(family).map(Vec::as_slice).unwrap_or_default();
+                let times = self
+                    .spam
+                    .get(&family)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
                 out.push(Observation {
-                    family: family.to_string(),
+                    family,
                     time: t,
-                    dark_share: dark_n as f64 / listed as f64,
+                    dark_share: x,
                     before: count_between(times, t - DAY, t),
                     after: count_between(times, t + SETTLE, t + SETTLE + DAY),
                 });
@@ -255,21 +329,15 @@ impl History {
         dark_ases.sort_unstable();
         let dark = |o: u32| dark_ases.binary_search(&o).is_ok();
         let unreachable_prefixes = m.prefixes.unreachable(dark);
-        let mut per: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
         let mut cc_dark = Vec::new();
-        for (l, prefix, origins) in self.located(hosting, t) {
-            let e = per.entry(l.family.as_str()).or_default();
-            e.0 += 1;
-            if origins.iter().all(|&o| dark(o)) {
-                e.1 += 1;
-                cc_dark.push(CcDark {
-                    ip: l.ip,
-                    botnet: l.family.clone(),
-                    prefix,
-                    origins,
-                });
-            }
-        }
+        let per = self.dark_counts(hosting, t, dark, |l, prefix, origins| {
+            cc_dark.push(CcDark {
+                ip: l.ip,
+                botnet: l.family.clone(),
+                prefix,
+                origins,
+            });
+        });
         let mut sites_dark: Vec<SiteDark> = sites
             .iter()
             .filter_map(|s| {
@@ -287,13 +355,10 @@ impl History {
             .counts(t - DAY, t)
             .into_iter()
             .map(|(family, messages)| {
-                let (listed, dark) = per.get(family).copied().unwrap_or_default();
-                BotnetInput {
-                    botnet: family.to_string(),
-                    messages,
-                    listed,
-                    dark,
-                }
+                per.get(family)
+                    .copied()
+                    .unwrap_or_default()
+                    .input(family, messages)
             })
             .collect();
         let observations = self.observations(hosting, t);

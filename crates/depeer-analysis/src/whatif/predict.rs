@@ -5,13 +5,17 @@
 //! Per botnet `b`:
 //!
 //! ```text
-//! x_b    = C&C listings of b that go dark / C&C listings of b routed at t
+//! x_b    = contacts of b's bots with servers that go dark / contacts with
+//!          servers routed at t (else the same over its C&C listings)
 //! drop_b = min(1, r_b · x_b)
 //! total  = Σ_b share_b · drop_b
 //! ```
 //!
-//! `x_b` assumes each listed server controls an equal part of the botnet
-//! (the feeds say nothing about how many bots a server commands). `r_b`
+//! Where bot lists say which server each bot was seen talking to (a
+//! sinkhole's or drone report's contacts, at least [`MIN_CONTACTS`] of
+//! them in the week before), `x_b` is the share of those contacts whose
+//! server goes dark: a server counts as much as the bots it commands.
+//! Else `x_b` assumes each listed server controls an equal part. `r_b`
 //! is the family's response: how much of the expected drop its volume
 //! showed when C&C servers of it went dark before (`observed / x`, the
 //! mean over past cuts); with no past cut the prior `r = 1` (the family
@@ -20,11 +24,11 @@
 //! before `t`.
 //!
 //! The interval combines, per botnet, the uncertainty of `x_b` (a Wilson
-//! interval over its listings: feeds miss servers and list false ones),
-//! of `r_b` (the spread of its past cuts, or the prior's range) and the
-//! counting noise of the measure itself (the drop is a ratio of two
-//! Poisson counts over 24 h), taken at the worst combination
-//! (comonotone), so it is conservative.
+//! interval over its contacts or listings: feeds miss servers and list
+//! false ones), of `r_b` (the spread of its past cuts, or the prior's
+//! range) and the counting noise of the measure itself (the drop is a
+//! ratio of two Poisson counts over 24 h), taken at the worst
+//! combination (comonotone), so it is conservative.
 
 use std::collections::BTreeMap;
 
@@ -46,6 +50,10 @@ pub const MIN_LEARN_MESSAGES: u64 = 20;
 /// A past cut teaches a family's response only when at least this share
 /// of its listed servers went dark.
 pub const MIN_LEARN_DARK: f64 = 0.1;
+/// The fewest observed bot contacts for a botnet's dark share to be
+/// measured on them rather than on its listings: fewer say little about
+/// how the bots are spread over the servers.
+pub const MIN_CONTACTS: usize = 20;
 
 /// One family at one past cut: the share of its listings that went dark
 /// and the drop of its volume that followed.
@@ -135,7 +143,7 @@ pub fn learn(observations: &[Observation]) -> BTreeMap<String, Response> {
 }
 
 /// One botnet's part in a cut.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct BotnetInput {
     /// The family.
     pub botnet: String,
@@ -145,6 +153,58 @@ pub struct BotnetInput {
     pub listed: usize,
     /// Those that go dark.
     pub dark: usize,
+    /// Its bots seen talking to a C&C server routed at the time, in the
+    /// [`super::CONTACT_WINDOW`] before.
+    pub contacts: usize,
+    /// Those whose server goes dark.
+    pub contacts_dark: usize,
+}
+
+/// What the dark share of a botnet was measured on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Basis {
+    /// Its C&C listings, each server counted as an equal part.
+    #[default]
+    Listings,
+    /// Its bots' observed contacts with C&C servers: a server counts as
+    /// much as the bots seen talking to it.
+    Contacts,
+}
+
+impl Basis {
+    /// Lowercase name, as printed.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Listings => "listings",
+            Basis::Contacts => "contacts",
+        }
+    }
+}
+
+impl BotnetInput {
+    /// `(dark, of, basis)`: the dark share's counts. Observed bot
+    /// contacts, when there are at least [`MIN_CONTACTS`], say how much
+    /// of the botnet each server commands, which its listings cannot
+    /// (a listed straggler counts as much as the master, a feed's false
+    /// positive as much as a real server); else the listings.
+    #[must_use]
+    pub fn dark_counts(&self) -> (usize, usize, Basis) {
+        if self.contacts >= MIN_CONTACTS {
+            (self.contacts_dark, self.contacts, Basis::Contacts)
+        } else {
+            (self.dark, self.listed, Basis::Listings)
+        }
+    }
+
+    /// The dark share `x`, 0..1.
+    #[must_use]
+    pub fn dark_share(&self) -> f64 {
+        match self.dark_counts() {
+            (_, 0, _) => 0.0,
+            (k, n, _) => k as f64 / n as f64,
+        }
+    }
 }
 
 /// One botnet's prediction.
@@ -160,6 +220,12 @@ pub struct BotnetDrop {
     pub cc_listed: usize,
     /// Those that go dark.
     pub cc_dark: usize,
+    /// Bots seen talking to a routed C&C server in the week before.
+    pub contacts: usize,
+    /// Those whose server goes dark.
+    pub contacts_dark: usize,
+    /// What the dark share was measured on.
+    pub basis: Basis,
     /// Predicted drop, 0..1.
     pub predicted_drop: f64,
     /// Low end.
@@ -226,16 +292,9 @@ pub fn predict(inputs: &[BotnetInput], responses: &BTreeMap<String, Response>) -
     for b in inputs {
         let share = b.messages as f64 / total as f64;
         let response = responses.get(&b.botnet).cloned().unwrap_or_default();
-        let x = if b.listed == 0 {
-            0.0
-        } else {
-            b.dark as f64 / b.listed as f64
-        };
-        let (x_lo, x_hi) = if b.dark == 0 {
-            (0.0, 0.0)
-        } else {
-            wilson(b.dark, b.listed)
-        };
+        let (k, n, basis) = b.dark_counts();
+        let x = b.dark_share();
+        let (x_lo, x_hi) = if k == 0 { (0.0, 0.0) } else { wilson(k, n) };
         let d = (response.ratio * x).min(1.0);
         let lo = (response.low * x_lo).min(d);
         let hi = (response.high * x_hi).clamp(d, 1.0);
@@ -249,6 +308,9 @@ pub fn predict(inputs: &[BotnetInput], responses: &BTreeMap<String, Response>) -
             messages: b.messages,
             cc_listed: b.listed,
             cc_dark: b.dark,
+            contacts: b.contacts,
+            contacts_dark: b.contacts_dark,
+            basis,
             predicted_drop: d,
             low: (lo - noise).max(0.0),
             high: (hi + noise).min(1.0),
@@ -278,6 +340,7 @@ mod tests {
             messages,
             listed,
             dark,
+            ..BotnetInput::default()
         }
     }
 

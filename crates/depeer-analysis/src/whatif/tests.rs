@@ -95,6 +95,7 @@ fn world_with(last300: i64) -> (History, Hosting) {
             // Not routed: left out.
             listing("99.0.0.1", "c"),
         ],
+        contacts: vec![],
         spam,
     };
     (history, hosting)
@@ -128,6 +129,59 @@ fn cutting_a_transit_darkens_its_single_homed_hoster_only() {
     let c = p.per_botnet.iter().find(|b| b.botnet == "c").unwrap();
     assert_eq!((c.cc_listed, c.cc_dark, c.predicted_drop), (1, 0, 0.0));
     assert_eq!(w.learned_from, 0);
+}
+
+fn contacts(n: usize, cc: &str, family: &str, time: i64) -> Vec<BotContact> {
+    (0..n)
+        .map(|_| BotContact {
+            cc: cc.parse().unwrap(),
+            family: family.into(),
+            time,
+        })
+        .collect()
+}
+
+#[test]
+fn observed_contacts_weigh_the_servers() {
+    let (mut h, hosting) = world();
+    let cut = Cut {
+        asns: vec![10],
+        links: vec![],
+    };
+    // b's two listed servers: the one at AS100 commands 27 of 30 bots
+    // seen, the multihomed one 3. Contacts older than the window, and
+    // with an unrouted server, do not count.
+    h.contacts = [
+        contacts(27, "100.0.0.9", "b", T0 - DAY),
+        contacts(3, "30.0.0.9", "b", T0 - 2 * DAY),
+        contacts(50, "30.0.0.9", "b", T0 - CONTACT_WINDOW - DAY),
+        contacts(9, "99.0.0.9", "b", T0 - DAY),
+        // Too few for c: its listings decide.
+        contacts(5, "100.0.0.1", "c", T0 - DAY),
+    ]
+    .concat();
+    h.contacts.sort_by_key(|c| c.time);
+    let m = h.moment(&hosting, T0);
+    let w = h.what_if(&hosting, &m, &cut, &[]);
+    let by = |n: &str| {
+        w.prediction
+            .per_botnet
+            .iter()
+            .find(|b| b.botnet == n)
+            .unwrap()
+            .clone()
+    };
+    let b = by("b");
+    assert_eq!((b.contacts, b.contacts_dark), (30, 27));
+    assert_eq!(b.basis, predict::Basis::Contacts);
+    assert!((b.predicted_drop - 0.9).abs() < 1e-9, "{b:?}");
+    assert_eq!((b.cc_listed, b.cc_dark), (2, 1));
+    let c = by("c");
+    assert_eq!((c.contacts, c.basis), (5, predict::Basis::Listings));
+    assert_eq!(c.predicted_drop, 0.0);
+    // a has no contacts: all its listings dark.
+    assert_eq!(by("a").predicted_drop, 1.0);
+    assert!((w.prediction.predicted_drop - (0.6 + 0.3 * 0.9)).abs() < 1e-9);
 }
 
 #[test]

@@ -198,21 +198,8 @@ impl Follower {
     }
 
     fn describe(&self, c: &Confirmed) -> Result<FollowedEvent, ReadError> {
-        let time = |s: i64| Timestamp::from_secs(s).to_rfc3339();
-        let mut event = EventOut {
-            time: time(c.time),
-            time_low: time(c.time_low),
-            time_high: time(c.time_high),
-            scope: "total",
-            key: None,
-            kind: c.event.direction.as_str(),
-            magnitude: c.event.magnitude,
-            low: c.event.magnitude_low,
-            high: c.event.magnitude_high,
-            confidence: c.event.confidence,
-            causes: Vec::new(),
-            routing: None,
-        };
+        let mut followed = followed("total", None, c);
+        let event = &mut followed.event;
         if self.causes {
             let from = Timestamp::from_secs(c.time.saturating_sub(CAUSE_CONTEXT));
             let until = Timestamp::from_secs(c.confirmed_at.saturating_add(1));
@@ -226,11 +213,7 @@ impl Follower {
                 event.causes = b.causes;
             }
         }
-        Ok(FollowedEvent {
-            event,
-            confirmed_at: time(c.confirmed_at),
-            delay_seconds: c.delay(),
-        })
+        Ok(followed)
     }
 }
 
@@ -326,24 +309,29 @@ impl Keyed {
     }
 
     fn describe(&self, key: String, c: &Confirmed) -> FollowedEvent {
-        let time = |s: i64| Timestamp::from_secs(s).to_rfc3339();
-        FollowedEvent {
-            event: EventOut {
-                time: time(c.time),
-                time_low: time(c.time_low),
-                time_high: time(c.time_high),
-                scope: self.scope,
-                key: Some(key),
-                kind: c.event.direction.as_str(),
-                magnitude: c.event.magnitude,
-                low: c.event.magnitude_low,
-                high: c.event.magnitude_high,
-                confidence: c.event.confidence,
-                causes: Vec::new(),
-                routing: None,
-            },
-            confirmed_at: time(c.confirmed_at),
-            delay_seconds: c.delay(),
-        }
+        followed(self.scope, Some(key), c)
+    }
+}
+
+/// A confirmed change as an event of `scope` (no causes yet).
+fn followed(scope: &'static str, key: Option<String>, c: &Confirmed) -> FollowedEvent {
+    let time = |s: i64| Timestamp::from_secs(s).to_rfc3339();
+    FollowedEvent {
+        event: EventOut {
+            time: time(c.time),
+            time_low: time(c.time_low),
+            time_high: time(c.time_high),
+            scope,
+            key,
+            kind: c.event.direction.as_str(),
+            magnitude: c.event.magnitude,
+            low: c.event.magnitude_low,
+            high: c.event.magnitude_high,
+            confidence: c.event.confidence,
+            causes: Vec::new(),
+            routing: None,
+        },
+        confirmed_at: time(c.confirmed_at),
+        delay_seconds: c.delay(),
     }
 }

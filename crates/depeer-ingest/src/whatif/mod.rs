@@ -14,7 +14,9 @@ use std::time::Instant;
 use depeer_analysis::Hosting;
 use depeer_analysis::whatif::graph::{Cut, Link, LinkKind};
 use depeer_analysis::whatif::moment::{LinkEvent, TimedLink};
-use depeer_analysis::whatif::{Backtest, CcListing, DAY, DropEvent, History, SiteHit, WhatIf};
+use depeer_analysis::whatif::{
+    Backtest, BotContact, CcListing, DAY, DropEvent, History, SiteHit, WhatIf,
+};
 use depeer_core::{Relationship, RoutingEventKind, Timestamp};
 use depeer_store::Dataset;
 use serde::Serialize;
@@ -127,6 +129,7 @@ impl WhatIfData {
             })
             .collect();
         let mut listings = Vec::new();
+        let mut contacts = Vec::new();
         let mut pdns: HashMap<String, Vec<Answer>> = HashMap::new();
         for f in ds
             .read_feed_entries()
@@ -142,6 +145,12 @@ impl WhatIfData {
                             first,
                             last,
                         });
+                    }
+                }
+                ("bots", Some(family)) => {
+                    let cc = f.address.as_deref().and_then(|a| a.parse().ok());
+                    if let (Some(cc), Some(time)) = (cc, first.or(last)) {
+                        contacts.push(BotContact { cc, family, time });
                     }
                 }
                 ("pdns", _) => {
@@ -165,12 +174,14 @@ impl WhatIfData {
         for v in spam.values_mut() {
             v.sort_unstable();
         }
+        contacts.sort_by_key(|c: &BotContact| (c.time, c.cc));
         let routes_end = hosting.routes().iter().map(|r| r.last).max().unwrap_or(0);
         Ok(WhatIfData {
             history: History {
                 links,
                 link_events,
                 listings,
+                contacts,
                 spam,
             },
             hosting,
@@ -411,6 +422,13 @@ pub struct BotnetOut {
     pub cc_listed: usize,
     /// Those that go dark.
     pub cc_dark: usize,
+    /// Its bots seen talking to a routed C&C server in the week before.
+    pub contacts: usize,
+    /// Those whose server goes dark.
+    pub contacts_dark: usize,
+    /// What the dark share was measured on: `contacts` (bots seen per
+    /// server) or `listings` (each listed server an equal part).
+    pub basis: &'static str,
     /// Its response (observed drop over dark share; 1 = the prior).
     pub response: f64,
     /// Past cuts the response was learned from (0: the prior).
@@ -576,6 +594,9 @@ fn botnet_out(b: &depeer_analysis::whatif::predict::BotnetDrop) -> BotnetOut {
         messages: b.messages,
         cc_listed: b.cc_listed,
         cc_dark: b.cc_dark,
+        contacts: b.contacts,
+        contacts_dark: b.contacts_dark,
+        basis: b.basis.as_str(),
         response: round6(b.response.ratio),
         response_events: b.response.events,
     }

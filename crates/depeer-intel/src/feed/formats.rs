@@ -15,7 +15,8 @@ use super::timefmt::TimeFormat;
 pub enum Format {
     /// The simulator's `feeds/*.csv`: `ip,port,family,first_seen,last_seen`
     /// (cc), `url,first_seen,tag` (urls), `name,address,first_seen,last_seen`
-    /// (pdns), `ip,family,first_seen,last_seen` (bots).
+    /// (pdns), `ip,family,first_seen,last_seen[,cc]` (bots; `cc`, when
+    /// present and not empty, the C&C server the bot was seen talking to).
     Depeer,
     /// abuse.ch Feodo Tracker IP blocklist, CSV:
     /// `first_seen_utc,dst_ip,dst_port,c2_status,last_online,malware`.
@@ -191,6 +192,8 @@ pub(crate) fn depeer_layout(names: &[String]) -> Option<(RowLayout, FeedKind)> {
         let kind = if cols.port.is_some() {
             FeedKind::Cnc
         } else {
+            // A bot list may say which C&C server each bot talked to.
+            cols.address = pos("cc");
             FeedKind::Bots
         };
         (Target::Ip, kind)
@@ -412,5 +415,7 @@ mod tests {
         assert_eq!((l.cols.ip, l.cols.first_seen), (Some(1), Some(0)));
         let (_, k) = depeer_layout(&header_fields("ip,family,first_seen,last_seen")).unwrap();
         assert_eq!(k, FeedKind::Bots);
+        let (l, k) = depeer_layout(&header_fields("ip,family,first_seen,last_seen,cc")).unwrap();
+        assert_eq!((k, l.cols.address), (FeedKind::Bots, Some(4)));
     }
 }

@@ -132,7 +132,15 @@ impl RowLayout {
                 .map(|f| f.text(line, self.quote))
         };
         let (indicator, address) = match self.target {
-            Target::Ip => (ip(&get(self.cols.ip).unwrap_or_default())?, None),
+            // An IP listing may name an address it points to: for a bot,
+            // the C&C server it was seen talking to (drone reports' `cc`).
+            Target::Ip => (
+                ip(&get(self.cols.ip).unwrap_or_default())?,
+                match get(self.cols.address).filter(|a| !a.trim().is_empty()) {
+                    Some(a) => Some(ip(&a)?),
+                    None => None,
+                },
+            ),
             Target::Url => (url(&get(self.cols.url).unwrap_or_default())?, None),
             Target::Net => (net(&get(self.cols.ip).unwrap_or_default())?, None),
             Target::Pdns => (

@@ -112,13 +112,15 @@ fn print_table(r: &WhatIfReport, out: &mut dyn Write) -> std::io::Result<()> {
     )?;
     writeln!(
         out,
-        "  {:<14} {:>7} {:>9} {:>17} {:>8} {:>9}",
-        "BOTNET", "SHARE", "DROP", "INTERVAL", "C&C DARK", "RESPONSE"
+        "  {:<14} {:>7} {:>9} {:>17} {:>8} {:>11} {:>9}",
+        "BOTNET", "SHARE", "DROP", "INTERVAL", "C&C DARK", "BOTS DARK", "RESPONSE"
     )?;
     for b in &r.per_botnet {
+        // `*`: the dark share the drop rests on (docs/whatif.md).
+        let mark = |basis: &str| if b.basis == basis { '*' } else { ' ' };
         writeln!(
             out,
-            "  {:<14} {:>6.1}% {:>8.1}% {:>7.1}%-{:>5.1}% {:>4}/{:<3} {:>5.2}{}",
+            "  {:<14} {:>6.1}% {:>8.1}% {:>7.1}%-{:>5.1}% {:>4}/{:<3}{} {:>5}/{:<5}{} {:>5.2}{}",
             b.botnet,
             100.0 * b.share,
             100.0 * b.predicted_drop,
@@ -126,6 +128,10 @@ fn print_table(r: &WhatIfReport, out: &mut dyn Write) -> std::io::Result<()> {
             100.0 * b.high,
             b.cc_dark,
             b.cc_listed,
+            mark("listings"),
+            b.contacts_dark,
+            b.contacts,
+            mark("contacts"),
             b.response,
             if b.response_events == 0 {
                 " (prior)"
