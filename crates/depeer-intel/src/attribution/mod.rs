@@ -222,10 +222,29 @@ fn tally_best_near(ls: &[Listing], fam: u32, time: i64) -> f64 {
 struct Families {
     names: Vec<String>,
     ids: foldhash::HashMap<String, u32>,
+    /// (address, length) of names already looked up, and their ids.
+    seen: Vec<((usize, usize), u32)>,
 }
 
 impl Families {
     fn id(&mut self, name: &str) -> u32 {
+        // The names come from the rules and the bot list, a handful of
+        // strings seen millions of times: found by address (and checked,
+        // since another list could reuse an address), without hashing.
+        let at = (name.as_ptr() as usize, name.len());
+        if let Some(&(_, i)) = self.seen.iter().find(|(p, _)| *p == at)
+            && self.names.get(i as usize).is_some_and(|n| n == name)
+        {
+            return i;
+        }
+        let i = self.intern(name);
+        if self.seen.len() < 64 {
+            self.seen.push((at, i));
+        }
+        i
+    }
+
+    fn intern(&mut self, name: &str) -> u32 {
         if let Some(&i) = self.ids.get(name) {
             return i;
         }
@@ -311,9 +330,7 @@ impl<'r> Attributor<'r> {
             }
         }
         keys_of(f, &mut self.keys);
-        own.site = self.keys.sites.first().copied();
-        own.relay = self.keys.relay;
-        self.index.observe(f, &self.keys, own);
+        (own.site, own.relay) = self.index.observe(f, &self.keys, own);
         OwnSignals { own }
     }
 
@@ -363,9 +380,7 @@ impl<'r> Attributor<'r> {
                 own.list = Some((self.families.id(fam), w));
             }
         }
-        own.site = p.keys.sites.first().copied();
-        own.relay = p.keys.relay;
-        self.index.observe(f, &p.keys, own);
+        (own.site, own.relay) = self.index.observe(f, &p.keys, own);
         OwnSignals { own }
     }
 
@@ -443,6 +458,12 @@ impl<'r> Attributor<'r> {
         let conf = (label.p * agree).clamp(0.0, 0.999);
         let conf = (conf * 1e6).round() / 1e6;
         (self.families.names.get(fam as usize).cloned(), conf, signal)
+    }
+
+    /// Makes room for `n` more messages (a batch of known size), so the
+    /// index's maps do not rehash as they grow.
+    pub fn reserve(&mut self, n: usize) {
+        self.index.reserve(n);
     }
 
     /// Keys in the index (memory grows with these).
