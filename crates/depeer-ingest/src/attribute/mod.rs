@@ -24,8 +24,8 @@ use std::time::Instant;
 
 use depeer_core::Timestamp;
 use depeer_intel::{
-    Attribution, Attributor, BotListIndex, HeaderSummary, MessageFeatures, RuleSet,
-    parse_fingerprint,
+    Attribution, Attributor, BotListIndex, HeaderSummary, MessageFeatures, OwnSignals, Prepared,
+    RuleSet, parse_fingerprint,
 };
 use depeer_store::{AttributionRow, Dataset, MessageScan, Store, attribution_day};
 use serde::Serialize;
@@ -131,11 +131,20 @@ pub fn attribute(store: &Store, opts: &AttributeOptions) -> Result<AttributeSumm
         &ds.read_as_names().map_err(step("reading as_names"))?,
     );
     let sites = sites_by_message(ds)?;
-    let mut feats = ds
-        .scan_messages(|m| features(m, &sites))
+    // Each message's signals are taken as it is read and its features
+    // dropped at once: the index needs ~150 bytes a message, the features
+    // ~2.4 KB (12 GB for 5 M messages when they were all kept).
+    let mut pending: Vec<Pending<'_>> = ds
+        .scan_messages(|m| {
+            let f = features(m, &sites);
+            Pending {
+                p: Attributor::prepare(rules, &f, &bots),
+                relay_ip: f.relay_ip,
+            }
+        })
         .map_err(step("reading messages"))?;
     drop(sites);
-    feats.sort_by_key(|f| (f.time, f.sha256));
+    pending.sort_by_key(|x| (x.p.time(), x.p.sha256()));
     let old: HashMap<String, AttributionRow> = ds
         .read_attribution()
         .map_err(step("reading attribution"))?
@@ -144,13 +153,12 @@ pub fn attribute(store: &Store, opts: &AttributeOptions) -> Result<AttributeSumm
         .collect();
     let mut summary = AttributeSummary {
         mode: opts.mode,
-        messages: feats.len() as u64,
+        messages: pending.len() as u64,
         routes: routing.routes() as u64,
         bot_list_addresses: bots.len() as u64,
         ..AttributeSummary::default()
     };
-    let decided = decide_all(&feats, rules, &bots, &routing, opts.mode, &old);
-    drop(feats);
+    let decided = decide_pending(pending, rules, &routing, opts.mode, &old);
     summary.decided = decided.len() as u64;
     let table = write(store, opts.mode, decided, old, &mut summary)?;
     tally(&table, &mut summary);
@@ -200,6 +208,50 @@ pub fn attribute_features_on(
     )
 }
 
+/// A message read from the dataset, reduced to what attribution needs:
+/// its signals ([`Prepared`], which carries its time and SHA-256) and its
+/// relay (for the enrichment).
+struct Pending<'a> {
+    p: Prepared<'a>,
+    relay_ip: Option<IpAddr>,
+}
+
+/// Files the pending messages (sorted by time) in order, then decides
+/// those the mode asks for, as rows, on all threads.
+fn decide_pending(
+    pending: Vec<Pending<'_>>,
+    rules: &RuleSet,
+    routing: &RoutingAt,
+    mode: AttributeMode,
+    old: &HashMap<String, AttributionRow>,
+) -> Vec<AttributionRow> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, DECIDE_THREADS);
+    let mut a = Attributor::new(rules);
+    a.reserve(pending.len());
+    let mut items = Vec::with_capacity(pending.len());
+    let own: Vec<OwnSignals> = pending
+        .into_iter()
+        .map(|x| {
+            let (sha, time) = (x.p.sha256(), x.p.time());
+            items.push((sha, time, x.relay_ip));
+            a.file(x.p)
+        })
+        .collect();
+    a.solve();
+    let a = &a;
+    let decide = |&(sha, time, ip): &([u8; 32], i64, Option<IpAddr>), o, hex_sha: String| {
+        row(hex_sha, time, ip, a.decide_solved_at(sha, time, o), routing)
+    };
+    let mut rows: Vec<Option<AttributionRow>> = vec![None; items.len()];
+    parallel::decide_into(&items, &own, &mut rows, threads, |x, o| {
+        let sha = hex(&x.0);
+        (mode == AttributeMode::All || !old.contains_key(&sha)).then(|| decide(x, o, sha))
+    });
+    rows.into_iter().flatten().collect()
+}
+
 /// Observes every message, then decides those the mode asks for, as rows.
 ///
 /// Observing builds one index: filing is sequential, the per-message part
@@ -235,12 +287,21 @@ fn decide_on(
     let own = parallel::observe_all(&mut a, feats, rules, bots, threads);
     a.solve();
     let a = &a;
-    let decide = |f: &MessageFeatures, o| row(hex(&f.sha256), f, a.decide_solved(f, o), routing);
+    let decide = |f: &MessageFeatures, o| {
+        row(
+            hex(&f.sha256),
+            f.time,
+            f.relay_ip,
+            a.decide_solved(f, o),
+            routing,
+        )
+    };
     if mode == AttributeMode::Missing {
         let mut rows: Vec<Option<AttributionRow>> = vec![None; feats.len()];
         parallel::decide_into(feats, &own, &mut rows, threads, |f, o| {
             let sha = hex(&f.sha256);
-            (!old.contains_key(&sha)).then(|| row(sha, f, a.decide_solved(f, o), routing))
+            (!old.contains_key(&sha))
+                .then(|| row(sha, f.time, f.relay_ip, a.decide_solved(f, o), routing))
         });
         return rows.into_iter().flatten().collect();
     }
@@ -265,9 +326,15 @@ fn decide_on(
 const DECIDE_THREADS: usize = 8;
 
 /// The table row of one decision, with the relay as routed then.
-fn row(sha256: String, f: &MessageFeatures, a: Attribution, routing: &RoutingAt) -> AttributionRow {
-    let time = Timestamp(f.time);
-    let routed = f.relay_ip.and_then(|ip| routing.lookup_at(ip, time));
+fn row(
+    sha256: String,
+    time: i64,
+    relay_ip: Option<IpAddr>,
+    a: Attribution,
+    routing: &RoutingAt,
+) -> AttributionRow {
+    let time = Timestamp(time);
+    let routed = relay_ip.and_then(|ip| routing.lookup_at(ip, time));
     AttributionRow {
         sha256,
         time,
@@ -275,7 +342,7 @@ fn row(sha256: String, f: &MessageFeatures, a: Attribution, routing: &RoutingAt)
         campaign: a.campaign,
         confidence: a.confidence,
         signal: a.signal.as_str().to_string(),
-        relay_ip: f.relay_ip.map(ip_text),
+        relay_ip: relay_ip.map(ip_text),
         relay_prefix: routed.map(|r| r.prefix.to_string()),
         relay_asn: routed.map(|r| r.asn),
         relay_org: routed.and_then(|r| r.org).map(str::to_string),
@@ -438,12 +505,13 @@ fn features(m: &MessageScan<'_>, sites: &HashMap<String, Vec<String>>) -> Messag
 /// of the time of `decide_all` on 5 M messages).
 fn hex(b: &[u8; 32]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = [0u8; 64];
-    for (x, d) in b.iter().zip(out.chunks_exact_mut(2)) {
-        if let [hi, lo] = d {
-            *hi = HEX.get(usize::from(x >> 4)).copied().unwrap_or(b'0');
-            *lo = HEX.get(usize::from(x & 15)).copied().unwrap_or(b'0');
+    let mut out = String::with_capacity(64);
+    for x in b {
+        for nib in [x >> 4, x & 15] {
+            out.push(char::from(
+                HEX.get(usize::from(nib)).copied().unwrap_or(b'0'),
+            ));
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }

@@ -107,19 +107,20 @@ pub(super) fn observe_all(
     own
 }
 
-/// Sets `out[i] = decide(&feats[i], own[i])` for every message, on up to
+/// Sets `out[i] = decide(&feats[i], own[i])` for every message (or
+/// whatever stands for it), on up to
 /// `threads` threads over consecutive slices. Each result goes straight to
 /// its place: no second copy of the rows (concatenating per-thread
 /// vectors moved every row once more, a tenth of the time on 825 k
 /// messages, most of it the kernel zeroing the pages of the copy).
-pub(super) fn decide_into<T: Send>(
-    feats: &[MessageFeatures],
+pub(super) fn decide_into<I: Sync, T: Send>(
+    feats: &[I],
     own: &[OwnSignals],
     out: &mut [T],
     threads: usize,
-    decide: impl Fn(&MessageFeatures, OwnSignals) -> T + Sync,
+    decide: impl Fn(&I, OwnSignals) -> T + Sync,
 ) {
-    let fill = |feats: &[MessageFeatures], own: &[OwnSignals], out: &mut [T]| {
+    let fill = |feats: &[I], own: &[OwnSignals], out: &mut [T]| {
         for ((f, o), slot) in feats.iter().zip(own).zip(out) {
             *slot = decide(f, *o);
         }
