@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use depeer_core::{SourceRef, Timestamp};
-use depeer_ingest::{RoutingAt, attribute_features, bot_list};
+use depeer_ingest::{RoutingAt, attribute_features, attribute_features_on, bot_list};
 use depeer_intel::{Attributor, HeaderSummary, MessageFeatures, RuleSet, parse_fingerprint};
 use depeer_mail::{ExtractContext, MessageReader, TrustConfig, extract};
 use depeer_store::Dataset;
@@ -128,6 +128,30 @@ fn status_mib(key: &str) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// A digest of every field of a row (to compare two runs row by row
+/// without keeping both in memory).
+fn digest(r: &depeer_store::AttributionRow) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (
+        &r.sha256,
+        r.time.0,
+        &r.botnet,
+        &r.campaign,
+        r.confidence.to_bits(),
+    )
+        .hash(&mut h);
+    (
+        &r.signal,
+        &r.relay_ip,
+        &r.relay_prefix,
+        r.relay_asn,
+        &r.relay_org,
+    )
+        .hash(&mut h);
+    h.finish()
+}
+
 fn load() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .unwrap_or_default()
@@ -135,6 +159,75 @@ fn load() -> String {
         .take(3)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The parts on one thread (prepare, file, solve, decide), then the whole
+/// path on one thread (its CPU cost per message); returns a digest of
+/// each of its rows, the reference the threaded rounds must give.
+fn one_thread(
+    feats: &[MessageFeatures],
+    rules: &RuleSet,
+    bots: &depeer_intel::BotListIndex,
+    routing: &RoutingAt,
+    lookups: Duration,
+) -> Vec<u64> {
+    // The whole path on one thread (its CPU cost per message; its rows
+    // are the reference the threaded rounds must give, row by row), and
+    // the filing of the index alone.
+    let t = Instant::now();
+    let mut at = Attributor::new(rules);
+    at.reserve(feats.len());
+    let prepared: Vec<_> = feats
+        .iter()
+        .map(|f| Attributor::prepare(rules, f, bots))
+        .collect();
+    let prepare = t.elapsed();
+    let own: Vec<_> = feats
+        .iter()
+        .zip(prepared)
+        .map(|(f, p)| at.observe_prepared(f, p))
+        .collect();
+    let observe = t.elapsed();
+    eprintln!(
+        "observe, one thread: prepare {:.3} s (rules, template, bot list, keys), file {:.3} s (the index)",
+        prepare.as_secs_f64(),
+        (observe - prepare).as_secs_f64()
+    );
+    let keys = at.indexed_keys();
+    let t = Instant::now();
+    at.solve();
+    let solve = t.elapsed();
+    let t = Instant::now();
+    let named = feats
+        .iter()
+        .zip(&own)
+        .filter(|(f, o)| at.decide_solved(f, **o).botnet.is_some())
+        .count();
+    let decide = t.elapsed();
+    drop((at, own));
+    eprintln!(
+        "parts, one thread: observe {:.3} s, solve {:.3} s, decide {:.3} s ({named} named), routing lookups {:.3} s",
+        observe.as_secs_f64(),
+        solve.as_secs_f64(),
+        decide.as_secs_f64(),
+        lookups.as_secs_f64()
+    );
+    let (c0, t) = (cpu_s(), Instant::now());
+    let sequential = attribute_features_on(feats, rules, bots, routing, 1);
+    let one = t.elapsed();
+    let n_one = sequential.len();
+    let sequential: Vec<u64> = sequential.iter().map(digest).collect();
+    eprintln!(
+        "one thread: {} messages in {:.3} s = {:.0} messages/s (CPU {:.2} s); observe alone {:.3} s; {} keys indexed",
+        n_one,
+        one.as_secs_f64(),
+        n_one as f64 / one.as_secs_f64().max(1e-9),
+        cpu_s() - c0,
+        observe.as_secs_f64(),
+        keys
+    );
+
+    sequential
 }
 
 fn main() {
@@ -221,30 +314,7 @@ fn main() {
         feats.iter().filter(|f| f.relay_ip.is_some()).count()
     );
 
-    // The attribution's parts alone, one thread (shown apart; the rounds
-    // below time the whole of `attribute_features`).
-    let t = Instant::now();
-    let mut at = Attributor::new(&rules);
-    let own: Vec<_> = feats.iter().map(|f| at.observe(f, &bots)).collect();
-    let observe = t.elapsed();
-    at.solve();
-    let solve = t.elapsed() - observe;
-    let sequential: Vec<Option<String>> = feats
-        .iter()
-        .zip(&own)
-        .map(|(f, o)| at.decide_solved(f, *o).botnet)
-        .collect();
-    let named = sequential.iter().filter(|b| b.is_some()).count();
-    let decide = t.elapsed() - observe - solve;
-    eprintln!(
-        "parts, one thread: observe {:.3} s, solve {:.3} s, decide {:.3} s ({} named); {} keys indexed",
-        observe.as_secs_f64(),
-        solve.as_secs_f64(),
-        decide.as_secs_f64(),
-        named,
-        at.indexed_keys()
-    );
-    drop((at, own));
+    let sequential = one_thread(&feats, &rules, &bots, &routing, lookups);
 
     let mut best = Duration::MAX;
     let mut rows = Vec::new();
@@ -268,8 +338,12 @@ fn main() {
             load()
         );
     }
-    // The threaded path gives what one thread gives, message by message.
-    assert!(rows.iter().map(|r| &r.botnet).eq(sequential.iter()));
+    // The threaded path gives what one thread gives, row by row.
+    assert!(
+        rows.iter().map(digest).eq(sequential.iter().copied()),
+        "threaded rows differ from one thread's"
+    );
+    drop(sequential);
     let attributed = rows.iter().filter(|r| r.botnet.is_some()).count();
     let enriched = rows.iter().filter(|r| r.relay_asn.is_some()).count();
     println!(

@@ -70,7 +70,8 @@ pub mod whatif;
 pub use as2org::{As2orgOptions, As2orgSummary, ingest_as2org};
 pub use attribute::{
     AttributeMode, AttributeOptions, AttributeSummary, BotnetReport, BotnetRow, BotnetsOptions,
-    CcRow, Routed, RoutingAt, attribute, attribute_dir, attribute_features, bot_list, botnets,
+    CcRow, Routed, RoutingAt, attribute, attribute_dir, attribute_features, attribute_features_on,
+    bot_list, botnets,
 };
 pub use error::IngestError;
 pub use feed::{FeedIngestOptions, FeedSummary, ingest_feed};

@@ -14,6 +14,7 @@
 //! table as it was (one commit).
 
 mod botnets;
+mod parallel;
 mod routing;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -23,8 +24,8 @@ use std::time::Instant;
 
 use depeer_core::Timestamp;
 use depeer_intel::{
-    Attribution, Attributor, BotListIndex, HeaderSummary, MessageFeatures, RuleSet,
-    parse_fingerprint,
+    Attribution, Attributor, BotListIndex, HeaderSummary, MessageFeatures, OwnSignals, Prepared,
+    RuleSet, parse_fingerprint,
 };
 use depeer_store::{AttributionRow, Dataset, MessageScan, Store, attribution_day};
 use serde::Serialize;
@@ -130,11 +131,20 @@ pub fn attribute(store: &Store, opts: &AttributeOptions) -> Result<AttributeSumm
         &ds.read_as_names().map_err(step("reading as_names"))?,
     );
     let sites = sites_by_message(ds)?;
-    let mut feats = ds
-        .scan_messages(|m| features(m, &sites))
+    // Each message's signals are taken as it is read and its features
+    // dropped at once: the index needs ~150 bytes a message, the features
+    // ~2.4 KB (12 GB for 5 M messages when they were all kept).
+    let mut pending: Vec<Pending<'_>> = ds
+        .scan_messages(|m| {
+            let f = features(m, &sites);
+            Pending {
+                p: Attributor::prepare(rules, &f, &bots),
+                relay_ip: f.relay_ip,
+            }
+        })
         .map_err(step("reading messages"))?;
     drop(sites);
-    feats.sort_by_key(|f| (f.time, f.sha256));
+    pending.sort_by_key(|x| (x.p.time(), x.p.sha256()));
     let old: HashMap<String, AttributionRow> = ds
         .read_attribution()
         .map_err(step("reading attribution"))?
@@ -143,13 +153,12 @@ pub fn attribute(store: &Store, opts: &AttributeOptions) -> Result<AttributeSumm
         .collect();
     let mut summary = AttributeSummary {
         mode: opts.mode,
-        messages: feats.len() as u64,
+        messages: pending.len() as u64,
         routes: routing.routes() as u64,
         bot_list_addresses: bots.len() as u64,
         ..AttributeSummary::default()
     };
-    let decided = decide_all(&feats, rules, &bots, &routing, opts.mode, &old);
-    drop(feats);
+    let decided = decide_pending(pending, rules, &routing, opts.mode, &old);
     summary.decided = decided.len() as u64;
     let table = write(store, opts.mode, decided, old, &mut summary)?;
     tally(&table, &mut summary);
@@ -179,12 +188,77 @@ pub fn attribute_features(
     )
 }
 
+/// [`attribute_features`] on `threads` threads (1: all on the calling
+/// thread): the same rows whatever the number.
+pub fn attribute_features_on(
+    feats: &[MessageFeatures],
+    rules: &RuleSet,
+    bots: &BotListIndex,
+    routing: &RoutingAt,
+    threads: usize,
+) -> Vec<AttributionRow> {
+    decide_on(
+        feats,
+        rules,
+        bots,
+        routing,
+        AttributeMode::All,
+        &HashMap::new(),
+        threads.max(1),
+    )
+}
+
+/// A message read from the dataset, reduced to what attribution needs:
+/// its signals ([`Prepared`], which carries its time and SHA-256) and its
+/// relay (for the enrichment).
+struct Pending<'a> {
+    p: Prepared<'a>,
+    relay_ip: Option<IpAddr>,
+}
+
+/// Files the pending messages (sorted by time) in order, then decides
+/// those the mode asks for, as rows, on all threads.
+fn decide_pending(
+    pending: Vec<Pending<'_>>,
+    rules: &RuleSet,
+    routing: &RoutingAt,
+    mode: AttributeMode,
+    old: &HashMap<String, AttributionRow>,
+) -> Vec<AttributionRow> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, DECIDE_THREADS);
+    let mut a = Attributor::new(rules);
+    a.reserve(pending.len());
+    let mut items = Vec::with_capacity(pending.len());
+    let own: Vec<OwnSignals> = pending
+        .into_iter()
+        .map(|x| {
+            let (sha, time) = (x.p.sha256(), x.p.time());
+            items.push((sha, time, x.relay_ip));
+            a.file(x.p)
+        })
+        .collect();
+    a.solve();
+    let a = &a;
+    let decide = |&(sha, time, ip): &([u8; 32], i64, Option<IpAddr>), o, hex_sha: String| {
+        row(hex_sha, time, ip, a.decide_solved_at(sha, time, o), routing)
+    };
+    let mut rows: Vec<Option<AttributionRow>> = vec![None; items.len()];
+    parallel::decide_into(&items, &own, &mut rows, threads, |x, o| {
+        let sha = hex(&x.0);
+        (mode == AttributeMode::All || !old.contains_key(&sha)).then(|| decide(x, o, sha))
+    });
+    rows.into_iter().flatten().collect()
+}
+
 /// Observes every message, then decides those the mode asks for, as rows.
 ///
-/// Observing builds one index and is sequential; deciding and enriching
-/// only read it once the campaigns are solved, so they run on up to
-/// [`DECIDE_THREADS`] threads over consecutive slices (in order: the rows
-/// come out as one thread would give them).
+/// Observing builds one index: filing is sequential, the per-message part
+/// before it runs on the other threads ([`parallel::observe_all`]);
+/// deciding and enriching only read the solved index, so they run on up
+/// to [`DECIDE_THREADS`] threads over consecutive slices (in order: the
+/// rows come out as one thread would give them).
 fn decide_all(
     feats: &[MessageFeatures],
     rules: &RuleSet,
@@ -193,93 +267,74 @@ fn decide_all(
     mode: AttributeMode,
     old: &HashMap<String, AttributionRow>,
 ) -> Vec<AttributionRow> {
-    let mut a = Attributor::new(rules);
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .clamp(1, DECIDE_THREADS);
-    let own = if threads == 1 || feats.len() < PARALLEL_FROM {
-        feats.iter().map(|f| a.observe(f, bots)).collect()
-    } else {
-        observe_pipelined(&mut a, feats, rules, bots)
-    };
-    a.solve();
-    let a = &a;
-    let decide = |feats: &[MessageFeatures], own: &[depeer_intel::OwnSignals]| {
-        let mut rows = Vec::with_capacity(feats.len());
-        for (f, o) in feats.iter().zip(own) {
-            let sha = hex(&f.sha256);
-            if mode == AttributeMode::Missing && old.contains_key(&sha) {
-                continue;
-            }
-            rows.push(row(sha, f, a.decide_solved(f, *o), routing));
-        }
-        rows
-    };
-    if threads == 1 || feats.len() < PARALLEL_FROM {
-        return decide(feats, &own);
-    }
-    let per = feats.len().div_ceil(threads);
-    let parts: Vec<Vec<AttributionRow>> = std::thread::scope(|s| {
-        let handles: Vec<_> = feats
-            .chunks(per)
-            .zip(own.chunks(per))
-            .map(|(f, o)| s.spawn(move || decide(f, o)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    let mut rows = Vec::with_capacity(parts.iter().map(Vec::len).sum());
-    for p in parts {
-        rows.extend(p);
-    }
-    rows
+    decide_on(feats, rules, bots, routing, mode, old, threads)
 }
 
-/// Observes `feats` in order while a second thread prepares the next
-/// blocks ([`Attributor::prepare`]: rules, template, bot list, keys), so
-/// the one sequential step, filing into the index, is all this thread does.
-fn observe_pipelined(
-    a: &mut Attributor<'_>,
+/// [`decide_all`] on `threads` threads (1: all on this one).
+fn decide_on(
     feats: &[MessageFeatures],
     rules: &RuleSet,
     bots: &BotListIndex,
-) -> Vec<depeer_intel::OwnSignals> {
-    const BLOCK: usize = 8_192;
-    let mut own = Vec::with_capacity(feats.len());
-    std::thread::scope(|s| {
-        let (tx, rx) = crossbeam_channel::bounded(4);
-        s.spawn(move || {
-            for block in feats.chunks(BLOCK) {
-                let prepared: Vec<_> = block
-                    .iter()
-                    .map(|f| Attributor::prepare(rules, f, bots))
-                    .collect();
-                if tx.send(prepared).is_err() {
-                    break;
-                }
-            }
+    routing: &RoutingAt,
+    mode: AttributeMode,
+    old: &HashMap<String, AttributionRow>,
+    threads: usize,
+) -> Vec<AttributionRow> {
+    let mut a = Attributor::new(rules);
+    let own = parallel::observe_all(&mut a, feats, rules, bots, threads);
+    a.solve();
+    let a = &a;
+    let decide = |f: &MessageFeatures, o| {
+        row(
+            hex(&f.sha256),
+            f.time,
+            f.relay_ip,
+            a.decide_solved(f, o),
+            routing,
+        )
+    };
+    if mode == AttributeMode::Missing {
+        let mut rows: Vec<Option<AttributionRow>> = vec![None; feats.len()];
+        parallel::decide_into(feats, &own, &mut rows, threads, |f, o| {
+            let sha = hex(&f.sha256);
+            (!old.contains_key(&sha))
+                .then(|| row(sha, f.time, f.relay_ip, a.decide_solved(f, o), routing))
         });
-        for (block, prepared) in feats.chunks(BLOCK).zip(rx.iter()) {
-            for (f, p) in block.iter().zip(prepared) {
-                own.push(a.observe_prepared(f, p));
-            }
-        }
-    });
-    own
+        return rows.into_iter().flatten().collect();
+    }
+    let empty = AttributionRow {
+        sha256: String::new(),
+        time: Timestamp(0),
+        botnet: None,
+        campaign: None,
+        confidence: 0.0,
+        signal: String::new(),
+        relay_ip: None,
+        relay_prefix: None,
+        relay_asn: None,
+        relay_org: None,
+    };
+    let mut rows = vec![empty; feats.len()];
+    parallel::decide_into(feats, &own, &mut rows, threads, decide);
+    rows
 }
 
 /// At most this many threads decide and enrich.
 const DECIDE_THREADS: usize = 8;
-/// Below this many messages one thread decides (a thread costs more than
-/// it saves).
-const PARALLEL_FROM: usize = 20_000;
 
 /// The table row of one decision, with the relay as routed then.
-fn row(sha256: String, f: &MessageFeatures, a: Attribution, routing: &RoutingAt) -> AttributionRow {
-    let time = Timestamp(f.time);
-    let routed = f.relay_ip.and_then(|ip| routing.lookup(ip, time));
+fn row(
+    sha256: String,
+    time: i64,
+    relay_ip: Option<IpAddr>,
+    a: Attribution,
+    routing: &RoutingAt,
+) -> AttributionRow {
+    let time = Timestamp(time);
+    let routed = relay_ip.and_then(|ip| routing.lookup_at(ip, time));
     AttributionRow {
         sha256,
         time,
@@ -287,14 +342,34 @@ fn row(sha256: String, f: &MessageFeatures, a: Attribution, routing: &RoutingAt)
         campaign: a.campaign,
         confidence: a.confidence,
         signal: a.signal.as_str().to_string(),
-        relay_ip: f.relay_ip.map(|ip| ip.to_string()),
-        relay_prefix: routed.as_ref().map(|r| r.prefix.to_string()),
-        relay_asn: routed.as_ref().map(|r| r.asn),
-        relay_org: routed
-            .as_ref()
-            .and_then(|r| routing.org(r.asn))
-            .map(str::to_string),
+        relay_ip: relay_ip.map(ip_text),
+        relay_prefix: routed.map(|r| r.prefix.to_string()),
+        relay_asn: routed.map(|r| r.asn),
+        relay_org: routed.and_then(|r| r.org).map(str::to_string),
     }
+}
+
+/// An address as text: IPv4 written digit by digit (the `Display` of
+/// `Ipv4Addr` goes through the formatting machinery, a tenth of a row's
+/// cost), IPv6 as the standard library writes it.
+fn ip_text(ip: IpAddr) -> String {
+    let IpAddr::V4(a) = ip else {
+        return ip.to_string();
+    };
+    let mut s = String::with_capacity(15);
+    for (i, o) in a.octets().into_iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        if o >= 100 {
+            s.push(char::from(b'0' + o / 100));
+        }
+        if o >= 10 {
+            s.push(char::from(b'0' + o / 10 % 10));
+        }
+        s.push(char::from(b'0' + o % 10));
+    }
+    s
 }
 
 /// Writes what changed; returns the table as it is after the run.
@@ -430,12 +505,13 @@ fn features(m: &MessageScan<'_>, sites: &HashMap<String, Vec<String>>) -> Messag
 /// of the time of `decide_all` on 5 M messages).
 fn hex(b: &[u8; 32]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = [0u8; 64];
-    for (x, d) in b.iter().zip(out.chunks_exact_mut(2)) {
-        if let [hi, lo] = d {
-            *hi = HEX.get(usize::from(x >> 4)).copied().unwrap_or(b'0');
-            *lo = HEX.get(usize::from(x & 15)).copied().unwrap_or(b'0');
+    let mut out = String::with_capacity(64);
+    for x in b {
+        for nib in [x >> 4, x & 15] {
+            out.push(char::from(
+                HEX.get(usize::from(nib)).copied().unwrap_or(b'0'),
+            ));
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }

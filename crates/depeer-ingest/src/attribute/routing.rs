@@ -30,9 +30,62 @@ struct Span {
     origin: u32,
 }
 
-impl Span {
-    fn holds(&self, t: i64) -> bool {
-        self.first <= t && (t <= self.last || self.open)
+/// From `from` until the next segment's start, the lowest origin of the
+/// spans that hold ([`NO_ORIGIN`]: none).
+#[derive(Debug, Clone, Copy)]
+struct Seg {
+    from: i64,
+    origin: u32,
+    /// The origin's organisation: index into [`RoutingAt::org_names`]
+    /// ([`NO_ORIGIN`]: unknown), found when the timeline is built.
+    org: u32,
+}
+
+/// No span holds.
+const NO_ORIGIN: u32 = u32::MAX;
+
+/// A prefix's spans as a timeline of segments, each with the lowest origin
+/// of the spans that hold then (`first <= t && (t <= last || open)`), so a
+/// lookup is one binary search however many intervals the prefix has (a
+/// flapping prefix has hundreds; scanning them all was a fifth of the
+/// attribution's time).
+fn timeline(spans: &[Span], out: &mut Vec<Seg>) {
+    let mut ev: Vec<(i64, bool, u32)> = Vec::with_capacity(2 * spans.len());
+    for s in spans {
+        if s.open {
+            ev.push((s.first, true, s.origin));
+        } else if s.first <= s.last {
+            ev.push((s.first, true, s.origin));
+            if let Some(end) = s.last.checked_add(1) {
+                ev.push((end, false, s.origin));
+            }
+        }
+    }
+    ev.sort_unstable();
+    let mut live: std::collections::BTreeMap<u32, u32> = std::collections::BTreeMap::new();
+    let (mut i, start) = (0, out.len());
+    while let Some(&(t, _, _)) = ev.get(i) {
+        while let Some(&(u, start, origin)) = ev.get(i)
+            && u == t
+        {
+            if start {
+                *live.entry(origin).or_default() += 1;
+            } else if let Some(c) = live.get_mut(&origin) {
+                *c -= 1;
+                if *c == 0 {
+                    live.remove(&origin);
+                }
+            }
+            i += 1;
+        }
+        let origin = live.keys().next().copied().unwrap_or(NO_ORIGIN);
+        if out.len() == start || out.last().is_some_and(|l| l.origin != origin) {
+            out.push(Seg {
+                from: t,
+                origin,
+                org: NO_ORIGIN,
+            });
+        }
     }
 }
 
@@ -41,7 +94,7 @@ impl Span {
 #[derive(Debug, Clone)]
 struct Node {
     prefix: Prefix,
-    /// Its spans: `spans[start..end]`.
+    /// Its timeline: `segs[start..end]`.
     start: u32,
     end: u32,
     /// Index of the longest strictly covering prefix, or [`NO_ROUTE`].
@@ -57,11 +110,27 @@ pub struct Routed {
     pub asn: u32,
 }
 
+/// Where an address was routed at a moment, as the `attribution` row
+/// writes it: borrowed from the index, nothing formatted per lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RoutedText<'a> {
+    /// The longest prefix announced at that time, as text.
+    pub(crate) prefix: &'a str,
+    /// Its origin AS (the lowest when several announced it).
+    pub(crate) asn: u32,
+    /// The organisation (else the name) of that AS, when known.
+    pub(crate) org: Option<&'a str>,
+}
+
 /// The routing history of a dataset, for lookups at any time.
 #[derive(Debug)]
 pub struct RoutingAt {
     nodes: Vec<Node>,
-    spans: Vec<Span>,
+    /// Each node's prefix as text (written once, not per row).
+    texts: Vec<String>,
+    segs: Vec<Seg>,
+    /// Organisation names, by [`Seg::org`].
+    org_names: Vec<String>,
     v4: Poptrie<u32>,
     v6: Poptrie<u128>,
     orgs: HashMap<u32, String>,
@@ -114,7 +183,7 @@ impl RoutingAt {
         }
         let mut prefixes: Vec<(Prefix, Vec<Span>)> = by_prefix.into_iter().collect();
         prefixes.sort_unstable_by_key(|(p, _)| key(p));
-        let (mut nodes, mut spans) = (Vec::with_capacity(prefixes.len()), Vec::new());
+        let (mut nodes, mut segs) = (Vec::with_capacity(prefixes.len()), Vec::new());
         // Parents: in this order a prefix's covering prefixes are on the
         // stack of those not yet left behind.
         let mut stack: Vec<(u32, (bool, u128, u8))> = Vec::new();
@@ -124,12 +193,12 @@ impl RoutingAt {
                 stack.pop();
             }
             let parent = stack.last().map_or(NO_ROUTE, |&(j, _)| j);
-            let start = spans.len() as u32;
-            spans.extend(s);
+            let start = segs.len() as u32;
+            timeline(&s, &mut segs);
             nodes.push(Node {
                 prefix,
                 start,
-                end: spans.len() as u32,
+                end: segs.len() as u32,
                 parent,
             });
             stack.push((i as u32, k));
@@ -140,6 +209,7 @@ impl RoutingAt {
                 (is6 == v6).then_some((net, u32::from(len), i as u32))
             })
         };
+        let texts = nodes.iter().map(|n| n.prefix.to_string()).collect();
         let v4 = Poptrie::build(entries(false).map(|(n, l, i)| (n as u32, l, i)));
         let v6 = Poptrie::build(entries(true));
         let mut orgs = HashMap::new();
@@ -147,9 +217,21 @@ impl RoutingAt {
             let org = n.org.clone().unwrap_or_else(|| n.name.clone());
             orgs.insert(n.asn.0, org);
         }
+        let mut org_names: Vec<String> = Vec::new();
+        let mut org_ids: HashMap<u32, u32> = HashMap::new();
+        for seg in &mut segs {
+            if let Some(name) = orgs.get(&seg.origin) {
+                seg.org = *org_ids.entry(seg.origin).or_insert_with(|| {
+                    org_names.push(name.clone());
+                    org_names.len() as u32 - 1
+                });
+            }
+        }
         RoutingAt {
             nodes,
-            spans,
+            texts,
+            segs,
+            org_names,
             v4,
             v6,
             orgs,
@@ -165,18 +247,39 @@ impl RoutingAt {
     /// Where `ip` was routed at `t`; `None` when no announced prefix
     /// covered it then.
     pub fn lookup(&self, ip: IpAddr, t: Timestamp) -> Option<Routed> {
+        let (i, seg) = self.find(ip, t)?;
+        let n = self.nodes.get(i as usize)?;
+        Some(Routed {
+            prefix: n.prefix,
+            asn: seg.origin,
+        })
+    }
+
+    /// [`RoutingAt::lookup`] as the `attribution` row writes it, with the
+    /// organisation.
+    pub(crate) fn lookup_at(&self, ip: IpAddr, t: Timestamp) -> Option<RoutedText<'_>> {
+        let (i, seg) = self.find(ip, t)?;
+        Some(RoutedText {
+            prefix: self.texts.get(i as usize)?.as_str(),
+            asn: seg.origin,
+            org: self.org_names.get(seg.org as usize).map(String::as_str),
+        })
+    }
+
+    /// The node of the longest prefix routed to `ip` at `t`, and its origin.
+    fn find(&self, ip: IpAddr, t: Timestamp) -> Option<(u32, Seg)> {
         let mut i = match ip {
             IpAddr::V4(a) => self.v4.lookup(u32::from(a)),
             IpAddr::V6(a) => self.v6.lookup(u128::from(a)),
         };
         while i != NO_ROUTE {
             let n = self.nodes.get(i as usize)?;
-            let spans = self.spans.get(n.start as usize..n.end as usize)?;
-            if let Some(asn) = live_origin(spans, t.0) {
-                return Some(Routed {
-                    prefix: n.prefix,
-                    asn,
-                });
+            let segs = self.segs.get(n.start as usize..n.end as usize)?;
+            let at = segs.partition_point(|s| s.from <= t.0);
+            if let Some(s) = at.checked_sub(1).and_then(|k| segs.get(k))
+                && s.origin != NO_ORIGIN
+            {
+                return Some((i, *s));
             }
             i = n.parent;
         }
@@ -187,11 +290,6 @@ impl RoutingAt {
     pub fn org(&self, asn: u32) -> Option<&str> {
         self.orgs.get(&asn).map(String::as_str)
     }
-}
-
-/// The lowest origin among the spans that hold at `t`.
-fn live_origin(spans: &[Span], t: i64) -> Option<u32> {
-    spans.iter().filter(|s| s.holds(t)).map(|s| s.origin).min()
 }
 
 #[cfg(test)]
@@ -292,7 +390,15 @@ mod tests {
                 collector: collector.into(),
             });
         }
-        let r = RoutingAt::new(&routes, &[]);
+        let names: Vec<AsNameObs> = (1..4)
+            .map(|a| AsNameObs {
+                asn: Asn(a),
+                name: format!("AS{a}"),
+                org: (a != 2).then(|| format!("Org {a}")),
+                country: None,
+            })
+            .collect();
+        let r = RoutingAt::new(&routes, &names);
         let end = |c: &str| {
             routes
                 .iter()
@@ -333,6 +439,13 @@ mod tests {
                 .min()
                 .map(|(_, asn, prefix)| Routed { prefix, asn });
             assert_eq!(r.lookup(ip, t), want, "{ip} at {t:?}");
+            let text = r.lookup_at(ip, t);
+            assert_eq!(
+                text.map(|x| x.prefix.to_string()),
+                want.as_ref().map(|w| w.prefix.to_string())
+            );
+            assert_eq!(text.map(|x| x.asn), want.as_ref().map(|w| w.asn));
+            assert_eq!(text.and_then(|x| x.org), want.and_then(|w| r.org(w.asn)));
         }
     }
 }

@@ -30,7 +30,7 @@ use std::hash::BuildHasherDefault;
 use std::net::IpAddr;
 
 use super::features::MessageFeatures;
-use super::rules::is_trace;
+use super::rules::FirstFields;
 
 /// Days a relay address stays one key (fixed windows since the epoch).
 pub(crate) const RELAY_DAYS: i64 = 7;
@@ -115,9 +115,11 @@ pub(crate) struct Own {
     pub(crate) list: Option<(u32, u32)>,
     /// Mailing-list headers.
     pub(crate) listy: bool,
-    /// Its first site (or fingerprint) key and its relay window, as filed.
-    pub(crate) site: Option<u64>,
-    pub(crate) relay: Option<u64>,
+    /// Its first site (or fingerprint) key and its relay window, as
+    /// filed: dense ids into [`Index::sites`] and [`Index::relays`], so a
+    /// decision hashes nothing.
+    pub(crate) site: Option<u32>,
+    pub(crate) relay: Option<u32>,
 }
 
 /// Bot-list votes: (family, summed integer weight).
@@ -165,11 +167,28 @@ pub(crate) struct SiteKey {
 }
 
 /// A relay window: the campaign nodes seen under it (at most
-/// [`MAX_RELAY_CAMPAIGNS`] + 1 kept) and its bot-list votes.
+/// [`MAX_RELAY_CAMPAIGNS`] + 1 kept), its bot-list votes, and which
+/// (family, campaign node or template) its votes were already counted for.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct RelayKey {
     pub(crate) nodes: Vec<u32>,
     pub(crate) lists: Votes,
+    /// (tag, family, node or template) counted: a bot sending many
+    /// messages from one listed address is one witness.
+    voted: Vec<(u8, u32, u32)>,
+}
+
+impl RelayKey {
+    /// Records a vote of `fam` for `who` (kind `tag`); false when it was
+    /// already counted.
+    fn first_vote(&mut self, tag: u8, fam: u32, who: u32) -> bool {
+        let k = (tag, fam, who);
+        if self.voted.contains(&k) {
+            return false;
+        }
+        self.voted.push(k);
+        true
+    }
 }
 
 /// A template: the rule's family and confidence (none for an auto
@@ -180,39 +199,122 @@ pub(crate) struct Template {
     pub(crate) lists: Votes,
 }
 
-/// The incremental index.
+/// The incremental index. Keys (64-bit hashes) are mapped once to dense
+/// ids; everything else is kept in vectors indexed by those ids.
 #[derive(Debug, Default)]
 pub(crate) struct Index {
-    pub(crate) sites: IdMap<SiteKey>,
+    site_ids: IdMap<u32>,
+    /// Per site (or fingerprint) key, by dense id.
+    pub(crate) sites: Vec<SiteKey>,
     pub(crate) parent: Vec<u32>,
     /// Per node: the earliest member (time, sha256), kept at the root.
     pub(crate) first: Vec<(i64, [u8; 32])>,
     pub(crate) camp: Vec<Camp>,
-    pub(crate) relays: IdMap<RelayKey>,
+    relay_ids: IdMap<u32>,
+    /// Per relay window, by dense id.
+    pub(crate) relays: Vec<RelayKey>,
     pub(crate) templates: Vec<Template>,
     template_ids: IdMap<u32>,
-    /// (relay window, family, campaign node or template) already counted.
-    voted: IdMap<()>,
     /// Messages observed (the solution is stale when this moved).
     pub(crate) observed: u64,
+}
+
+/// Site keys kept inline: most messages advertise one or two sites, so
+/// computing a message's keys allocates nothing.
+const INLINE_SITES: usize = 4;
+
+/// The site keys of one message (the fingerprint key when there is no
+/// site): up to [`INLINE_SITES`] inline, the rest beside.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct SiteKeys {
+    inline: [u64; INLINE_SITES],
+    n: usize,
+    more: Vec<u64>,
+}
+
+impl SiteKeys {
+    fn clear(&mut self) {
+        self.n = 0;
+        self.more.clear();
+    }
+    fn push(&mut self, k: u64) {
+        match self.inline.get_mut(self.n) {
+            Some(slot) => {
+                *slot = k;
+                self.n += 1;
+            }
+            None => self.more.push(k),
+        }
+    }
+    pub(crate) fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        self.inline
+            .iter()
+            .take(self.n)
+            .chain(self.more.iter())
+            .copied()
+    }
 }
 
 /// The keys of one message.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Keys {
     /// Site keys (or the fingerprint key when there is no site).
-    pub(crate) sites: Vec<u64>,
+    pub(crate) sites: SiteKeys,
     /// The relay window.
     pub(crate) relay: Option<u64>,
+}
+
+/// The key of an advertised site seen at `time`. A registrable domain is
+/// its own key; an address literal (`192.0.2.1`, `[2001:db8::1]`) is keyed
+/// with its [`RELAY_DAYS`]-day window, as relays are: a hoster hands an
+/// address to another customer when a site leaves it, so the same
+/// address weeks apart is not the same site, and must not join two
+/// campaigns (the 5 M-message bench world has six hosting addresses that
+/// served sites of two campaigns at different times).
+///
+/// `None` for a name under no known public suffix: a URL cut off mid-host
+/// (a truncated message: `http://www.mar`) leaves a fragment such as
+/// `www.mar` that many campaigns share by chance; as a key it merged the
+/// campaigns of two botnets into one at 5 M messages.
+pub(crate) fn site_key(site: &str, time: i64) -> Option<u64> {
+    let bare = site
+        .strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .unwrap_or(site);
+    let literal = site
+        .as_bytes()
+        .first()
+        .is_some_and(|b| b.is_ascii_digit() || *b == b'[')
+        && bare.parse::<IpAddr>().is_ok();
+    if literal {
+        let window = time.div_euclid(DAY_MICROS * RELAY_DAYS) as u64;
+        Some(KeyHash::new(3).u64(window).bytes(bare.as_bytes()).finish())
+    } else if psl::suffix(site.as_bytes()).is_some_and(|s| s.is_known()) || special_use(site) {
+        Some(KeyHash::new(1).bytes(site.as_bytes()).finish())
+    } else {
+        None
+    }
+}
+
+/// Names under the special-use top-level domains of RFC 2606 and 6761,
+/// which the Public Suffix List does not carry (documentation and test
+/// mail uses them).
+fn special_use(site: &str) -> bool {
+    let tld = site.rsplit('.').next().unwrap_or(site);
+    ["example", "test", "invalid", "localhost"]
+        .iter()
+        .any(|t| tld.eq_ignore_ascii_case(t))
 }
 
 /// Fills `out` with the keys of `f`.
 pub(crate) fn keys_of(f: &MessageFeatures, out: &mut Keys) {
     out.sites.clear();
     for d in &f.url_domains {
-        out.sites.push(KeyHash::new(1).bytes(d.as_bytes()).finish());
+        if let Some(k) = site_key(d, f.time) {
+            out.sites.push(k);
+        }
     }
-    if f.url_domains.is_empty()
+    if out.sites.n == 0
         && let Some(fp) = f.fingerprint
     {
         let mut h = KeyHash::new(4);
@@ -245,7 +347,7 @@ pub(crate) fn keys_of(f: &MessageFeatures, out: &mut Keys) {
 pub(crate) fn template_signature(f: &MessageFeatures) -> u64 {
     let h = &f.headers;
     let mut k = KeyHash::new(5).bytes(h.x_mailer.as_deref().unwrap_or("\0").as_bytes());
-    for n in h.names.iter().filter(|n| !is_trace(n)).take(6) {
+    for n in FirstFields::of(&h.names).names().iter().take(6) {
         for b in n.bytes() {
             k = k.byte(b.to_ascii_lowercase());
         }
@@ -293,18 +395,44 @@ impl Index {
         id
     }
 
-    /// Files a message under its keys.
-    pub(crate) fn observe(&mut self, f: &MessageFeatures, keys: &Keys, own: Own) {
+    /// Room for `n` more messages' keys (a batch of known size: the maps
+    /// grow once instead of rehashing at every doubling).
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.site_ids.reserve(n);
+        self.relay_ids.reserve(n);
+        self.sites.reserve(n);
+        self.relays.reserve(n);
+    }
+
+    /// Files a message under its keys; returns the dense ids of its first
+    /// site key and of its relay window (for [`Own::site`], [`Own::relay`]).
+    pub(crate) fn observe(
+        &mut self,
+        time: i64,
+        sha256: [u8; 32],
+        keys: &Keys,
+        own: Own,
+    ) -> (Option<u32>, Option<u32>) {
+        let at = (time, sha256);
         self.observed += 1;
         let mut root: Option<u32> = None;
         let mut first_node = NONE;
-        for &k in &keys.sites {
+        let mut first_site = None;
+        for k in keys.sites.iter() {
+            let next_site = self.sites.len() as u32;
+            let id = *self.site_ids.entry(k).or_insert(next_site);
+            if id == next_site {
+                self.sites.push(SiteKey {
+                    members: 0,
+                    listy: 0,
+                    node: NONE,
+                });
+            }
+            first_site.get_or_insert(id);
             let next = self.parent.len() as u32;
-            let sk = self.sites.entry(k).or_insert(SiteKey {
-                members: 0,
-                listy: 0,
-                node: NONE,
-            });
+            let Some(sk) = self.sites.get_mut(id as usize) else {
+                continue;
+            };
             sk.members = sk.members.saturating_add(1);
             if own.listy {
                 sk.listy = sk.listy.saturating_add(1);
@@ -313,7 +441,7 @@ impl Index {
             let n = if sk.node == NONE {
                 sk.node = next;
                 self.parent.push(next);
-                self.first.push((f.time, f.sha256));
+                self.first.push(at);
                 self.camp.push(Camp::default());
                 next
             } else {
@@ -324,9 +452,9 @@ impl Index {
             }
             let r = self.find(n);
             if let Some(slot) = self.first.get_mut(r as usize)
-                && (f.time, f.sha256) < *slot
+                && at < *slot
             {
-                *slot = (f.time, f.sha256);
+                *slot = at;
             }
             root = Some(match root {
                 None => r,
@@ -334,8 +462,17 @@ impl Index {
             });
         }
         if own.listy {
-            return;
+            // Mailing-list mail joins no relay window either.
+            return (first_site, None);
         }
+        let relay = keys.relay.map(|rk| {
+            let next = self.relays.len() as u32;
+            let id = *self.relay_ids.entry(rk).or_insert(next);
+            if id == next {
+                self.relays.push(RelayKey::default());
+            }
+            id
+        });
         if let Some(r) = root
             && let Some(c) = self.camp.get_mut(r as usize)
         {
@@ -345,43 +482,40 @@ impl Index {
                 None => c.templates.push((own.template, 1)),
             }
         }
-        let relay = keys.relay.unwrap_or(0);
-        if let Some(rk) = keys.relay {
-            let e = self.relays.entry(rk).or_default();
-            if first_node != NONE
-                && e.nodes.len() <= MAX_RELAY_CAMPAIGNS
-                && !e.nodes.contains(&first_node)
-            {
-                e.nodes.push(first_node);
-            }
-        }
-        let Some((fam, w)) = own.list else { return };
-        let w = u64::from(w);
-        let seen = |tag: u8, who: u32, voted: &mut IdMap<()>| {
-            let k = KeyHash::new(tag)
-                .u64(relay)
-                .u64(u64::from(fam))
-                .u64(u64::from(who))
-                .finish();
-            voted.insert(k, ()).is_none()
-        };
-        if keys.relay.is_some()
-            && seen(6, 0, &mut self.voted)
-            && let Some(e) = keys.relay.and_then(|rk| self.relays.get_mut(&rk))
+        let mut rk = relay.and_then(|id| self.relays.get_mut(id as usize));
+        if let Some(e) = rk.as_deref_mut()
+            && first_node != NONE
+            && e.nodes.len() <= MAX_RELAY_CAMPAIGNS
+            && !e.nodes.contains(&first_node)
         {
+            e.nodes.push(first_node);
+        }
+        let Some((fam, w)) = own.list else {
+            return (first_site, relay);
+        };
+        let w = u64::from(w);
+        // Without a relay every message counts (there is no witness to
+        // count once).
+        let mut first = |tag: u8, who: u32| {
+            rk.as_deref_mut()
+                .is_none_or(|e| e.first_vote(tag, fam, who))
+        };
+        let vote_relay = relay.is_some() && first(6, 0);
+        let vote_camp = root.is_some() && first(7, first_node);
+        let vote_template = first(8, own.template);
+        if vote_relay && let Some(e) = rk {
             add_vote(&mut e.lists, fam, w);
         }
-        if let Some(r) = root
-            && (keys.relay.is_none() || seen(7, first_node, &mut self.voted))
+        if vote_camp
+            && let Some(r) = root
             && let Some(c) = self.camp.get_mut(r as usize)
         {
             add_vote(&mut c.lists, fam, w);
         }
-        if (keys.relay.is_none() || seen(8, own.template, &mut self.voted))
-            && let Some(t) = self.templates.get_mut(own.template as usize)
-        {
+        if vote_template && let Some(t) = self.templates.get_mut(own.template as usize) {
             add_vote(&mut t.lists, fam, w);
         }
+        (first_site, relay)
     }
 
     pub(crate) fn find(&mut self, mut n: u32) -> u32 {
@@ -430,7 +564,7 @@ impl Index {
     /// The campaign root of a message filed under `keys` (none for
     /// mailing-list mail, which joins no campaign), from its first key.
     pub(crate) fn campaign_root(&self, own: &Own) -> Option<u32> {
-        let s = self.sites.get(&own.site?)?;
+        let s = self.sites.get(own.site? as usize)?;
         (s.node != NONE).then(|| self.root_of(s.node))
     }
 
@@ -495,6 +629,21 @@ mod tests {
             a,
             template_signature(&m("Bat 1", "a1b2c3.77@[192.0.2.1]", "Pills"))
         );
+    }
+
+    #[test]
+    fn site_keys_split_ip_literals_by_week_and_drop_cut_names() {
+        let day = DAY_MICROS;
+        let k = |s: &str, t: i64| site_key(s, t);
+        assert_eq!(k("example.com", 0), k("example.com", 400 * day));
+        assert_eq!(k("192.0.2.1", day), k("192.0.2.1", 2 * day));
+        assert_ne!(k("192.0.2.1", day), k("192.0.2.1", 60 * day));
+        assert_eq!(k("[2001:db8::1]", day), k("2001:db8::1", day));
+        assert!(k("192.0.2.1", day).is_some() && k("example.co.uk", 0).is_some());
+        // A host cut off mid-name by a truncated message.
+        assert_eq!(k("www.mar", 0), None);
+        assert_eq!(k("www.stock-p", 0), None);
+        assert!(k("a.example", 0).is_some() && k("mail.test", 0).is_some());
     }
 
     #[test]

@@ -167,8 +167,10 @@ impl BotListIndex {
 impl BotList for BotListIndex {
     fn family_at(&self, ip: IpAddr, time: i64) -> Option<(&str, f64)> {
         let ls = self.by_ip.get(&ip)?;
-        // (family, summed weight, any listing covering the moment).
-        let mut tally: Vec<(u32, f64, bool)> = Vec::new();
+        // (family, summed weight, any listing covering the moment); an
+        // address is listed under a family or two, so the tally lives on
+        // the stack until it has more.
+        let mut tally = Tally::default();
         let mut total = 0.0;
         for l in ls {
             let inside = l.first <= time && time <= l.last;
@@ -182,13 +184,7 @@ impl BotList for BotListIndex {
                 Self::FAR
             };
             total += w;
-            match tally.iter_mut().find(|t| t.0 == l.family) {
-                Some(t) => {
-                    t.1 += w;
-                    t.2 |= inside;
-                }
-                None => tally.push((l.family, w, inside)),
-            }
+            tally.add(l.family, w, inside);
         }
         let &(fam, w, inside) = tally
             .iter()
@@ -200,6 +196,46 @@ impl BotList for BotListIndex {
         };
         let name = self.families.get(fam as usize)?;
         Some((name.as_str(), max_w * w / total))
+    }
+}
+
+/// Families kept on the stack by a [`Tally`].
+const TALLY_INLINE: usize = 4;
+
+/// Per family: summed weight and whether a listing covers the moment.
+#[derive(Debug, Default)]
+struct Tally {
+    inline: [(u32, f64, bool); TALLY_INLINE],
+    n: usize,
+    more: Vec<(u32, f64, bool)>,
+}
+
+impl Tally {
+    fn add(&mut self, fam: u32, w: f64, inside: bool) {
+        let n = self.n;
+        let found = self
+            .inline
+            .iter_mut()
+            .take(n)
+            .chain(self.more.iter_mut())
+            .find(|t| t.0 == fam);
+        match found {
+            Some(t) => {
+                t.1 += w;
+                t.2 |= inside;
+            }
+            None => match self.inline.get_mut(n) {
+                Some(slot) => {
+                    *slot = (fam, w, inside);
+                    self.n += 1;
+                }
+                None => self.more.push((fam, w, inside)),
+            },
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &(u32, f64, bool)> {
+        self.inline.iter().take(self.n).chain(self.more.iter())
     }
 }
 
@@ -222,10 +258,29 @@ fn tally_best_near(ls: &[Listing], fam: u32, time: i64) -> f64 {
 struct Families {
     names: Vec<String>,
     ids: foldhash::HashMap<String, u32>,
+    /// (address, length) of names already looked up, and their ids.
+    seen: Vec<((usize, usize), u32)>,
 }
 
 impl Families {
     fn id(&mut self, name: &str) -> u32 {
+        // The names come from the rules and the bot list, a handful of
+        // strings seen millions of times: found by address (and checked,
+        // since another list could reuse an address), without hashing.
+        let at = (name.as_ptr() as usize, name.len());
+        if let Some(&(_, i)) = self.seen.iter().find(|(p, _)| *p == at)
+            && self.names.get(i as usize).is_some_and(|n| n == name)
+        {
+            return i;
+        }
+        let i = self.intern(name);
+        if self.seen.len() < 64 {
+            self.seen.push((at, i));
+        }
+        i
+    }
+
+    fn intern(&mut self, name: &str) -> u32 {
         if let Some(&i) = self.ids.get(name) {
             return i;
         }
@@ -246,6 +301,8 @@ pub struct OwnSignals {
 /// A message's signals before filing: see [`Attributor::prepare`].
 #[derive(Debug, Clone, Default)]
 pub struct Prepared<'a> {
+    time: i64,
+    sha256: [u8; 32],
     listy: bool,
     /// Template key: the rule's, or the template signature.
     key: u64,
@@ -254,6 +311,18 @@ pub struct Prepared<'a> {
     /// The listing of the relay at that time.
     list: Option<(&'a str, f64)>,
     keys: Keys,
+}
+
+impl Prepared<'_> {
+    /// The message's time (Unix microseconds).
+    pub fn time(&self) -> i64 {
+        self.time
+    }
+
+    /// The message's SHA-256.
+    pub fn sha256(&self) -> [u8; 32] {
+        self.sha256
+    }
 }
 
 /// The streaming attributor: an incremental index of campaigns, relays
@@ -311,9 +380,7 @@ impl<'r> Attributor<'r> {
             }
         }
         keys_of(f, &mut self.keys);
-        own.site = self.keys.sites.first().copied();
-        own.relay = self.keys.relay;
-        self.index.observe(f, &self.keys, own);
+        (own.site, own.relay) = self.index.observe(f.time, f.sha256, &self.keys, own);
         OwnSignals { own }
     }
 
@@ -328,6 +395,8 @@ impl<'r> Attributor<'r> {
         bots: &'a dyn BotList,
     ) -> Prepared<'a> {
         let mut p = Prepared {
+            time: f.time,
+            sha256: f.sha256,
             listy: f.headers.is_list_mail(),
             ..Prepared::default()
         };
@@ -348,8 +417,16 @@ impl<'r> Attributor<'r> {
     }
 
     /// Files a message prepared by [`Attributor::prepare`] (observe =
-    /// prepare + this).
+    /// prepare + this); `f` is the message `p` was prepared from.
     pub fn observe_prepared(&mut self, f: &MessageFeatures, p: Prepared<'_>) -> OwnSignals {
+        debug_assert!(f.time == p.time && f.sha256 == p.sha256);
+        self.file(p)
+    }
+
+    /// Files a message prepared by [`Attributor::prepare`]: `p` carries
+    /// all the message's signals, so the features themselves need not be
+    /// kept (a caller holding millions of messages keeps only these).
+    pub fn file(&mut self, p: Prepared<'_>) -> OwnSignals {
         let mut own = Own {
             listy: p.listy,
             ..Own::default()
@@ -363,9 +440,7 @@ impl<'r> Attributor<'r> {
                 own.list = Some((self.families.id(fam), w));
             }
         }
-        own.site = p.keys.sites.first().copied();
-        own.relay = p.keys.relay;
-        self.index.observe(f, &p.keys, own);
+        (own.site, own.relay) = self.index.observe(p.time, p.sha256, &p.keys, own);
         OwnSignals { own }
     }
 
@@ -397,6 +472,12 @@ impl<'r> Attributor<'r> {
     /// was observed since. Messages observed after that solution are
     /// decided from a stale one; call `solve` after the last `observe`.
     pub fn decide_solved(&self, f: &MessageFeatures, own: OwnSignals) -> Attribution {
+        self.decide_solved_at(f.sha256, f.time, own)
+    }
+
+    /// [`Attributor::decide_solved`] from the message's SHA-256 and time
+    /// alone (all a decision reads of the message besides `own`).
+    pub fn decide_solved_at(&self, sha256: [u8; 32], time: i64, own: OwnSignals) -> Attribution {
         let o = own.own;
         let (label, campaign) = if o.listy {
             (Label::NONE, None)
@@ -413,8 +494,8 @@ impl<'r> Attributor<'r> {
         };
         let (botnet, confidence, signal) = self.verdict(label, o);
         Attribution {
-            sha256: f.sha256,
-            time: f.time,
+            sha256,
+            time,
             botnet,
             campaign,
             confidence,
@@ -443,6 +524,12 @@ impl<'r> Attributor<'r> {
         let conf = (label.p * agree).clamp(0.0, 0.999);
         let conf = (conf * 1e6).round() / 1e6;
         (self.families.names.get(fam as usize).cloned(), conf, signal)
+    }
+
+    /// Makes room for `n` more messages (a batch of known size), so the
+    /// index's maps do not rehash as they grow.
+    pub fn reserve(&mut self, n: usize) {
+        self.index.reserve(n);
     }
 
     /// Keys in the index (memory grows with these).

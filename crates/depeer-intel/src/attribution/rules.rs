@@ -395,16 +395,65 @@ impl RuleSet {
             .get(&f.headers.x_mailer)
             .map(Vec::as_slice)
             .unwrap_or_default();
-        by.iter()
-            .chain(self.any_mailer.iter())
-            .copied()
-            .find(|&i| self.rules.get(i).is_some_and(|r| r.fires(f)))
+        let mut candidates = by.iter().chain(self.any_mailer.iter()).copied().peekable();
+        candidates.peek()?;
+        let firsts = FirstFields::of(&f.headers.names);
+        candidates.find(|&i| self.rules.get(i).is_some_and(|r| r.fires(f, &firsts)))
     }
 }
 
-/// The first `n` header names that are not trace fields, lowercased.
-fn first_fields_match(names: &[String], want: &[String]) -> bool {
-    let mut it = names.iter().filter(|n| !is_trace(n));
+/// How many of a message's first non-trace header names are kept apart.
+const FIRST_FIELDS: usize = 12;
+
+/// A message's first non-trace header names, found once per message
+/// rather than once per rule tried.
+#[derive(Debug)]
+pub(crate) struct FirstFields<'a> {
+    names: [&'a str; FIRST_FIELDS],
+    n: usize,
+    /// Every non-trace name is among them.
+    all: bool,
+    rest: &'a [String],
+}
+
+impl<'a> FirstFields<'a> {
+    pub(crate) fn of(names: &'a [String]) -> Self {
+        let mut out = FirstFields {
+            names: [""; FIRST_FIELDS],
+            n: 0,
+            all: true,
+            rest: names,
+        };
+        for name in names.iter().filter(|n| !is_trace(n)) {
+            match out.names.get_mut(out.n) {
+                Some(slot) => {
+                    *slot = name.as_str();
+                    out.n += 1;
+                }
+                None => {
+                    out.all = false;
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// The names kept, in order.
+    pub(crate) fn names(&self) -> &[&'a str] {
+        self.names.get(..self.n).unwrap_or_default()
+    }
+}
+
+/// Whether the first non-trace header names are `want` (lowercase), in order.
+fn first_fields_match(firsts: &FirstFields<'_>, want: &[String]) -> bool {
+    if want.len() <= firsts.n || firsts.all {
+        let mut it = firsts.names().iter();
+        return want
+            .iter()
+            .all(|w| it.next().is_some_and(|n| n.eq_ignore_ascii_case(w)));
+    }
+    let mut it = firsts.rest.iter().filter(|n| !is_trace(n));
     want.iter()
         .all(|w| it.next().is_some_and(|n| n.eq_ignore_ascii_case(w)))
 }
@@ -428,7 +477,7 @@ fn boundary_of(ct: &str) -> Option<&str> {
 }
 
 impl Rule {
-    fn fires(&self, f: &MessageFeatures) -> bool {
+    fn fires(&self, f: &MessageFeatures, firsts: &FirstFields<'_>) -> bool {
         // Cheap conditions first: most messages fail on a count or a shape.
         let h = &f.headers;
         let below = h.received.get(1..).unwrap_or_default();
@@ -443,7 +492,7 @@ impl Rule {
         {
             return false;
         }
-        if !self.order.is_empty() && !first_fields_match(&h.names, &self.order) {
+        if !self.order.is_empty() && !first_fields_match(firsts, &self.order) {
             return false;
         }
         if self.received_below.is_some()

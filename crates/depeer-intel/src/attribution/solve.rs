@@ -169,7 +169,7 @@ pub(crate) fn posterior(prior: &[f64], ev: &[f64]) -> Label {
 fn links(ix: &Index, roots: &[u32], tainted: &[bool]) -> Vec<(u32, u32, u64)> {
     let mut out: Vec<(u32, u32, u64)> = Vec::new();
     let mut rs: Vec<u32> = Vec::new();
-    for rk in ix.relays.values() {
+    for rk in &ix.relays {
         if rk.nodes.len() < 2 || rk.nodes.len() > MAX_RELAY_CAMPAIGNS {
             continue;
         }
@@ -226,7 +226,7 @@ pub(crate) fn solve(ix: &Index, families: usize) -> Solution {
     let nodes = ix.parent.len();
     let roots: Vec<u32> = (0..nodes as u32).map(|n| ix.root_of(n)).collect();
     let mut tainted = vec![false; nodes];
-    for s in ix.sites.values() {
+    for s in &ix.sites {
         if u64::from(s.listy) * 2 > u64::from(s.members)
             && let Some(&r) = roots.get(s.node as usize)
             && let Some(t) = tainted.get_mut(r as usize)
@@ -339,7 +339,7 @@ pub(crate) fn lone(ix: &Index, sol: &Solution, own: super::index::Own) -> Label 
             .iter_mut()
             .for_each(|x| *x = 1.0 / (families + 1) as f64);
     }
-    match own.relay.and_then(|k| ix.relays.get(&k)) {
+    match own.relay.and_then(|k| ix.relays.get(k as usize)) {
         Some(rk) => {
             for &(f, w) in &rk.lists {
                 if let Some(slot) = ev.get_mut(f as usize) {
