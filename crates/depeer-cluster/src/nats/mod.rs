@@ -6,6 +6,7 @@
 //! ```text
 //! producers (ingest --to, trap --to)     JetStream stream DEPEER          workers (depeer worker)
 //! mail: one message per message   ─┐   depeer.obj.mail      ─┐
+//! trap: one message + envelope     ├─> depeer.obj.smtp       │
 //! broken input (quarantine)        ├─> depeer.obj.quarantine ├─ durable pull consumer ─> extract, commit, ack
 //! mrt / feed / as2org: one job     │   depeer.obj.{mrt,feed,as2org}  (filter depeer.obj.>)
 //!   per command, its files in parts┘   depeer.part.<kind>   (read by sequence, deleted after the job)
@@ -74,6 +75,7 @@ mod jobs;
 mod parts;
 mod producer;
 mod setup;
+mod trap;
 mod wire;
 mod worker;
 
@@ -81,6 +83,7 @@ pub use error::NatsError;
 pub use jobs::{As2orgJob, FeedJob, MrtJob, publish_as2org, publish_feed, publish_mrt};
 pub use producer::{ProduceOptions, ProduceSummary, publish_mail};
 pub use setup::{SetupOptions, SetupSummary, parse_duration, setup};
+pub use trap::NatsForward;
 pub use wire::JobKind;
 pub use worker::{WorkerOptions, WorkerSummary, run_worker};
 
