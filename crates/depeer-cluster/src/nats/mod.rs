@@ -40,9 +40,12 @@
 //! whatever the number of workers. A worker killed at any point leaves
 //! either a committed batch whose messages are delivered again (and found
 //! already stored: counted as duplicates, acknowledged) or nothing.
-//! Opening the store per batch reads the set of stored SHA-256s, so a
-//! commit costs O(stored messages): see docs/SCALING.md for where that
-//! limit sits and what comes next (per-partition writers).
+//! Between batches a worker releases the lock but keeps the keys of the
+//! stored messages and the log's tree edge it read (`Store::release`);
+//! the next open reads only the parts and log segments committed since,
+//! by itself or by others (`Store::open_warm`), so a commit costs
+//! O(batch), not O(stored messages): see docs/SCALING.md for where the
+//! one-writer limit sits and what comes next (per-partition writers).
 //!
 //! **Jobs.** An MRT, feed or as2org job is the file set of one `depeer
 //! ingest` command: the worker writes the files into its scratch directory
