@@ -108,7 +108,8 @@ fn trap_to_nats_stores_what_the_local_trap_stores() {
     let dir = tmp.path();
     let mut server = Server::start(&bin, dir);
     let url = server.url();
-    ok(depeer().args(["-q", "nats", "setup", "--nats", &url]));
+    // A small stream: the test does not depend on the free disk.
+    ok(depeer().args(["-q", "nats", "setup", "--max-bytes", "256M", "--nats", &url]));
     let files = messages(dir, 6);
     let local = TrapProcess::start(&dir.join("local"), &["--no-attribute", "--no-starttls"]);
     let remote = TrapProcess::start(
