@@ -94,46 +94,57 @@ pub struct StoredEntry {
 pub fn read_entries(data_dir: &Path) -> Result<Vec<StoredEntry>> {
     let mut out = Vec::new();
     for (start, rel) in numbered_files(data_dir, "entries", ".log")? {
-        let path = data_dir.join(&rel);
-        if start != out.len() as u64 {
-            return Err(EvidenceError::Discrepancy {
-                object: format!("segment starting at entry {start}"),
-                file: rel,
-                offset: 0,
-                reason: format!(
-                    "the log has {} entries before it (a segment is missing or extra)",
-                    out.len()
-                ),
-            });
-        }
-        let bytes = fs::read(&path).map_err(EvidenceError::io("read", &path))?;
-        let entries = parse_segment(&bytes).map_err(|e| EvidenceError::Discrepancy {
-            object: format!("segment starting at entry {start}"),
-            file: rel.clone(),
-            offset: 0,
-            reason: e.to_string(),
-        })?;
-        for (offset, entry) in entries {
-            let end = bytes.len();
-            let line = bytes
-                .get(offset as usize..)
-                .and_then(|r| {
-                    r.iter()
-                        .position(|&b| b == b'\n')
-                        .map(|p| offset as usize + p + 1)
-                })
-                .unwrap_or(end);
-            let leaf = leaf_hash(bytes.get(offset as usize..line).unwrap_or_default());
-            out.push(StoredEntry {
-                index: out.len() as u64,
-                entry,
-                leaf,
-                file: rel.clone(),
-                offset,
-            });
-        }
+        read_segment_from(data_dir, start, rel, 0, &mut out)?;
     }
     Ok(out)
+}
+
+/// Reads the segment `rel`, which starts at entry `start`, onto `out`;
+/// the log holds `before` entries before those in `out`.
+fn read_segment_from(
+    data_dir: &Path,
+    start: u64,
+    rel: String,
+    before: u64,
+    out: &mut Vec<StoredEntry>,
+) -> Result<()> {
+    let path = data_dir.join(&rel);
+    let have = before + out.len() as u64;
+    if start != have {
+        return Err(EvidenceError::Discrepancy {
+            object: format!("segment starting at entry {start}"),
+            file: rel,
+            offset: 0,
+            reason: format!("the log has {have} entries before it (a segment is missing or extra)"),
+        });
+    }
+    let bytes = fs::read(&path).map_err(EvidenceError::io("read", &path))?;
+    let entries = parse_segment(&bytes).map_err(|e| EvidenceError::Discrepancy {
+        object: format!("segment starting at entry {start}"),
+        file: rel.clone(),
+        offset: 0,
+        reason: e.to_string(),
+    })?;
+    for (offset, entry) in entries {
+        let end = bytes.len();
+        let line = bytes
+            .get(offset as usize..)
+            .and_then(|r| {
+                r.iter()
+                    .position(|&b| b == b'\n')
+                    .map(|p| offset as usize + p + 1)
+            })
+            .unwrap_or(end);
+        let leaf = leaf_hash(bytes.get(offset as usize..line).unwrap_or_default());
+        out.push(StoredEntry {
+            index: before + out.len() as u64,
+            entry,
+            leaf,
+            file: rel.clone(),
+            offset,
+        });
+    }
+    Ok(())
 }
 
 /// The checkpoint files, in size order: (size, relative path).
@@ -211,6 +222,38 @@ impl Appender {
             frontier.push(e.leaf);
         }
         Ok(Appender { signer, frontier })
+    }
+
+    /// Catches up with entries other writers appended since this appender
+    /// was opened or last refreshed (the caller holds the store's writer
+    /// lock again): reads only the segments from its size on, so a writer
+    /// that releases the lock between commits does not re-read the whole
+    /// log. The checkpoint of its size must still be there (the log it
+    /// knew was not replaced); otherwise an error, and the caller opens
+    /// afresh.
+    pub fn refresh(&mut self, data_dir: &Path) -> Result<()> {
+        let size = self.frontier.size();
+        if size > 0 {
+            let cp = data_dir.join(checkpoint_rel(size));
+            if !cp.exists() {
+                return Err(EvidenceError::Discrepancy {
+                    object: format!("the log of {size} entries"),
+                    file: checkpoint_rel(size),
+                    offset: 0,
+                    reason: "its checkpoint is gone: the log was replaced".into(),
+                });
+            }
+        }
+        let mut new = Vec::new();
+        for (start, rel) in numbered_files(data_dir, "entries", ".log")? {
+            if start >= size {
+                read_segment_from(data_dir, start, rel, size, &mut new)?;
+            }
+        }
+        for e in new {
+            self.frontier.push(e.leaf);
+        }
+        Ok(())
     }
 
     /// Entries in the log.

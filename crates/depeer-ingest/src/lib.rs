@@ -77,7 +77,9 @@ pub use error::IngestError;
 pub use feed::{FeedIngestOptions, FeedSummary, ingest_feed};
 pub use ipasn::{IpasnOptions, IpasnQuarantine, IpasnSummary, ingest_ipasn};
 pub use listings::{DataZoneFile, ListingOptions, RogueAs, listings, write_data_zones};
-pub use live::{LiveAck, LiveDone, LiveMail, LiveMessage, LiveOptions, LiveSender, LiveSummary};
+pub use live::{
+    LiveAck, LiveDone, LiveMail, LiveMessage, LiveOptions, LiveSender, LiveSummary, commit_live,
+};
 pub use mail::{
     MailItem, MailMeta, MailObject, MailOptions, MailReadSummary, MailSummary, PreparedMail,
     commit_mail, ingest_mail, prepare_mail, read_mail,

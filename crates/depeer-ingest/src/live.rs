@@ -516,72 +516,131 @@ impl Committer {
         }
     }
 
-    /// Adds every item to the writer: messages in shared frames of about
-    /// [`FRAME_TARGET_BYTES`], unparsable ones to quarantine. `acks` gets
-    /// one entry per item, in order.
     fn write(
         &mut self,
         writer: &mut depeer_store::MessageWriter,
         batch: &mut [Item],
         acks: &mut Vec<LiveAck>,
     ) -> depeer_store::Result<()> {
-        let mut buf = Vec::new();
-        let mut members = Vec::new();
-        let mut slots = Vec::new();
-        for (i, item) in batch.iter_mut().enumerate() {
-            acks.push(LiveAck::Failed {
-                detail: "not written".into(),
-            });
-            match item.parsed.take() {
-                None => {}
-                Some(Ok(ex)) => {
-                    if !buf.is_empty() && buf.len() + item.raw.len() > FRAME_TARGET_BYTES {
-                        self.flush(writer, &mut buf, &mut members, &mut slots, acks)?;
-                    }
-                    let member = FrameMember::new(ex.message, ex.urls, buf.len() as u64)
-                        .with_smtp(item.envelope.clone());
-                    buf.extend_from_slice(&item.raw);
-                    members.push(member);
-                    slots.push(i);
-                }
-                Some(Err(q)) => {
-                    writer.add_quarantine(&q)?;
-                    if let Some(a) = acks.get_mut(i) {
-                        *a = LiveAck::Quarantined {
-                            reason: q.reason.clone(),
-                        };
-                    }
-                }
-            }
-        }
-        self.flush(writer, &mut buf, &mut members, &mut slots, acks)
+        write_items(&mut self.zstd, writer, batch, acks)
     }
+}
 
-    fn flush(
-        &mut self,
-        writer: &mut depeer_store::MessageWriter,
-        buf: &mut Vec<u8>,
-        members: &mut Vec<FrameMember>,
-        slots: &mut Vec<usize>,
-        acks: &mut [LiveAck],
-    ) -> depeer_store::Result<()> {
-        if members.is_empty() {
-            return Ok(());
-        }
-        let shas: Vec<String> = members.iter().map(|m| hex(&m.msg.sha256)).collect();
-        let frame = self.zstd.compress(buf);
-        buf.clear();
-        let outcomes = writer.add_frame(&frame, std::mem::take(members))?;
-        for ((slot, sha256), o) in slots.drain(..).zip(shas).zip(outcomes) {
-            if let Some(a) = acks.get_mut(slot) {
-                *a = match o {
-                    AddOutcome::Stored => LiveAck::Stored { sha256 },
-                    AddOutcome::Duplicate => LiveAck::Duplicate { sha256 },
-                };
+/// Adds every item to the writer: messages in shared frames of about
+/// [`FRAME_TARGET_BYTES`], unparsable ones to quarantine. `acks` gets one
+/// entry per item, in order.
+fn write_items(
+    zstd: &mut FrameCompressor,
+    writer: &mut depeer_store::MessageWriter,
+    batch: &mut [Item],
+    acks: &mut Vec<LiveAck>,
+) -> depeer_store::Result<()> {
+    let mut buf = Vec::new();
+    let mut members = Vec::new();
+    let mut slots = Vec::new();
+    for (i, item) in batch.iter_mut().enumerate() {
+        acks.push(LiveAck::Failed {
+            detail: "not written".into(),
+        });
+        match item.parsed.take() {
+            None => {}
+            Some(Ok(ex)) => {
+                if !buf.is_empty() && buf.len() + item.raw.len() > FRAME_TARGET_BYTES {
+                    flush(zstd, writer, (&mut buf, &mut members, &mut slots), acks)?;
+                }
+                let member = FrameMember::new(ex.message, ex.urls, buf.len() as u64)
+                    .with_smtp(item.envelope.clone());
+                buf.extend_from_slice(&item.raw);
+                members.push(member);
+                slots.push(i);
+            }
+            Some(Err(q)) => {
+                writer.add_quarantine(&q)?;
+                if let Some(a) = acks.get_mut(i) {
+                    *a = LiveAck::Quarantined {
+                        reason: q.reason.clone(),
+                    };
+                }
             }
         }
-        Ok(())
     }
+    flush(zstd, writer, (&mut buf, &mut members, &mut slots), acks)
+}
+
+/// The frame being filled: its bytes, its members, and the batch slot of
+/// each member.
+type Filling<'a> = (
+    &'a mut Vec<u8>,
+    &'a mut Vec<FrameMember>,
+    &'a mut Vec<usize>,
+);
+
+fn flush(
+    zstd: &mut FrameCompressor,
+    writer: &mut depeer_store::MessageWriter,
+    (buf, members, slots): Filling<'_>,
+    acks: &mut [LiveAck],
+) -> depeer_store::Result<()> {
+    if members.is_empty() {
+        return Ok(());
+    }
+    let shas: Vec<String> = members.iter().map(|m| hex(&m.msg.sha256)).collect();
+    let frame = zstd.compress(buf);
+    buf.clear();
+    let outcomes = writer.add_frame(&frame, std::mem::take(members))?;
+    for ((slot, sha256), o) in slots.drain(..).zip(shas).zip(outcomes) {
+        if let Some(a) = acks.get_mut(slot) {
+            *a = match o {
+                AddOutcome::Stored => LiveAck::Stored { sha256 },
+                AddOutcome::Duplicate => LiveAck::Duplicate { sha256 },
+            };
+        }
+    }
+    Ok(())
+}
+
+/// Stores live messages that were received elsewhere (a trap publishing
+/// to NATS JetStream, stored by `depeer worker`) in one commit of `store`,
+/// exactly as [`LiveMail`] stores them on the trap's machine: the same
+/// extraction (the relay is the connecting address, the envelope is
+/// recorded, `arrival_time` is `received_at`), shared frames, the store's
+/// writer and its evidence log. Each message comes with its index in the
+/// trap's run (the `source_index` the trap's own sink would give it).
+/// Returns one answer per message, in order; nothing is visible unless
+/// this returns `Ok`.
+pub fn commit_live(
+    store: &Store,
+    msgs: Vec<(LiveMessage, u64)>,
+    trust: &TrustConfig,
+) -> Result<Vec<LiveAck>, IngestError> {
+    let mut items: Vec<Item> = msgs
+        .into_iter()
+        .map(|(msg, index)| {
+            let parsed = extract(&msg, trust, index);
+            Item {
+                raw: msg.raw,
+                parsed: Some(parsed),
+                envelope: msg.envelope,
+                done: Box::new(|_| {}),
+            }
+        })
+        .collect();
+    let mut writer = store
+        .message_writer()
+        .with_limits(depeer_store::BatchLimits {
+            messages: items.len().max(1),
+            raw_bytes: u64::MAX,
+        });
+    let mut acks = Vec::with_capacity(items.len());
+    write_items(
+        &mut FrameCompressor::new(),
+        &mut writer,
+        &mut items,
+        &mut acks,
+    )
+    .and_then(|()| writer.finish())
+    .map_err(IngestError::store("committing live messages"))?;
+    Ok(acks)
 }
 
 fn hex(b: &[u8; 32]) -> String {

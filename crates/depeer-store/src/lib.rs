@@ -58,6 +58,7 @@ pub use sql::{
     FilelessTables, OutputFormat, QueryLimits, check_read_only, query_error, read_only_options,
     register_tables, render, sql, sql_with_limits,
 };
+pub use state::Warm;
 pub use store::{LOCK_FILE, Store};
 pub use writer::{AddOutcome, BatchLimits, FrameMember, MessageWriter};
 

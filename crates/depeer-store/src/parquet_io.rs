@@ -84,6 +84,19 @@ pub(crate) fn list_parts(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The rows of every part of a table directory, from the files' footers
+/// (no column is read).
+pub(crate) fn count_rows(dir: &Path) -> Result<u64> {
+    let mut n = 0u64;
+    for p in list_parts(dir)? {
+        let file = File::open(&p).map_err(StoreError::io("open", &p))?;
+        let builder =
+            ParquetRecordBatchReaderBuilder::try_new(file).map_err(StoreError::parquet(&p))?;
+        n += u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+    }
+    Ok(n)
+}
+
 /// Reads the named columns of one file, batch by batch.
 pub(crate) fn read_columns(
     path: &Path,

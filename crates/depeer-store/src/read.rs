@@ -60,6 +60,12 @@ impl Dataset {
         &self.dir
     }
 
+    /// The rows of `table` (one of [`crate::tables`]), from the Parquet
+    /// footers alone: cheap, for deciding whether work is due.
+    pub fn row_count(&self, table: &str) -> Result<u64> {
+        crate::parquet_io::count_rows(&self.dir.join("tables").join(table))
+    }
+
     /// Runs a SQL query over the dataset (see [`crate::sql`]).
     pub fn sql(&self, query: &str) -> Result<Vec<RecordBatch>> {
         crate::sql::sql(&self.dir, query)

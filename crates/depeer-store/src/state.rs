@@ -3,7 +3,7 @@
 //! crash-injection switch of the tests. `store` opens it, `writer` commits
 //! through it; neither depends on the other.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fs::File;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::PathBuf;
@@ -75,6 +75,33 @@ pub(crate) struct Seen {
     pub(crate) quarantine: KeySet,
 }
 
+/// The message and quarantine parts whose keys are in a [`Seen`].
+#[derive(Default, Debug)]
+pub(crate) struct Loaded {
+    pub(crate) messages: BTreeSet<PathBuf>,
+    pub(crate) quarantine: BTreeSet<PathBuf>,
+}
+
+/// What an open store read from its directory, kept while its writer lock
+/// is released (from [`crate::Store::release`] to
+/// [`crate::Store::open_warm`]).
+pub struct Warm {
+    pub(crate) dir: PathBuf,
+    pub(crate) seen: Seen,
+    pub(crate) loaded: Loaded,
+    pub(crate) log: depeer_evidence::Appender,
+}
+
+impl std::fmt::Debug for Warm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Warm")
+            .field("dir", &self.dir)
+            .field("messages", &self.seen.messages.len())
+            .field("log_size", &self.log.size())
+            .finish()
+    }
+}
+
 /// An open store's state, shared by the [`crate::Store`] handles and their
 /// writers.
 pub(crate) struct Inner {
@@ -82,6 +109,8 @@ pub(crate) struct Inner {
     pub(crate) _lock: File,
     pub(crate) last_batch: Mutex<u64>,
     pub(crate) seen: Mutex<Seen>,
+    /// The parts whose keys `seen` holds (those committed since are not).
+    pub(crate) loaded: Mutex<Loaded>,
     pub(crate) faults: Mutex<Faults>,
     pub(crate) recovery: Recovery,
     /// The evidence log's writer side (key and tree edge); its lock also

@@ -2,7 +2,7 @@
 //! stored messages), allocating batch ids, and the routing tables.
 
 use std::fs::{self, OpenOptions};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{Array, RecordBatch};
@@ -14,7 +14,7 @@ use crate::parquet_io::{self, list_parts};
 use crate::read::Dataset;
 use crate::routing::TableRows;
 use crate::schema::{self, Layout};
-use crate::state::{Inner, Seen, key_of, key_of_hex, quarantine_key};
+use crate::state::{Inner, Loaded, Seen, Warm, key_of, key_of_hex, quarantine_key};
 use crate::writer::MessageWriter;
 
 /// Name of the lock file in the data directory.
@@ -41,6 +41,18 @@ impl Store {
     /// takes the writer lock, finishes or discards interrupted commits,
     /// and loads the set of stored messages for deduplication.
     pub fn open(dir: impl AsRef<Path>) -> Result<Store> {
+        Store::open_warm(dir, &mut None)
+    }
+
+    /// As [`Store::open`], reusing what an earlier open of the same
+    /// directory read (see [`Store::release`]): only the message and
+    /// quarantine parts and the log segments committed since are read, so
+    /// a writer that takes the lock per batch (a `depeer worker`) does not
+    /// re-read every stored SHA-256 and log entry each time. Whatever
+    /// does not add up (another directory, a part gone, the log replaced)
+    /// falls back to reading everything. `warm` is taken once the lock is
+    /// (it stays there when the directory is locked by another writer).
+    pub fn open_warm(dir: impl AsRef<Path>, warm: &mut Option<Warm>) -> Result<Store> {
         let dir = dir.as_ref().to_path_buf();
         fs::create_dir_all(&dir).map_err(StoreError::io("create directory", &dir))?;
         let lock_path = dir.join(LOCK_FILE);
@@ -56,6 +68,7 @@ impl Store {
                 lock: lock_path,
             });
         }
+        let warm = warm.take();
         let recovery = journal::recover(&dir)?;
         for sub in ["raw", journal::STAGING] {
             let p = dir.join(sub);
@@ -66,13 +79,20 @@ impl Store {
             fs::create_dir_all(&p).map_err(StoreError::io("create directory", &p))?;
         }
         let last_batch = last_batch_id(&dir)?;
-        let seen = load_seen(&dir)?;
-        let log = crate::evidence::open_log(&dir)?;
+        let warm = warm.filter(|w| w.dir == dir);
+        let (seen, loaded, log) = match warm {
+            Some(w) => match catch_up(&dir, w) {
+                Some(caught) => caught,
+                None => cold(&dir)?,
+            },
+            None => cold(&dir)?,
+        };
         let inner = Inner {
             dir: dir.clone(),
             _lock: lock,
             last_batch: Mutex::new(last_batch),
             seen: Mutex::new(seen),
+            loaded: Mutex::new(loaded),
             faults: Mutex::new(Faults::default()),
             recovery,
             log: Mutex::new(log),
@@ -81,6 +101,27 @@ impl Store {
         Ok(Store {
             inner: Arc::new(inner),
             dataset: Dataset::at(dir),
+        })
+    }
+
+    /// Releases the writer lock, keeping what opening read (the keys of the
+    /// stored messages, the log's edge) for [`Store::open_warm`]. `None`
+    /// when another handle or writer of this store is still alive (the
+    /// lock is then released when the last one goes).
+    pub fn release(self) -> Option<Warm> {
+        let inner = Arc::into_inner(self.inner)?;
+        let Inner {
+            dir,
+            seen,
+            loaded,
+            log,
+            ..
+        } = inner;
+        Some(Warm {
+            dir,
+            seen: seen.into_inner().unwrap_or_else(|p| p.into_inner()),
+            loaded: loaded.into_inner().unwrap_or_else(|p| p.into_inner()),
+            log: log.into_inner().unwrap_or_else(|p| p.into_inner()),
         })
     }
 
@@ -254,10 +295,47 @@ fn last_batch_id(dir: &Path) -> Result<u64> {
     Ok(last)
 }
 
-/// Loads the keys of every committed message and quarantine row.
-fn load_seen(dir: &Path) -> Result<Seen> {
+/// Reads everything: the keys of every stored message and quarantine row,
+/// and the whole log.
+fn cold(dir: &Path) -> Result<(Seen, Loaded, depeer_evidence::Appender)> {
+    let mut seen = Seen::default();
+    let loaded = load_seen(dir, &mut seen, &Loaded::default())?;
+    let log = crate::evidence::open_log(dir)?;
+    Ok((seen, loaded, log))
+}
+
+/// Catches a warm state up with what was committed since it was released;
+/// `None` when it cannot (then everything is read again).
+fn catch_up(dir: &Path, w: Warm) -> Option<(Seen, Loaded, depeer_evidence::Appender)> {
+    let Warm {
+        mut seen,
+        loaded,
+        mut log,
+        ..
+    } = w;
+    log.refresh(dir).ok()?;
+    let now = load_seen(dir, &mut seen, &loaded).ok()?;
+    // A part read before and gone now (rewritten, deleted): its keys may
+    // be stale.
+    let gone =
+        |before: &std::collections::BTreeSet<PathBuf>,
+         after: &std::collections::BTreeSet<PathBuf>| { !before.is_subset(after) };
+    if gone(&loaded.messages, &now.messages) || gone(&loaded.quarantine, &now.quarantine) {
+        return None;
+    }
+    Some((seen, now, log))
+}
+
+/// Adds to `seen` the keys of the committed message and quarantine parts
+/// not in `skip`; returns every part there is.
+fn load_seen(dir: &Path, seen: &mut Seen, skip: &Loaded) -> Result<Loaded> {
     let tables = dir.join("tables");
-    let files = list_parts(&tables.join(schema::names::MESSAGES))?;
+    let all = list_parts(&tables.join(schema::names::MESSAGES))?;
+    let files: Vec<PathBuf> = all
+        .iter()
+        .filter(|p| !skip.messages.contains(*p))
+        .cloned()
+        .collect();
     let keys = parquet_io::par_files(&files, |p| {
         let mut v = Vec::new();
         parquet_io::read_columns(p, &["sha256"], |rb| {
@@ -274,10 +352,14 @@ fn load_seen(dir: &Path) -> Result<Seen> {
         })?;
         Ok(v)
     })?;
-    let mut seen = Seen::default();
     seen.messages.reserve(keys.len());
     seen.messages.extend(keys);
-    let qfiles = list_parts(&tables.join(schema::names::QUARANTINE))?;
+    let qall = list_parts(&tables.join(schema::names::QUARANTINE))?;
+    let qfiles: Vec<PathBuf> = qall
+        .iter()
+        .filter(|p| !skip.quarantine.contains(*p))
+        .cloned()
+        .collect();
     let qkeys = parquet_io::par_files(&qfiles, |p| {
         let mut v = Vec::new();
         parquet_io::read_columns(p, &["raw_sha256", "source_file", "source_offset"], |rb| {
@@ -299,7 +381,10 @@ fn load_seen(dir: &Path) -> Result<Seen> {
         Ok(v)
     })?;
     seen.quarantine.extend(qkeys);
-    Ok(seen)
+    Ok(Loaded {
+        messages: all.into_iter().collect(),
+        quarantine: qall.into_iter().collect(),
+    })
 }
 
 #[cfg(test)]

@@ -39,7 +39,19 @@ pub use error::TrapError;
 pub use session::Limits;
 
 use limits::ConnLimits;
-use session::Shared;
+use session::{Shared, Sink};
+
+/// Somewhere other than the local data directory that takes the trap's
+/// messages and answers for their durability (`depeer trap --to nats://`:
+/// NATS JetStream, implemented in depeer-cluster). The session answers 250
+/// only when `done` says [`depeer_ingest::LiveAck::is_durable`], and 451
+/// (a temporary failure: the client retries) otherwise.
+pub trait Forward: Send + Sync {
+    /// Hands on one message, the `index`-th of this run (its
+    /// `source_index`, as the local sink would number it). `done` is
+    /// called exactly once, from any thread, never before this returns.
+    fn submit(&self, msg: depeer_ingest::LiveMessage, index: u64, done: depeer_ingest::LiveDone);
+}
 
 /// How to run the trap.
 #[derive(Debug, Clone)]
@@ -217,6 +229,20 @@ impl Trap {
     /// Serves until SIGTERM, SIGINT or [`StopHandle::stop`], then drains
     /// (see the crate documentation).
     pub fn run(self) -> Result<TrapSummary, TrapError> {
+        self.run_with(None)
+    }
+
+    /// As [`Trap::run`]; with `forward`, every accepted message goes there
+    /// instead of the data directory (which then only holds the STARTTLS
+    /// certificate), and the 250 waits for its answer.
+    pub fn run_with(self, forward: Option<Arc<dyn Forward>>) -> Result<TrapSummary, TrapError> {
+        if let Some(to) = forward {
+            let sink = Sink::Forward {
+                to,
+                next: AtomicU64::new(0),
+            };
+            return self.serve(sink);
+        }
         let mut live = LiveOptions::new(self.opts.data.clone());
         live.max_batch = self.opts.max_batch;
         live.committers = self.opts.committers.max(1);
@@ -228,6 +254,13 @@ impl Trap {
         let Some(sender) = sink.sender() else {
             return Err(TrapError::NoListener);
         };
+        let mut summary = self.serve(Sink::Local(sender))?;
+        summary.store = sink.close()?;
+        Ok(summary)
+    }
+
+    /// Serves with `sink` until stopped, then drains the sessions.
+    fn serve(self, sink: Sink) -> Result<TrapSummary, TrapError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name("trap")
@@ -243,7 +276,7 @@ impl Trap {
                 tls: self.tls.is_some(),
             },
             limits: self.opts.limits,
-            sink: sender,
+            sink,
             tls: self.tls.clone().map(tokio_rustls::TlsAcceptor::from),
             ids: AtomicU64::new(0),
             messages_acked: AtomicU64::new(0),
@@ -261,7 +294,6 @@ impl Trap {
         summary.acknowledged = shared.messages_acked.load(Ordering::Relaxed);
         drop(shared);
         runtime.shutdown_timeout(Duration::from_secs(1));
-        summary.store = sink.close()?;
         Ok(summary)
     }
 }

@@ -48,11 +48,36 @@ impl Default for Limits {
     }
 }
 
+/// Where accepted messages go: the local store, or another system that
+/// answers for their durability (see [`crate::Forward`]).
+pub(crate) enum Sink {
+    /// The data directory, through [`depeer_ingest::LiveMail`].
+    Local(LiveSender),
+    /// Published elsewhere; `next` numbers the messages as the local sink
+    /// numbers them (their `source_index`).
+    Forward {
+        to: Arc<dyn crate::Forward>,
+        next: AtomicU64,
+    },
+}
+
+impl Sink {
+    fn submit(&self, msg: LiveMessage, done: depeer_ingest::LiveDone) {
+        match self {
+            Sink::Local(tx) => tx.submit(msg, done),
+            Sink::Forward { to, next } => {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                to.submit(msg, index, done);
+            }
+        }
+    }
+}
+
 /// What every session shares.
 pub(crate) struct Shared {
     pub(crate) cfg: Config,
     pub(crate) limits: Limits,
-    pub(crate) sink: LiveSender,
+    pub(crate) sink: Sink,
     pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
     pub(crate) ids: AtomicU64,
     pub(crate) messages_acked: AtomicU64,

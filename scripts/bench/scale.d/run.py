@@ -6,7 +6,7 @@ p = argparse.ArgumentParser()
 p.add_argument("--depeer", required=True)
 p.add_argument("--scale", default="5")
 p.add_argument("--seed", default="5")
-p.add_argument("--batch", default="2000")
+p.add_argument("--batch", default="10000")
 p.add_argument("--out", default=None)
 a = p.parse_args()
 D = a.depeer
@@ -140,6 +140,13 @@ def main():
             lines.append(f"- {r['workers']} worker(s): producer published {r['objects']} objects in {r['produce_wall']:.2f} s "
                          f"({r['objects']/r['produce_wall']:.0f}/s; producer CPU {r['produce_cpu']:.2f} s, nats-server {r['server_cpu_produce']:.2f} s); "
                          f"workers {r['workers_cpu']:.2f} CPU-s, nats-server {r['server_cpu_consume']:.2f} CPU-s while they consumed; {r['commits']} commits")
+        ratios = []
+        for r in (n1, n2):
+            c = (r["workers_cpu"] + r["server_cpu_consume"]) / r["messages"]
+            ratios.append(f"{r['workers']} worker(s) {1000*c:.3f} ms/msg ({base/c:.2f} of embedded per CPU-s)")
+        lines.append("")
+        lines.append(f"SUMMARY scale: embedded {1000*base:.3f} CPU ms/msg; NATS workers + nats-server: "
+                     + "; ".join(ratios) + "; target >= 0.83 (within 20 %)")
         text = "\n".join(lines) + "\n"
         print(text)
         print(json.dumps({"embedded": e, "nats1": n1, "nats2": n2}))

@@ -6,6 +6,7 @@
 //! ```text
 //! producers (ingest --to, trap --to)     JetStream stream DEPEER          workers (depeer worker)
 //! mail: one message per message   ─┐   depeer.obj.mail      ─┐
+//! trap: one message + envelope     ├─> depeer.obj.smtp       │
 //! broken input (quarantine)        ├─> depeer.obj.quarantine ├─ durable pull consumer ─> extract, commit, ack
 //! mrt / feed / as2org: one job     │   depeer.obj.{mrt,feed,as2org}  (filter depeer.obj.>)
 //!   per command, its files in parts┘   depeer.part.<kind>   (read by sequence, deleted after the job)
@@ -39,9 +40,12 @@
 //! whatever the number of workers. A worker killed at any point leaves
 //! either a committed batch whose messages are delivered again (and found
 //! already stored: counted as duplicates, acknowledged) or nothing.
-//! Opening the store per batch reads the set of stored SHA-256s, so a
-//! commit costs O(stored messages): see docs/SCALING.md for where that
-//! limit sits and what comes next (per-partition writers).
+//! Between batches a worker releases the lock but keeps the keys of the
+//! stored messages and the log's tree edge it read (`Store::release`);
+//! the next open reads only the parts and log segments committed since,
+//! by itself or by others (`Store::open_warm`), so a commit costs
+//! O(batch), not O(stored messages): see docs/SCALING.md for where the
+//! one-writer limit sits and what comes next (per-partition writers).
 //!
 //! **Jobs.** An MRT, feed or as2org job is the file set of one `depeer
 //! ingest` command: the worker writes the files into its scratch directory
@@ -74,6 +78,7 @@ mod jobs;
 mod parts;
 mod producer;
 mod setup;
+mod trap;
 mod wire;
 mod worker;
 
@@ -81,6 +86,7 @@ pub use error::NatsError;
 pub use jobs::{As2orgJob, FeedJob, MrtJob, publish_as2org, publish_feed, publish_mrt};
 pub use producer::{ProduceOptions, ProduceSummary, publish_mail};
 pub use setup::{SetupOptions, SetupSummary, parse_duration, setup};
+pub use trap::NatsForward;
 pub use wire::JobKind;
 pub use worker::{WorkerOptions, WorkerSummary, run_worker};
 

@@ -21,6 +21,9 @@ pub(crate) const META: &str = "Depeer-Meta";
 /// The stream sequences of an object's parts (comma-separated), when the
 /// object did not fit in one message; its payload is then empty.
 pub(crate) const PARTS: &str = "Depeer-Parts";
+/// The SMTP envelope, arrival time and place of a message the trap
+/// published (JSON of `trap::SmtpHeader`, version 1).
+pub(crate) const SMTP: &str = "Depeer-Smtp";
 /// The SHA-256 of an object sent in parts (checked when reassembled).
 pub(crate) const SHA256: &str = "Depeer-Sha256";
 
@@ -39,6 +42,8 @@ pub enum JobKind {
     Feed,
     /// `ingest as2org`'s file.
     As2org,
+    /// One message the trap accepted, with its SMTP envelope.
+    Smtp,
 }
 
 impl JobKind {
@@ -50,6 +55,7 @@ impl JobKind {
             JobKind::Mrt => "mrt",
             JobKind::Feed => "feed",
             JobKind::As2org => "as2org",
+            JobKind::Smtp => "smtp",
         }
     }
 
@@ -61,6 +67,7 @@ impl JobKind {
             "mrt" => Some(JobKind::Mrt),
             "feed" => Some(JobKind::Feed),
             "as2org" => Some(JobKind::As2org),
+            "smtp" => Some(JobKind::Smtp),
             _ => None,
         }
     }
@@ -195,6 +202,7 @@ mod tests {
             JobKind::Mrt,
             JobKind::Feed,
             JobKind::As2org,
+            JobKind::Smtp,
         ] {
             assert_eq!(JobKind::of_subject(&k.subject()), Some(k));
             assert_eq!(JobKind::of_subject(&k.part_subject()), None);

@@ -18,11 +18,12 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, AckKind, consumer::PullConsumer, stream::Stream};
 use depeer_core::{Quarantine, SourceRef, Timestamp};
-use depeer_ingest::{AttributeMode, MailItem, MailObject};
-use depeer_store::{Store, StoreError};
+use depeer_ingest::{AttributeMode, LiveAck, LiveMessage, MailItem, MailObject};
+use depeer_store::{Store, StoreError, Warm};
 use futures_util::StreamExt;
 use serde::Serialize;
 
+use crate::nats::trap::SmtpHeader;
 use crate::nats::wire::{self, Job, JobKind, MailHeader};
 use crate::nats::{NatsError, connect, runtime};
 
@@ -50,14 +51,14 @@ pub struct WorkerOptions {
 }
 
 impl WorkerOptions {
-    /// Defaults: batches of 2,000 objects, attribution when idle.
+    /// Defaults: batches of 10,000 objects, attribution when idle.
     pub fn new(url: &str, data: PathBuf) -> Self {
         WorkerOptions {
             url: url.to_string(),
             stream: super::STREAM.into(),
             consumer: super::CONSUMER.into(),
             data,
-            batch: 2000,
+            batch: 10_000,
             exit_when_idle: None,
             trust: depeer_mail::TrustConfig::default(),
             attribute: true,
@@ -124,6 +125,9 @@ struct Worker {
     scratch: tempfile::TempDir,
     summary: WorkerSummary,
     due: Due,
+    /// What the last open of the dataset read, kept between batches while
+    /// the lock is released (see [`open_store_waiting`]).
+    warm: Option<Warm>,
 }
 
 /// Runs a worker until `exit_when_idle` (or forever).
@@ -176,6 +180,7 @@ pub fn run_worker(o: &WorkerOptions) -> Result<WorkerSummary, NatsError> {
             // A worker killed before it attributed leaves messages without
             // a row: whoever starts next looks at its first idle moment.
             due: Due::NewMessages,
+            warm: None,
         };
         w.run().await?;
         Ok::<_, NatsError>(w.summary)
@@ -287,8 +292,7 @@ impl Worker {
     /// Processes one batch: the mail in one commit, each job alone.
     async fn batch(&mut self, msgs: Vec<jetstream::Message>) -> Result<(), NatsError> {
         self.summary.batches += 1;
-        let mut mail: Vec<(jetstream::Message, MailItem)> = Vec::new();
-        let mut poison: Vec<(jetstream::Message, Quarantine)> = Vec::new();
+        let mut b = MailBatch::default();
         let mut jobs: Vec<(jetstream::Message, Job)> = Vec::new();
         for m in msgs {
             let delivered = m.info().map_or(1, |i| i.delivered);
@@ -298,15 +302,16 @@ impl Worker {
                     "nats-max-deliver",
                     format!("delivered {delivered} times without being committed"),
                 );
-                poison.push((m, q));
+                b.poison.push((m, q));
                 continue;
             }
             match self.decode(&m).await {
-                Ok(Decoded::Mail(item)) => mail.push((m, item)),
+                Ok(Decoded::Mail(item)) => b.mail.push((m, item)),
+                Ok(Decoded::Smtp(msg)) => b.smtp.push((m, msg)),
                 Ok(Decoded::Job(job)) => jobs.push((m, job)),
                 Err(Bad::Poison(detail)) => {
                     let q = poison_of(&m, "nats-poison", detail);
-                    poison.push((m, q));
+                    b.poison.push((m, q));
                 }
                 Err(Bad::Retry(detail)) => {
                     tracing::warn!("{detail}; delivered again later");
@@ -314,8 +319,8 @@ impl Worker {
                 }
             }
         }
-        if !mail.is_empty() || !poison.is_empty() {
-            self.commit_mail(mail, poison).await?;
+        if !b.mail.is_empty() || !b.smtp.is_empty() || !b.poison.is_empty() {
+            self.commit_mail(b).await?;
         }
         for (m, job) in jobs {
             self.job(m, job).await?;
@@ -335,6 +340,17 @@ impl Worker {
             .ok_or_else(|| Bad::Poison(format!("unknown subject {}", m.subject)))?;
         let payload = self.payload(m).await?;
         match kind {
+            JobKind::Smtp => {
+                let head: SmtpHeader = header(m, wire::SMTP)
+                    .ok_or_else(|| Bad::Poison(format!("no {} header", wire::SMTP)))
+                    .and_then(|h| {
+                        serde_json::from_str(h)
+                            .map_err(|e| Bad::Poison(format!("{}: {e}", wire::SMTP)))
+                    })?;
+                head.into_message(payload)
+                    .map(Decoded::Smtp)
+                    .map_err(Bad::Poison)
+            }
             JobKind::Mail | JobKind::Quarantine => {
                 let head: MailHeader = header(m, wire::META)
                     .ok_or_else(|| Bad::Poison(format!("no {} header", wire::META)))
@@ -432,26 +448,25 @@ impl Worker {
         }
     }
 
-    /// Commits the batch's mail (and its poison, to quarantine) in one
-    /// commit, then acknowledges; on failure delivers it again.
-    async fn commit_mail(
-        &mut self,
-        mail: Vec<(jetstream::Message, MailItem)>,
-        poison: Vec<(jetstream::Message, Quarantine)>,
-    ) -> Result<(), NatsError> {
-        let (mut msgs, items): (Vec<_>, Vec<_>) = mail.into_iter().unzip();
-        let (poison_msgs, poison_q): (Vec<_>, Vec<_>) = poison.into_iter().unzip();
-        let n_mail = items.len() as u64;
+    /// Commits the batch's mail, then its trap messages (and its poison,
+    /// to quarantine) under one hold of the lock, then acknowledges; on
+    /// failure delivers it again.
+    async fn commit_mail(&mut self, b: MailBatch) -> Result<(), NatsError> {
+        let (mut msgs, items): (Vec<_>, Vec<_>) = b.mail.into_iter().unzip();
+        let (smtp_msgs, smtp): (Vec<_>, Vec<_>) = b.smtp.into_iter().unzip();
+        let (poison_msgs, poison_q): (Vec<_>, Vec<_>) = b.poison.into_iter().unzip();
+        let n_mail = (items.len() + smtp.len()) as u64;
         let n_poison = poison_q.len() as u64;
+        msgs.extend(smtp_msgs);
         msgs.extend(poison_msgs);
         let (data, trust) = (self.opts.data.clone(), self.opts.trust.clone());
         let refs: Vec<&jetstream::Message> = msgs.iter().collect();
-        let result = self
-            .in_progress(
-                &refs,
-                move || -> Result<depeer_ingest::MailSummary, NatsError> {
+        let mut warm = self.warm.take();
+        let (result, warm) = self
+            .in_progress(&refs, move || {
+                let r = (|| -> Result<depeer_ingest::MailSummary, NatsError> {
                     let prepared = depeer_ingest::prepare_mail(items, &trust, now());
-                    let store = open_store_waiting(&data)?;
+                    let store = open_store_waiting(&data, &mut warm)?;
                     if !poison_q.is_empty() {
                         let failed = |source| NatsError::Store {
                             dir: data.clone(),
@@ -463,10 +478,19 @@ impl Worker {
                         }
                         w.finish().map_err(failed)?;
                     }
-                    Ok(depeer_ingest::commit_mail(&store, prepared)?)
-                },
-            )
+                    let mut s = depeer_ingest::commit_mail(&store, prepared)?;
+                    if !smtp.is_empty() {
+                        count_live(&mut s, &depeer_ingest::commit_live(&store, smtp, &trust)?);
+                    }
+                    warm = store.release();
+                    Ok(s)
+                })();
+                // After a failure nothing read is kept: the next batch
+                // opens the dataset afresh.
+                (r, warm)
+            })
             .await?;
+        self.warm = if result.is_ok() { warm } else { None };
         match result {
             Ok(s) => {
                 let sum = &mut self.summary;
@@ -579,7 +603,11 @@ impl Worker {
         );
         if self.max_deliver > 0 && delivered + 1 >= self.max_deliver {
             let q = poison_of(&m, "nats-poison", detail);
-            self.commit_mail(Vec::new(), vec![(m, q)]).await
+            let b = MailBatch {
+                poison: vec![(m, q)],
+                ..MailBatch::default()
+            };
+            self.commit_mail(b).await
         } else {
             self.nak(&m).await;
             Ok(())
@@ -605,19 +633,37 @@ impl Worker {
             return Ok(());
         }
         let data = self.opts.data.clone();
-        let r = self
-            .in_progress(&[], move || -> Result<bool, NatsError> {
-                let store = open_store_waiting(&data)?;
-                if store.message_count() == 0 {
-                    return Ok(false);
-                }
-                depeer_ingest::attribute(
-                    &store,
-                    &depeer_ingest::AttributeOptions { mode, rules: None },
-                )?;
-                Ok(true)
+        let mut warm = self.warm.take();
+        let (r, warm) = self
+            .in_progress(&[], move || {
+                let r = (|| -> Result<bool, NatsError> {
+                    let store = open_store_waiting(&data, &mut warm)?;
+                    // Every message has its row already (another worker
+                    // attributed at its idle moment): nothing to scan.
+                    let rows = store
+                        .dataset()
+                        .row_count(depeer_store::names::ATTRIBUTION)
+                        .map_err(|source| NatsError::Store {
+                            dir: data.clone(),
+                            source,
+                        })?;
+                    let done =
+                        mode == AttributeMode::Missing && rows >= store.message_count() as u64;
+                    if store.message_count() == 0 || done {
+                        warm = store.release();
+                        return Ok(false);
+                    }
+                    depeer_ingest::attribute(
+                        &store,
+                        &depeer_ingest::AttributeOptions { mode, rules: None },
+                    )?;
+                    warm = store.release();
+                    Ok(true)
+                })();
+                (r, warm)
             })
             .await?;
+        self.warm = if r.is_ok() { warm } else { None };
         match r {
             Ok(ran) => self.summary.attributions += u64::from(ran),
             Err(e) => tracing::error!("attribution failed (run `depeer attribute`): {e}"),
@@ -626,9 +672,36 @@ impl Worker {
     }
 }
 
+/// The objects of a batch that are committed together.
+#[derive(Default)]
+struct MailBatch {
+    mail: Vec<(jetstream::Message, MailItem)>,
+    /// Trap messages and their index in the trap's run.
+    smtp: Vec<(jetstream::Message, (LiveMessage, u64))>,
+    poison: Vec<(jetstream::Message, Quarantine)>,
+}
+
+/// Adds the answers of `commit_live` to the counts of `commit_mail`.
+fn count_live(s: &mut depeer_ingest::MailSummary, acks: &[LiveAck]) {
+    for a in acks {
+        s.read += 1;
+        match a {
+            LiveAck::Stored { .. } => s.stored += 1,
+            LiveAck::Duplicate { .. } => s.duplicate += 1,
+            LiveAck::Quarantined { reason } => {
+                s.quarantined += 1;
+                *s.quarantine_reasons.entry(reason.clone()).or_default() += 1;
+            }
+            _ => {}
+        }
+    }
+}
+
 /// A decoded object.
 enum Decoded {
     Mail(MailItem),
+    /// A trap message and its index in the trap's run.
+    Smtp((LiveMessage, u64)),
     Job(Job),
 }
 
@@ -662,11 +735,15 @@ fn poison_of(m: &jetstream::Message, reason: &str, detail: String) -> Quarantine
 }
 
 /// Opens the dataset for writing, waiting while another writer (a worker,
-/// a command) holds its lock.
-pub(crate) fn open_store_waiting(data: &Path) -> Result<Store, NatsError> {
+/// a command) holds its lock. With `warm` (what this worker's last open
+/// read, kept while the lock was released), only what other writers
+/// committed since is read: the stored SHA-256s of their new parts and
+/// their log segments (`Store::open_warm`), so a batch costs O(batch),
+/// not O(dataset).
+pub(crate) fn open_store_waiting(data: &Path, warm: &mut Option<Warm>) -> Result<Store, NatsError> {
     let mut pause = Duration::from_millis(2);
     loop {
-        match Store::open(data) {
+        match Store::open_warm(data, warm) {
             Ok(s) => return Ok(s),
             Err(StoreError::Locked { .. }) => {
                 std::thread::sleep(pause);

@@ -712,3 +712,54 @@ fn table_output_is_aligned() {
         .unwrap();
     assert!(!col.is_null(0));
 }
+
+#[test]
+fn a_warm_reopen_sees_what_others_committed_meanwhile() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // Writer A stores 0..20 and releases the lock, keeping what it read.
+    let a = Store::open(dir).unwrap();
+    assert_eq!(add_all(&a, 0..20, BatchLimits::default()), (20, 0));
+    let mut warm = a.release();
+    assert!(warm.is_some(), "no other handle");
+    // Writer B (cold) stores 10..40 meanwhile: 20 new.
+    let b = Store::open(dir).unwrap();
+    assert_eq!(add_all(&b, 10..40, BatchLimits::default()), (20, 10));
+    drop(b);
+    // A again, warm: B's messages are known, the log continues B's.
+    let a = Store::open_warm(dir, &mut warm).unwrap();
+    assert!(warm.is_none());
+    assert_eq!(a.message_count(), 40);
+    assert_eq!(add_all(&a, 30..50, BatchLimits::default()), (10, 10));
+    let mut warm = a.release();
+    // Locked by another writer: the warm state stays with the caller.
+    let c = Store::open(dir).unwrap();
+    assert!(matches!(
+        Store::open_warm(dir, &mut warm),
+        Err(StoreError::Locked { .. })
+    ));
+    assert!(warm.is_some());
+    drop(c);
+    assert_eq!(counts(dir), (50, 50));
+    assert_eq!(scalar_i64(dir, "SELECT count(*) FROM evidence_log"), 50);
+    // A part read before is gone (rewritten by someone): everything is
+    // read again, and the message it held is not taken as stored.
+    let part = std::fs::read_dir(dir.join("tables/messages"))
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .unwrap();
+    std::fs::remove_file(&part).unwrap();
+    let a = Store::open_warm(dir, &mut warm).unwrap();
+    assert!(a.message_count() < 50, "{}", a.message_count());
+    // Another directory's warm state is not used.
+    let other = tempfile::tempdir().unwrap();
+    let mut warm = a.release();
+    let o = Store::open_warm(other.path(), &mut warm).unwrap();
+    assert_eq!(o.message_count(), 0);
+    // A second handle alive: nothing to keep.
+    let h = o.clone();
+    assert!(o.release().is_none());
+    drop(h);
+}

@@ -18,7 +18,8 @@ use anyhow::Context;
   kill -TERM $(pidof depeer)                           drain: every 250 given is stored
 
 A 250 after DATA means the message is committed and fsynced in the data
-directory. The trap never relays, bounces or sends mail.")]
+directory (with --to nats://HOST:PORT: acknowledged by the JetStream stream,
+which `depeer worker` stores from). The trap never relays, bounces or sends mail.")]
 pub struct Args {
     /// Address and port to accept SMTP on (repeatable).
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:2525")]
@@ -68,6 +69,14 @@ pub struct Args {
     /// Commits that may run at once (group commit: each takes every message waiting).
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub committers: usize,
+    /// Publish every message to NATS JetStream (`nats://HOST:PORT`) instead of storing it:
+    /// the 250 waits for the stream's acknowledgement, `depeer worker` stores it
+    /// (docs/SCALING.md). --data then only holds the STARTTLS certificate.
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
+    /// With --to: seconds to wait for the stream's acknowledgement before answering 451.
+    #[arg(long, value_name = "SECS", default_value_t = 10, requires = "to")]
+    pub publish_timeout: u64,
 }
 
 /// `10M`, `512K`, `1G` (binary) or plain bytes.
@@ -114,13 +123,24 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             Duration::from_secs(args.attribute_every)
         }
     });
+    let forward = match &args.to {
+        Some(url) => {
+            let f = depeer_cluster::nats::NatsForward::connect(
+                url,
+                Duration::from_secs(args.publish_timeout.max(1)),
+            )
+            .context("connecting to NATS")?;
+            Some(std::sync::Arc::new(f) as std::sync::Arc<dyn depeer_trap::Forward>)
+        }
+        None => None,
+    };
     let trap = depeer_trap::Trap::bind(opts).context("starting the trap")?;
     for a in trap.local_addrs() {
         println!("listening on {a}");
     }
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
-    let summary = trap.run().context("running the trap")?;
+    let summary = trap.run_with(forward).context("running the trap")?;
     println!("{}", serde_json::to_string(&summary)?);
     Ok(())
 }

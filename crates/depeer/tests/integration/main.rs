@@ -22,6 +22,7 @@ mod ingest_feed;
 mod ingest_mail;
 mod ingest_mrt;
 mod nats;
+mod nats_trap;
 mod rank;
 mod report;
 mod route;

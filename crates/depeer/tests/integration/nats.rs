@@ -14,12 +14,12 @@ use std::time::{Duration, Instant};
 
 use crate::support::{depeer, ok, sim, sql};
 
-fn skip(test: &str, why: &str) {
+pub(crate) fn skip(test: &str, why: &str) {
     let line = format!("SKIPPED {test}: {why}\n");
     let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
 }
 
-fn nats_server() -> Option<PathBuf> {
+pub(crate) fn nats_server() -> Option<PathBuf> {
     [
         "/usr/bin/nats-server",
         "/usr/sbin/nats-server",
@@ -40,7 +40,7 @@ fn free_port() -> u16 {
 
 /// A `nats-server -js` on 127.0.0.1 with its store in a directory of the
 /// test; killed on drop.
-struct Server {
+pub(crate) struct Server {
     bin: PathBuf,
     conf: PathBuf,
     port: u16,
@@ -48,7 +48,7 @@ struct Server {
 }
 
 impl Server {
-    fn start(bin: &Path, dir: &Path) -> Server {
+    pub(crate) fn start(bin: &Path, dir: &Path) -> Server {
         let port = free_port();
         let conf = dir.join("nats.conf");
         std::fs::write(
@@ -69,7 +69,7 @@ impl Server {
         s
     }
 
-    fn spawn(&mut self) {
+    pub(crate) fn spawn(&mut self) {
         let child = Command::new(&self.bin)
             .arg("-c")
             .arg(&self.conf)
@@ -85,14 +85,14 @@ impl Server {
         }
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
     }
 }
@@ -126,7 +126,7 @@ fn worker(url: &str, data: &Path, dir: &Path, idle: &str) -> Child {
         .unwrap()
 }
 
-fn json_line(out: &str) -> serde_json::Value {
+pub(crate) fn json_line(out: &str) -> serde_json::Value {
     serde_json::from_str(out.lines().last().expect("a summary line")).expect("JSON summary")
 }
 

@@ -16,7 +16,7 @@ fn skip(test: &str, why: &str) {
     let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
 }
 
-fn have(tool: &str) -> bool {
+pub(crate) fn have(tool: &str) -> bool {
     Command::new("sh")
         .arg("-c")
         .arg(format!(
@@ -27,13 +27,13 @@ fn have(tool: &str) -> bool {
 }
 
 /// A `depeer trap` process on 127.0.0.1 (a free port) and its address.
-struct TrapProcess {
+pub(crate) struct TrapProcess {
     child: Option<Child>,
-    addr: String,
+    pub(crate) addr: String,
 }
 
 impl TrapProcess {
-    fn start(data: &Path, extra: &[&str]) -> TrapProcess {
+    pub(crate) fn start(data: &Path, extra: &[&str]) -> TrapProcess {
         let mut child = depeer()
             .args([
                 "-q",
@@ -66,7 +66,7 @@ impl TrapProcess {
     }
 
     /// SIGTERM, then the JSON summary it prints.
-    fn terminate(mut self) -> serde_json::Value {
+    pub(crate) fn terminate(mut self) -> serde_json::Value {
         let child = self.child.take().unwrap();
         let pid = child.id().to_string();
         assert!(
@@ -111,7 +111,7 @@ fn spam_file(dir: &Path) -> PathBuf {
     p
 }
 
-fn swaks(addr: &str, file: &Path, extra: &[&str]) -> std::process::Output {
+pub(crate) fn swaks(addr: &str, file: &Path, extra: &[&str]) -> std::process::Output {
     Command::new("swaks")
         .args([
             "--server",

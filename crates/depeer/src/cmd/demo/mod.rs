@@ -544,7 +544,7 @@ fn evidence(out: &mut dyn Write, r: &Runner) -> anyhow::Result<()> {
     }
     writeln!(
         out,
-        "   more than one machine (not run here: they need nats-server and a Ballista cluster): `depeer nats setup`, `ingest ... --to nats://`, `depeer worker`, `depeer sql --ballista` (docs/SCALING.md); `depeer trap --to nats://` is not built yet"
+        "   more than one machine (not run here: they need nats-server and a Ballista cluster): `depeer nats setup`, `ingest ... --to nats://`, `depeer trap --to nats://`, `depeer worker`, `depeer sql --ballista` (docs/SCALING.md)"
     )?;
     Ok(())
 }
