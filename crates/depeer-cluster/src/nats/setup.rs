@@ -137,7 +137,10 @@ pub fn setup(o: &SetupOptions) -> Result<SetupSummary, NatsError> {
             Ok(s) => (s, false),
             Err(_) => {
                 let s = js.create_stream(want.clone()).await.map_err(|e| {
-                    NatsError::js(format!("creating stream {}", o.stream))(e.to_string())
+                    NatsError::js(format!("creating stream {}", o.stream))(with_hint(
+                        e.to_string(),
+                        o.max_bytes,
+                    ))
                 })?;
                 (s, true)
             }
@@ -165,7 +168,10 @@ pub fn setup(o: &SetupOptions) -> Result<SetupSummary, NatsError> {
         let updated = !created && differs;
         if updated {
             js.update_stream(want).await.map_err(|e| {
-                NatsError::js(format!("updating stream {}", o.stream))(e.to_string())
+                NatsError::js(format!("updating stream {}", o.stream))(with_hint(
+                    e.to_string(),
+                    o.max_bytes,
+                ))
             })?;
         }
         let mut cons = js
@@ -218,6 +224,25 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
+/// Adds what to do to a JetStream error: a file-storage stream reserves
+/// its `--max-bytes` up front, so a server with less JetStream storage
+/// (its `max_file_store`, by default a share of the free disk) refuses it
+/// with "insufficient resources", which says nothing about the flag.
+fn with_hint(detail: String, max_bytes: i64) -> String {
+    if detail
+        .to_ascii_lowercase()
+        .contains("insufficient resources")
+    {
+        format!(
+            "{detail} (the stream reserves --max-bytes {max_bytes} of the server's JetStream \
+             storage: pass a smaller --max-bytes, or give nats-server more: jetstream \
+             {{ max_file_store: ... }} and free disk)"
+        )
+    } else {
+        detail
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,5 +266,18 @@ mod tests {
         let s = stream_config(&o);
         assert_eq!(s.retention, stream::RetentionPolicy::WorkQueue);
         assert_eq!(s.discard, stream::DiscardPolicy::New);
+    }
+
+    #[test]
+    fn insufficient_resources_says_what_to_do() {
+        let d = with_hint("insufficient resources (10023)".into(), 1 << 30);
+        assert!(
+            d.contains("--max-bytes 1073741824") && d.contains("max_file_store"),
+            "{d}"
+        );
+        assert_eq!(
+            with_hint("stream name in use".into(), 5),
+            "stream name in use"
+        );
     }
 }
