@@ -109,8 +109,6 @@ pub(crate) struct Inner {
     pub(crate) _lock: File,
     pub(crate) last_batch: Mutex<u64>,
     pub(crate) seen: Mutex<Seen>,
-    /// The parts whose keys `seen` holds (those committed since are not).
-    pub(crate) loaded: Mutex<Loaded>,
     pub(crate) faults: Mutex<Faults>,
     pub(crate) recovery: Recovery,
     /// The evidence log's writer side (key and tree edge); its lock also

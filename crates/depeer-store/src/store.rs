@@ -80,7 +80,7 @@ impl Store {
         }
         let last_batch = last_batch_id(&dir)?;
         let warm = warm.filter(|w| w.dir == dir);
-        let (seen, loaded, log) = match warm {
+        let (seen, _loaded, log) = match warm {
             Some(w) => match catch_up(&dir, w) {
                 Some(caught) => caught,
                 None => cold(&dir)?,
@@ -92,7 +92,6 @@ impl Store {
             _lock: lock,
             last_batch: Mutex::new(last_batch),
             seen: Mutex::new(seen),
-            loaded: Mutex::new(loaded),
             faults: Mutex::new(Faults::default()),
             recovery,
             log: Mutex::new(log),
@@ -104,23 +103,35 @@ impl Store {
         })
     }
 
-    /// Releases the writer lock, keeping what opening read (the keys of the
-    /// stored messages, the log's edge) for [`Store::open_warm`]. `None`
-    /// when another handle or writer of this store is still alive (the
-    /// lock is then released when the last one goes).
+    /// Releases the writer lock, keeping what opening read and this store
+    /// wrote since (the keys of the stored messages, their parts, the log's
+    /// edge) for [`Store::open_warm`]. `None` when another handle or writer
+    /// of this store is still alive (the lock is then released when the
+    /// last one goes), or when its parts cannot be listed.
     pub fn release(self) -> Option<Warm> {
         let inner = Arc::into_inner(self.inner)?;
-        let Inner {
-            dir,
-            seen,
-            loaded,
-            log,
-            ..
-        } = inner;
+        let Inner { dir, seen, log, .. } = inner;
+        // Every part there is now, under the lock: those read at opening
+        // and those this store wrote since (whose keys `seen` holds). A
+        // part of either kind gone at the next opening means its keys may
+        // be stale (`catch_up` reads everything again); recording only the
+        // parts read at opening missed a deleted part of our own. If the
+        // listing fails, nothing is kept: the next opening is cold.
+        let tables = dir.join("tables");
+        let loaded = Loaded {
+            messages: list_parts(&tables.join(schema::names::MESSAGES))
+                .ok()?
+                .into_iter()
+                .collect(),
+            quarantine: list_parts(&tables.join(schema::names::QUARANTINE))
+                .ok()?
+                .into_iter()
+                .collect(),
+        };
         Some(Warm {
             dir,
             seen: seen.into_inner().unwrap_or_else(|p| p.into_inner()),
-            loaded: loaded.into_inner().unwrap_or_else(|p| p.into_inner()),
+            loaded,
             log: log.into_inner().unwrap_or_else(|p| p.into_inner()),
         })
     }
