@@ -104,6 +104,7 @@ def nats(tmp, world, workers):
         "produce_wall": p_wall, "produce_cpu": p_cpu, "server_cpu_produce": s1 - s0,
         "objects": produced["objects"], "wall": w_wall, "workers_cpu": w_cpu,
         "server_cpu_consume": s2 - s1, "commits": sum(s["commits"] for s in sums),
+        "worker_summaries": sums, "producer": produced,
     }
 
 

@@ -1,7 +1,10 @@
 //! Producers: `depeer ingest mail|mrt|feed|as2org ... --to nats://...`.
 //!
 //! Mail is read by the same readers as `ingest mail`
-//! (`depeer_ingest::read_mail`) and every message published as one object;
+//! (`depeer_ingest::read_mail`) and published in bundles of up to
+//! [`ProduceOptions::bundle_messages`] messages and
+//! [`ProduceOptions::bundle_bytes`] bytes (`wire::bundle_push`; a larger
+//! message goes alone, in parts if it must);
 //! MRT, feed and as2org files are published as one job per command (their
 //! bytes in parts, see `parts`). Every publish waits for the stream's
 //! acknowledgement; up to [`ProduceOptions::window`] acknowledgements are
@@ -34,15 +37,24 @@ pub struct ProduceOptions {
     pub window: usize,
     /// How long to keep re-sending a publish that fails.
     pub retry_for: Duration,
+    /// Most mail messages in one bundle (1: every message alone).
+    pub bundle_messages: usize,
+    /// Most payload bytes of one bundle (capped by the server's maximum
+    /// payload).
+    pub bundle_bytes: usize,
 }
 
 impl ProduceOptions {
-    /// 512 acknowledgements in flight, re-sends for two minutes.
+    /// 512 acknowledgements in flight, re-sends for two minutes, bundles
+    /// of up to 128 messages and 256 KiB (so at most 128 MiB awaits its
+    /// acknowledgement).
     pub fn new(url: &str) -> Self {
         ProduceOptions {
             url: url.to_string(),
             window: 512,
             retry_for: Duration::from_secs(120),
+            bundle_messages: 128,
+            bundle_bytes: 256 << 10,
         }
     }
 }
@@ -52,12 +64,19 @@ impl ProduceOptions {
 pub struct ProduceSummary {
     /// Where it published (`nats://...`).
     pub to: String,
-    /// Objects published (mail messages, quarantined inputs, jobs).
+    /// Objects published (bundles, lone mail messages, quarantined inputs,
+    /// jobs).
     pub objects: u64,
     /// Of them, new to the stream.
     pub accepted: u64,
     /// Of them, dropped by the stream's duplicate window (sent before).
     pub duplicate: u64,
+    /// Mail messages and unusable inputs published (in bundles or alone).
+    pub messages: u64,
+    /// Of them, in objects new to the stream.
+    pub messages_accepted: u64,
+    /// Bundles among the objects.
+    pub bundles: u64,
     /// Inputs the mail reader could not use, published for quarantine.
     pub broken: u64,
     /// Parts of objects larger than the server's maximum payload.
@@ -83,6 +102,8 @@ pub struct ProduceSummary {
 /// One publish whose acknowledgement is awaited.
 struct Pending {
     ack: PublishAckFuture,
+    /// Mail messages in it.
+    members: u64,
     subject: String,
     headers: HeaderMap,
     payload: Bytes,
@@ -96,6 +117,9 @@ struct Publisher {
     opts: ProduceOptions,
     limit: usize,
     summary: ProduceSummary,
+    /// The bundle being filled, and its members.
+    bundle: Vec<u8>,
+    bundled: u64,
 }
 
 impl Publisher {
@@ -121,6 +145,8 @@ impl Publisher {
                 to: opts.url.clone(),
                 ..ProduceSummary::default()
             },
+            bundle: Vec::new(),
+            bundled: 0,
         })
     }
 
@@ -169,11 +195,12 @@ impl Publisher {
         })
     }
 
-    fn count(&mut self, ack: &PublishAck) {
+    fn count(&mut self, ack: &PublishAck, members: u64) {
         if ack.duplicate {
             self.summary.duplicate += 1;
         } else {
             self.summary.accepted += 1;
+            self.summary.messages_accepted += members;
         }
     }
 
@@ -184,8 +211,10 @@ impl Publisher {
         subject: String,
         headers: HeaderMap,
         payload: Bytes,
+        members: u64,
     ) -> Result<(), NatsError> {
         self.summary.objects += 1;
+        self.summary.messages += members;
         self.summary.bytes += payload.len() as u64;
         while self.inflight.len() >= self.opts.window.max(1) {
             self.settle_one()?;
@@ -193,16 +222,60 @@ impl Publisher {
         match self.send(&subject, &headers, &payload) {
             Ok(ack) => self.inflight.push_back(Pending {
                 ack,
+                members,
                 subject,
                 headers,
                 payload,
             }),
             Err(e) => {
                 let ack = self.resend(&subject, &headers, &payload, e)?;
-                self.count(&ack);
+                self.count(&ack, members);
             }
         }
         Ok(())
+    }
+
+    /// The most bytes a bundle may have.
+    fn bundle_limit(&self) -> usize {
+        self.opts.bundle_bytes.min(self.limit)
+    }
+
+    /// Adds a member to the bundle being filled, publishing it first when
+    /// the member would not fit. False: the member is too large for any
+    /// bundle (or bundles are off), publish it alone.
+    fn bundle_add(&mut self, head: &MailHeader, body: &[u8]) -> Result<bool, NatsError> {
+        if self.opts.bundle_messages <= 1 {
+            return Ok(false);
+        }
+        let head = json_header(head)?;
+        let len = wire::bundle_member_len(head.len(), body.len());
+        // The first member also adds the 4-byte count.
+        if len + 4 > self.bundle_limit() {
+            return Ok(false);
+        }
+        if self.bundle.len().max(4) + len > self.bundle_limit() {
+            self.bundle_flush()?;
+        }
+        wire::bundle_push(&mut self.bundle, head.as_bytes(), body);
+        self.bundled += 1;
+        if self.bundled as usize >= self.opts.bundle_messages {
+            self.bundle_flush()?;
+        }
+        Ok(true)
+    }
+
+    /// Publishes the bundle being filled, if any.
+    fn bundle_flush(&mut self) -> Result<(), NatsError> {
+        if self.bundled == 0 {
+            return Ok(());
+        }
+        let payload = Bytes::from(std::mem::take(&mut self.bundle));
+        let members = std::mem::take(&mut self.bundled);
+        let mut h = HeaderMap::new();
+        h.insert(wire::MSG_ID, wire::bundle_id(&payload).as_str());
+        h.insert(wire::BUNDLE, "1");
+        self.summary.bundles += 1;
+        self.publish(JobKind::Bundle.subject(), h, payload, members)
     }
 
     fn settle_one(&mut self) -> Result<(), NatsError> {
@@ -213,7 +286,7 @@ impl Publisher {
             Ok(ack) => ack,
             Err(e) => self.resend(&p.subject, &p.headers, &p.payload, e.to_string())?,
         };
-        self.count(&ack);
+        self.count(&ack, p.members);
         Ok(())
     }
 
@@ -256,6 +329,7 @@ impl Publisher {
 
     /// Waits for every outstanding acknowledgement.
     fn finish(mut self, started: Instant) -> Result<ProduceSummary, NatsError> {
+        self.bundle_flush()?;
         while !self.inflight.is_empty() {
             self.settle_one()?;
         }
@@ -305,7 +379,6 @@ pub fn publish_mail(
 fn publish_item(p: &mut Publisher, item: MailItem) -> Result<(), NatsError> {
     match item {
         MailItem::Message(m) => {
-            let sha = wire::sha256_hex(&m.raw);
             let meta = MailHeader {
                 path: m.source.path,
                 offset: m.source.offset,
@@ -313,6 +386,10 @@ fn publish_item(p: &mut Publisher, item: MailItem) -> Result<(), NatsError> {
                 meta: m.meta,
                 ..MailHeader::default()
             };
+            if p.bundle_add(&meta, &m.raw)? {
+                return Ok(());
+            }
+            let sha = wire::sha256_hex(&m.raw);
             let mut h = HeaderMap::new();
             h.insert(wire::MSG_ID, sha.as_str());
             h.insert(wire::META, json_header(&meta)?.as_str());
@@ -321,9 +398,9 @@ fn publish_item(p: &mut Publisher, item: MailItem) -> Result<(), NatsError> {
                 let list: Vec<String> = seqs.iter().map(u64::to_string).collect();
                 h.insert(wire::PARTS, list.join(",").as_str());
                 h.insert(wire::SHA256, sha.as_str());
-                p.publish(JobKind::Mail.subject(), h, Bytes::new())
+                p.publish(JobKind::Mail.subject(), h, Bytes::new(), 1)
             } else {
-                p.publish(JobKind::Mail.subject(), h, Bytes::from(m.raw))
+                p.publish(JobKind::Mail.subject(), h, Bytes::from(m.raw), 1)
             }
         }
         MailItem::Broken(q) => {
@@ -343,13 +420,16 @@ fn publish_item(p: &mut Publisher, item: MailItem) -> Result<(), NatsError> {
                 truncated,
                 ..MailHeader::default()
             };
+            if p.bundle_add(&meta, &bytes)? {
+                return Ok(());
+            }
             let head = json_header(&meta)?;
             let mut id = head.clone().into_bytes();
             id.extend_from_slice(&bytes);
             let mut h = HeaderMap::new();
             h.insert(wire::MSG_ID, wire::sha256_hex(&id).as_str());
             h.insert(wire::META, head.as_str());
-            p.publish(JobKind::Quarantine.subject(), h, Bytes::from(bytes))
+            p.publish(JobKind::Quarantine.subject(), h, Bytes::from(bytes), 1)
         }
     }
 }
@@ -437,7 +517,7 @@ pub(crate) fn publish_files(
     h.insert(wire::MSG_ID, id.as_str());
     p.summary.objects += 1;
     let ack = p.publish_now(&kind.subject(), h, Bytes::from(body))?;
-    p.count(&ack);
+    p.count(&ack, 0);
     p.summary.job = Some(id);
     p.finish(started)
 }

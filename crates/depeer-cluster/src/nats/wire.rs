@@ -26,6 +26,8 @@ pub(crate) const PARTS: &str = "Depeer-Parts";
 pub(crate) const SMTP: &str = "Depeer-Smtp";
 /// The SHA-256 of an object sent in parts (checked when reassembled).
 pub(crate) const SHA256: &str = "Depeer-Sha256";
+/// The format version of a bundle of mail (`1`, see [`bundle_encode`]).
+pub(crate) const BUNDLE: &str = "Depeer-Bundle";
 
 /// The kinds of object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +46,8 @@ pub enum JobKind {
     As2org,
     /// One message the trap accepted, with its SMTP envelope.
     Smtp,
+    /// Several mail messages (and unusable inputs) in one object.
+    Bundle,
 }
 
 impl JobKind {
@@ -56,6 +60,7 @@ impl JobKind {
             JobKind::Feed => "feed",
             JobKind::As2org => "as2org",
             JobKind::Smtp => "smtp",
+            JobKind::Bundle => "bundle",
         }
     }
 
@@ -68,6 +73,7 @@ impl JobKind {
             "feed" => Some(JobKind::Feed),
             "as2org" => Some(JobKind::As2org),
             "smtp" => Some(JobKind::Smtp),
+            "bundle" => Some(JobKind::Bundle),
             _ => None,
         }
     }
@@ -137,6 +143,97 @@ pub(crate) struct Job {
     pub(crate) files: Vec<JobFile>,
 }
 
+/// Appends one member to a bundle's payload.
+///
+/// A bundle (subject `depeer.obj.bundle`, header `Depeer-Bundle: 1`) is a
+/// 4-byte big-endian count of its members, then the members one after the
+/// other, each a 4-byte big-endian length and the one-line JSON of its
+/// [`MailHeader`], then a 4-byte big-endian length and its bytes; a member
+/// with a `reason` is an input the reader could not use. The count makes
+/// a bundle cut at a member's end detectable. Why bundles: JetStream's
+/// cost is mostly per message (storing, delivering and acknowledging
+/// each), so mail goes in objects of many messages, as Kafka producers
+/// batch records; the store still de-duplicates each message by its
+/// SHA-256.
+pub(crate) fn bundle_push(out: &mut Vec<u8>, head: &[u8], body: &[u8]) {
+    if out.len() < 4 {
+        out.clear();
+        out.extend_from_slice(&[0; 4]);
+    }
+    if let Some(count) = out.get_mut(..4) {
+        let n = <[u8; 4]>::try_from(&*count).map_or(0, u32::from_be_bytes);
+        count.copy_from_slice(&n.saturating_add(1).to_be_bytes());
+    }
+    for part in [head, body] {
+        let len = u32::try_from(part.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(part.get(..len as usize).unwrap_or(part));
+    }
+}
+
+/// Bytes a member adds to a bundle (the first also adds the 4-byte count).
+pub(crate) fn bundle_member_len(head: usize, body: usize) -> usize {
+    8 + head + body
+}
+
+/// The members of a bundle's payload, or what is wrong with it (a bundle
+/// that does not parse is quarantined whole by the worker).
+pub(crate) fn bundle_decode(payload: &[u8]) -> Result<Vec<(MailHeader, &[u8])>, String> {
+    let take = |at: &mut usize, what: &str| -> Result<&[u8], String> {
+        let len = payload
+            .get(*at..*at + 4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(u32::from_be_bytes)
+            .ok_or_else(|| format!("bundle cut short in the length of a {what} at byte {at}"))?;
+        let start = *at + 4;
+        let end = start
+            .checked_add(len as usize)
+            .filter(|&e| e <= payload.len())
+            .ok_or_else(|| format!("bundle cut short: a {what} of {len} bytes at byte {start}"))?;
+        *at = end;
+        Ok(payload.get(start..end).unwrap_or_default())
+    };
+    let count = payload
+        .get(..4)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(u32::from_be_bytes)
+        .ok_or("a bundle without its count of members")?;
+    if count == 0 {
+        return Err("an empty bundle".into());
+    }
+    let mut out = Vec::new();
+    let mut at = 4usize;
+    while at < payload.len() {
+        let member = out.len();
+        if member >= count as usize {
+            return Err(format!(
+                "bundle has bytes after its {count} members (at byte {at})"
+            ));
+        }
+        let head = take(&mut at, "header")?;
+        let head: MailHeader = serde_json::from_slice(head)
+            .map_err(|e| format!("bundle member {member}: header: {e}"))?;
+        let body = take(&mut at, "message")?;
+        out.push((head, body));
+    }
+    if out.len() != count as usize {
+        return Err(format!(
+            "bundle cut short: {} of its {count} members",
+            out.len()
+        ));
+    }
+    Ok(out)
+}
+
+/// A bundle's identity: its content, so that the same input published
+/// again is the same object.
+pub(crate) fn bundle_id(payload: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(b"depeer-bundle/1\n");
+    h.update(payload);
+    hex::encode(h.finalize())
+}
+
 /// Lowercase hex SHA-256 of `bytes`.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -203,6 +300,7 @@ mod tests {
             JobKind::Feed,
             JobKind::As2org,
             JobKind::Smtp,
+            JobKind::Bundle,
         ] {
             assert_eq!(JobKind::of_subject(&k.subject()), Some(k));
             assert_eq!(JobKind::of_subject(&k.part_subject()), None);
@@ -221,6 +319,50 @@ mod tests {
         assert_ne!(part_id("x", 0, 1), part_id("x", 1, 0));
         assert_eq!(parse_parts("3, 4,5"), Some(vec![3, 4, 5]));
         assert_eq!(parse_parts("3,x"), None);
+    }
+
+    #[test]
+    fn bundles_round_trip_and_refuse_what_does_not_parse() {
+        let a = MailHeader {
+            path: "x.mbox".into(),
+            index: 3,
+            ..MailHeader::default()
+        };
+        let b = MailHeader {
+            reason: Some("too-large".into()),
+            truncated: true,
+            ..a.clone()
+        };
+        let mut p = Vec::new();
+        for (h, body) in [(&a, &b"From: a\r\n\r\nhi"[..]), (&b, &b""[..])] {
+            let head = serde_json::to_vec(h).unwrap();
+            let before = p.len().max(4);
+            bundle_push(&mut p, &head, body);
+            assert_eq!(p.len() - before, bundle_member_len(head.len(), body.len()));
+        }
+        let got = bundle_decode(&p).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0], (a, &b"From: a\r\n\r\nhi"[..]));
+        assert_eq!(got[1].0, b);
+        assert!(got[1].1.is_empty());
+        assert_ne!(bundle_id(&p), bundle_id(&p[..p.len() - 1]));
+        // Every cut, a length past the end, junk and nothing: refused, never a panic.
+        for cut in 0..p.len() {
+            assert!(bundle_decode(&p[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut long = p.clone();
+        long[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(bundle_decode(&long).unwrap_err().contains("cut short"));
+        let mut more = p.clone();
+        more.extend_from_slice(&p[4..]);
+        assert!(
+            bundle_decode(&more)
+                .unwrap_err()
+                .contains("after its 2 members")
+        );
+        let mut junk = Vec::new();
+        bundle_push(&mut junk, b"{not json", b"x");
+        assert!(bundle_decode(&junk).unwrap_err().contains("member 0"));
     }
 
     #[test]

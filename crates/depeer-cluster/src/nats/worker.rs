@@ -38,7 +38,10 @@ pub struct WorkerOptions {
     pub consumer: String,
     /// The data directory (shared by every worker).
     pub data: PathBuf,
-    /// Objects per batch (one commit per batch of mail).
+    /// Most objects per batch (one commit per batch of mail); a pull also
+    /// asks for at most `batch` x 4 KiB of payload (at least twice the
+    /// server's maximum payload), so that a batch of bundles holds about
+    /// as many messages as a batch of lone messages would.
     pub batch: usize,
     /// Stop after this long with nothing pending or unacknowledged.
     pub exit_when_idle: Option<Duration>,
@@ -264,12 +267,26 @@ impl Worker {
     /// One pull request: without `wait`, only what is there now.
     async fn pull(&self, wait: Option<Duration>) -> Result<Vec<jetstream::Message>, String> {
         let n = self.opts.batch.max(1);
+        // A message larger than a pull's byte limit would never be
+        // delivered: the limit is at least twice the largest there can be.
+        let max_payload = self.client.server_info().max_payload;
+        let bytes = n
+            .saturating_mul(4 << 10)
+            .max(max_payload.saturating_mul(2).saturating_add(64 << 10));
         let batch = match wait {
-            None => self.consumer.fetch().max_messages(n).messages().await,
+            None => {
+                self.consumer
+                    .fetch()
+                    .max_messages(n)
+                    .max_bytes(bytes)
+                    .messages()
+                    .await
+            }
             Some(w) => {
                 self.consumer
                     .batch()
                     .max_messages(n)
+                    .max_bytes(bytes)
                     .expires(w)
                     .messages()
                     .await
@@ -302,24 +319,27 @@ impl Worker {
                     "nats-max-deliver",
                     format!("delivered {delivered} times without being committed"),
                 );
-                b.poison.push((m, q));
+                b.poison.push(q);
+                b.msgs.push(m);
                 continue;
             }
             match self.decode(&m).await {
-                Ok(Decoded::Mail(item)) => b.mail.push((m, item)),
-                Ok(Decoded::Smtp(msg)) => b.smtp.push((m, msg)),
-                Ok(Decoded::Job(job)) => jobs.push((m, job)),
-                Err(Bad::Poison(detail)) => {
-                    let q = poison_of(&m, "nats-poison", detail);
-                    b.poison.push((m, q));
+                Ok(Decoded::Mail(items)) => b.mail.extend(items),
+                Ok(Decoded::Smtp(msg)) => b.smtp.push(msg),
+                Ok(Decoded::Job(job)) => {
+                    jobs.push((m, job));
+                    continue;
                 }
+                Err(Bad::Poison(detail)) => b.poison.push(poison_of(&m, "nats-poison", detail)),
                 Err(Bad::Retry(detail)) => {
                     tracing::warn!("{detail}; delivered again later");
                     self.nak(&m).await;
+                    continue;
                 }
             }
+            b.msgs.push(m);
         }
-        if !b.mail.is_empty() || !b.smtp.is_empty() || !b.poison.is_empty() {
+        if !b.msgs.is_empty() {
             self.commit_mail(b).await?;
         }
         for (m, job) in jobs {
@@ -352,27 +372,34 @@ impl Worker {
                     .map_err(Bad::Poison)
             }
             JobKind::Mail | JobKind::Quarantine => {
-                let head: MailHeader = header(m, wire::META)
+                let mut head: MailHeader = header(m, wire::META)
                     .ok_or_else(|| Bad::Poison(format!("no {} header", wire::META)))
                     .and_then(|h| {
                         serde_json::from_str(h)
                             .map_err(|e| Bad::Poison(format!("{}: {e}", wire::META)))
                     })?;
-                let source = SourceRef::new(head.path, head.offset, head.index);
-                Ok(Decoded::Mail(match (kind, head.reason) {
-                    (JobKind::Mail, _) => MailItem::Message(MailObject {
-                        raw: payload,
-                        source,
-                        meta: head.meta,
-                    }),
-                    (_, reason) => MailItem::Broken(Quarantine {
-                        source,
-                        reason: reason.unwrap_or_else(|| "unreadable".into()),
-                        detail: head.detail.unwrap_or_default(),
-                        bytes: payload,
-                        truncated: head.truncated,
-                    }),
-                }))
+                // The subject decides: mail is mail, a quarantined input
+                // always has a reason.
+                if kind == JobKind::Mail {
+                    head.reason = None;
+                } else if head.reason.is_none() {
+                    head.reason = Some("unreadable".into());
+                }
+                let item = mail_item(head, payload);
+                Ok(Decoded::Mail(vec![item]))
+            }
+            JobKind::Bundle => {
+                match header(m, wire::BUNDLE) {
+                    Some("1") => {}
+                    v => return Err(Bad::Poison(format!("bundle version {v:?}"))),
+                }
+                let members = wire::bundle_decode(&payload).map_err(Bad::Poison)?;
+                Ok(Decoded::Mail(
+                    members
+                        .into_iter()
+                        .map(|(head, body)| mail_item(head, body.to_vec()))
+                        .collect(),
+                ))
             }
             _ => {
                 let job: Job = serde_json::from_slice(&payload)
@@ -452,13 +479,14 @@ impl Worker {
     /// to quarantine) under one hold of the lock, then acknowledges; on
     /// failure delivers it again.
     async fn commit_mail(&mut self, b: MailBatch) -> Result<(), NatsError> {
-        let (mut msgs, items): (Vec<_>, Vec<_>) = b.mail.into_iter().unzip();
-        let (smtp_msgs, smtp): (Vec<_>, Vec<_>) = b.smtp.into_iter().unzip();
-        let (poison_msgs, poison_q): (Vec<_>, Vec<_>) = b.poison.into_iter().unzip();
+        let MailBatch {
+            msgs,
+            mail: items,
+            smtp,
+            poison: poison_q,
+        } = b;
         let n_mail = (items.len() + smtp.len()) as u64;
         let n_poison = poison_q.len() as u64;
-        msgs.extend(smtp_msgs);
-        msgs.extend(poison_msgs);
         let (data, trust) = (self.opts.data.clone(), self.opts.trust.clone());
         let refs: Vec<&jetstream::Message> = msgs.iter().collect();
         let mut warm = self.warm.take();
@@ -604,7 +632,8 @@ impl Worker {
         if self.max_deliver > 0 && delivered + 1 >= self.max_deliver {
             let q = poison_of(&m, "nats-poison", detail);
             let b = MailBatch {
-                poison: vec![(m, q)],
+                msgs: vec![m],
+                poison: vec![q],
                 ..MailBatch::default()
             };
             self.commit_mail(b).await
@@ -672,13 +701,35 @@ impl Worker {
     }
 }
 
-/// The objects of a batch that are committed together.
+/// The objects of a batch that are committed together, and what they
+/// hold.
 #[derive(Default)]
 struct MailBatch {
-    mail: Vec<(jetstream::Message, MailItem)>,
+    /// The objects, acknowledged together once committed.
+    msgs: Vec<jetstream::Message>,
+    mail: Vec<MailItem>,
     /// Trap messages and their index in the trap's run.
-    smtp: Vec<(jetstream::Message, (LiveMessage, u64))>,
-    poison: Vec<(jetstream::Message, Quarantine)>,
+    smtp: Vec<(LiveMessage, u64)>,
+    poison: Vec<Quarantine>,
+}
+
+/// A mail object or an unusable input (a header with a `reason`).
+fn mail_item(head: MailHeader, bytes: Vec<u8>) -> MailItem {
+    let source = SourceRef::new(head.path, head.offset, head.index);
+    match head.reason {
+        None => MailItem::Message(MailObject {
+            raw: bytes,
+            source,
+            meta: head.meta,
+        }),
+        Some(reason) => MailItem::Broken(Quarantine {
+            source,
+            reason,
+            detail: head.detail.unwrap_or_default(),
+            bytes,
+            truncated: head.truncated,
+        }),
+    }
 }
 
 /// Adds the answers of `commit_live` to the counts of `commit_mail`.
@@ -699,7 +750,8 @@ fn count_live(s: &mut depeer_ingest::MailSummary, acks: &[LiveAck]) {
 
 /// A decoded object.
 enum Decoded {
-    Mail(MailItem),
+    /// A mail message, an unusable input, or a bundle of them.
+    Mail(Vec<MailItem>),
     /// A trap message and its index in the trap's run.
     Smtp((LiveMessage, u64)),
     Job(Job),

@@ -313,7 +313,7 @@ fn nats_ingest_matches_embedded_through_faults() {
     // ten times while it works, and the server killed once.
     let first = produce(dir, &url, "mail", &["world/mail"]);
     let second = produce(dir, &url, "mail", &["world/mail"]);
-    let distinct = first["accepted"].as_u64().unwrap();
+    let distinct = first["messages_accepted"].as_u64().unwrap();
     assert!(distinct > 1000, "{first}");
     assert_eq!(second["accepted"], 0, "{second}");
     assert_eq!(second["duplicate"], second["objects"], "{second}");
