@@ -28,7 +28,7 @@ fn cpu_seconds() -> f64 {
         .map_or(0.0, |ns| ns / 1e9)
 }
 
-use depeer_dnsbl::{Handled, LoadOptions, Transport, ZoneSpec, Zones, handle};
+use depeer_dnsbl::{Handled, LoadOptions, Transport, ZoneSpec, Zones, handle, warm};
 
 /// A query packet for `name` (dotted) and `qtype`: ID, RD, one question.
 fn packet(id: u16, name: &str, qtype: u16) -> Vec<u8> {
@@ -103,5 +103,21 @@ fn main() {
         "answer: {} queries, {:.0} CPU-ns per query (best of 3), {answered} answered, {formerr} FORMERR",
         packets.len(),
         best * 1e9 / packets.len().max(1) as f64
+    );
+    // As the UDP server does: batches of 32, their lookups warmed first.
+    let mut best_warm = f64::MAX;
+    for _ in 0..3 {
+        let c = cpu_seconds();
+        for chunk in packets.chunks(32) {
+            warm(&zones, chunk.iter().map(Vec::as_slice));
+            for p in chunk {
+                handle(&zones, p, Transport::Udp, &mut out);
+            }
+        }
+        best_warm = best_warm.min(cpu_seconds() - c);
+    }
+    println!(
+        "answer in batches of 32, lookups warmed first (as the UDP server): {:.0} CPU-ns per query (best of 3)",
+        best_warm * 1e9 / packets.len().max(1) as f64
     );
 }

@@ -246,6 +246,26 @@ impl<K: Key> IntervalMap<K> {
         (lo + within).saturating_sub(1)
     }
 
+    /// Starts loading the first thing [`Self::get`] of `k` reads (its
+    /// bucket's bounds) and returns the bucket, for [`Self::prefetch_entries`].
+    pub(crate) fn prefetch_bucket(&self, k: K) -> usize {
+        let b = self.bucket(k);
+        if let Some(x) = self.buckets.get(b) {
+            crate::mem::prefetch(x);
+        }
+        b
+    }
+
+    /// Starts loading the intervals of bucket `b` (its bounds, prefetched
+    /// before, are read here).
+    pub(crate) fn prefetch_entries(&self, b: usize) {
+        if let Some(&lo) = self.buckets.get(b)
+            && let Some(e) = self.entries.get(lo as usize)
+        {
+            crate::mem::prefetch(e);
+        }
+    }
+
     /// The value-set id of an address, or [`NONE`].
     pub(crate) fn get(&self, k: K) -> u32 {
         self.entries.get(self.index(k)).map_or(NONE, |e| e.1)

@@ -43,7 +43,7 @@ mod wire;
 mod zone;
 mod zonefile;
 
-pub use answer::{Owner, RData, Record, Response, SoaData, answer, rcode, rtype};
+pub use answer::{Owner, RData, Record, Response, SoaData, answer, rcode, rtype, warm};
 pub use dataset::{Dataset, Soa};
 pub use error::DnsblError;
 pub use query::{Edns, ParseError, Query};

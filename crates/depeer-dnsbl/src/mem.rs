@@ -1,7 +1,8 @@
 //! Memory placement for the lookup data: huge pages for the arrays a
 //! lookup reads at random, and handing the memory freed after a (re)load
 //! back to the system. Linux-only calls; elsewhere these do nothing.
-//! Besides src/udp.rs, the crate's only `unsafe` code (two libc calls).
+//! Besides src/udp.rs, the crate's only `unsafe` code (two libc calls and
+//! a prefetch hint).
 
 /// A copy of `v` in memory the kernel is asked to back with 2 MiB pages
 /// (Linux transparent huge pages in `madvise` mode): a lookup touches
@@ -44,4 +45,21 @@ pub(crate) fn release_free_memory() {
     unsafe {
         libc::malloc_trim(0);
     }
+}
+
+/// Asks the CPU to start loading the cache line of `x` (a hint: no
+/// effect on what the program computes). See `answer::warm`.
+#[inline]
+pub(crate) fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT0 reads nothing architecturally and cannot fault;
+    // the pointer comes from a live reference anyway. SSE, which it
+    // needs, is part of every x86_64 CPU.
+    #[allow(unsafe_code)]
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(x).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
 }

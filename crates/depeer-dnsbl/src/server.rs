@@ -426,6 +426,7 @@ fn udp_worker(sock: &StdUdp, shared: &Shared, stop: &AtomicBool) {
             ..Tally::default()
         };
         let zones = shared.zones.load();
+        crate::warm(&zones, (0..batch.len()).filter_map(|i| batch.packet(i)));
         for i in 0..batch.len() {
             let peer = batch.peer(i);
             let Some((packet, out, send)) = batch.slot(i) else {

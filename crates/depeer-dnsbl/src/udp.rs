@@ -53,6 +53,12 @@ impl Batch {
         Some((packet, self.tx.get_mut(i)?, self.send.get_mut(i)?))
     }
 
+    /// The packet of slot `i`.
+    pub(crate) fn packet(&self, i: usize) -> Option<&[u8]> {
+        let n = *self.io.rx_len.get(i)?;
+        self.io.rx.get(i)?.get(..n)
+    }
+
     /// The sender of slot `i` (for rate limiting).
     pub(crate) fn peer(&self, i: usize) -> Option<IpAddr> {
         self.io.ip(i)
