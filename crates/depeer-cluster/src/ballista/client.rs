@@ -9,14 +9,22 @@
 //! session statements disallowed. Only then is the logical plan sent to the
 //! scheduler; the executors read the Parquet files themselves.
 //!
-//! Limits: the time limit is the client's (it stops waiting and reports
-//! the timeout; the job is not cancelled on the cluster and runs to its
-//! end there). The memory limit bounds what runs in the client (queries on
+//! Limits: the time limit is the client's. When it passes, the client
+//! stops waiting, asks the scheduler to cancel the job (Ballista's
+//! `CancelJob`, with the job id the plan's `DistributedQueryExec` learnt
+//! when the scheduler accepted the query) and reports the timeout. The memory limit bounds what runs in the client (queries on
 //! `information_schema`, which never leave it); the executors' memory is
 //! bounded by their own `--memory-limit`.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ballista_core::execution_plans::DistributedQueryExec;
+use ballista_core::serde::protobuf::CancelJobParams;
+use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion_proto::protobuf::LogicalPlanNode;
 
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use datafusion::arrow::array::RecordBatch;
@@ -66,11 +74,20 @@ pub fn sql(options: &SqlOptions<'_>) -> Result<Vec<RecordBatch>, Error> {
         })?;
     let limits = options.limits;
     let url = format!("df://{}:{port}", super::url_host(&host));
+    // The plan's node that runs the job on the cluster, once planned.
+    let job: Mutex<Option<Arc<dyn ExecutionPlan>>> = Mutex::new(None);
+    let job = &job;
     let run = async {
         let env = RuntimeEnvBuilder::new()
             .with_memory_limit(limits.memory_bytes, 1.0)
             .build_arc()?;
-        let config = SessionConfig::new_with_ballista().with_information_schema(true);
+        // Pull mode: the client learns the job's id as soon as the
+        // scheduler accepts it (push mode only with the first status
+        // update, which may never come before a timeout), so a timed-out
+        // job can be cancelled. It polls the job's status every 50 ms.
+        let config = SessionConfig::new_with_ballista()
+            .with_information_schema(true)
+            .set_bool(ballista_core::config::BALLISTA_CLIENT_PULL, true);
         let state = SessionStateBuilder::new()
             .with_default_features()
             .with_config(config)
@@ -84,13 +101,40 @@ pub fn sql(options: &SqlOptions<'_>) -> Result<Vec<RecordBatch>, Error> {
             .sql_with_options(query, depeer_store::read_only_options())
             .await?;
         let schema: Arc<Schema> = Arc::new(df.schema().as_arrow().clone());
-        let mut batches = df.collect().await?;
+        let task = Arc::new(df.task_ctx());
+        let plan = df.create_physical_plan().await?;
+        if let Ok(mut slot) = job.lock() {
+            *slot = distributed(&plan);
+        }
+        let mut batches = datafusion::physical_plan::collect(plan, task).await?;
         if batches.is_empty() {
             batches.push(RecordBatch::new_empty(schema));
         }
         Ok::<_, DataFusionError>(batches)
     };
     let outcome = runtime.block_on(async { tokio::time::timeout(limits.time, run).await });
+    if outcome.is_err() {
+        let id = job.lock().ok().and_then(|slot| {
+            slot.as_ref()?
+                .downcast_ref::<DistributedQueryExec<LogicalPlanNode>>()?
+                .job_id()
+        });
+        match id {
+            Some(id) => {
+                let grpc = format!("http://{}:{port}", super::url_host(&host));
+                match runtime.block_on(cancel(&grpc, id.as_str())) {
+                    Ok(true) => tracing::warn!("the scheduler cancelled job {id}"),
+                    Ok(false) => tracing::warn!(
+                        "the scheduler did not cancel job {id} (it had ended, or it does not know it)"
+                    ),
+                    Err(e) => tracing::warn!("cancelling job {id} on the cluster: {e}"),
+                }
+            }
+            None => tracing::warn!(
+                "the query was not accepted by the scheduler before the timeout: nothing to cancel"
+            ),
+        }
+    }
     // The runtime's tasks may still wait on the cluster (after a timeout):
     // do not wait for them.
     runtime.shutdown_background();
@@ -111,6 +155,35 @@ pub fn sql(options: &SqlOptions<'_>) -> Result<Vec<RecordBatch>, Error> {
         },
         Ok(Err(e)) => Err(depeer_store::query_error(query, e, &limits).into()),
     }
+}
+
+/// The node of a physical plan that runs it as a Ballista job.
+fn distributed(plan: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> {
+    if plan.is::<DistributedQueryExec<LogicalPlanNode>>() {
+        return Some(Arc::clone(plan));
+    }
+    plan.children().into_iter().find_map(distributed)
+}
+
+/// Asks the scheduler at `grpc` (`http://HOST:PORT`) to cancel a job;
+/// true when it says it did. Bounded: a scheduler that does not answer
+/// within 5 s is left alone.
+async fn cancel(grpc: &str, job_id: &str) -> Result<bool, String> {
+    let ask = async {
+        let mut client = SchedulerGrpcClient::connect(grpc.to_string())
+            .await
+            .map_err(|e| e.to_string())?;
+        let reply = client
+            .cancel_job(CancelJobParams {
+                job_id: job_id.to_string(),
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(reply.into_inner().cancelled)
+    };
+    tokio::time::timeout(Duration::from_secs(5), ask)
+        .await
+        .map_err(|_| "no answer within 5 s".to_string())?
 }
 
 #[cfg(test)]

@@ -331,6 +331,25 @@ fn ballista_answers_as_embedded() {
         queries.len(),
         suite.elapsed().as_secs_f64()
     );
+
+    // Last (its task runs on until the executors stop): a query past its
+    // time limit is reported and its job cancelled on the scheduler.
+    let long = Instant::now();
+    let out = depeer()
+        .args(["sql", "--ballista", &url, "--timeout", "2", "--data"])
+        .arg(&data)
+        .arg("SELECT count(*) AS n FROM routes a, routes b, routes c WHERE a.prefix <> b.prefix AND b.prefix <> c.prefix")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("time limit"), "{err}");
+    assert!(err.contains("the scheduler cancelled job"), "{err}");
+    assert!(
+        long.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        long.elapsed()
+    );
 }
 
 fn has_files(dir: &Path) -> bool {
