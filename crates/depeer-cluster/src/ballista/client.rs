@@ -12,7 +12,9 @@
 //! Limits: the time limit is the client's. When it passes, the client
 //! stops waiting, asks the scheduler to cancel the job (Ballista's
 //! `CancelJob`, with the job id the plan's `DistributedQueryExec` learnt
-//! when the scheduler accepted the query) and reports the timeout. The memory limit bounds what runs in the client (queries on
+//! when the scheduler accepted the query) and reports the timeout. A task
+//! already running on an executor runs to its end: pull-staged executors
+//! have no channel on which the scheduler could stop it. The memory limit bounds what runs in the client (queries on
 //! `information_schema`, which never leave it); the executors' memory is
 //! bounded by their own `--memory-limit`.
 
