@@ -11,6 +11,8 @@ p.add_argument("--out", default=None)
 a = p.parse_args()
 D = a.depeer
 TCK = os.sysconf("SC_CLK_TCK")
+MAXRSS = {}  # peak resident KB of the last run of each command
+FAULTS = {}  # its minor page faults
 
 
 def run(args, cwd=None):
@@ -21,6 +23,8 @@ def run(args, cwd=None):
     _, status, ru = os.wait4(pr.pid, 0)
     if status != 0:
         raise SystemExit(f"depeer {' '.join(args)} failed: {status}")
+    MAXRSS[args[2] if len(args) > 2 else args[0]] = ru.ru_maxrss
+    FAULTS[args[2] if len(args) > 2 else args[0]] = ru.ru_minflt
     return out.decode(), time.monotonic() - t, ru.ru_utime + ru.ru_stime
 
 
@@ -54,7 +58,8 @@ def embedded(tmp, world):
     data = prepare(tmp, world, "embedded")
     out, wall, cpu = run(["-q", "ingest", "mail", "--json", "--data", data, os.path.join(world, "mail")])
     s = json.loads(out.strip().splitlines()[-1])
-    return {"messages": s["read"], "stored": s["stored"], "wall": wall, "cpu": cpu}
+    return {"messages": s["read"], "stored": s["stored"], "wall": wall, "cpu": cpu,
+            "max_rss_mb": MAXRSS.get("mail", 0) / 1024, "minor_faults": FAULTS.get("mail", 0)}
 
 
 def nats(tmp, world, workers):
@@ -84,13 +89,15 @@ def nats(tmp, world, workers):
         procs = [subprocess.Popen([D, "-q", "worker", "--json", "--nats", url, "--data", data,
                                    "--batch", a.batch, "--exit-when-idle", str(idle)],
                                   stdout=subprocess.PIPE) for _ in range(workers)]
-        w_cpu, sums = 0.0, []
+        w_cpu, sums, w_rss, w_flt = 0.0, [], [], []
         for pr in procs:
             out = pr.stdout.read()
             _, status, ru = os.wait4(pr.pid, 0)
             if status != 0:
                 raise SystemExit(f"worker failed: {status}")
             w_cpu += ru.ru_utime + ru.ru_stime
+            w_rss.append(ru.ru_maxrss / 1024)
+            w_flt.append(ru.ru_minflt)
             sums.append(json.loads(out.decode().strip().splitlines()[-1]))
         # The workers wait `idle` seconds with nothing to do before they stop.
         w_wall = time.monotonic() - t - idle
@@ -104,7 +111,7 @@ def nats(tmp, world, workers):
         "produce_wall": p_wall, "produce_cpu": p_cpu, "server_cpu_produce": s1 - s0,
         "objects": produced["objects"], "wall": w_wall, "workers_cpu": w_cpu,
         "server_cpu_consume": s2 - s1, "commits": sum(s["commits"] for s in sums),
-        "worker_summaries": sums, "producer": produced,
+        "worker_summaries": sums, "producer": produced, "worker_max_rss_mb": w_rss, "worker_minor_faults": w_flt,
     }
 
 
