@@ -153,7 +153,7 @@ impl Batch {
     pub(crate) fn commit(self, faults: Faults) -> Result<()> {
         let mut steps = StepCounter { faults, step: 0 };
         match self.commit_point_and_publish(&mut steps)? {
-            Some(p) => settle(vec![p], &mut steps),
+            Some(p) => settle(&[p], &mut steps),
             None => Ok(()),
         }
     }
@@ -257,7 +257,9 @@ impl Unsettled {
     /// Settles every batch published so far. With `wait` false, returns at
     /// once when another thread is settling (it, or a later call, settles
     /// what is left). On failure the batches stay committed (their
-    /// `COMMIT` is kept) and the next [`recover`] settles them.
+    /// `COMMIT` is kept) and stay listed: the next call retries them (so a
+    /// batch that deletes still settles them first), else the next
+    /// [`recover`] settles them.
     pub(crate) fn settle(&self, wait: bool) -> Result<()> {
         let _guard = match self.settling.try_lock() {
             Ok(g) => g,
@@ -272,7 +274,12 @@ impl Unsettled {
             faults: Faults::default(),
             step: 0,
         };
-        settle(list, &mut steps)
+        let r = settle(&list, &mut steps);
+        if r.is_err() {
+            let mut now = self.list.lock().unwrap_or_else(|e| e.into_inner());
+            now.splice(0..0, list);
+        }
+        r
     }
 }
 
@@ -398,12 +405,12 @@ fn publish(root: &Path, dir: &Path, m: &Manifest, steps: &mut StepCounter) -> Re
 /// Step 4 for published batches: the renames and deletes made durable
 /// (each touched directory fsynced once, in parallel), then the staging
 /// directories removed; idempotent.
-fn settle(list: Vec<Published>, steps: &mut StepCounter) -> Result<()> {
+fn settle(list: &[Published], steps: &mut StepCounter) -> Result<()> {
     if list.is_empty() {
         return Ok(());
     }
     let mut dirs = BTreeSet::new();
-    for p in &list {
+    for p in list {
         dirs.extend(p.touched.iter().cloned());
     }
     let mut opened = Vec::with_capacity(dirs.len());
@@ -413,8 +420,13 @@ fn settle(list: Vec<Published>, steps: &mut StepCounter) -> Result<()> {
     }
     sync_parallel(opened)?;
     let mut parents = BTreeSet::new();
-    for p in &list {
-        fs::remove_dir_all(&p.dir).map_err(StoreError::io("remove directory", &p.dir))?;
+    for p in list {
+        match fs::remove_dir_all(&p.dir) {
+            Ok(()) => {}
+            // Removed by an earlier try that failed further on.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io("remove directory", &p.dir)(e)),
+        }
         if let Some(parent) = p.dir.parent() {
             parents.insert(parent.to_path_buf());
         }
@@ -471,7 +483,7 @@ pub(crate) fn recover(root: &Path) -> Result<Recovery> {
                 step: 0,
             };
             let p = publish(root, &dir, &m, &mut steps)?;
-            settle(vec![p], &mut steps)?;
+            settle(&[p], &mut steps)?;
             report.rolled_forward += 1;
         } else {
             remove_staging(&dir)?;
