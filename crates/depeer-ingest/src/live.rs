@@ -7,8 +7,12 @@
 //! sessions (any thread)                 committer thread
 //! submit: extract + sha256  ──queue──>  take everything queued (group commit)
 //!                                       → one shared zstd frame, MessageWriter
-//!                                       → commit (fsync, COMMIT rename)
+//!                                       → commit point (files fsynced, COMMIT
+//!                                         renamed, its directory fsynced)
+//!                                       → files renamed into place
 //!                                       → every `done` callback of the batch
+//!                                       → settle (directory fsyncs, staging
+//!                                         removed; many batches at once)
 //! ```
 //!
 //! The messages go through the same steps as `ingest mail`: extraction by
@@ -20,7 +24,9 @@
 //!
 //! Invariants: a `done` callback says [`LiveAck::is_durable`] only after
 //! the commit that holds the message returned (files and COMMIT manifest
-//! fsynced); every submitted message gets exactly one callback, also when
+//! fsynced, the manifest renamed and its directory fsynced: a reopening
+//! rolls it forward; and the files renamed into place, so a reader sees
+//! the message before its sender hears "durable"); every submitted message gets exactly one callback, also when
 //! the sink fails or closes; a callback never runs on the submitting call.
 //! Group commit: while one batch commits, the next one collects whatever
 //! the sessions submit, so the batch size follows the load.
@@ -321,6 +327,9 @@ fn run_committers(
         summary.commits += p.commits;
         summary.max_batch = summary.max_batch.max(p.max_batch);
     }
+    if let Err(e) = store.settle() {
+        tracing::warn!("settling the last commits failed (the next open finishes them): {e}");
+    }
     if let Some(t) = lock(&shared.attributing).take() {
         let _ = t.join();
     }
@@ -464,7 +473,10 @@ impl Committer {
                 // message is added or at `finish`.
                 messages: batch.len().max(1),
                 raw_bytes: u64::MAX,
-            });
+            })
+            // The answers wait for the commit point and the renames, not
+            // for the directory fsyncs after them (settled below).
+            .with_early_ack(true);
         let mut acks: Vec<LiveAck> = Vec::with_capacity(batch.len());
         let seq = self.shared.seq.fetch_add(1, Ordering::Relaxed);
         let failures = self.shared.failures.load(Ordering::SeqCst);
@@ -501,6 +513,12 @@ impl Committer {
                 }
                 for (item, ack) in batch.drain(..).zip(acks) {
                     (item.done)(ack);
+                }
+                // Settle this batch and whatever others published meanwhile
+                // (one fsync per directory for all), unless another
+                // committer is at it.
+                if let Err(e) = self.store.settle_if_idle() {
+                    tracing::warn!("settling commits failed (the next open finishes them): {e}");
                 }
             }
             Err(e) => {

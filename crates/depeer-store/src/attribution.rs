@@ -164,7 +164,7 @@ impl Store {
             );
             parquet_io::write_part(&mut batch, &rel, &rows_batch(rows)?, &["sha256"])?;
         }
-        batch.commit(self.inner.faults())
+        self.inner.commit(batch)
     }
 }
 

@@ -17,7 +17,7 @@ use datafusion::arrow::array::{ArrayRef, Int64Builder, RecordBatch, StringBuilde
 use depeer_evidence::{Appender, ENTRY_PREFIX, checkpoint_rel, segment_rel};
 
 use crate::error::{Result, StoreError};
-use crate::journal::{Batch, STAGING, sync_file};
+use crate::journal::{Batch, STAGING};
 use crate::parquet_io::{ts_builder, write_part};
 use crate::schema::{names, schema_of};
 use crate::state::Inner;
@@ -83,9 +83,30 @@ pub(crate) fn seconds_of(micros: i64) -> i64 {
 
 /// Commits `batch` with the log entries of `segment` (a plain commit when
 /// there are none).
-pub(crate) fn commit_logged(inner: &Inner, mut batch: Batch, segment: LogSegment) -> Result<()> {
+pub(crate) fn commit_logged(inner: &Inner, batch: Batch, segment: LogSegment) -> Result<()> {
+    commit_logged_as(inner, batch, segment, false)
+}
+
+/// [`commit_logged`]; with `early`, returns once the batch is published
+/// (durable and visible) and leaves settling it to the store
+/// ([`Inner::commit_early`]): the log's lock, which orders the commits,
+/// is then held up to publication only, so the next batch's commit point
+/// follows at once.
+pub(crate) fn commit_logged_as(
+    inner: &Inner,
+    mut batch: Batch,
+    segment: LogSegment,
+    early: bool,
+) -> Result<()> {
+    let commit = |batch: Batch| {
+        if early {
+            inner.commit_early(batch)
+        } else {
+            inner.commit(batch)
+        }
+    };
     if segment.is_empty() {
-        return batch.commit(inner.faults());
+        return commit(batch);
     }
     let LogSegment {
         bytes,
@@ -117,7 +138,7 @@ pub(crate) fn commit_logged(inner: &Inner, mut batch: Batch, segment: LogSegment
     write_part(&mut batch, &rel, &rb, &["sha256", "leaf_hash"])?;
     let id = batch.id().to_string();
     let seg_final = inner.dir.join(segment_rel(prepared.start));
-    let r = batch.commit(inner.faults());
+    let r = commit(batch);
     // Committed when the commit returned, or when it stopped after its
     // commit point (the manifest is there, or the segment already moved).
     let committed = r.is_ok()
@@ -133,7 +154,8 @@ fn stage_file(batch: &mut Batch, rel: &str, bytes: &[u8]) -> Result<()> {
     use std::io::Write as _;
     let (path, mut f) = batch.create(rel)?;
     f.write_all(bytes).map_err(StoreError::io("write", &path))?;
-    sync_file(&path, f)
+    batch.written(path, f);
+    Ok(())
 }
 
 /// The `evidence_log` rows of a segment starting at `start`: the pushed

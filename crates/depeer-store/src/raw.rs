@@ -13,7 +13,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Result, StoreError};
-use crate::journal::{Batch, sync_file};
+use crate::journal::Batch;
 
 /// The zstd level of raw messages: level 1 compresses typical spam 3-4x at
 /// several hundred MB/s per core; higher levels gain little on mail.
@@ -114,13 +114,15 @@ impl PackWriter {
         Ok(at)
     }
 
-    pub(crate) fn finish(self) -> Result<()> {
+    /// Flushes the pack and hands it back to `batch`, which fsyncs it.
+    pub(crate) fn finish(self, batch: &mut Batch) -> Result<()> {
         let path = self.path;
         let file = self
             .out
             .into_inner()
             .map_err(|e| StoreError::io("write", &path)(e.into_error()))?;
-        sync_file(&path, file)
+        batch.written(path, file);
+        Ok(())
     }
 }
 

@@ -226,7 +226,7 @@ impl Store {
             .for_each(|rel| batch.delete(rel.to_string_lossy().into_owned()));
         let rel = format!("tables/{table}/part-{}-0.parquet", batch.id());
         parquet_io::write_part(&mut batch, &rel, rows, &[])?;
-        batch.commit(self.inner.faults())
+        self.inner.commit(batch)
     }
 }
 

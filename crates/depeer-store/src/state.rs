@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use sha2::{Digest, Sha256};
 
-use crate::journal::{Batch, Faults, Recovery};
+use crate::journal::{Batch, Faults, Recovery, Unsettled};
 
 /// Hasher for keys that are already uniformly random (hash prefixes).
 #[derive(Default)]
@@ -106,6 +106,9 @@ impl std::fmt::Debug for Warm {
 /// writers.
 pub(crate) struct Inner {
     pub(crate) dir: PathBuf,
+    /// Batches committed and published but not yet settled (declared
+    /// before the lock: dropping settles them while the lock is held).
+    pub(crate) unsettled: Unsettled,
     pub(crate) _lock: File,
     pub(crate) last_batch: Mutex<u64>,
     pub(crate) seen: Mutex<Seen>,
@@ -123,6 +126,28 @@ impl Inner {
 
     pub(crate) fn log(&self) -> MutexGuard<'_, depeer_evidence::Appender> {
         self.log.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Commits `batch` (all the journal's steps); when it deletes files,
+    /// the batches published before it are settled first (journal docs).
+    pub(crate) fn commit(&self, batch: Batch) -> crate::error::Result<()> {
+        if batch.has_deletes() {
+            self.unsettled.settle(true)?;
+        }
+        batch.commit(self.faults())
+    }
+
+    /// Commits `batch` up to its publication (durable and visible) and
+    /// leaves settling it to [`Unsettled`]; deletes settle first as in
+    /// [`Inner::commit`].
+    pub(crate) fn commit_early(&self, batch: Batch) -> crate::error::Result<()> {
+        if batch.has_deletes() {
+            self.unsettled.settle(true)?;
+        }
+        if let Some(p) = batch.commit_published(self.faults())? {
+            self.unsettled.push(p);
+        }
+        Ok(())
     }
 
     pub(crate) fn faults(&self) -> Faults {

@@ -89,6 +89,7 @@ impl Store {
         };
         let inner = Inner {
             dir: dir.clone(),
+            unsettled: journal::Unsettled::default(),
             _lock: lock,
             last_batch: Mutex::new(last_batch),
             seen: Mutex::new(seen),
@@ -110,6 +111,8 @@ impl Store {
     /// last one goes), or when its parts cannot be listed.
     pub fn release(self) -> Option<Warm> {
         let inner = Arc::into_inner(self.inner)?;
+        // Settled under the lock (a failure is finished by the next open).
+        let _ = inner.unsettled.settle(true);
         let Inner { dir, seen, log, .. } = inner;
         // Every part there is now, under the lock: those read at opening
         // and those this store wrote since (whose keys `seen` holds). A
@@ -169,6 +172,21 @@ impl Store {
     /// The raw bytes of a stored message (see [`Dataset::raw_message`]).
     pub fn raw_message(&self, sha256: &[u8; 32]) -> Result<Option<Vec<u8>>> {
         self.dataset.raw_message(sha256)
+    }
+
+    /// Makes the publication of batches committed with
+    /// [`MessageWriter::with_early_ack`] durable (one fsync per directory
+    /// they touched) and removes their staging directories. Waits for a
+    /// settling already running on another thread.
+    pub fn settle(&self) -> Result<()> {
+        self.inner.unsettled.settle(true)
+    }
+
+    /// [`Store::settle`], unless another thread is settling: then returns
+    /// at once (that thread, a later call or the store's drop settles what
+    /// is left; a crash before then leaves it to the next open).
+    pub fn settle_if_idle(&self) -> Result<()> {
+        self.inner.unsettled.settle(false)
     }
 
     /// Test hook: make the next commits stop after durable step `step`
@@ -271,7 +289,7 @@ impl Store {
             n += 1;
             start = end;
         }
-        batch.commit(self.inner.faults())
+        self.inner.commit(batch)
     }
 }
 

@@ -18,7 +18,7 @@ use depeer_core::{MessageObs, Quarantine, SmtpEnvelope, Timestamp, UrlObs};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Result, StoreError};
-use crate::evidence::{LogSegment, commit_logged, seconds_of};
+use crate::evidence::{LogSegment, commit_logged_as, seconds_of};
 use crate::journal::{Batch, STAGING};
 use crate::parquet_io::{ts_builder, write_part};
 use crate::raw::{PackWriter, compress_raw};
@@ -207,6 +207,8 @@ pub struct MessageWriter {
     /// The batch being committed in the background, if any (its id and the
     /// thread).
     in_flight: Option<(String, std::thread::JoinHandle<Result<()>>)>,
+    /// Commits return at publication ([`MessageWriter::with_early_ack`]).
+    early_ack: bool,
 }
 
 impl std::fmt::Debug for MessageWriter {
@@ -233,7 +235,22 @@ impl MessageWriter {
             committed_batches: 0,
             background: false,
             in_flight: None,
+            early_ack: false,
         }
+    }
+
+    /// Commits return as soon as the batch is durable and visible: its
+    /// files and `COMMIT` manifest fsynced, the manifest renamed and its
+    /// directory fsynced (the commit point, which a reopening rolls
+    /// forward), and the files renamed into place. Making those renames
+    /// durable (one fsync per directory for many batches) and removing the
+    /// staging directory is left to [`crate::Store::settle`] or the store's
+    /// drop. For a receiver that holds a client waiting for "durable"
+    /// (the live trap): the answer no longer waits for the directory
+    /// fsyncs.
+    pub fn with_early_ack(mut self, on: bool) -> Self {
+        self.early_ack = on;
+        self
     }
 
     /// Commits full batches on a background thread while the next batch
@@ -539,7 +556,7 @@ impl MessageWriter {
         let Some(p) = self.cur.take() else {
             return Ok(());
         };
-        commit_pending(&self.inner, p)?;
+        commit_pending(&self.inner, p, self.early_ack)?;
         self.committed_batches += 1;
         Ok(())
     }
@@ -553,9 +570,10 @@ impl MessageWriter {
         };
         let id = p.batch.id().to_string();
         let inner = Arc::clone(&self.inner);
+        let early = self.early_ack;
         let handle = std::thread::Builder::new()
             .name(format!("commit-{id}"))
-            .spawn(move || commit_pending(&inner, p))
+            .spawn(move || commit_pending(&inner, p, early))
             .map_err(StoreError::io("start a commit thread", &self.inner.dir))?;
         self.in_flight = Some((id, handle));
         Ok(())
@@ -580,10 +598,10 @@ impl MessageWriter {
 
 /// Writes and commits one batch; on failure before its commit point the
 /// in-memory deduplication set forgets its keys (they were never stored).
-fn commit_pending(inner: &Inner, p: Pending) -> Result<()> {
+fn commit_pending(inner: &Inner, p: Pending, early: bool) -> Result<()> {
     let id = p.batch.id().to_string();
     let (keys, qkeys) = (p.keys.clone(), p.qkeys.clone());
-    match write_and_commit(inner, p) {
+    match write_and_commit(inner, p, early) {
         Ok(()) => Ok(()),
         Err(e) => {
             let committed = inner.dir.join(STAGING).join(&id).join("COMMIT").exists();
@@ -602,12 +620,12 @@ fn commit_pending(inner: &Inner, p: Pending) -> Result<()> {
     }
 }
 
-fn write_and_commit(inner: &Inner, mut p: Pending) -> Result<()> {
+fn write_and_commit(inner: &Inner, mut p: Pending, early: bool) -> Result<()> {
     if let Some(w) = p.pack.take() {
-        w.finish()?;
+        w.finish(&mut p.batch)?;
     }
     if let Some(w) = p.qpack.take() {
-        w.finish()?;
+        w.finish(&mut p.batch)?;
     }
     let mut n = 0usize;
     if p.n_quar > 0 {
@@ -643,7 +661,10 @@ fn write_and_commit(inner: &Inner, mut p: Pending) -> Result<()> {
             &["sha256"],
         )?;
     }
-    commit_logged(inner, p.batch, p.log)
+    // The rows' files fsynced (in parallel) before the log's lock is
+    // taken: only the log's own files are made durable under it.
+    p.batch.sync_staged()?;
+    commit_logged_as(inner, p.batch, p.log, early)
 }
 
 impl MessageWriter {

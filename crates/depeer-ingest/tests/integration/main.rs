@@ -7,4 +7,5 @@
     clippy::indexing_slicing
 )]
 
+mod live_crash;
 mod real_spam;
