@@ -166,6 +166,14 @@ pub struct FeedEntry {
     /// Its 1-based line in that file (for a multi-line JSON object, the
     /// line where the object starts).
     pub source_line: u64,
+    /// The record it was read from, as it is in the file: the line
+    /// without its line end (LF or CRLF), or for a JSON array the object
+    /// from its `{` to its `}` (line ends inside it as LF). Shared by the
+    /// entries of one record. This is the evidence object depeer stores
+    /// and logs (kind `feed`).
+    pub record: Arc<[u8]>,
+    /// Byte offset of the record in the (decompressed) file.
+    pub record_offset: u64,
 }
 
 impl FeedEntry {
@@ -307,6 +315,8 @@ mod tests {
             ingest_time: Timestamp::from_secs(3),
             source_file: "f".into(),
             source_line: 7,
+            record: Arc::from(&b"192.0.2.1,80,srizbi"[..]),
+            record_offset: 0,
         }
     }
 
