@@ -364,3 +364,69 @@ pub fn sha256_of(bytes: &[u8]) -> [u8; 32] {
 pub fn sha256_hex(sha: &[u8; 32]) -> String {
     hex::encode(sha)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+
+    fn obj<'a>(bytes: &'a [u8], observed: i64) -> EvidenceObject<'a> {
+        EvidenceObject {
+            bytes,
+            sha256: sha256_of(bytes),
+            observed,
+            source_file: "f.mrt",
+            source_offset: 7,
+            source_index: 3,
+            collector: Some("rrc00"),
+            prefixes: Some("192.0.2.0/24"),
+        }
+    }
+
+    #[test]
+    fn objects_are_stored_once_logged_once_and_read_back() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path()).unwrap();
+        let mut w = store.object_writer(ObjectKind::Mrt).unwrap();
+        // Large enough to close a frame in the middle.
+        let big = vec![b'x'; FRAME_TARGET_BYTES + 10];
+        let recs: Vec<Vec<u8>> = vec![b"one".to_vec(), big, b"three".to_vec()];
+        for (i, r) in recs.iter().enumerate() {
+            assert_eq!(w.add(&obj(r, 100 + i as i64)).unwrap(), AddOutcome::Stored);
+        }
+        assert_eq!(w.add(&obj(b"one", 1)).unwrap(), AddOutcome::Duplicate);
+        w.finish().unwrap();
+        // A new writer knows what is stored.
+        let mut w = store.object_writer(ObjectKind::Mrt).unwrap();
+        assert_eq!(w.add(&obj(b"three", 1)).unwrap(), AddOutcome::Duplicate);
+        assert_eq!(w.add(&obj(b"four", 1)).unwrap(), AddOutcome::Stored);
+        w.finish().unwrap();
+        // Another kind is deduplicated apart.
+        let mut f = store.object_writer(ObjectKind::Feed).unwrap();
+        assert_eq!(f.add(&obj(b"one", 5)).unwrap(), AddOutcome::Stored);
+        f.finish().unwrap();
+        let ds = store.dataset();
+        let rows = ds.evidence_objects(|_| true).unwrap();
+        assert_eq!(rows.len(), 5);
+        for r in &rows {
+            let b = ds.object_bytes(r).unwrap();
+            assert_eq!(sha256_hex(&sha256_of(&b)), r.sha256);
+        }
+        let checks = ds.check_raw_objects().unwrap();
+        assert!(checks.iter().all(|c| {
+            c.actual
+                .as_ref()
+                .is_ok_and(|h| sha256_hex(h) == c.row.sha256)
+        }));
+        assert_eq!(store.inner.log().size(), 5);
+        let three = rows.iter().find(|r| r.size == 5).unwrap();
+        assert_eq!(
+            (
+                three.observed,
+                three.collector.as_deref(),
+                three.source_offset
+            ),
+            (102, Some("rrc00"), 7)
+        );
+    }
+}

@@ -115,3 +115,66 @@ pub(super) fn store_records(
         .map_err(IngestError::store("storing the MRT records"))?;
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use depeer_core::{Asn, SourceRef, Timestamp};
+    use depeer_mrt::{AsPath, Peer};
+
+    #[test]
+    fn take_keeps_the_bytes_and_each_prefix_once() {
+        let peer = |i: u8| Peer {
+            ip: std::net::IpAddr::from([192, 0, 2, i]),
+            asn: Asn(64500 + u32::from(i)),
+        };
+        let p: Prefix = "198.51.100.0/24".parse().unwrap();
+        let q: Prefix = "203.0.113.0/24".parse().unwrap();
+        let mut elems: Vec<Elem> = (0..4)
+            .map(|i| Elem::Rib {
+                peer: peer(i),
+                prefix: p,
+                path: AsPath::sequence(&[64500]),
+            })
+            .collect();
+        elems.push(Elem::Withdraw {
+            peer: peer(9),
+            prefix: q,
+        });
+        elems.push(Elem::Withdraw {
+            peer: peer(8),
+            prefix: p,
+        });
+        let mut rec = MrtRecord {
+            source: SourceRef {
+                path: "rib.mrt".into(),
+                offset: 40,
+                index: 2,
+            },
+            header: depeer_mrt::Header::decode(&[0; 12]),
+            time: Timestamp(1_226_439_000_900_000),
+            elems,
+            raw: vec![1, 2, 3],
+        };
+        let o = RecordObject::take(&mut rec);
+        assert!(rec.raw.is_empty());
+        assert_eq!(o.raw, vec![1, 2, 3]);
+        assert_eq!(o.prefixes, vec![p, q]);
+        assert_eq!(
+            (o.observed, o.offset, o.index, o.more),
+            (1_226_439_000, 40, 2, false)
+        );
+        rec.elems = (0..=MAX_PREFIXES as u32)
+            .map(|i| Elem::Withdraw {
+                peer: peer(1),
+                prefix: Prefix::new(
+                    std::net::IpAddr::from(std::net::Ipv4Addr::from((10u32 << 24) + (i << 8))),
+                    24,
+                )
+                .unwrap(),
+            })
+            .collect();
+        let o = RecordObject::take(&mut rec);
+        assert_eq!((o.prefixes.len(), o.more), (MAX_PREFIXES, true));
+    }
+}

@@ -355,6 +355,24 @@ mod tests {
     }
 
     #[test]
+    fn entries_carry_their_record_as_in_the_file() {
+        let text = "# abuse.ch Feodo Tracker\r\n\
+          \"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\r\n\
+          \"2021-01-17 07:30:05\",\"67.213.75.205\",\"443\",\"offline\",\"2021-08-18\",\"Dridex\"\r\n";
+        let e = read_feed(
+            text.as_bytes(),
+            FeedOptions::new("f.csv", Timestamp::from_secs(0)),
+        )
+        .next()
+        .unwrap()
+        .unwrap();
+        let start = usize::try_from(e.record_offset).unwrap();
+        let line = &text.as_bytes()[start..start + e.record.len()];
+        assert_eq!(&*e.record, line);
+        assert!(line.starts_with(b"\"2021-01-17") && line.ends_with(b"Dridex\""));
+    }
+
+    #[test]
     fn dedup_key_is_stable_across_versions() {
         // Pinned: a change here breaks de-duplication of stored feeds.
         assert_eq!(entry().dedup_key_hex(), PINNED_KEY);
