@@ -53,6 +53,9 @@ pub struct ObjectCheck {
     pub actual: std::result::Result<[u8; 32], String>,
 }
 
+/// A frame's (pack, offset) and its bytes, or why they could not be read.
+type Frame = ((String, u64), std::result::Result<Vec<u8>, String>);
+
 const COLS: &[&str] = &[
     "kind",
     "sha256",
@@ -157,7 +160,7 @@ impl Dataset {
             (&a.pack, a.offset, a.inner_offset).cmp(&(&b.pack, b.offset, b.inner_offset))
         });
         let mut out = Vec::with_capacity(rows.len());
-        let mut frame: Option<((String, u64), std::result::Result<Vec<u8>, String>)> = None;
+        let mut frame: Option<Frame> = None;
         for row in rows {
             let key = (row.pack.clone(), row.offset);
             if frame.as_ref().is_none_or(|(k, _)| *k != key) {

@@ -175,26 +175,14 @@ pub fn write_dossier(data: &Path, opts: &DossierOptions) -> Result<DossierSummar
         dep: dep.as_ref(),
     };
     let mut claims = claims(&ctx)?;
-    // Routing and listings, each claim citing the MRT and feed records
-    // behind it.
     let from = Timestamp(at.0.saturating_sub(opts.window));
-    let mut pending = super::sources::routing(&ds, &subject, from, at)?;
-    pending.extend(super::sources::listings(&ds, &subject, at)?);
-    for c in pending {
-        let mut cited = Vec::new();
-        for o in &c.objects {
-            let path = attach_object(&ds, &view, &index, o, out, &mut evidence)?;
-            if !cited.contains(&path) {
-                cited.push(path);
-            }
-        }
-        claims.push(depeer_evidence::Claim {
-            id: c.id,
-            text: c.text,
-            value: c.value,
-            evidence: cited,
-        });
-    }
+    let sources = Attach {
+        ds: &ds,
+        view: &view,
+        index: &index,
+        out,
+    };
+    claims.extend(sources.claims(&subject, from, at, &mut evidence)?);
     let manifest = Manifest {
         subject: subject.label(),
         at: rfc3339(at),
@@ -216,16 +204,54 @@ pub fn write_dossier(data: &Path, opts: &DossierOptions) -> Result<DossierSummar
     })
 }
 
+/// What attaching MRT and feed records to a dossier needs.
+struct Attach<'a> {
+    ds: &'a depeer_store::Dataset,
+    view: &'a LogView,
+    index: &'a HashMap<(String, String), u64>,
+    out: &'a Path,
+}
+
+impl Attach<'_> {
+    /// The routing and listing claims, each citing the MRT and feed records
+    /// behind it (attached to `evidence`).
+    fn claims(
+        &self,
+        subject: &Subject,
+        from: Timestamp,
+        at: Timestamp,
+        evidence: &mut Vec<EvidenceRef>,
+    ) -> Result<Vec<Claim>, IngestError> {
+        let mut pending = super::sources::routing(self.ds, subject, from, at)?;
+        pending.extend(super::sources::listings(self.ds, subject, at)?);
+        let mut claims = Vec::new();
+        for c in pending {
+            let mut cited = Vec::new();
+            for o in &c.objects {
+                let path = attach_object(self, o, evidence)?;
+                if !cited.contains(&path) {
+                    cited.push(path);
+                }
+            }
+            claims.push(Claim {
+                id: c.id,
+                text: c.text,
+                value: c.value,
+                evidence: cited,
+            });
+        }
+        Ok(claims)
+    }
+}
+
 /// Writes one MRT or feed record and its proof into the dossier (once)
 /// and returns its path. Its stored bytes must still hash to its SHA-256.
 fn attach_object(
-    ds: &depeer_store::Dataset,
-    view: &LogView,
-    index: &HashMap<(String, String), u64>,
+    a: &Attach<'_>,
     o: &depeer_store::ObjectRow,
-    out: &Path,
     evidence: &mut Vec<EvidenceRef>,
 ) -> Result<String, IngestError> {
+    let (ds, view, index, out) = (a.ds, a.view, a.index, a.out);
     let ext = if o.kind == "mrt" { "mrt" } else { "txt" };
     let path = format!("evidence/{}-{}.{ext}", o.kind, o.sha256);
     if evidence.iter().any(|e| e.path == path) {

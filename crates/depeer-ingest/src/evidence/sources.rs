@@ -80,7 +80,7 @@ fn records_by_prefix(
         }
     }
     for v in by.values_mut() {
-        v.sort_by(|a, b| (a.observed, a.source_index).cmp(&(b.observed, b.source_index)));
+        v.sort_by_key(|o| (o.observed, o.source_index));
     }
     Ok(by)
 }
@@ -200,7 +200,7 @@ pub(super) fn routing(
             .filter_map(|k| by.get(k))
             .filter_map(|v| v.iter().rev().find(|o| o.observed <= t))
             .collect();
-        cands.sort_by(|a, b| b.observed.cmp(&a.observed));
+        cands.sort_by_key(|o| std::cmp::Reverse(o.observed));
         let mut objects: Vec<ObjectRow> = Vec::new();
         for o in cands.into_iter().take(3) {
             if !objects.iter().any(|x| x.sha256 == o.sha256) {
