@@ -3,7 +3,8 @@
 //! entry, the stored bytes are the record as it is in the file, a second
 //! ingest adds nothing, `depeer log verify` names a record whose stored
 //! bytes were changed, and ingests SIGKILLed at random moments leave the
-//! log clean with one entry per stored object.
+//! log clean with one entry per stored object and every checkpoint seen
+//! consistent with the latest.
 
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
@@ -209,6 +210,7 @@ fn feed_and_mrt_ingests_sigkilled_at_random_moments_leave_the_log_clean() {
         | 1;
     eprintln!("feed/mrt sigkill test seed {seed}");
     let kills = 20;
+    let mut checkpoints: Vec<String> = Vec::new();
     for k in 0..kills {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -235,9 +237,17 @@ fn feed_and_mrt_ingests_sigkilled_at_random_moments_leave_the_log_clean() {
         std::thread::sleep(Duration::from_millis(delay));
         let _ = child.kill(); // SIGKILL on Unix
         let _ = child.wait();
+        // What a client saw after this run: the latest checkpoint, if any.
+        if let Some(last) = crate::evidence_log::latest_checkpoint_file(&data) {
+            checkpoints.push(std::fs::read_to_string(last).unwrap());
+        }
     }
     ingest_all(&data, &world);
     assert_one_entry_each(&data);
+    checkpoints.dedup();
+    for c in &checkpoints {
+        crate::evidence_log::assert_consistent(&data, c);
+    }
     // Every record of the files is stored, once.
     let fresh = tmp.path().join("fresh");
     ingest_all(&fresh, &world);
