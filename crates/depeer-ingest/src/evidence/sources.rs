@@ -156,6 +156,7 @@ pub(super) fn routing(
         return Ok(Vec::new());
     }
     let by = records_by_prefix(ds, &prefixes)?;
+    let mut tables = PeerTables::default();
     let mut out = Vec::new();
     for (n, r) in routes.iter().take(MAX_ROUTES).enumerate() {
         let p = r.prefix.to_string();
@@ -177,6 +178,12 @@ pub(super) fn routing(
         }
         if objects.is_empty() {
             continue;
+        }
+        // A RIB entry names its peers by index: cite the dump's peer table.
+        if let Some(first) = objects.first()
+            && let Some(t) = tables.of(ds, first)?
+        {
+            objects.insert(0, t);
         }
         out.push(Pending {
             id: format!("route-{}", n + 1),
@@ -228,6 +235,57 @@ pub(super) fn routing(
         });
     }
     Ok(out)
+}
+
+/// The MRT type and subtype of a record (bytes 4..8 of its header).
+fn mrt_type(bytes: &[u8]) -> Option<(u16, u16)> {
+    let t = u16::from_be_bytes([*bytes.get(4)?, *bytes.get(5)?]);
+    let s = u16::from_be_bytes([*bytes.get(6)?, *bytes.get(7)?]);
+    Some((t, s))
+}
+
+/// The PEER_INDEX_TABLE records of the files of cited RIB records, found
+/// once per file.
+#[derive(Default)]
+struct PeerTables {
+    /// Per file: its peer tables (records without prefixes whose header
+    /// says TABLE_DUMP_V2 PEER_INDEX_TABLE), by offset.
+    files: HashMap<String, Vec<ObjectRow>>,
+}
+
+impl PeerTables {
+    /// The peer table a TABLE_DUMP_V2 RIB record's indices refer to: the
+    /// last one before it in its file. `None` for other records.
+    fn of(&mut self, ds: &Dataset, rec: &ObjectRow) -> Result<Option<ObjectRow>, IngestError> {
+        let read = |o: &ObjectRow| {
+            ds.object_bytes(o)
+                .map_err(IngestError::store("reading an MRT record"))
+        };
+        if !matches!(mrt_type(&read(rec)?), Some((13, 2..=6))) {
+            return Ok(None);
+        }
+        if !self.files.contains_key(&rec.source_file) {
+            let mut found = Vec::new();
+            let cands = ds
+                .evidence_objects(|o| {
+                    o.kind == "mrt" && o.prefixes.is_none() && o.source_file == rec.source_file
+                })
+                .map_err(IngestError::store("reading evidence_objects"))?;
+            for c in cands {
+                if mrt_type(&read(&c)?) == Some((13, 1)) {
+                    found.push(c);
+                }
+            }
+            found.sort_by_key(|o| o.source_offset);
+            self.files.insert(rec.source_file.clone(), found);
+        }
+        Ok(self.files.get(&rec.source_file).and_then(|v| {
+            v.iter()
+                .rev()
+                .find(|t| t.source_offset < rec.source_offset)
+                .cloned()
+        }))
+    }
 }
 
 fn listing_matches(subject: &Subject, f: &FeedEntryObs, nets: &[Prefix]) -> bool {

@@ -202,6 +202,30 @@ fn check_routing_and_listing_evidence(dossier: &Path, vkey: &str, py: Option<&Pa
         })
     };
     assert!(cites("route-", "mrt") && cites("event-", "mrt"), "{m}");
+    // A route shown by a RIB entry cites the dump's peer table first
+    // (TABLE_DUMP_V2 = 13, PEER_INDEX_TABLE = 1), then the entry (13, 2).
+    let mrt_type = |p: &str| {
+        let b = std::fs::read(dossier.join(p)).unwrap();
+        (
+            u16::from_be_bytes([b[4], b[5]]),
+            u16::from_be_bytes([b[6], b[7]]),
+        )
+    };
+    assert!(
+        m["claims"].as_array().unwrap().iter().any(|c| {
+            let ev: Vec<&str> = c["evidence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap())
+                .collect();
+            c["id"].as_str().unwrap().starts_with("route-")
+                && ev.len() >= 2
+                && mrt_type(ev[0]) == (13, 1)
+                && mrt_type(ev[1]) == (13, 2)
+        }),
+        "{m}"
+    );
     assert!(cites("listing-", "feed"), "{m}");
     for (i, p) in [mrt, feed].into_iter().enumerate() {
         let copy = tmp.join(format!("objtamper{i}"));
