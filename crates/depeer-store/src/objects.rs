@@ -429,4 +429,46 @@ mod tests {
             (102, Some("rrc00"), 7)
         );
     }
+
+    #[test]
+    fn feed_parts_from_before_feed_records_read_back_without_a_hash() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path()).unwrap();
+        let row = FeedEntryObs {
+            source: "s".into(),
+            kind: "cnc".into(),
+            indicator: "192.0.2.1".into(),
+            address: None,
+            family: None,
+            port: None,
+            first_seen: None,
+            last_seen: None,
+            ingest_time: depeer_core::Timestamp::from_secs(1),
+            source_file: "f".into(),
+            source_line: 2,
+            key: "00".repeat(16),
+            sha256: Some("ab".repeat(32)),
+        };
+        let rb = TableRows::FeedEntries(std::slice::from_ref(&row))
+            .to_batch()
+            .unwrap();
+        // The part as it was written before the `sha256` column existed.
+        let old = rb
+            .project(&(0..rb.num_columns() - 1).collect::<Vec<_>>())
+            .unwrap();
+        let path = tmp.path().join("tables/feed_entries/part-old.parquet");
+        let file = std::fs::File::create(&path).unwrap();
+        let mut w =
+            datafusion::parquet::arrow::ArrowWriter::try_new(file, old.schema(), None).unwrap();
+        w.write(&old).unwrap();
+        w.close().unwrap();
+        let mut w = store.object_writer(ObjectKind::Feed).unwrap();
+        w.add_feed_entries(vec![row.clone()]);
+        w.finish().unwrap();
+        let mut back = store.dataset().read_feed_entries().unwrap();
+        back.sort_by(|a, b| a.sha256.cmp(&b.sha256));
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[0].sha256, None);
+        assert_eq!(back[1], row);
+    }
 }
