@@ -31,4 +31,8 @@ pub struct FeedEntryObs {
     /// The listing's identity (hex): the same listing read again has the
     /// same key, so re-ingesting a file adds nothing.
     pub key: String,
+    /// The lowercase hex SHA-256 of the record (line) it was read from,
+    /// stored and logged as a `feed` evidence object; `None` for rows
+    /// stored before feed records were kept.
+    pub sha256: Option<String>,
 }

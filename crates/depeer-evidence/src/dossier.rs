@@ -61,6 +61,11 @@ pub struct EvidenceRef {
     pub log_index: u64,
     /// Path of its tlog-proof, relative to the dossier.
     pub proof: String,
+    /// Where the object was read from, for people (`mrt` and `feed`
+    /// objects: file, offset, line or record index, collector); absent for
+    /// `mail`. Not part of what is verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<serde_json::Value>,
 }
 
 /// What [`verify_dossier`] verified.

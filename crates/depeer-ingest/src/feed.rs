@@ -8,6 +8,11 @@
 //! [`depeer_intel::FeedEntry::dedup_key`]); a key already in the dataset, or
 //! seen earlier in the same run, is not stored again, so re-ingesting a
 //! file adds nothing.
+//!
+//! The record each stored listing was read from (the line, or the JSON
+//! object) is evidence too: it is stored as a `feed` object
+//! (`evidence_objects`, deduplicated by SHA-256) with its log entry, in the
+//! same commit as the rows that cite it (`feed_entries.sha256`).
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -54,6 +59,8 @@ pub struct FeedSummary {
     pub stored: u64,
     /// Listings already in the dataset or repeated in the run.
     pub duplicates: u64,
+    /// Feed records (lines) newly stored and logged as evidence.
+    pub records_stored: u64,
     /// Lines that could not be read (quarantined, located).
     pub quarantined: u64,
     /// Quarantined lines by reason.
@@ -83,6 +90,9 @@ pub fn ingest_feed(
         .read_feed_keys()
         .map_err(IngestError::store("reading feed_entries keys"))?;
     let ingest_time = opts.ingest_time.unwrap_or_else(now);
+    let mut objects = store
+        .object_writer(depeer_store::ObjectKind::Feed)
+        .map_err(IngestError::store("reading the stored feed records"))?;
     let mut rows: Vec<FeedEntryObs> = Vec::new();
     let mut quarantine: Vec<Quarantine> = Vec::new();
     for input in inputs {
@@ -104,8 +114,9 @@ pub fn ingest_feed(
             match item {
                 Ok(entry) => {
                     summary.entries += 1;
-                    let row = to_row(&entry);
+                    let mut row = to_row(&entry);
                     if seen.insert(row.key.clone()) {
+                        row.sha256 = Some(keep_record(&mut objects, &entry)?);
                         rows.push(row);
                     } else {
                         summary.duplicates += 1;
@@ -114,12 +125,16 @@ pub fn ingest_feed(
                 Err(e) => note_error(&e, &input.display, &mut summary, &mut quarantine),
             }
             if rows.len() >= BATCH {
-                summary.stored += flush(&store, &mut rows)?;
+                summary.stored += flush(&mut objects, &mut rows)?;
             }
         }
         summary.lines += feed.stats().lines;
     }
-    summary.stored += flush(&store, &mut rows)?;
+    summary.stored += flush(&mut objects, &mut rows)?;
+    summary.records_stored = objects.stored();
+    objects
+        .finish()
+        .map_err(IngestError::store("writing feed_entries"))?;
     store_quarantine(&store, &quarantine)?;
     Ok(summary)
 }
@@ -145,15 +160,46 @@ fn note_error(
     }
 }
 
-fn flush(store: &depeer_store::Store, rows: &mut Vec<FeedEntryObs>) -> Result<u64, IngestError> {
+/// Stores the record `entry` was read from (once per SHA-256) and
+/// returns its hex SHA-256. OBSERVED is the listing time: the publisher's
+/// first-seen, else its last-seen, else our ingest time.
+fn keep_record(
+    objects: &mut depeer_store::ObjectWriter,
+    entry: &FeedEntry,
+) -> Result<String, IngestError> {
+    let sha = depeer_store::sha256_of(&entry.record);
+    let when = entry
+        .first_seen
+        .or(entry.last_seen)
+        .unwrap_or(entry.ingest_time);
+    objects
+        .add(&depeer_store::EvidenceObject {
+            bytes: &entry.record,
+            sha256: sha,
+            observed: when.0.div_euclid(1_000_000),
+            source_file: &entry.source_file,
+            source_offset: entry.record_offset,
+            source_index: entry.source_line,
+            collector: None,
+            prefixes: None,
+        })
+        .map_err(IngestError::store("storing a feed record"))?;
+    Ok(depeer_store::sha256_hex(&sha))
+}
+
+/// Commits the rows with the records they cite (one commit).
+fn flush(
+    objects: &mut depeer_store::ObjectWriter,
+    rows: &mut Vec<FeedEntryObs>,
+) -> Result<u64, IngestError> {
     if rows.is_empty() {
         return Ok(0);
     }
-    store
-        .append_feed_entries(rows)
-        .map_err(IngestError::store("writing feed_entries"))?;
     let n = rows.len() as u64;
-    rows.clear();
+    objects.add_feed_entries(std::mem::take(rows));
+    objects
+        .commit()
+        .map_err(IngestError::store("writing feed_entries"))?;
     Ok(n)
 }
 
@@ -178,5 +224,6 @@ fn to_row(e: &FeedEntry) -> FeedEntryObs {
         source_file: e.source_file.to_string(),
         source_line: e.source_line,
         key: e.dedup_key_hex(),
+        sha256: None,
     }
 }

@@ -79,6 +79,10 @@ pub struct MrtRecord {
     pub time: Timestamp,
     /// What it says (empty for a PEER_INDEX_TABLE, OPEN, KEEPALIVE ...).
     pub elems: Vec<Elem>,
+    /// The record's bytes as they were in the file, header included, when
+    /// the reader was asked to keep them ([`MrtReader::keep_raw`]); empty
+    /// otherwise.
+    pub raw: Vec<u8>,
 }
 
 /// The view name of the made-up peer table of a RIB cut before its
@@ -98,6 +102,7 @@ pub struct MrtReader<R> {
     /// (empty when there is none, or only a made-up one).
     peers: Vec<Option<Peer>>,
     fast_rib: bool,
+    keep_raw: bool,
 }
 
 impl<R: Read> MrtReader<R> {
@@ -110,6 +115,23 @@ impl<R: Read> MrtReader<R> {
             last_type: None,
             peers: Vec::new(),
             fast_rib: true,
+            keep_raw: false,
+        }
+    }
+
+    /// Keeps each parsed record's bytes in [`MrtRecord::raw`] (for the
+    /// evidence store: one copy of the record per record).
+    pub fn keep_raw(mut self, on: bool) -> Self {
+        self.keep_raw = on;
+        self
+    }
+
+    /// The record's bytes when they are kept.
+    fn raw_of(&self, raw: &RawRecord) -> Vec<u8> {
+        if self.keep_raw {
+            raw.raw_bytes()
+        } else {
+            Vec::new()
         }
     }
 
@@ -208,11 +230,13 @@ impl<R: Read> MrtReader<R> {
             && !self.peers.is_empty()
             && let Some(elems) = fast_rib(&raw.body, h.subtype == 4, &self.peers)
         {
+            let bytes = self.raw_of(&raw);
             return Ok(MrtRecord {
                 source: raw.source,
                 header: h,
                 time,
                 elems,
+                raw: bytes,
             });
         }
         let message = match bgpkit_parser::parser::mrt::mrt_record::parse_mrt_body(
@@ -310,11 +334,13 @@ impl<R: Read> MrtReader<R> {
                 }
             }
         }
+        let bytes = self.raw_of(&raw);
         Ok(MrtRecord {
             source: raw.source,
             header: h,
             time,
             elems,
+            raw: bytes,
         })
     }
 }

@@ -245,6 +245,7 @@ impl HistoryBuilder {
                         path: AsPath::sequence(&[a.0]),
                     })
                     .collect(),
+                raw: Vec::new(),
             };
             self.add_record(collector, &rec);
         }
@@ -281,6 +282,7 @@ impl HistoryBuilder {
                 header: depeer_mrt::Header::decode(&[0; 12]),
                 time: first.time,
                 elems,
+                raw: Vec::new(),
             };
             self.add_record(collector, &rec);
         }
@@ -720,6 +722,7 @@ mod tests {
             header: depeer_mrt::Header::decode(&[0, 0, 0, 0, 0, 16, 0, 4, 0, 0, 0, 0]),
             time: Timestamp::from_secs(t),
             elems,
+            raw: Vec::new(),
         }
     }
 

@@ -205,6 +205,11 @@ fn feed_rows_from(c: &Cols<'_>, out: &mut Vec<FeedEntryObs>) -> Result<()> {
     let [first, last, ingest] = ["first_seen", "last_seen", "ingest_time"].map(|n| c.ts(n));
     let (first, last, ingest) = (first?, last?, ingest?);
     let (port, line) = (c.i64("port")?, c.i64("source_line")?);
+    // Parts written before feed records were kept have no `sha256`.
+    let sha = match c.rb.column_by_name("sha256") {
+        Some(_) => Some(c.str("sha256")?),
+        None => None,
+    };
     let time = |a: &datafusion::arrow::array::TimestampMicrosecondArray, i: usize| {
         (!a.is_null(i)).then(|| Timestamp(a.value(i)))
     };
@@ -224,6 +229,7 @@ fn feed_rows_from(c: &Cols<'_>, out: &mut Vec<FeedEntryObs>) -> Result<()> {
             source_file: file.value(i).to_string(),
             source_line: u64::try_from(line.value(i)).unwrap_or(0),
             key: key.value(i).to_string(),
+            sha256: sha.and_then(|s| opt_str(s, i)).map(str::to_string),
         });
     }
     Ok(())

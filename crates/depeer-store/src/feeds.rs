@@ -27,6 +27,7 @@ pub(crate) fn feed_batch(rows: &[FeedEntryObs]) -> Result<RecordBatch> {
             Some(i64::try_from(r.source_line).unwrap_or(i64::MAX))
         }),
         text_col(rows, |r| Some(r.key.as_str())),
+        text_col(rows, |r| r.sha256.as_deref()),
     ];
     RecordBatch::try_new(schema_of(names::FEED_ENTRIES), cols)
         .map_err(StoreError::arrow("building feed_entries"))

@@ -12,6 +12,7 @@
 //! tables/<table>/part-<batch>-<n>.parquet                  routes, as_links, routing_events, as_names
 //! raw/pack-<batch>.zst                   raw messages, one zstd frame each
 //! raw/qpack-<batch>.zst                  quarantined records, one zstd frame each
+//! raw/opack-<batch>.zst                  feed and MRT records (evidence_objects), frames of several
 //! staging/<batch>/                       batches being committed (see the journal)
 //! ```
 //!
@@ -33,6 +34,8 @@ mod events;
 mod evidence;
 mod feeds;
 mod journal;
+mod objects;
+mod objects_read;
 mod parquet_io;
 mod raw;
 mod read;
@@ -49,6 +52,8 @@ pub use audit::RawCheck;
 pub use error::{Result, StoreError};
 pub use events::{EVENTS, EventRow, events_schema};
 pub use journal::Recovery;
+pub use objects::{EvidenceObject, ObjectKind, ObjectWriter, sha256_hex, sha256_of};
+pub use objects_read::{ObjectCheck, ObjectRow};
 pub use raw::{FRAME_TARGET_BYTES, FrameCompressor, RAW_ZSTD_LEVEL, compress_raw};
 pub use read::{Dataset, RawLocation};
 pub use routing::TableRows;

@@ -121,14 +121,13 @@ pub(crate) fn read_columns(
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(file).map_err(StoreError::parquet(path))?;
     let arrow_schema = builder.schema().clone();
-    let mut roots = Vec::with_capacity(columns.len());
-    for c in columns {
-        let i = arrow_schema.index_of(c).map_err(|_| StoreError::Corrupt {
-            path: path.to_path_buf(),
-            reason: format!("no column {c}"),
-        })?;
-        roots.push(i);
-    }
+    // A column the part does not have is left out: a column added to a
+    // table later (`feed_entries.sha256`) is absent from older parts, and
+    // the caller's `Cols` accessor says so when it needs one.
+    let roots: Vec<usize> = columns
+        .iter()
+        .filter_map(|c| arrow_schema.index_of(c).ok())
+        .collect();
     let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
     let reader = builder
         .with_projection(mask)

@@ -177,6 +177,25 @@ fn feed_entries() -> Schema {
         source_file: Utf8,
         source_line: Int64,
         key: Utf8,
+        sha256: Utf8?,
+    ]
+}
+
+fn evidence_objects() -> Schema {
+    columns![
+        kind: Utf8,
+        sha256: Utf8,
+        observed: Ts,
+        size: Int64,
+        source_file: Utf8,
+        source_offset: Int64,
+        source_index: Int64,
+        collector: Utf8?,
+        prefixes: Utf8?,
+        raw_pack: Utf8,
+        raw_offset: Int64,
+        raw_len: Int64,
+        raw_inner_offset: Int64,
     ]
 }
 
@@ -223,6 +242,7 @@ static TABLES: LazyLock<Vec<TableDef>> = LazyLock::new(|| {
         t("feed_entries", Layout::Flat, feed_entries()),
         t("attribution", Layout::ByDay, attribution()),
         t("evidence_log", Layout::Flat, evidence_log()),
+        t("evidence_objects", Layout::Flat, evidence_objects()),
     ]
 });
 
@@ -260,6 +280,8 @@ pub mod names {
     pub const ATTRIBUTION: &str = "attribution";
     /// `evidence_log`
     pub const EVIDENCE_LOG: &str = "evidence_log";
+    /// `evidence_objects`
+    pub const EVIDENCE_OBJECTS: &str = "evidence_objects";
 }
 
 pub(crate) fn schema_of(name: &str) -> SchemaRef {
@@ -307,9 +329,10 @@ mod tests {
             names::FEED_ENTRIES,
             names::ATTRIBUTION,
             names::EVIDENCE_LOG,
+            names::EVIDENCE_OBJECTS,
         ] {
             assert!(table(n).is_some(), "{n}");
         }
-        assert_eq!(tables().len(), 11);
+        assert_eq!(tables().len(), 12);
     }
 }

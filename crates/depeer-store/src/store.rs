@@ -169,6 +169,12 @@ impl Store {
         MessageWriter::new(self.inner.clone())
     }
 
+    /// A writer for evidence objects of one kind (feed or MRT records);
+    /// reads the keys of those already stored.
+    pub fn object_writer(&self, kind: crate::ObjectKind) -> Result<crate::ObjectWriter> {
+        crate::objects::ObjectWriter::new(self.inner.clone(), kind)
+    }
+
     /// The raw bytes of a stored message (see [`Dataset::raw_message`]).
     pub fn raw_message(&self, sha256: &[u8; 32]) -> Result<Option<Vec<u8>>> {
         self.dataset.raw_message(sha256)
@@ -298,6 +304,7 @@ fn last_batch_id(dir: &Path) -> Result<u64> {
     let mut last = 0u64;
     let mut consider = |name: &str| {
         let digits = name
+            .trim_start_matches("opack-")
             .trim_start_matches("qpack-")
             .trim_start_matches("pack-")
             .trim_start_matches("part-");

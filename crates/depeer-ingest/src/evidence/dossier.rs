@@ -14,79 +14,9 @@ use depeer_evidence::{Claim, EvidenceRef, Manifest};
 use serde::Serialize;
 
 use super::log::{LogView, log_vkey};
+pub use super::subject::Subject;
+use super::subject::in_prefix;
 use crate::IngestError;
-
-/// What the dossier is about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Subject {
-    /// An AS.
-    Asn(u32),
-    /// One address.
-    Ip(IpAddr),
-    /// A prefix: network address and length.
-    Prefix(IpAddr, u8),
-    /// A (registrable) domain or host name, lowercase.
-    Domain(String),
-}
-
-impl Subject {
-    /// `AS26780` or `26780`, an address, `a.b.c.d/n` (or IPv6), else a domain.
-    pub fn parse(s: &str) -> Option<Subject> {
-        let t = s.trim();
-        let digits = t
-            .strip_prefix("AS")
-            .or_else(|| t.strip_prefix("as"))
-            .unwrap_or(t);
-        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-            return digits.parse().ok().map(Subject::Asn);
-        }
-        if let Some((a, l)) = t.split_once('/') {
-            let addr: IpAddr = a.parse().ok()?;
-            let len: u8 = l.parse().ok()?;
-            let max = if addr.is_ipv4() { 32 } else { 128 };
-            return (len <= max).then_some(Subject::Prefix(addr, len));
-        }
-        if let Ok(ip) = t.parse::<IpAddr>() {
-            return Some(Subject::Ip(ip));
-        }
-        let d = t.trim_end_matches('.').to_ascii_lowercase();
-        (d.contains('.')
-            && d.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'))
-        .then_some(Subject::Domain(d))
-    }
-
-    fn label(&self) -> String {
-        match self {
-            Subject::Asn(a) => format!("AS{a}"),
-            Subject::Ip(ip) => ip.to_string(),
-            Subject::Prefix(a, l) => format!("{a}/{l}"),
-            Subject::Domain(d) => d.clone(),
-        }
-    }
-}
-
-fn in_prefix(ip: IpAddr, net: IpAddr, len: u8) -> bool {
-    match (ip, net) {
-        (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let m = if len == 0 {
-                0
-            } else {
-                u32::MAX << (32 - u32::from(len))
-            };
-            u32::from(a) & m == u32::from(n) & m
-        }
-        (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let m = if len == 0 {
-                0
-            } else {
-                u128::MAX << (128 - u32::from(len))
-            };
-            u128::from(a) & m == u128::from(n) & m
-        }
-        _ => false,
-    }
-}
 
 /// How to write a dossier.
 #[derive(Debug, Clone)]
@@ -187,11 +117,10 @@ pub fn write_dossier(data: &Path, opts: &DossierOptions) -> Result<DossierSummar
     hits.sort_by(|a, b| (a.time, &a.sha256).cmp(&(b.time, &b.sha256)));
     let samples = spread(&hits, opts.max_samples);
     let view = LogView::open(data)?;
-    let index: HashMap<String, u64> = view
+    let index: HashMap<(String, String), u64> = view
         .entries
         .iter()
-        .filter(|e| e.entry.kind == "mail")
-        .map(|e| (e.entry.sha256_hex(), e.index))
+        .map(|e| ((e.entry.kind.clone(), e.entry.sha256_hex()), e.index))
         .collect();
     let out = &opts.out;
     for sub in ["evidence", "proofs"] {
@@ -204,7 +133,7 @@ pub fn write_dossier(data: &Path, opts: &DossierOptions) -> Result<DossierSummar
     let mut evidence = Vec::new();
     let mut by_sha: HashMap<String, String> = HashMap::new();
     for r in &samples {
-        let Some(&i) = index.get(&r.sha256) else {
+        let Some(&i) = index.get(&("mail".to_string(), r.sha256.clone())) else {
             return Err(IngestError::NotLogged {
                 sha256: r.sha256.clone(),
             });
@@ -232,6 +161,7 @@ pub fn write_dossier(data: &Path, opts: &DossierOptions) -> Result<DossierSummar
             observed: p.observed,
             log_index: i,
             proof,
+            source: None,
         });
     }
     let ctx = ClaimContext {
@@ -244,7 +174,15 @@ pub fn write_dossier(data: &Path, opts: &DossierOptions) -> Result<DossierSummar
         opts,
         dep: dep.as_ref(),
     };
-    let claims = claims(&ctx)?;
+    let mut claims = claims(&ctx)?;
+    let from = Timestamp(at.0.saturating_sub(opts.window));
+    let sources = Attach {
+        ds: &ds,
+        view: &view,
+        index: &index,
+        out,
+    };
+    claims.extend(sources.claims(&subject, from, at, &mut evidence)?);
     let manifest = Manifest {
         subject: subject.label(),
         at: rfc3339(at),
@@ -264,6 +202,99 @@ pub fn write_dossier(data: &Path, opts: &DossierOptions) -> Result<DossierSummar
         claims: manifest.claims.len(),
         tree_size: view.latest.1.size,
     })
+}
+
+/// What attaching MRT and feed records to a dossier needs.
+struct Attach<'a> {
+    ds: &'a depeer_store::Dataset,
+    view: &'a LogView,
+    index: &'a HashMap<(String, String), u64>,
+    out: &'a Path,
+}
+
+impl Attach<'_> {
+    /// The routing and listing claims, each citing the MRT and feed records
+    /// behind it (attached to `evidence`).
+    fn claims(
+        &self,
+        subject: &Subject,
+        from: Timestamp,
+        at: Timestamp,
+        evidence: &mut Vec<EvidenceRef>,
+    ) -> Result<Vec<Claim>, IngestError> {
+        let mut pending = super::sources::routing(self.ds, subject, from, at)?;
+        pending.extend(super::sources::listings(self.ds, subject, at)?);
+        let mut claims = Vec::new();
+        for c in pending {
+            let mut cited = Vec::new();
+            for o in &c.objects {
+                let path = attach_object(self, o, evidence)?;
+                if !cited.contains(&path) {
+                    cited.push(path);
+                }
+            }
+            claims.push(Claim {
+                id: c.id,
+                text: c.text,
+                value: c.value,
+                evidence: cited,
+            });
+        }
+        Ok(claims)
+    }
+}
+
+/// Writes one MRT or feed record and its proof into the dossier (once)
+/// and returns its path. Its stored bytes must still hash to its SHA-256.
+fn attach_object(
+    a: &Attach<'_>,
+    o: &depeer_store::ObjectRow,
+    evidence: &mut Vec<EvidenceRef>,
+) -> Result<String, IngestError> {
+    let (ds, view, index, out) = (a.ds, a.view, a.index, a.out);
+    let ext = if o.kind == "mrt" { "mrt" } else { "txt" };
+    let path = format!("evidence/{}-{}.{ext}", o.kind, o.sha256);
+    if evidence.iter().any(|e| e.path == path) {
+        return Ok(path);
+    }
+    let not_logged = || IngestError::NotLogged {
+        sha256: o.sha256.clone(),
+    };
+    let &i = index
+        .get(&(o.kind.clone(), o.sha256.clone()))
+        .ok_or_else(not_logged)?;
+    let raw = ds
+        .object_bytes(o)
+        .map_err(IngestError::store("reading an evidence object"))?;
+    if depeer_store::sha256_hex(&depeer_store::sha256_of(&raw)) != o.sha256 {
+        return Err(IngestError::Evidence(
+            depeer_evidence::EvidenceError::Discrepancy {
+                object: format!("{} {}", o.kind, o.sha256),
+                file: format!("raw/{}", o.pack),
+                offset: o.offset,
+                reason: "stored bytes no longer hash to the logged SHA-256".into(),
+            },
+        ));
+    }
+    let p = view.prove_index(i)?;
+    let proof = format!("proofs/{}-{}.tlog-proof", o.kind, o.sha256);
+    write(out, &path, &raw)?;
+    write(out, &proof, p.proof.as_bytes())?;
+    let source = if o.kind == "mrt" {
+        serde_json::json!({"file": o.source_file, "offset": o.source_offset, "record": o.source_index, "collector": o.collector})
+    } else {
+        serde_json::json!({"file": o.source_file, "offset": o.source_offset, "line": o.source_index})
+    };
+    evidence.push(EvidenceRef {
+        path: path.clone(),
+        kind: o.kind.clone(),
+        sha256: o.sha256.clone(),
+        observed: p.observed,
+        log_index: i,
+        proof,
+        source: Some(source),
+    });
+    Ok(path)
 }
 
 fn decode_hex(s: &str, out: &mut [u8; 32]) -> Option<()> {

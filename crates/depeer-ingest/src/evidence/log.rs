@@ -317,11 +317,24 @@ fn check_checkpoints(
     Ok(())
 }
 
-fn check_objects(
-    data: &Path,
-    entries: &[StoredEntry],
-    report: &mut LogReport,
-) -> Result<(), IngestError> {
+/// One stored object as re-read, whatever its kind.
+struct Stored {
+    kind: String,
+    sha256: String,
+    /// Its time in whole seconds (a message's arrival, an object's
+    /// `observed`).
+    secs: i64,
+    /// Where its bytes are: `raw/PACK` and the frame's offset.
+    file: String,
+    offset: u64,
+    /// The Parquet part of its row.
+    part: String,
+    actual: Result<[u8; 32], String>,
+}
+
+/// Every stored object: messages, then feed and MRT records, each kind
+/// in pack order.
+fn stored_objects(data: &Path) -> Result<Vec<Stored>, IngestError> {
     let ds = depeer_store::Dataset::open(data).map_err(|source| IngestError::OpenStore {
         dir: data.to_path_buf(),
         source,
@@ -332,18 +345,53 @@ fn check_objects(
     checks.sort_by(|a, b| {
         (&a.pack, a.offset, a.inner_offset).cmp(&(&b.pack, b.offset, b.inner_offset))
     });
-    let mut mail: HashMap<String, Vec<&StoredEntry>> = HashMap::new();
-    for e in entries.iter().filter(|e| e.entry.kind == "mail") {
-        mail.entry(e.entry.sha256_hex()).or_default().push(e);
+    let mut out: Vec<Stored> = checks
+        .into_iter()
+        .map(|c| Stored {
+            kind: "mail".to_string(),
+            sha256: c.sha256,
+            secs: c.arrival_micros.div_euclid(1_000_000),
+            file: format!("raw/{}", c.pack),
+            offset: c.offset,
+            part: c.part,
+            actual: c.actual,
+        })
+        .collect();
+    let objects = ds
+        .check_raw_objects()
+        .map_err(IngestError::store("re-reading the feed and MRT records"))?;
+    out.extend(objects.into_iter().map(|c| Stored {
+        kind: c.row.kind,
+        sha256: c.row.sha256,
+        secs: c.row.observed,
+        file: format!("raw/{}", c.row.pack),
+        offset: c.row.offset,
+        part: c.row.part,
+        actual: c.actual,
+    }));
+    Ok(out)
+}
+
+fn check_objects(
+    data: &Path,
+    entries: &[StoredEntry],
+    report: &mut LogReport,
+) -> Result<(), IngestError> {
+    let checks = stored_objects(data)?;
+    let mut logged: HashMap<(&str, String), Vec<&StoredEntry>> = HashMap::new();
+    for e in entries {
+        logged
+            .entry((e.entry.kind.as_str(), e.entry.sha256_hex()))
+            .or_default()
+            .push(e);
     }
     for c in &checks {
-        let object = format!("mail {}", c.sha256);
-        let file = format!("raw/{}", c.pack);
+        let object = format!("{} {}", c.kind, c.sha256);
         match &c.actual {
             Err(why) => {
                 return Err(discrepancy(
                     object,
-                    file,
+                    c.file.clone(),
                     c.offset,
                     format!("stored bytes unreadable: {why}"),
                 ));
@@ -351,7 +399,7 @@ fn check_objects(
             Ok(h) if hex_of(h) != c.sha256 => {
                 return Err(discrepancy(
                     object,
-                    file,
+                    c.file.clone(),
                     c.offset,
                     format!(
                         "stored bytes hash to {} (changed after they were logged)",
@@ -361,8 +409,10 @@ fn check_objects(
             }
             Ok(_) => {}
         }
-        let logged = mail.get(&c.sha256).map_or(&[][..], Vec::as_slice);
-        match logged {
+        let found = logged
+            .get(&(c.kind.as_str(), c.sha256.clone()))
+            .map_or(&[][..], Vec::as_slice);
+        match found {
             [] => {
                 return Err(discrepancy(
                     object,
@@ -372,16 +422,17 @@ fn check_objects(
                 ));
             }
             [e] => {
-                let secs = c.arrival_micros.div_euclid(1_000_000);
-                if e.entry.observed != secs {
+                if e.entry.observed != c.secs {
+                    let what = if c.kind == "mail" {
+                        "the message arrived at"
+                    } else {
+                        "the object was observed at"
+                    };
                     return Err(discrepancy(
                         format!("entry {}", e.index),
                         e.file.clone(),
                         e.offset,
-                        format!(
-                            "OBSERVED {} but the message arrived at {secs}",
-                            e.entry.observed
-                        ),
+                        format!("OBSERVED {} but {what} {}", e.entry.observed, c.secs),
                     ));
                 }
             }
@@ -396,17 +447,23 @@ fn check_objects(
         }
         report.objects += 1;
     }
-    let stored: std::collections::HashSet<&str> =
-        checks.iter().map(|c| c.sha256.as_str()).collect();
+    let stored: std::collections::HashSet<(&str, &str)> = checks
+        .iter()
+        .map(|c| (c.kind.as_str(), c.sha256.as_str()))
+        .collect();
     if let Some(e) = entries
         .iter()
-        .find(|e| e.entry.kind == "mail" && !stored.contains(e.entry.sha256_hex().as_str()))
+        .find(|e| !stored.contains(&(e.entry.kind.as_str(), e.entry.sha256_hex().as_str())))
     {
         return Err(discrepancy(
             format!("entry {}", e.index),
             e.file.clone(),
             e.offset,
-            format!("mail {} is logged but not stored", e.entry.sha256_hex()),
+            format!(
+                "{} {} is logged but not stored",
+                e.entry.kind,
+                e.entry.sha256_hex()
+            ),
         ));
     }
     Ok(())

@@ -5,6 +5,8 @@
 mod dossier;
 mod html;
 mod log;
+mod sources;
+mod subject;
 
 pub use dossier::{DossierOptions, DossierSummary, Subject, write_dossier};
 pub use log::{

@@ -5,9 +5,11 @@
 //! Two threads: one decompresses, frames and parses; the caller's thread
 //! replays the records into the history (or prints them, for
 //! [`dump_mrt`]). On a RIB the two halves cost about the same, so the load
-//! takes half the time of one thread.
+//! takes half the time of one thread. With a store, a third thread keeps
+//! every parsed record as evidence (see `records`).
 
 mod order;
+mod records;
 mod state;
 
 pub use order::collector_name;
@@ -90,6 +92,8 @@ pub struct MrtSummary {
     /// Collectors whose stored history ends after this run starts (not
     /// continued).
     pub unmerged_collectors: Vec<String>,
+    /// Records newly stored and logged as evidence (`mrt` objects).
+    pub records_stored: u64,
     /// Wall time.
     pub seconds: f64,
 }
@@ -127,7 +131,14 @@ pub fn ingest_mrt(paths: &[PathBuf], opts: &MrtOptions) -> Result<MrtSummary, In
         Some(s) => state::seed_from_store(s, &plan, &mut replay.builder, &mut replay.sum)?,
         None => Vec::new(),
     };
-    parse_and_replay(&plan, opts.max_decompressed, &mut replay)?;
+    let writer = match &store {
+        Some(s) => Some(
+            s.object_writer(depeer_store::ObjectKind::Mrt)
+                .map_err(IngestError::store("reading the stored MRT records"))?,
+        ),
+        None => None,
+    };
+    parse_and_replay(&plan, opts.max_decompressed, &mut replay, writer)?;
     let Replay {
         mut sum,
         builder,
@@ -168,7 +179,7 @@ pub fn dump_mrt(
         keep_rib_state: false,
     });
     let mut replay = Replay::new(sum, &plan, builder, Some(out));
-    parse_and_replay(&plan, opts.max_decompressed, &mut replay)?;
+    parse_and_replay(&plan, opts.max_decompressed, &mut replay, None)?;
     if let Some(out) = replay.dump {
         out.flush()
             .map_err(|source| IngestError::Output { source })?;
@@ -309,18 +320,38 @@ impl<'o> Replay<'o> {
 }
 
 /// Parses the planned files on a second thread and replays them on this
-/// one.
+/// one; with a `writer`, a third thread stores the records.
 fn parse_and_replay(
     plan: &[Planned<'_>],
     max_decompressed: u64,
     replay: &mut Replay<'_>,
+    writer: Option<depeer_store::ObjectWriter>,
 ) -> Result<(), IngestError> {
     let (tx, rx) = crossbeam_channel::bounded::<Parsed<'_>>(CHANNEL_DEPTH);
+    let (otx, orx) = crossbeam_channel::bounded::<records::RecordChunk<'_>>(CHANNEL_DEPTH);
     let result = std::thread::scope(|scope| {
-        scope.spawn(move || parse_files(plan, max_decompressed, &tx));
-        for msg in rx {
-            replay.take(msg)?;
-        }
+        let keeper = writer.map(|w| {
+            let orx = orx.clone();
+            scope.spawn(move || records::store_records(w, &orx))
+        });
+        drop(orx);
+        let otx = keeper.as_ref().map(|_| otx);
+        scope.spawn(move || parse_files(plan, max_decompressed, &tx, otx.as_ref()));
+        let replayed = (|| -> Result<(), IngestError> {
+            for msg in rx {
+                replay.take(msg)?;
+            }
+            Ok(())
+        })();
+        let kept = match keeper.map(|h| h.join()) {
+            None => Ok(0),
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(IngestError::Thread {
+                thread: "MRT record store",
+            }),
+        };
+        replayed?;
+        replay.sum.records_stored = kept?;
         Ok(())
     });
     replay.close();
@@ -333,6 +364,7 @@ fn parse_files<'a>(
     plan: &'a [Planned<'_>],
     max_decompressed: u64,
     tx: &crossbeam_channel::Sender<Parsed<'a>>,
+    records: Option<&crossbeam_channel::Sender<records::RecordChunk<'a>>>,
 ) {
     for p in plan {
         let collector = p.collector.as_str();
@@ -345,21 +377,44 @@ fn parse_files<'a>(
                 continue;
             }
         };
-        let mut mrt = MrtReader::new(reader, p.input.display.clone());
+        let mut mrt = MrtReader::new(reader, p.input.display.clone()).keep_raw(records.is_some());
         let mut chunk = Vec::with_capacity(RECORDS_PER_CHUNK);
-        for item in mrt.by_ref() {
+        let mut objects = Vec::new();
+        for mut item in mrt.by_ref() {
+            if let (Some(_), Ok(rec)) = (records, item.as_mut()) {
+                objects.push(records::RecordObject::take(rec));
+            }
             chunk.push(item);
             if chunk.len() == RECORDS_PER_CHUNK
-                && tx
-                    .send(Parsed::Records(collector, std::mem::take(&mut chunk)))
-                    .is_err()
+                && (send_records(records, collector, &mut objects).is_err()
+                    || tx
+                        .send(Parsed::Records(collector, std::mem::take(&mut chunk)))
+                        .is_err())
             {
                 return;
             }
         }
         let end = Parsed::EndFile(collector, Box::new(mrt.summary().clone()));
-        if tx.send(Parsed::Records(collector, chunk)).is_err() || tx.send(end).is_err() {
+        if send_records(records, collector, &mut objects).is_err()
+            || tx.send(Parsed::Records(collector, chunk)).is_err()
+            || tx.send(end).is_err()
+        {
             return;
         }
+    }
+}
+
+/// Sends the records kept so far to the record thread (nothing without
+/// one); an error when it has stopped.
+fn send_records<'a>(
+    records: Option<&crossbeam_channel::Sender<records::RecordChunk<'a>>>,
+    collector: &'a str,
+    objects: &mut Vec<records::RecordObject>,
+) -> Result<(), ()> {
+    match records {
+        Some(s) if !objects.is_empty() => {
+            s.send((collector, std::mem::take(objects))).map_err(|_| ())
+        }
+        _ => Ok(()),
     }
 }

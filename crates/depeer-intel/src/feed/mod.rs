@@ -166,6 +166,14 @@ pub struct FeedEntry {
     /// Its 1-based line in that file (for a multi-line JSON object, the
     /// line where the object starts).
     pub source_line: u64,
+    /// The record it was read from, as it is in the file: the line
+    /// without its line end (LF or CRLF), or for a JSON array the object
+    /// from its `{` to its `}` (line ends inside it as LF). Shared by the
+    /// entries of one record. This is the evidence object depeer stores
+    /// and logs (kind `feed`).
+    pub record: Arc<[u8]>,
+    /// Byte offset of the record in the (decompressed) file.
+    pub record_offset: u64,
 }
 
 impl FeedEntry {
@@ -307,6 +315,8 @@ mod tests {
             ingest_time: Timestamp::from_secs(3),
             source_file: "f".into(),
             source_line: 7,
+            record: Arc::from(&b"192.0.2.1,80,srizbi"[..]),
+            record_offset: 0,
         }
     }
 
@@ -342,6 +352,24 @@ mod tests {
         y.indicator = "bc".into();
         assert_ne!(x.dedup_key(), y.dedup_key());
         assert_eq!(a.dedup_key_hex().len(), 32);
+    }
+
+    #[test]
+    fn entries_carry_their_record_as_in_the_file() {
+        let text = "# abuse.ch Feodo Tracker\r\n\
+          \"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\r\n\
+          \"2021-01-17 07:30:05\",\"67.213.75.205\",\"443\",\"offline\",\"2021-08-18\",\"Dridex\"\r\n";
+        let e = read_feed(
+            text.as_bytes(),
+            FeedOptions::new("f.csv", Timestamp::from_secs(0)),
+        )
+        .next()
+        .unwrap()
+        .unwrap();
+        let start = usize::try_from(e.record_offset).unwrap();
+        let line = &text.as_bytes()[start..start + e.record.len()];
+        assert_eq!(&*e.record, line);
+        assert!(line.starts_with(b"\"2021-01-17") && line.ends_with(b"Dridex\""));
     }
 
     #[test]

@@ -387,7 +387,7 @@ impl<R: BufRead> FeedReader<R> {
             Ok(out) => emit(
                 out,
                 &self.ctx,
-                info.number,
+                (info.number, info.offset, bytes),
                 &mut self.families,
                 &mut self.stats,
                 &mut self.queue,
@@ -426,7 +426,7 @@ impl<R: BufRead> FeedReader<R> {
                 Ok(out) => emit(
                     json_out(out),
                     &self.ctx,
-                    f.line,
+                    (f.line, f.offset, &f.bytes),
                     &mut self.families,
                     &mut self.stats,
                     &mut self.queue,
@@ -561,15 +561,19 @@ fn json_out(o: JsonOut) -> Out<'static> {
     }
 }
 
+/// Queues the entries of one record: `(line, offset, bytes)` say where the
+/// record is and what it is (its bytes are shared by its entries).
 fn emit(
     out: Out<'_>,
     ctx: &Ctx,
-    line: u64,
+    (line, offset, bytes): (u64, u64, &[u8]),
     families: &mut FamilyCache,
     stats: &mut FeedStats,
     queue: &mut VecDeque<Result<FeedEntry, IntelError>>,
 ) {
+    let mut record: Option<Arc<[u8]>> = None;
     let mut one = |p: Parsed<'_>| {
+        let record = Arc::clone(record.get_or_insert_with(|| Arc::from(bytes)));
         let family = p.family.as_deref().and_then(|raw| family_of(families, raw));
         stats.entries += 1;
         queue.push_back(Ok(FeedEntry {
@@ -584,6 +588,8 @@ fn emit(
             ingest_time: ctx.ingest_time,
             source_file: Arc::clone(&ctx.file),
             source_line: line,
+            record,
+            record_offset: offset,
         }));
     };
     match out {

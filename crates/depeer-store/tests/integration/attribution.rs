@@ -120,6 +120,7 @@ fn feed_entries_read_back() {
             source_file: "feeds/cc.csv".into(),
             source_line: u64::from(i) + 2,
             key: format!("{i:032x}"),
+            sha256: (i == 1).then(|| "ab".repeat(32)),
         })
         .collect();
     store.append_feed_entries(&rows).unwrap();

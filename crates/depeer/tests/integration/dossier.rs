@@ -174,7 +174,73 @@ fn dossiers_verify_and_every_tamper_is_named_by_both_verifiers() {
         }
         dossiers.push(out);
     }
+    check_routing_and_listing_evidence(&dossiers[0], &vkey, py.as_deref(), tmp.path());
     check_tampers(&dossiers[0], &vkey, py.as_deref(), tmp.path());
+}
+
+/// The top AS's dossier holds MRT records behind its routing claims and
+/// feed records behind its listing claims, each cited; a byte flipped in
+/// one of each is named by both verifiers.
+fn check_routing_and_listing_evidence(dossier: &Path, vkey: &str, py: Option<&Path>, tmp: &Path) {
+    let m = manifest(dossier);
+    let ev = m["evidence"].as_array().unwrap();
+    let path_of = |kind: &str| {
+        ev.iter()
+            .find(|e| e["kind"] == kind)
+            .map(|e| e["path"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("no {kind} evidence: {m}"))
+    };
+    let (mrt, feed) = (path_of("mrt"), path_of("feed"));
+    let cites = |prefix: &str, kind: &str| {
+        m["claims"].as_array().unwrap().iter().any(|c| {
+            c["id"].as_str().unwrap().starts_with(prefix)
+                && c["evidence"].as_array().unwrap().iter().any(|p| {
+                    p.as_str()
+                        .unwrap()
+                        .starts_with(&format!("evidence/{kind}-"))
+                })
+        })
+    };
+    assert!(cites("route-", "mrt") && cites("event-", "mrt"), "{m}");
+    // A route shown by a RIB entry cites the dump's peer table first
+    // (TABLE_DUMP_V2 = 13, PEER_INDEX_TABLE = 1), then the entry (13, 2).
+    let mrt_type = |p: &str| {
+        let b = std::fs::read(dossier.join(p)).unwrap();
+        (
+            u16::from_be_bytes([b[4], b[5]]),
+            u16::from_be_bytes([b[6], b[7]]),
+        )
+    };
+    assert!(
+        m["claims"].as_array().unwrap().iter().any(|c| {
+            let ev: Vec<&str> = c["evidence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap())
+                .collect();
+            c["id"].as_str().unwrap().starts_with("route-")
+                && ev.len() >= 2
+                && mrt_type(ev[0]) == (13, 1)
+                && mrt_type(ev[1]) == (13, 2)
+        }),
+        "{m}"
+    );
+    assert!(cites("listing-", "feed"), "{m}");
+    for (i, p) in [mrt, feed].into_iter().enumerate() {
+        let copy = tmp.join(format!("objtamper{i}"));
+        copy_dir(dossier, &copy);
+        let f = copy.join(&p);
+        let mut b = std::fs::read(&f).unwrap();
+        let j = b.len() / 2;
+        b[j] ^= 1;
+        std::fs::write(&f, b).unwrap();
+        let (r, msg, pyr) = both(&copy, vkey, py);
+        assert!(!r && msg.contains(&p), "{p}: {msg}");
+        if let Some((ok, pm)) = pyr {
+            assert!(!ok && pm.contains(&p), "python, {p}: {pm}");
+        }
+    }
 }
 
 /// Each tamper case is rejected by both verifiers, and both name it.

@@ -52,7 +52,7 @@ fn vkey(data: &Path) -> NoteVerifier {
 
 /// The consistency proof from `old` (a checkpoint note) to the latest,
 /// checked with the library's RFC 9162 verifier against the old note's root.
-fn assert_consistent(data: &Path, old_note: &str) {
+pub(crate) fn assert_consistent(data: &Path, old_note: &str) {
     let v = vkey(data);
     let old = Checkpoint::open(old_note, &v).unwrap();
     let latest = Checkpoint::open(&log(data, &["checkpoint"]), &v).unwrap();
@@ -302,7 +302,7 @@ fn sigkill_at_random_moments_leaves_the_log_clean_and_consistent() {
     }
 }
 
-fn latest_checkpoint_file(data: &Path) -> Option<std::path::PathBuf> {
+pub(crate) fn latest_checkpoint_file(data: &Path) -> Option<std::path::PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir(data.join("log/checkpoints"))
         .ok()?
         .map(|e| e.unwrap().path())

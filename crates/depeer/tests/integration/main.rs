@@ -16,6 +16,7 @@ mod depends;
 mod dossier;
 mod events;
 mod evidence_log;
+mod evidence_objects;
 mod export;
 mod http;
 mod ingest_feed;
