@@ -287,7 +287,7 @@ impl ObjectWriter {
 
 fn write_and_commit(inner: &Inner, kind: ObjectKind, mut p: Pending) -> Result<()> {
     if let Some(w) = p.pack.take() {
-        w.finish()?;
+        w.finish(&mut p.batch)?;
     }
     if !p.feed.is_empty() {
         let rb = TableRows::FeedEntries(&p.feed).to_batch()?;
