@@ -62,8 +62,8 @@ pub struct Args {
 /// the same few hundred megabytes for every batch and often waits between
 /// two (for the stream, for the dataset's lock): with the default, each
 /// batch faulted its memory in again and the kernel zeroed it again. On
-/// 110,000 messages a worker took 229,000 minor page faults with the
-/// default and 51,000 without purging, and about 11 % more CPU
+/// 110,000 messages a worker took 98,000 minor page faults with the
+/// default and 51,000 without purging, and about 12 % more CPU
 /// (docs/SCALING.md, "Measured"). The worker's peak stays what one batch
 /// needs.
 #[allow(unsafe_code)]
