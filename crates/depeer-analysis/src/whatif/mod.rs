@@ -14,6 +14,7 @@
 pub mod graph;
 pub mod moment;
 pub mod predict;
+pub mod substitute;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -272,7 +273,8 @@ impl History {
         out
     }
 
-    /// What each family did at each past cut known at `at`.
+    /// What each family did at each past cut known at `at`: those that
+    /// lost C&C servers (dark share above 0) and the untouched.
     #[must_use]
     pub fn observations(&self, hosting: &Hosting, at: i64) -> Vec<Observation> {
         let mut out = Vec::new();
@@ -292,23 +294,23 @@ impl History {
                         && !graph.is_reachable(&after, o, &cut))
             };
             let per = self.dark_counts(hosting, before_t, dark, |_, _, _| {});
-            for (family, counts) in per {
-                let x = counts.input(&family, 0).dark_share();
-                if x <= 0.0 {
-                    continue;
+            // Every family that sent spam around it: the untouched ones
+            // (dark share 0) teach the substitution.
+            for (family, times) in &self.spam {
+                let x = per
+                    .get(family)
+                    .map_or(0.0, |c| c.input(family, 0).dark_share());
+                let before = count_between(times, t - DAY, t);
+                let after = count_between(times, t + SETTLE, t + SETTLE + DAY);
+                if before + after > 0 {
+                    out.push(Observation {
+                        family: family.clone(),
+                        time: t,
+                        dark_share: x,
+                        before,
+                        after,
+                    });
                 }
-                let times = self
-                    .spam
-                    .get(&family)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default();
-                out.push(Observation {
-                    family,
-                    time: t,
-                    dark_share: x,
-                    before: count_between(times, t - DAY, t),
-                    after: count_between(times, t + SETTLE, t + SETTLE + DAY),
-                });
             }
         }
         out
@@ -364,10 +366,15 @@ impl History {
         let observations = self.observations(hosting, t);
         let learned_from = observations
             .iter()
+            .filter(|o| o.dark_share > 0.0)
             .map(|o| o.time)
             .collect::<BTreeSet<_>>()
             .len();
-        let prediction = predict::predict(&inputs, &learn(&observations));
+        let prediction = predict::predict(
+            &inputs,
+            &learn(&observations),
+            &substitute::learn(&observations),
+        );
         WhatIf {
             at: t,
             cut: cut.clone(),

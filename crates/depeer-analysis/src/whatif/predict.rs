@@ -8,7 +8,8 @@
 //! x_b    = contacts of b's bots with servers that go dark / contacts with
 //!          servers routed at t (else the same over its C&C listings)
 //! drop_b = min(1, r_b · x_b)
-//! total  = Σ_b share_b · drop_b
+//! direct = Σ_b share_b · drop_b
+//! total  = direct − min(σ · direct, 1 − direct)
 //! ```
 //!
 //! Where bot lists say which server each bot was seen talking to (a
@@ -21,7 +22,8 @@
 //! mean over past cuts); with no past cut the prior `r = 1` (the family
 //! loses what the dark servers controlled, no fallback within the day).
 //! `share_b` is the botnet's share of the attributed spam of the 24 h
-//! before `t`.
+//! before `t`. `σ` is the share of the loss the untouched botnets make up
+//! within the day ([`super::substitute`]).
 //!
 //! The interval combines, per botnet, the uncertainty of `x_b` (a Wilson
 //! interval over its contacts or listings: feeds miss servers and list
@@ -31,6 +33,8 @@
 //! combination (comonotone), so it is conservative.
 
 use std::collections::BTreeMap;
+
+use super::substitute::Substitution;
 
 /// The prior response when a family has no past cut: it loses what its
 /// dark servers controlled.
@@ -239,8 +243,13 @@ pub struct BotnetDrop {
 /// The prediction of a cut.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Prediction {
-    /// Predicted drop of the total, 0..1 of the rate of the 24 h before.
+    /// Predicted drop of the total, 0..1 of the rate of the 24 h before:
+    /// the direct loss less what the untouched botnets make up.
     pub predicted_drop: f64,
+    /// What the cut takes directly: `Σ share · drop` over the botnets.
+    pub direct_drop: f64,
+    /// The substitution used.
+    pub substitution: Substitution,
     /// Low end.
     pub low: f64,
     /// High end.
@@ -277,12 +286,18 @@ fn counting_noise(d: f64, before: u64) -> f64 {
 }
 
 /// Predicts the drop of every botnet of `inputs` with the learned
-/// `responses` (the prior for a family not in it).
+/// `responses` (the prior for a family not in it), and of the total with
+/// the `substitution` by the untouched.
 #[must_use]
-pub fn predict(inputs: &[BotnetInput], responses: &BTreeMap<String, Response>) -> Prediction {
+pub fn predict(
+    inputs: &[BotnetInput],
+    responses: &BTreeMap<String, Response>,
+    substitution: &Substitution,
+) -> Prediction {
     let total: u64 = inputs.iter().map(|b| b.messages).sum();
     let mut out = Prediction {
         messages: total,
+        substitution: substitution.clone(),
         ..Prediction::default()
     };
     if total == 0 {
@@ -299,7 +314,7 @@ pub fn predict(inputs: &[BotnetInput], responses: &BTreeMap<String, Response>) -
         let lo = (response.low * x_lo).min(d);
         let hi = (response.high * x_hi).clamp(d, 1.0);
         let noise = counting_noise(d, b.messages);
-        out.predicted_drop += share * d;
+        out.direct_drop += share * d;
         model_lo += share * lo;
         model_hi += share * hi;
         out.per_botnet.push(BotnetDrop {
@@ -317,6 +332,10 @@ pub fn predict(inputs: &[BotnetInput], responses: &BTreeMap<String, Response>) -
             response,
         });
     }
+    let s = substitution;
+    out.predicted_drop = out.direct_drop - Substitution::gain(s.ratio, out.direct_drop);
+    let model_lo = model_lo - Substitution::gain(s.high, model_lo);
+    let model_hi = model_hi - Substitution::gain(s.low, model_hi);
     // The total's counting noise, not the sum of the parts' (mostly
     // independent: their sum would overstate it).
     let noise = counting_noise(out.predicted_drop, total);
@@ -354,10 +373,13 @@ mod tests {
                 input("c", 100, 3, 0),
             ],
             &BTreeMap::new(),
+            &Substitution::default(),
         );
-        assert!((p.predicted_drop - (0.6 + 0.15)).abs() < 1e-9, "{p:?}");
+        assert!((p.direct_drop - (0.6 + 0.15)).abs() < 1e-9, "{p:?}");
+        // The untouched make up a tenth of the loss (the prior).
+        assert!((p.predicted_drop - 0.75 * 0.9).abs() < 1e-9, "{p:?}");
         assert!(p.low < p.predicted_drop && p.predicted_drop < p.high);
-        assert!(p.low > 0.3 && p.high < 1.0, "{p:?}");
+        assert!(p.low > 0.25 && p.high < 1.0, "{p:?}");
         let a = &p.per_botnet[0];
         assert_eq!((a.botnet.as_str(), a.predicted_drop), ("a", 1.0));
         let c = &p.per_botnet[2];
@@ -388,16 +410,25 @@ mod tests {
         assert!((f.ratio - 0.45).abs() < 1e-9 && f.events == 2, "{f:?}");
         let g = &learned["g"];
         assert!((g.ratio - 2.0).abs() < 1e-9 && g.events == 1, "{g:?}");
-        let p = predict(&[input("f", 500, 2, 2), input("g", 500, 4, 1)], &learned);
+        let p = predict(
+            &[input("f", 500, 2, 2), input("g", 500, 4, 1)],
+            &learned,
+            &Substitution::default(),
+        );
         let by = |n: &str| p.per_botnet.iter().find(|b| b.botnet == n).unwrap();
         assert!((by("f").predicted_drop - 0.45).abs() < 1e-9);
         assert!((by("g").predicted_drop - 0.5).abs() < 1e-9);
-        assert!((p.predicted_drop - 0.475).abs() < 1e-9);
+        assert!((p.direct_drop - 0.475).abs() < 1e-9);
+        assert!((p.predicted_drop - 0.475 * 0.9).abs() < 1e-9);
     }
 
     #[test]
     fn nothing_attributed_predicts_nothing() {
-        let p = predict(&[input("a", 0, 3, 3)], &BTreeMap::new());
+        let p = predict(
+            &[input("a", 0, 3, 3)],
+            &BTreeMap::new(),
+            &Substitution::default(),
+        );
         assert_eq!((p.predicted_drop, p.low, p.high), (0.0, 0.0, 0.0));
         assert!(p.per_botnet.is_empty());
     }

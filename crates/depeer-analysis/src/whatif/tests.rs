@@ -124,8 +124,11 @@ fn cutting_a_transit_darkens_its_single_homed_hoster_only() {
     assert_eq!(w.sites_dark.len(), 1);
     let p = &w.prediction;
     // a: 60 % all dark; b: 30 %, half its servers; c: 10 %, multihomed.
-    assert!((p.predicted_drop - 0.75).abs() < 1e-9, "{p:?}");
-    assert!(p.low < 0.75 && p.high > 0.75);
+    assert!((p.direct_drop - 0.75).abs() < 1e-9, "{p:?}");
+    // No past cut: the untouched make up the prior's tenth of the loss.
+    assert_eq!(p.substitution.events, 0);
+    assert!((p.predicted_drop - 0.75 * 0.9).abs() < 1e-9, "{p:?}");
+    assert!(p.low < p.predicted_drop && p.high > 0.75);
     let c = p.per_botnet.iter().find(|b| b.botnet == "c").unwrap();
     assert_eq!((c.cc_listed, c.cc_dark, c.predicted_drop), (1, 0, 0.0));
     assert_eq!(w.learned_from, 0);
@@ -181,7 +184,7 @@ fn observed_contacts_weigh_the_servers() {
     assert_eq!(c.predicted_drop, 0.0);
     // a has no contacts: all its listings dark.
     assert_eq!(by("a").predicted_drop, 1.0);
-    assert!((w.prediction.predicted_drop - (0.6 + 0.3 * 0.9)).abs() < 1e-9);
+    assert!((w.prediction.direct_drop - (0.6 + 0.3 * 0.9)).abs() < 1e-9);
 }
 
 #[test]
@@ -235,10 +238,13 @@ fn a_past_cut_teaches_the_family_and_the_future_is_not_used() {
     assert_eq!(h.past_cuts(t1 + 2 * DAY), vec![(t1, 300)]);
     assert!(h.past_cuts(t1 + 12 * HOUR).is_empty());
     let obs = h.observations(&hosting, t1 + 2 * DAY);
-    assert_eq!(obs.len(), 1);
-    assert_eq!(obs[0].family, "b");
-    assert!((obs[0].dark_share - 0.5).abs() < 1e-9);
-    assert!((obs[0].drop() - 0.4).abs() < 0.02, "{obs:?}");
+    let touched: Vec<_> = obs.iter().filter(|o| o.dark_share > 0.0).collect();
+    assert_eq!(touched.len(), 1);
+    assert_eq!(touched[0].family, "b");
+    assert!((touched[0].dark_share - 0.5).abs() < 1e-9);
+    assert!((touched[0].drop() - 0.4).abs() < 0.02, "{obs:?}");
+    // a sent nothing around it (its spam is all before T0): only b.
+    assert!(obs.iter().all(|o| o.family == "b"), "{obs:?}");
 
     // A later what-if on AS100 uses b's response (0.8 × half dark).
     let t2 = t1 + 3 * DAY;
@@ -267,6 +273,11 @@ fn a_past_cut_teaches_the_family_and_the_future_is_not_used() {
     // AS300 is dark by t2, so b's routed listings are the one at AS100.
     assert_eq!((b.cc_listed, b.cc_dark), (1, 1));
     assert!((b.predicted_drop - 0.8).abs() < 0.05, "{b:?}");
+    // The past cut took a tenth of that day's spam and nobody made it
+    // up: the substitution moves from the prior towards none.
+    let s = &w.prediction.substitution;
+    assert_eq!(s.events, 1);
+    assert!(s.ratio < substitute::PRIOR_SUBSTITUTION, "{s:?}");
 }
 
 #[test]
@@ -291,6 +302,6 @@ fn a_backtest_is_made_before_the_drop_with_its_causes() {
     assert_eq!(b[0].at, T0 - 60_000_000);
     assert_eq!(b[0].cut, vec![100]);
     let p = &b[0].what_if.prediction;
-    assert!((p.predicted_drop - 0.75).abs() < 0.01, "{p:?}");
+    assert!((p.direct_drop - 0.75).abs() < 0.01, "{p:?}");
     assert_eq!(b[0].observed_drop, 0.7);
 }

@@ -364,6 +364,12 @@ pub struct WhatIfReport {
     pub low: f64,
     /// High end of the interval.
     pub high: f64,
+    /// What the cut takes directly (`Σ share · drop` over the botnets),
+    /// before the untouched botnets make part of it up.
+    pub direct_drop: f64,
+    /// How much of the direct loss the untouched botnets make up within
+    /// the day.
+    pub substitution: SubstitutionOut,
     /// Per botnet of the 24 h before, largest share first.
     pub per_botnet: Vec<BotnetOut>,
     /// Attributed messages of the 24 h before.
@@ -433,6 +439,30 @@ pub struct BotnetOut {
     pub response: f64,
     /// Past cuts the response was learned from (0: the prior).
     pub response_events: usize,
+}
+
+/// The substitution of a prediction (docs/whatif.md).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SubstitutionOut {
+    /// Share of the direct loss made up within the day.
+    pub ratio: f64,
+    /// Low end.
+    pub low: f64,
+    /// High end.
+    pub high: f64,
+    /// Past cuts it was learned from (0: the prior).
+    pub events: usize,
+}
+
+impl SubstitutionOut {
+    fn new(s: &depeer_analysis::whatif::substitute::Substitution) -> SubstitutionOut {
+        SubstitutionOut {
+            ratio: round6(s.ratio),
+            low: round6(s.low),
+            high: round6(s.high),
+            events: s.events,
+        }
+    }
 }
 
 /// Size of the graph of the moment.
@@ -509,6 +539,8 @@ impl WhatIfReport {
             predicted_drop: round6(p.predicted_drop),
             low: round6(p.low),
             high: round6(p.high),
+            direct_drop: round6(p.direct_drop),
+            substitution: SubstitutionOut::new(&p.substitution),
             per_botnet: p.per_botnet.iter().map(botnet_out).collect(),
             messages_before: p.messages,
             learned_from: w.learned_from,
@@ -550,6 +582,10 @@ pub struct BacktestOut {
     pub low: f64,
     /// High end.
     pub high: f64,
+    /// What the cut takes directly, before substitution.
+    pub direct_drop: f64,
+    /// The substitution used.
+    pub substitution: SubstitutionOut,
     /// The drop observed (depeer events' magnitude, as a positive fraction).
     pub observed_drop: f64,
     /// Past cuts the responses were learned from.
@@ -574,6 +610,8 @@ impl BacktestReport {
                         predicted_drop: round6(p.predicted_drop),
                         low: round6(p.low),
                         high: round6(p.high),
+                        direct_drop: round6(p.direct_drop),
+                        substitution: SubstitutionOut::new(&p.substitution),
                         observed_drop: round6(b.observed_drop),
                         learned_from: b.what_if.learned_from,
                         per_botnet: p.per_botnet.iter().map(botnet_out).collect(),

@@ -314,6 +314,8 @@ pub(crate) struct WhatIfAnswer {
     predicted_drop: f64,
     low: f64,
     high: f64,
+    direct_drop: f64,
+    substitution: SubstitutionSchema,
     per_botnet: Vec<BotnetDropSchema>,
     messages_before: u64,
     learned_from: u64,
@@ -321,6 +323,16 @@ pub(crate) struct WhatIfAnswer {
     timing: TimingSchema,
     #[schema(required = false)]
     note: Option<String>,
+}
+
+/// How much of a cut's direct loss the untouched botnets make up
+/// within the day (docs/whatif.md).
+#[derive(ToSchema)]
+pub(crate) struct SubstitutionSchema {
+    ratio: f64,
+    low: f64,
+    high: f64,
+    events: u64,
 }
 
 /// A C&C server that goes dark.
@@ -387,6 +399,8 @@ pub(crate) struct BacktestSchema {
     predicted_drop: f64,
     low: f64,
     high: f64,
+    direct_drop: f64,
+    substitution: SubstitutionSchema,
     observed_drop: f64,
     learned_from: u64,
     per_botnet: Vec<BotnetDropSchema>,

@@ -112,6 +112,18 @@ fn print_table(r: &WhatIfReport, out: &mut dyn Write) -> std::io::Result<()> {
     )?;
     writeln!(
         out,
+        "  of which the cut takes {:.1} % directly and the untouched botnets make up {:.0} % [{:.0} %, {:.0} %] of that ({})",
+        100.0 * r.direct_drop,
+        100.0 * r.substitution.ratio,
+        100.0 * r.substitution.low,
+        100.0 * r.substitution.high,
+        match r.substitution.events {
+            0 => "the prior: no past cut in the data took a tenth of the spam".to_string(),
+            n => format!("learned from {n} past cuts"),
+        }
+    )?;
+    writeln!(
+        out,
         "  {:<14} {:>7} {:>9} {:>17} {:>8} {:>11} {:>9}",
         "BOTNET", "SHARE", "DROP", "INTERVAL", "C&C DARK", "BOTS DARK", "RESPONSE"
     )?;
