@@ -67,6 +67,12 @@ pub struct BotContact {
 
 /// Observed bot contacts count at `t` when seen at most this long before.
 pub const CONTACT_WINDOW: i64 = 7 * DAY;
+/// A contact's weight halves with every this much of its age: where a
+/// botnet's bots went yesterday says more about what commands it now
+/// than where they went last week (a botnet that moves its C&C, as
+/// Srizbi did to Estonia two weeks after McColo, is commanded from the
+/// new place while a week of contacts still shows the old ones).
+pub const CONTACT_HALF_LIFE: i64 = DAY;
 
 /// Per family, at one moment: listings and contacts, and how many of each
 /// go dark.
@@ -76,6 +82,9 @@ struct DarkCounts {
     dark: usize,
     contacts: usize,
     contacts_dark: usize,
+    weight: f64,
+    weight_dark: f64,
+    weight_sq: f64,
 }
 
 impl DarkCounts {
@@ -87,6 +96,9 @@ impl DarkCounts {
             dark: self.dark,
             contacts: self.contacts,
             contacts_dark: self.contacts_dark,
+            contact_weight: self.weight,
+            contact_weight_dark: self.weight_dark,
+            contact_weight_sq: self.weight_sq,
         }
     }
 }
@@ -225,9 +237,14 @@ impl History {
                 continue;
             };
             let e = per.entry(c.family.clone()).or_default();
+            let age = (t - c.time).max(0) as f64 / CONTACT_HALF_LIFE as f64;
+            let w = 0.5f64.powf(age);
             e.contacts += 1;
+            e.weight += w;
+            e.weight_sq += w * w;
             if p.origins.iter().all(|&o| dark(o)) {
                 e.contacts_dark += 1;
+                e.weight_dark += w;
             }
         }
         per

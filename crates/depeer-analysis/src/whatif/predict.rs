@@ -15,7 +15,10 @@
 //! Where bot lists say which server each bot was seen talking to (a
 //! sinkhole's or drone report's contacts, at least [`MIN_CONTACTS`] of
 //! them in the week before), `x_b` is the share of those contacts whose
-//! server goes dark: a server counts as much as the bots it commands.
+//! server goes dark: a server counts as much as the bots it commands; a
+//! contact weighs half as much for every day of its age
+//! ([`super::CONTACT_HALF_LIFE`]), so a botnet that moved is placed
+//! where its bots went last.
 //! Else `x_b` assumes each listed server controls an equal part. `r_b`
 //! is the family's response: how much of the expected drop its volume
 //! showed when C&C servers of it went dark before (`observed / x`, the
@@ -162,6 +165,13 @@ pub struct BotnetInput {
     pub contacts: usize,
     /// Those whose server goes dark.
     pub contacts_dark: usize,
+    /// The contacts weighted by recency (see [`super::CONTACT_HALF_LIFE`]):
+    /// the sum of the weights.
+    pub contact_weight: f64,
+    /// The weights of those whose server goes dark.
+    pub contact_weight_dark: f64,
+    /// The sum of the squared weights (for the effective count).
+    pub contact_weight_sq: f64,
 }
 
 /// What the dark share of a botnet was measured on.
@@ -191,13 +201,22 @@ impl BotnetInput {
     /// contacts, when there are at least [`MIN_CONTACTS`], say how much
     /// of the botnet each server commands, which its listings cannot
     /// (a listed straggler counts as much as the master, a feed's false
-    /// positive as much as a real server); else the listings.
+    /// positive as much as a real server); else the listings. Contacts
+    /// are weighted by recency (a botnet that moved its servers is
+    /// commanded from where its bots went last), so their counts are
+    /// the effective number `(Σw)² / Σw²` and its dark part.
     #[must_use]
-    pub fn dark_counts(&self) -> (usize, usize, Basis) {
-        if self.contacts >= MIN_CONTACTS {
-            (self.contacts_dark, self.contacts, Basis::Contacts)
+    pub fn dark_counts(&self) -> (f64, f64, Basis) {
+        if self.contacts >= MIN_CONTACTS && self.contact_weight > 0.0 {
+            let n = if self.contact_weight_sq > 0.0 {
+                self.contact_weight * self.contact_weight / self.contact_weight_sq
+            } else {
+                self.contacts as f64
+            };
+            let x = (self.contact_weight_dark / self.contact_weight).clamp(0.0, 1.0);
+            (x * n, n, Basis::Contacts)
         } else {
-            (self.dark, self.listed, Basis::Listings)
+            (self.dark as f64, self.listed as f64, Basis::Listings)
         }
     }
 
@@ -205,8 +224,8 @@ impl BotnetInput {
     #[must_use]
     pub fn dark_share(&self) -> f64 {
         match self.dark_counts() {
-            (_, 0, _) => 0.0,
-            (k, n, _) => k as f64 / n as f64,
+            (k, n, _) if n > 0.0 => k / n,
+            _ => 0.0,
         }
     }
 }
@@ -260,12 +279,11 @@ pub struct Prediction {
     pub per_botnet: Vec<BotnetDrop>,
 }
 
-/// Wilson score interval of `k` of `n` at [`Z_SHARE`].
-fn wilson(k: usize, n: usize) -> (f64, f64) {
-    if n == 0 {
+/// Wilson score interval of `k` of `n` (effective counts) at [`Z_SHARE`].
+fn wilson(k: f64, n: f64) -> (f64, f64) {
+    if n <= 0.0 {
         return (0.0, 0.0);
     }
-    let (k, n) = (k as f64, n as f64);
     let p = k / n;
     let z2 = Z_SHARE * Z_SHARE;
     let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
@@ -309,7 +327,7 @@ pub fn predict(
         let response = responses.get(&b.botnet).cloned().unwrap_or_default();
         let (k, n, basis) = b.dark_counts();
         let x = b.dark_share();
-        let (x_lo, x_hi) = if k == 0 { (0.0, 0.0) } else { wilson(k, n) };
+        let (x_lo, x_hi) = if k <= 0.0 { (0.0, 0.0) } else { wilson(k, n) };
         let d = (response.ratio * x).min(1.0);
         let lo = (response.low * x_lo).min(d);
         let hi = (response.high * x_hi).clamp(d, 1.0);
@@ -435,8 +453,8 @@ mod tests {
 
     #[test]
     fn wilson_bounds() {
-        let (lo, hi) = wilson(3, 4);
+        let (lo, hi) = wilson(3.0, 4.0);
         assert!(lo > 0.4 && lo < 0.75 && hi > 0.75 && hi < 1.0, "{lo} {hi}");
-        assert_eq!(wilson(0, 0), (0.0, 0.0));
+        assert_eq!(wilson(0.0, 0.0), (0.0, 0.0));
     }
 }

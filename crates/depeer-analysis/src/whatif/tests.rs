@@ -156,7 +156,7 @@ fn observed_contacts_weigh_the_servers() {
     // with an unrouted server, do not count.
     h.contacts = [
         contacts(27, "100.0.0.9", "b", T0 - DAY),
-        contacts(3, "30.0.0.9", "b", T0 - 2 * DAY),
+        contacts(3, "30.0.0.9", "b", T0 - DAY),
         contacts(50, "30.0.0.9", "b", T0 - CONTACT_WINDOW - DAY),
         contacts(9, "99.0.0.9", "b", T0 - DAY),
         // Too few for c: its listings decide.
@@ -185,6 +185,40 @@ fn observed_contacts_weigh_the_servers() {
     // a has no contacts: all its listings dark.
     assert_eq!(by("a").predicted_drop, 1.0);
     assert!((w.prediction.direct_drop - (0.6 + 0.3 * 0.9)).abs() < 1e-9);
+}
+
+#[test]
+fn a_botnet_that_moved_is_commanded_from_where_its_bots_went_last() {
+    let (mut h, hosting) = world();
+    // b's bots talked to its server at AS300 for days; since yesterday
+    // they talk to the one at AS100, which the cut darkens.
+    h.contacts = [
+        contacts(40, "30.0.0.9", "b", T0 - 6 * DAY),
+        contacts(40, "30.0.0.9", "b", T0 - 5 * DAY),
+        contacts(40, "30.0.0.9", "b", T0 - 4 * DAY),
+        contacts(30, "100.0.0.9", "b", T0 - DAY / 2),
+    ]
+    .concat();
+    h.contacts.sort_by_key(|c| c.time);
+    let m = h.moment(&hosting, T0);
+    let cut = Cut {
+        asns: vec![10],
+        links: vec![],
+    };
+    let w = h.what_if(&hosting, &m, &cut, &[]);
+    let b = w
+        .prediction
+        .per_botnet
+        .iter()
+        .find(|x| x.botnet == "b")
+        .unwrap();
+    assert_eq!((b.contacts, b.contacts_dark), (150, 30));
+    // Counted alike the old contacts would say a fifth; weighed by age
+    // (half a day: 0.71 each; 4-6 days: 1/16-1/64) about 0.86.
+    let w30 = 30.0 * 0.5f64.sqrt();
+    let old = 40.0 * (1.0 / 64.0 + 1.0 / 32.0 + 1.0 / 16.0);
+    assert!((b.predicted_drop - w30 / (w30 + old)).abs() < 1e-9, "{b:?}");
+    assert!(b.predicted_drop > 0.8);
 }
 
 #[test]
