@@ -24,6 +24,8 @@ use graph::Cut;
 use moment::{LinkEvent, Moment, TimedLink};
 use predict::{BotnetInput, Observation, Prediction, learn};
 
+/// Days before the moment whose volumes measure a family's dispersion.
+pub const DISPERSION_DAYS: i64 = 7;
 /// One hour in µs.
 pub const HOUR: i64 = 3_600_000_000;
 /// One day in µs.
@@ -90,6 +92,7 @@ struct DarkCounts {
 impl DarkCounts {
     fn input(self, botnet: &str, messages: u64) -> BotnetInput {
         BotnetInput {
+            dispersion: 1.0,
             botnet: botnet.to_string(),
             messages,
             listed: self.listed,
@@ -259,6 +262,21 @@ impl History {
             .collect()
     }
 
+    /// How much more `family`'s daily volume varied over the week before
+    /// `t` than Poisson counts would ([`predict::dispersion`]).
+    fn dispersion(&self, family: &str, t: i64) -> f64 {
+        let times = self.spam.get(family).map(Vec::as_slice).unwrap_or_default();
+        // Whole days only: a day that began before the family's first
+        // message (the data's start, most often) is a part of one.
+        let first = times.first().copied().unwrap_or(t);
+        let days: Vec<u64> = (0..DISPERSION_DAYS)
+            .rev()
+            .filter(|i| t - (i + 1) * DAY >= first)
+            .map(|i| count_between(times, t - (i + 1) * DAY, t - i * DAY))
+            .collect();
+        predict::dispersion(&days)
+    }
+
     /// The past losses of all routes an AS suffered that can teach a
     /// response at `at`: whole 25 h after them known by `at`, the AS dark
     /// for at least [`MIN_DARK`] and not dark in the day before.
@@ -374,10 +392,13 @@ impl History {
             .counts(t - DAY, t)
             .into_iter()
             .map(|(family, messages)| {
-                per.get(family)
+                let mut input = per
+                    .get(family)
                     .copied()
                     .unwrap_or_default()
-                    .input(family, messages)
+                    .input(family, messages);
+                input.dispersion = self.dispersion(family, t);
+                input
             })
             .collect();
         let observations = self.observations(hosting, t);

@@ -172,6 +172,43 @@ pub struct BotnetInput {
     pub contact_weight_dark: f64,
     /// The sum of the squared weights (for the effective count).
     pub contact_weight_sq: f64,
+    /// How much more its daily volume varies than Poisson counts would
+    /// ([`dispersion`]; 0 or 1: as Poisson).
+    pub dispersion: f64,
+}
+
+/// The fewest messages on both days of a pair for it to count in
+/// [`dispersion`].
+pub const MIN_DISPERSION_DAY: u64 = 5;
+/// The most [`dispersion`] is taken as.
+pub const MAX_DISPERSION: f64 = 25.0;
+
+/// How much more a volume varies from one day to the next than the
+/// ratio of two Poisson counts would: `Σ (1 − k)² / Σ (k + k²)/c` over
+/// consecutive days `(c, c')` with `k = c'/c` (1 with fewer than three
+/// pairs of at least [`MIN_DISPERSION_DAY`] messages; at least 1, at
+/// most [`MAX_DISPERSION`]). Campaigns make spam burstier than Poisson:
+/// a botnet whose volume moves by a fifth from one ordinary day to the
+/// next cannot be predicted closer than that, and the interval says so.
+#[must_use]
+pub fn dispersion(days: &[u64]) -> f64 {
+    let (mut dev, mut var, mut n) = (0.0, 0.0, 0usize);
+    for w in days.windows(2) {
+        let (Some(&c), Some(&c2)) = (w.first(), w.get(1)) else {
+            continue;
+        };
+        if c < MIN_DISPERSION_DAY || c2 < MIN_DISPERSION_DAY {
+            continue;
+        }
+        let k = c2 as f64 / c as f64;
+        dev += (1.0 - k) * (1.0 - k);
+        var += (k + k * k) / c as f64;
+        n += 1;
+    }
+    if n < 3 || var <= 0.0 {
+        return 1.0;
+    }
+    (dev / var).clamp(1.0, MAX_DISPERSION)
 }
 
 /// What the dark share of a botnet was measured on.
@@ -257,6 +294,8 @@ pub struct BotnetDrop {
     pub high: f64,
     /// The response used.
     pub response: Response,
+    /// Its volume's dispersion (1: Poisson).
+    pub dispersion: f64,
 }
 
 /// The prediction of a cut.
@@ -292,15 +331,16 @@ fn wilson(k: f64, n: f64) -> (f64, f64) {
 }
 
 /// Counting noise of a measured drop `d` from `before` messages: the
-/// after-count is Poisson around `before · (1 − d)`.
-fn counting_noise(d: f64, before: u64) -> f64 {
+/// after-count is Poisson around `before · (1 − d)`, its variance times
+/// the volume's `dispersion` (at least 1).
+fn counting_noise(d: f64, before: u64, dispersion: f64) -> f64 {
     if before == 0 {
         return 0.0;
     }
     // after ~ Poisson(before · (1 − d)), before ~ Poisson too:
     // var(1 − after/before) ≈ ((1 − d) + (1 − d)²) / before.
     let k = (1.0 - d).max(0.0);
-    Z * ((k + k * k) / before as f64).sqrt()
+    Z * (dispersion.max(1.0) * (k + k * k) / before as f64).sqrt()
 }
 
 /// Predicts the drop of every botnet of `inputs` with the learned
@@ -321,7 +361,7 @@ pub fn predict(
     if total == 0 {
         return out;
     }
-    let (mut model_lo, mut model_hi) = (0.0, 0.0);
+    let (mut model_lo, mut model_hi, mut spread_weight) = (0.0, 0.0, 0.0);
     for b in inputs {
         let share = b.messages as f64 / total as f64;
         let response = responses.get(&b.botnet).cloned().unwrap_or_default();
@@ -331,7 +371,8 @@ pub fn predict(
         let d = (response.ratio * x).min(1.0);
         let lo = (response.low * x_lo).min(d);
         let hi = (response.high * x_hi).clamp(d, 1.0);
-        let noise = counting_noise(d, b.messages);
+        let noise = counting_noise(d, b.messages, b.dispersion);
+        spread_weight += b.dispersion.max(1.0) * b.messages as f64;
         out.direct_drop += share * d;
         model_lo += share * lo;
         model_hi += share * hi;
@@ -348,6 +389,7 @@ pub fn predict(
             low: (lo - noise).max(0.0),
             high: (hi + noise).min(1.0),
             response,
+            dispersion: b.dispersion.max(1.0),
         });
     }
     let s = substitution;
@@ -356,7 +398,9 @@ pub fn predict(
     let model_hi = model_hi - Substitution::gain(s.low, model_hi);
     // The total's counting noise, not the sum of the parts' (mostly
     // independent: their sum would overstate it).
-    let noise = counting_noise(out.predicted_drop, total);
+    // Independent families: the total's dispersion is theirs weighted
+    // by their messages.
+    let noise = counting_noise(out.predicted_drop, total, spread_weight / total as f64);
     out.low = (model_lo - noise).clamp(0.0, out.predicted_drop);
     out.high = (model_hi + noise).clamp(out.predicted_drop, 1.0);
     out.per_botnet.sort_by(|a, b| {
@@ -449,6 +493,24 @@ mod tests {
         );
         assert_eq!((p.predicted_drop, p.low, p.high), (0.0, 0.0, 0.0));
         assert!(p.per_botnet.is_empty());
+    }
+
+    #[test]
+    fn a_bursty_volume_widens_the_interval() {
+        // Poisson-like days: about 1; days moving by a half: far more.
+        let steady = dispersion(&[400, 420, 390, 410, 405, 395, 400]);
+        assert!((1.0..1.5).contains(&steady), "{steady}");
+        let bursty = dispersion(&[400, 200, 400, 200, 400, 200, 400]);
+        assert!(bursty > 10.0, "{bursty}");
+        assert_eq!(dispersion(&[400, 0, 0, 400]), 1.0, "too few pairs");
+        let mut a = input("a", 2000, 4, 1);
+        let calm = predict(&[a.clone()], &BTreeMap::new(), &Substitution::default());
+        a.dispersion = bursty;
+        let wide = predict(&[a], &BTreeMap::new(), &Substitution::default());
+        assert_eq!(calm.predicted_drop, wide.predicted_drop);
+        let (c, w) = (&calm.per_botnet[0], &wide.per_botnet[0]);
+        assert!(w.low < c.low && w.high > c.high, "{c:?} {w:?}");
+        assert!(wide.low < calm.low && wide.high > calm.high);
     }
 
     #[test]

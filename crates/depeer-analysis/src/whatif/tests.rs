@@ -339,3 +339,39 @@ fn a_backtest_is_made_before_the_drop_with_its_causes() {
     assert!((p.direct_drop - 0.75).abs() < 0.01, "{p:?}");
     assert_eq!(b[0].observed_drop, 0.7);
 }
+
+#[test]
+fn the_dispersion_uses_whole_days_of_the_week_before() {
+    let (mut h, hosting) = world();
+    // a: a steady 600 a day for a week, the first day starting mid-day
+    // (a part of a day: it must not count as a drop). b: 300 and 150 by
+    // turns.
+    let mut a = spread(300, T0 - 7 * DAY + DAY / 2, T0 - 6 * DAY);
+    let mut b = Vec::new();
+    for i in 0..7 {
+        let from = T0 - (7 - i) * DAY;
+        a.extend(spread(600, from.max(T0 - 6 * DAY), from + DAY));
+        b.extend(spread(if i % 2 == 0 { 300 } else { 150 }, from, from + DAY));
+    }
+    a.sort_unstable();
+    a.dedup();
+    h.spam.insert("a".into(), a);
+    h.spam.insert("b".into(), b);
+    let m = h.moment(&hosting, T0);
+    let cut = Cut {
+        asns: vec![10],
+        links: vec![],
+    };
+    let w = h.what_if(&hosting, &m, &cut, &[]);
+    let by = |n: &str| {
+        w.prediction
+            .per_botnet
+            .iter()
+            .find(|x| x.botnet == n)
+            .unwrap()
+            .clone()
+    };
+    // Evenly spread counts vary less than Poisson: taken as 1.
+    assert_eq!(by("a").dispersion, 1.0);
+    assert!(by("b").dispersion > 10.0, "{:?}", by("b"));
+}

@@ -439,6 +439,9 @@ pub struct BotnetOut {
     pub response: f64,
     /// Past cuts the response was learned from (0: the prior).
     pub response_events: usize,
+    /// How much more its daily volume varied over the week before than
+    /// Poisson counts would (1: as Poisson); widens its interval.
+    pub dispersion: f64,
 }
 
 /// The substitution of a prediction (docs/whatif.md).
@@ -637,6 +640,7 @@ fn botnet_out(b: &depeer_analysis::whatif::predict::BotnetDrop) -> BotnetOut {
         basis: b.basis.as_str(),
         response: round6(b.response.ratio),
         response_events: b.response.events,
+        dispersion: round6(b.dispersion),
     }
 }
 

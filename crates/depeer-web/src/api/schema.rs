@@ -365,6 +365,7 @@ pub(crate) struct BotnetDropSchema {
     cc_dark: u64,
     response: f64,
     response_events: u64,
+    dispersion: f64,
 }
 
 /// Size of the graph of the moment.
