@@ -49,7 +49,7 @@ use serde::Serialize;
 use crate::IngestError;
 
 /// The default [`LiveOptions::batch_wait`].
-pub const DEFAULT_BATCH_WAIT: Duration = Duration::from_millis(0);
+pub const DEFAULT_BATCH_WAIT: Duration = Duration::from_millis(2);
 
 /// How to run a [`LiveMail`] sink.
 #[derive(Debug, Clone)]

@@ -25,6 +25,15 @@ import time
 CG = "/sys/fs/cgroup/cpuacct"
 
 
+# KEEP_ROUNDS: each round's files are deleted only at the end of the whole
+# run. ext4 without a journal (this machine's /var/tmp) does not reuse an
+# inode deleted within the last minutes: every file created scans past the
+# recently deleted ones (`recently_deleted` in fs/ext4/ialloc.c). Deleting
+# a round's 20,000 files right before the next server started made that
+# scan a fifth of depeer's CPU in the next run (perf, 2026-12-07), the
+# spread between runs.
+
+
 def cgroup(name):
     path = os.path.join(CG, name)
     if os.path.isdir(path):
@@ -278,7 +287,7 @@ def main():
         p = run_postfix(a, rwork, msgs) if a.only != "depeer" else dict(none)
         ds.append(d)
         ps.append(p)
-        shutil.rmtree(rwork, ignore_errors=True)
+        # Kept until the end (see KEEP_ROUNDS).
         if a.rounds > 1:
             with open("/proc/loadavg") as f:
                 load = " ".join(f.read().split()[:3])
@@ -339,7 +348,6 @@ def ab(a):
             with open("/proc/loadavg") as f:
                 load = " ".join(f.read().split()[:3])
             r = run_depeer(a, rwork, msgs, a.baseline if who == "A" else None)
-            shutil.rmtree(rwork, ignore_errors=True)
             res[who].append(r)
             print(f"round {i + 1} {who}: {describe(r)}; stored {r['stored']}/{r['sent']}; "
                   f"load at start {load}", flush=True)
