@@ -78,7 +78,8 @@ pub use feed::{FeedIngestOptions, FeedSummary, ingest_feed};
 pub use ipasn::{IpasnOptions, IpasnQuarantine, IpasnSummary, ingest_ipasn};
 pub use listings::{DataZoneFile, ListingOptions, RogueAs, listings, write_data_zones};
 pub use live::{
-    LiveAck, LiveDone, LiveMail, LiveMessage, LiveOptions, LiveSender, LiveSummary, commit_live,
+    DEFAULT_BATCH_WAIT, LiveAck, LiveDone, LiveMail, LiveMessage, LiveOptions, LiveSender,
+    LiveSummary, commit_live,
 };
 pub use mail::{
     MailItem, MailMeta, MailObject, MailOptions, MailReadSummary, MailSummary, PreparedMail,

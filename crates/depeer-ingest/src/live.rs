@@ -4,15 +4,18 @@
 //! batch it joined is committed and fsynced.
 //!
 //! ```text
-//! sessions (any thread)                 committer thread
-//! submit: extract + sha256  ──queue──>  take everything queued (group commit)
+//! sessions (any thread)                 committer threads (one gathers at a time)
+//! submit: extract + sha256  ──queue──>  take everything queued (group commit;
+//!                                         while others commit, wait
+//!                                         `batch_wait` for more first)
 //!                                       → one shared zstd frame, MessageWriter
 //!                                       → commit point (files fsynced, COMMIT
 //!                                         renamed, its directory fsynced)
 //!                                       → files renamed into place
 //!                                       → every `done` callback of the batch
-//!                                       → settle (directory fsyncs, staging
-//!                                         removed; many batches at once)
+//!                                       → settle every 100 ms (directory
+//!                                         fsyncs, staging removed; every batch
+//!                                         published meanwhile at once)
 //! ```
 //!
 //! The messages go through the same steps as `ingest mail`: extraction by
@@ -33,7 +36,7 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -44,6 +47,9 @@ use depeer_store::{AddOutcome, FRAME_TARGET_BYTES, FrameCompressor, FrameMember,
 use serde::Serialize;
 
 use crate::IngestError;
+
+/// The default [`LiveOptions::batch_wait`].
+pub const DEFAULT_BATCH_WAIT: Duration = Duration::from_millis(2);
 
 /// How to run a [`LiveMail`] sink.
 #[derive(Debug, Clone)]
@@ -64,6 +70,10 @@ pub struct LiveOptions {
     /// while one batch is being made durable the next one is written:
     /// throughput follows the disk's fsync concurrency, not its latency.
     pub committers: usize,
+    /// How long a committer waits for more messages before it starts a
+    /// batch while other batches are being committed (never when it is the
+    /// only one): bigger batches under load. Zero: no wait.
+    pub batch_wait: Duration,
 }
 
 impl LiveOptions {
@@ -81,6 +91,7 @@ impl LiveOptions {
             }),
             attribute_every: Duration::from_secs(60),
             committers: 4,
+            batch_wait: DEFAULT_BATCH_WAIT,
         }
     }
 }
@@ -294,6 +305,9 @@ fn run_committers(
         inflight: Mutex::new(BTreeSet::new()),
         failures: AtomicU64::new(0),
         settled: Condvar::new(),
+        unsettled: AtomicBool::new(false),
+        last_settle: Mutex::new(Instant::now()),
+        gathering: Mutex::new(()),
     });
     let parts: Vec<LiveSummary> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..opts.committers.max(1))
@@ -360,6 +374,40 @@ struct Shared {
     failures: AtomicU64,
     /// Signalled when a batch leaves `inflight`.
     settled: Condvar,
+    /// Batches were published since the last settle started.
+    unsettled: AtomicBool,
+    /// When the last settle started.
+    last_settle: Mutex<Instant>,
+    /// Held by the committer taking the next batch.
+    gathering: Mutex<()>,
+}
+
+/// How often the published batches are settled (their directories
+/// fsynced, their staging directories removed) while messages arrive:
+/// once for every batch published meanwhile. Settling is no part of a
+/// message's durability (a reopening redoes it from the batch's `COMMIT`),
+/// so it is paced to cost one round of directory fsyncs per period instead
+/// of one per commit or two.
+const SETTLE_EVERY: Duration = Duration::from_millis(100);
+
+/// What [`Committer::gather`] found.
+enum Gathered {
+    /// A batch to commit.
+    Batch,
+    /// Nothing came within the wait.
+    Idle,
+    /// Every sender is gone and the queue is empty.
+    Closed,
+}
+
+/// Moves the messages waiting in the queue into `batch`, up to `max`.
+fn take_waiting(rx: &Receiver<Item>, batch: &mut Vec<Item>, max: usize) {
+    while batch.len() < max {
+        match rx.try_recv() {
+            Ok(item) => batch.push(item),
+            Err(_) => break,
+        }
+    }
 }
 
 /// One committer thread's state.
@@ -376,23 +424,68 @@ impl Committer {
         let max = self.opts.max_batch.max(1);
         let mut batch: Vec<Item> = Vec::new();
         loop {
-            // Wake at least every attribution period to start one when due.
-            match rx.recv_timeout(self.opts.attribute_every.max(Duration::from_millis(100))) {
-                Ok(first) => batch.push(first),
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+            match self.gather(rx, &mut batch, max) {
+                Gathered::Batch => {
+                    self.commit(&mut batch);
                     self.maybe_attribute();
-                    continue;
                 }
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
-            }
-            while batch.len() < max {
-                match rx.try_recv() {
-                    Ok(item) => batch.push(item),
-                    Err(_) => break,
+                Gathered::Idle => {
+                    self.maybe_settle(true);
+                    self.maybe_attribute();
                 }
+                Gathered::Closed => break,
             }
-            self.commit(&mut batch);
-            self.maybe_attribute();
+        }
+    }
+
+    /// Takes the next batch into `batch`. One committer gathers at a time
+    /// (the others wait for their turn, not on the queue), so a batch is
+    /// everything that came while the committers were busy. When other
+    /// batches are being committed, it then waits
+    /// [`LiveOptions::batch_wait`] for more: under load the batches grow
+    /// (fewer commits for the same messages: less CPU a message) at no
+    /// cost to throughput, while a lone message is never held back.
+    fn gather(&self, rx: &Receiver<Item>, batch: &mut Vec<Item>, max: usize) -> Gathered {
+        let _turn = lock(&self.shared.gathering);
+        // Wake every settle period: batches another committer published
+        // since this wait began are settled then (and an attribution
+        // started when due).
+        match rx.recv_timeout(SETTLE_EVERY) {
+            Ok(first) => batch.push(first),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => return Gathered::Idle,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return Gathered::Closed,
+        }
+        take_waiting(rx, batch, max);
+        if !self.opts.batch_wait.is_zero()
+            && batch.len() < max
+            && !lock(&self.shared.inflight).is_empty()
+        {
+            std::thread::sleep(self.opts.batch_wait);
+            take_waiting(rx, batch, max);
+        }
+        Gathered::Batch
+    }
+
+    /// Settles every batch published so far (one fsync per directory for
+    /// all), when [`SETTLE_EVERY`] has passed since the last settle or
+    /// `idle` (no message came for that long), unless another committer is
+    /// settling (it, a later call or the close settles what is left).
+    fn maybe_settle(&self, idle: bool) {
+        let sh = &self.shared;
+        if !sh.unsettled.load(Ordering::Relaxed) {
+            return;
+        }
+        {
+            let mut last = lock(&sh.last_settle);
+            if !idle && last.elapsed() < SETTLE_EVERY {
+                return;
+            }
+            *last = Instant::now();
+        }
+        sh.unsettled.store(false, Ordering::Relaxed);
+        if let Err(e) = self.store.settle_if_idle() {
+            sh.unsettled.store(true, Ordering::Relaxed);
+            tracing::warn!("settling commits failed (the next open finishes them): {e}");
         }
     }
 
@@ -514,12 +607,8 @@ impl Committer {
                 for (item, ack) in batch.drain(..).zip(acks) {
                     (item.done)(ack);
                 }
-                // Settle this batch and whatever others published meanwhile
-                // (one fsync per directory for all), unless another
-                // committer is at it.
-                if let Err(e) = self.store.settle_if_idle() {
-                    tracing::warn!("settling commits failed (the next open finishes them): {e}");
-                }
+                self.shared.unsettled.store(true, Ordering::Relaxed);
+                self.maybe_settle(false);
             }
             Err(e) => {
                 tracing::error!("committing {n} live messages failed: {e}");

@@ -206,31 +206,11 @@ impl Batch {
     }
 }
 
-/// fsyncs files in parallel (one thread each but the first): on the disks
-/// measured, concurrent fsyncs of a batch's few files take about as long
-/// as one.
+/// fsyncs files in parallel (on the store's fsync pool, the first on this
+/// thread): on the disks measured, concurrent fsyncs of a batch's few
+/// files take about as long as one.
 fn sync_parallel(files: Vec<(PathBuf, File)>) -> Result<()> {
-    let mut it = files.iter();
-    let Some((first_path, first)) = it.next() else {
-        return Ok(());
-    };
-    std::thread::scope(|s| {
-        let others: Vec<_> = it
-            .map(|(p, f)| s.spawn(move || f.sync_all().map_err(StoreError::io("fsync", p))))
-            .collect();
-        let mut r = first
-            .sync_all()
-            .map_err(StoreError::io("fsync", first_path));
-        for h in others {
-            let o = h.join().unwrap_or_else(|_| {
-                Err(StoreError::io("fsync", first_path)(std::io::Error::other(
-                    "an fsync thread panicked",
-                )))
-            });
-            r = r.and(o);
-        }
-        r
-    })
+    crate::fsync::sync_all(files)
 }
 
 /// A batch past step 3: its staging directory (still holding `COMMIT`)

@@ -33,6 +33,7 @@ mod error;
 mod events;
 mod evidence;
 mod feeds;
+mod fsync;
 mod journal;
 mod objects;
 mod objects_read;

@@ -15,7 +15,7 @@ use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
-use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
 
 use depeer_core::Timestamp;
@@ -26,23 +26,38 @@ use crate::journal::Batch;
 /// Rows per Parquet row group.
 const ROW_GROUP: usize = 128 * 1024;
 
-/// Parts of fewer rows are compressed with LZ4 (raw) instead of zstd: the
-/// parquet writer makes a zstd compression and decompression context per
-/// column, whose set-up cost a tenth of the live trap's CPU when its
-/// commits hold a dozen messages each (measured 2026-12-07, `perf`); a
-/// small part saves little by compressing harder anyway.
+/// Parts of fewer rows (the live trap's commits of a few dozen messages)
+/// are written for a cheap write: LZ4 (raw) instead of zstd (the parquet
+/// writer makes a zstd compression and decompression context per column,
+/// whose set-up cost a tenth of the trap's CPU, measured 2026-12-07 with
+/// `perf`), no dictionaries (a dictionary of a few values saves nothing
+/// and costs a hash table per column) and statistics per column chunk
+/// only, without the page indexes (a small part has one page per column:
+/// its chunk statistics prune it as well). Readers handle both layouts.
 const SMALL_PART_ROWS: usize = 2048;
 
-fn props(no_dictionary: &[&str], rows: usize) -> WriterProperties {
-    let compression = if rows < SMALL_PART_ROWS {
-        Compression::LZ4_RAW
+/// Buffer of the writer of a part: small parts are written by a few
+/// kilobytes, large ones in 1 MiB writes.
+fn write_buffer(rows: usize) -> usize {
+    if rows < SMALL_PART_ROWS {
+        64 << 10
     } else {
-        Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default())
-    };
-    let mut b = WriterProperties::builder()
-        .set_compression(compression)
+        1 << 20
+    }
+}
+
+fn props(no_dictionary: &[&str], rows: usize) -> WriterProperties {
+    let b = WriterProperties::builder()
         .set_max_row_group_row_count(Some(ROW_GROUP))
         .set_created_by("depeer-store".to_string());
+    let mut b = if rows < SMALL_PART_ROWS {
+        b.set_compression(Compression::LZ4_RAW)
+            .set_dictionary_enabled(false)
+            .set_statistics_enabled(EnabledStatistics::Chunk)
+            .set_offset_index_disabled(true)
+    } else {
+        b.set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
+    };
     for c in no_dictionary {
         b = b.set_column_dictionary_enabled(ColumnPath::from(*c), false);
     }
@@ -59,7 +74,7 @@ pub(crate) fn write_part(
 ) -> Result<()> {
     let (path, file) = batch.create(final_rel)?;
     let mut w = ArrowWriter::try_new(
-        BufWriter::with_capacity(1 << 20, file),
+        BufWriter::with_capacity(write_buffer(rb.num_rows()), file),
         rb.schema(),
         Some(props(no_dictionary, rb.num_rows())),
     )

@@ -84,6 +84,9 @@ pub struct TrapOptions {
     pub max_batch: usize,
     /// Commits that may run at once (see [`depeer_ingest::LiveOptions`]).
     pub committers: usize,
+    /// How long a committer waits for more messages while other batches
+    /// commit (see [`depeer_ingest::LiveOptions::batch_wait`]).
+    pub batch_wait: Duration,
     /// How often the new messages are attributed while the trap runs
     /// (`None`: never, not even at the end).
     pub attribute_every: Option<Duration>,
@@ -109,6 +112,7 @@ impl TrapOptions {
             limits: Limits::default(),
             max_batch: 10_000,
             committers: 4,
+            batch_wait: depeer_ingest::DEFAULT_BATCH_WAIT,
             attribute_every: Some(Duration::from_secs(60)),
         }
     }
@@ -246,6 +250,7 @@ impl Trap {
         let mut live = LiveOptions::new(self.opts.data.clone());
         live.max_batch = self.opts.max_batch;
         live.committers = self.opts.committers.max(1);
+        live.batch_wait = self.opts.batch_wait;
         match self.opts.attribute_every {
             Some(every) => live.attribute_every = every,
             None => live.attribute = None,

@@ -73,6 +73,9 @@ impl Sink {
     }
 }
 
+/// Bytes taken from the socket per read.
+const READ_BUFFER: usize = 16 * 1024;
+
 /// What every session shares.
 pub(crate) struct Shared {
     pub(crate) cfg: Config,
@@ -172,7 +175,9 @@ impl Session<'_> {
         &mut self,
         io: &mut S,
     ) -> std::io::Result<End> {
-        let mut buf = vec![0u8; 4096];
+        // Read into spare capacity (never zeroed), shared by the command
+        // lines and the DATA reader of this stream.
+        let mut buf: Vec<u8> = Vec::with_capacity(READ_BUFFER);
         let mut deadline = self.next_deadline(self.shared.limits.command_timeout);
         loop {
             while let Some(item) = self.lines.next_line() {
@@ -197,7 +202,7 @@ impl Session<'_> {
                     Step::Data(r) => {
                         r.write_to(&mut self.out);
                         self.flush(io).await?;
-                        match self.data(io).await? {
+                        match self.data(io, &mut buf).await? {
                             Some(r) => r.write_to(&mut self.out),
                             None => return Ok(End::Closed),
                         }
@@ -208,10 +213,7 @@ impl Session<'_> {
             // Pipelining: reply once the buffered commands are used up.
             self.flush(io).await?;
             match self.read(io, &mut buf, deadline).await {
-                Ok(n) => {
-                    let got = buf.get(..n).unwrap_or_default();
-                    self.lines.push(got);
-                }
+                Ok(()) => self.lines.push(&buf),
                 Err(ReadEnd::Eof) => return Ok(End::Closed),
                 Err(ReadEnd::Timeout) => {
                     self.machine.timeout().write_to(&mut self.out);
@@ -231,20 +233,22 @@ impl Session<'_> {
         (Instant::now() + d).min(self.session_deadline)
     }
 
-    /// One read, bounded by `deadline`, interrupted by shutdown.
+    /// One read into `buf` (replacing what it held), bounded by
+    /// `deadline`, interrupted by shutdown.
     async fn read<S: AsyncRead + Unpin>(
         &mut self,
         io: &mut S,
-        buf: &mut [u8],
+        buf: &mut Vec<u8>,
         deadline: Instant,
-    ) -> Result<usize, ReadEnd> {
+    ) -> Result<(), ReadEnd> {
         if *self.shutdown.borrow() {
             return Err(ReadEnd::Shutdown);
         }
+        buf.clear();
         tokio::select! {
-            r = timeout_at(deadline, io.read(buf)) => match r {
+            r = timeout_at(deadline, io.read_buf(buf)) => match r {
                 Ok(Ok(0) | Err(_)) => Err(ReadEnd::Eof),
-                Ok(Ok(n)) => Ok(n),
+                Ok(Ok(_)) => Ok(()),
                 Err(_) => Err(ReadEnd::Timeout),
             },
             _ = self.shutdown.changed() => Err(ReadEnd::Shutdown),
@@ -275,18 +279,23 @@ impl Session<'_> {
     async fn data<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         io: &mut S,
+        buf: &mut Vec<u8>,
     ) -> std::io::Result<Option<Reply>> {
         let mut reader = DataReader::new(self.shared.cfg.max_size);
         let deadline = self.next_deadline(self.shared.limits.data_timeout);
-        let mut rest = self.lines.take_rest();
-        let mut buf = vec![0u8; 16 * 1024];
-        loop {
-            if let Some(used) = reader.feed(&rest) {
-                self.lines.push(rest.get(used..).unwrap_or_default());
-                break;
-            }
-            match self.read(io, &mut buf, deadline).await {
-                Ok(n) => rest = buf.get(..n).unwrap_or_default().to_vec(),
+        let rest = self.lines.take_rest();
+        let mut used = reader.feed(&rest);
+        if let Some(n) = used {
+            self.lines.push(rest.get(n..).unwrap_or_default());
+        }
+        while used.is_none() {
+            match self.read(io, buf, deadline).await {
+                Ok(()) => {
+                    used = reader.feed(buf);
+                    if let Some(n) = used {
+                        self.lines.push(buf.get(n..).unwrap_or_default());
+                    }
+                }
                 Err(ReadEnd::Eof) => return Ok(None),
                 Err(ReadEnd::Timeout) => {
                     self.machine.timeout().write_to(&mut self.out);

@@ -12,6 +12,7 @@ Maildir trap on 127.0.0.1:2525), in a cgroup (cpuacct) of its own:
 """
 import argparse
 import email.utils
+import json
 import os
 import pwd
 import shutil
@@ -22,6 +23,15 @@ import tempfile
 import time
 
 CG = "/sys/fs/cgroup/cpuacct"
+
+
+# KEEP_ROUNDS: each round's files are deleted only at the end of the whole
+# run. ext4 without a journal (this machine's /var/tmp) does not reuse an
+# inode deleted within the last minutes: every file created scans past the
+# recently deleted ones (`recently_deleted` in fs/ext4/ialloc.c). Deleting
+# a round's 20,000 files right before the next server started made that
+# scan a fifth of depeer's CPU in the next run (perf, 2026-12-07), the
+# spread between runs.
 
 
 def cgroup(name):
@@ -106,23 +116,34 @@ def wait_port(port):
     raise SystemExit(f"nothing listens on {port}")
 
 
-def run_depeer(a, work, msgs):
+def run_depeer(a, work, msgs, binary=None):
+    extra = [] if binary else a.trap_arg
+    binary = binary or a.depeer
     cg = cgroup("depeer-bench-trap")
     data = os.path.join(work, "trap-data")
+    shutil.rmtree(data, ignore_errors=True)
     trap = subprocess.Popen(
-        [a.depeer, "trap", "--listen", "127.0.0.1:2526", "--data", data, "--hostname",
-         "trap.bench.test", "--max-conns-per-ip", "1000", "--committers", str(a.committers)],
+        [binary, "trap", "--listen", "127.0.0.1:2526", "--data", data, "--hostname",
+         "trap.bench.test", "--max-conns-per-ip", "1000", "--committers", str(a.committers)]
+        + extra,
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, preexec_fn=in_cgroup(cg))
     trap.stdout.readline()
     wall, n, errors = smtp_source(2526, msgs, a.messages, a.sessions)
     trap.send_signal(signal.SIGTERM)
-    trap.communicate(timeout=600)
+    out, _ = trap.communicate(timeout=600)
     cpu = cpu_seconds(cg)
-    q = subprocess.run([a.depeer, "sql", "--data", data, "--csv", "SELECT count(*) FROM messages"],
+    commits = None
+    for line in out.decode(errors="replace").splitlines():
+        try:
+            commits = json.loads(line)["store"]["commits"]
+        except (ValueError, KeyError, TypeError):
+            pass
+    q = subprocess.run([binary, "sql", "--data", data, "--csv", "SELECT count(*) FROM messages"],
                        capture_output=True, text=True, check=True)
     stored = int(q.stdout.split()[-1])
     os.rmdir(cg)
-    return {"wall": wall, "sent": n, "stored": stored, "cpu": cpu, "errors": errors}
+    return {"wall": wall, "sent": n, "stored": stored, "cpu": cpu, "errors": errors,
+            "commits": commits}
 
 
 POSTFIX_MAIN = """compatibility_level = 3.6
@@ -224,7 +245,15 @@ def main():
     ap.add_argument("--only", choices=["depeer", "postfix"], help="measure one server only")
     ap.add_argument("--rounds", type=int, default=1,
                     help="rounds of both servers, alternating; the median round of each is reported")
+    ap.add_argument("--baseline", help="another depeer binary, run in every round beside "
+                    "--depeer (A/B, alternating which goes first); needs --only depeer")
+    ap.add_argument("--trap-arg", action="append", default=[],
+                    help="an extra argument of `depeer trap` (--depeer's runs only; repeat)")
     a = ap.parse_args()
+    if a.baseline:
+        if a.only != "depeer":
+            raise SystemExit("--baseline needs --only depeer")
+        return ab(a)
     assert a.sessions <= 100 and a.messages <= 200_000
     if not os.path.isdir(a.spam):
         print(f"SKIPPED bench trap: no real spam at {a.spam}", file=sys.stderr)
@@ -258,12 +287,11 @@ def main():
         p = run_postfix(a, rwork, msgs) if a.only != "depeer" else dict(none)
         ds.append(d)
         ps.append(p)
-        shutil.rmtree(rwork, ignore_errors=True)
+        # Kept until the end (see KEEP_ROUNDS).
         if a.rounds > 1:
             with open("/proc/loadavg") as f:
                 load = " ".join(f.read().split()[:3])
-            print(f"round {i + 1}: depeer {d['sent'] / d['wall']:,.0f} msgs/s "
-                  f"{d['cpu'] / max(1, d['stored']) * 1e3:.3f} CPU ms/msg; postfix "
+            print(f"round {i + 1}: depeer {describe(d)}; postfix "
                   f"{p['sent'] / p['wall']:,.0f} msgs/s {p['cpu'] / max(1, p['stored']) * 1e3:.3f} "
                   f"CPU ms/msg; load {load}", flush=True)
     med = lambda rs: sorted(rs, key=lambda r: r["sent"] / r["wall"])[(len(rs) - 1) // 2]
@@ -283,6 +311,56 @@ def main():
     if a.only is None:
         print(f"ratio depeer/postfix: {d['rate'] / p['rate']:.2f}x messages/s, "
               f"{p['cpm'] / d['cpm']:.2f}x less CPU per message (target >= 3x on both)")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def rate(r):
+    return r["sent"] / r["wall"]
+
+
+def cpm(r):
+    return r["cpu"] / max(1, r["stored"])
+
+
+def describe(r):
+    batch = f", {r['commits']} commits ({r['stored'] / max(1, r['commits']):.1f} msgs each)" \
+        if r.get("commits") else ""
+    return f"{rate(r):,.0f} msgs/s {cpm(r) * 1e3:.3f} CPU ms/msg{batch}"
+
+
+def ab(a):
+    """Interleaved A/B of two depeer binaries: per round both, in turn."""
+    work = tempfile.mkdtemp(prefix="depeer-bench-trap.", dir="/var/tmp")
+    os.chmod(work, 0o755)
+    msgs = restamp(a.spam, a.files, work)
+    size = sum(m[2] for m in msgs) / len(msgs)
+    print(f"{a.messages} messages: {len(msgs)} restamped real spam files "
+          f"(mean {size:.0f} bytes), {a.sessions} smtp-source sessions, loopback; "
+          f"A = {a.baseline}, B = {a.depeer}", flush=True)
+    res = {"A": [], "B": []}
+    for i in range(max(1, a.rounds)):
+        order = ["A", "B"] if i % 2 == 0 else ["B", "A"]
+        for who in order:
+            rwork = os.path.join(work, f"round{i}{who}")
+            os.makedirs(rwork)
+            os.sync()
+            time.sleep(2)
+            with open("/proc/loadavg") as f:
+                load = " ".join(f.read().split()[:3])
+            r = run_depeer(a, rwork, msgs, a.baseline if who == "A" else None)
+            res[who].append(r)
+            print(f"round {i + 1} {who}: {describe(r)}; stored {r['stored']}/{r['sent']}; "
+                  f"load at start {load}", flush=True)
+            if r["errors"].strip():
+                print(f"  smtp-source said: {r['errors'].strip()[:300]}")
+    med = lambda xs: sorted(xs)[(len(xs) - 1) // 2]
+    ra = med([rate(r) for r in res["A"]])
+    rb = med([rate(r) for r in res["B"]])
+    ca = med([cpm(r) for r in res["A"]])
+    cb = med([cpm(r) for r in res["B"]])
+    print(f"median A: {ra:,.0f} msgs/s {ca * 1e3:.3f} CPU ms/msg; "
+          f"median B: {rb:,.0f} msgs/s {cb * 1e3:.3f} CPU ms/msg; "
+          f"B/A {rb / ra:.2f}x msgs/s, {ca / cb:.2f}x less CPU per message")
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -89,7 +89,16 @@ impl DataReader {
         if self.done {
             return Some(0);
         }
-        for (i, &b) in bytes.iter().enumerate() {
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            if matches!(self.pos, Pos::Mid) && b != b'\n' {
+                // Inside a line: everything up to the next LF at once.
+                let rest = bytes.get(i..).unwrap_or_default();
+                let run = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+                self.push_run(rest.get(..run).unwrap_or_default());
+                i += run;
+                continue;
+            }
             match (self.pos, b) {
                 (Pos::LineStart, b'.') => self.pos = Pos::Dot,
                 (Pos::Dot, b'\r') => self.pos = Pos::DotCr,
@@ -112,11 +121,27 @@ impl DataReader {
                 }
                 (Pos::LineStart | Pos::Mid, _) => self.byte(b),
             }
+            i += 1;
             if self.done {
-                return Some(i + 1);
+                return Some(i);
             }
         }
         None
+    }
+
+    /// [`DataReader::push`] of every byte of `run`, which holds no LF.
+    fn push_run(&mut self, run: &[u8]) {
+        let Some(&last) = run.last() else {
+            return;
+        };
+        let room = usize::try_from(self.max_size.saturating_sub(self.size)).unwrap_or(usize::MAX);
+        self.body
+            .extend_from_slice(run.get(..run.len().min(room)).unwrap_or_default());
+        self.size += run.len() as u64;
+        if memchr::memchr(0, run).is_some() {
+            self.nul = true;
+        }
+        self.prev = last;
     }
 
     fn byte(&mut self, b: u8) {
@@ -148,6 +173,36 @@ impl DataReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lines are taken in runs up to their LF: any split of the input
+    /// reads the same message, anomalies and end as one byte at a time.
+    #[test]
+    fn any_split_reads_the_same() {
+        let input: &[u8] = b"Subject: x\r\n..dot\r\n.\rcr\r\nbare\nnul\0here\r\n\
+            a long line of text that is cut somewhere\r\n.\r\nNEXT";
+        for max in [8u64, 40, 1000] {
+            let mut one = DataReader::new(max);
+            let mut used_one = None;
+            for (i, b) in input.iter().enumerate() {
+                if one.feed(std::slice::from_ref(b)).is_some() {
+                    used_one = Some(i + 1);
+                    break;
+                }
+            }
+            let size = one.size();
+            let want = one.finish();
+            assert!(used_one.is_some());
+            for cut in 1..input.len() {
+                let mut r = DataReader::new(max);
+                let used = r
+                    .feed(&input[..cut])
+                    .or_else(|| r.feed(&input[cut..]).map(|u| u + cut));
+                assert_eq!(used, used_one, "max {max} cut {cut}");
+                assert_eq!(r.size(), size, "max {max} cut {cut}");
+                assert_eq!(r.finish(), want, "max {max} cut {cut}");
+            }
+        }
+    }
 
     fn read_all(input: &[u8], max: u64) -> (DataEnd, usize) {
         let mut r = DataReader::new(max);

@@ -69,6 +69,10 @@ pub struct Args {
     /// Commits that may run at once (group commit: each takes every message waiting).
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub committers: usize,
+    /// Microseconds a committer waits for more messages before starting a batch while
+    /// other batches commit (bigger batches under load; never when it is the only one).
+    #[arg(long, value_name = "MICROS")]
+    pub batch_wait_us: Option<u64>,
     /// Publish every message to NATS JetStream (`nats://HOST:PORT`) instead of storing it:
     /// the 250 waits for the stream's acknowledgement, `depeer worker` stores it
     /// (docs/SCALING.md). --data then only holds the STARTTLS certificate.
@@ -113,6 +117,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     opts.key.clone_from(&args.key);
     opts.starttls = !args.no_starttls;
     opts.committers = args.committers.max(1);
+    if let Some(us) = args.batch_wait_us {
+        opts.batch_wait = Duration::from_micros(us);
+    }
     opts.limits.command_timeout = Duration::from_secs(args.command_timeout.max(1));
     opts.limits.data_timeout = Duration::from_secs(args.data_timeout.max(1));
     opts.limits.session_timeout = Duration::from_secs(args.session_timeout.max(1));
