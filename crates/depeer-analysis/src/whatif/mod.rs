@@ -14,6 +14,7 @@
 pub mod graph;
 pub mod moment;
 pub mod predict;
+pub mod regime;
 pub mod substitute;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -69,12 +70,6 @@ pub struct BotContact {
 
 /// Observed bot contacts count at `t` when seen at most this long before.
 pub const CONTACT_WINDOW: i64 = 7 * DAY;
-/// A contact's weight halves with every this much of its age: where a
-/// botnet's bots went yesterday says more about what commands it now
-/// than where they went last week (a botnet that moves its C&C, as
-/// Srizbi did to Estonia two weeks after McColo, is commanded from the
-/// new place while a week of contacts still shows the old ones).
-pub const CONTACT_HALF_LIFE: i64 = DAY;
 
 /// Per family, at one moment: listings and contacts, and how many of each
 /// go dark.
@@ -235,20 +230,28 @@ impl History {
             .contacts
             .partition_point(|c| c.time < t - CONTACT_WINDOW);
         let to = self.contacts.partition_point(|c| c.time <= t);
+        // Per family, its contacts in time order, each dark or not.
+        let mut seen: BTreeMap<&str, Vec<(i64, bool)>> = BTreeMap::new();
         for c in self.contacts.get(from..to).unwrap_or_default() {
             let Some(p) = hosting.locate(c.cc, t) else {
                 continue;
             };
-            let e = per.entry(c.family.clone()).or_default();
-            let age = (t - c.time).max(0) as f64 / CONTACT_HALF_LIFE as f64;
-            let w = 0.5f64.powf(age);
-            e.contacts += 1;
-            e.weight += w;
-            e.weight_sq += w * w;
-            if p.origins.iter().all(|&o| dark(o)) {
-                e.contacts_dark += 1;
-                e.weight_dark += w;
-            }
+            let is_dark = p.origins.iter().all(|&o| dark(o));
+            seen.entry(c.family.as_str())
+                .or_default()
+                .push((c.time, is_dark));
+        }
+        for (family, cs) in seen {
+            let e = per.entry(family.to_string()).or_default();
+            e.contacts = cs.len();
+            e.contacts_dark = cs.iter().filter(|c| c.1).count();
+            // Only the latest regime counts, its contacts alike
+            // (regime.rs: a botnet that moved is commanded from where
+            // its bots went since).
+            let now = cs.get(regime::latest(&cs)..).unwrap_or_default();
+            e.weight = now.len() as f64;
+            e.weight_sq = e.weight;
+            e.weight_dark = now.iter().filter(|c| c.1).count() as f64;
         }
         per
     }

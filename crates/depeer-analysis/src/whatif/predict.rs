@@ -15,10 +15,10 @@
 //! Where bot lists say which server each bot was seen talking to (a
 //! sinkhole's or drone report's contacts, at least [`MIN_CONTACTS`] of
 //! them in the week before), `x_b` is the share of those contacts whose
-//! server goes dark: a server counts as much as the bots it commands; a
-//! contact weighs half as much for every day of its age
-//! ([`super::CONTACT_HALF_LIFE`]), so a botnet that moved is placed
-//! where its bots went last.
+//! server goes dark: a server counts as much as the bots it commands;
+//! only the contacts since the last clear change of that share count
+//! ([`super::regime`]), so a botnet that moved is placed where its bots
+//! went since.
 //! Else `x_b` assumes each listed server controls an equal part. `r_b`
 //! is the family's response: how much of the expected drop its volume
 //! showed when C&C servers of it went dark before (`observed / x`, the
@@ -165,8 +165,8 @@ pub struct BotnetInput {
     pub contacts: usize,
     /// Those whose server goes dark.
     pub contacts_dark: usize,
-    /// The contacts weighted by recency (see [`super::CONTACT_HALF_LIFE`]):
-    /// the sum of the weights.
+    /// The contacts that count, weighted (the latest regime's, each 1:
+    /// see [`super::regime`]): the sum of the weights.
     pub contact_weight: f64,
     /// The weights of those whose server goes dark.
     pub contact_weight_dark: f64,
@@ -238,10 +238,10 @@ impl BotnetInput {
     /// contacts, when there are at least [`MIN_CONTACTS`], say how much
     /// of the botnet each server commands, which its listings cannot
     /// (a listed straggler counts as much as the master, a feed's false
-    /// positive as much as a real server); else the listings. Contacts
-    /// are weighted by recency (a botnet that moved its servers is
-    /// commanded from where its bots went last), so their counts are
-    /// the effective number `(Σw)² / Σw²` and its dark part.
+    /// positive as much as a real server); else the listings. The
+    /// contacts are weighted (each of the latest regime 1, the others
+    /// 0: [`super::regime`]), so their counts are the effective number
+    /// `(Σw)² / Σw²` and its dark part.
     #[must_use]
     pub fn dark_counts(&self) -> (f64, f64, Basis) {
         if self.contacts >= MIN_CONTACTS && self.contact_weight > 0.0 {
@@ -284,6 +284,11 @@ pub struct BotnetDrop {
     pub contacts: usize,
     /// Those whose server goes dark.
     pub contacts_dark: usize,
+    /// The contacts the dark share was measured on (the latest regime;
+    /// 0 when on listings).
+    pub contacts_used: usize,
+    /// Those whose server goes dark.
+    pub contacts_used_dark: usize,
     /// What the dark share was measured on.
     pub basis: Basis,
     /// Predicted drop, 0..1.
@@ -384,6 +389,16 @@ pub fn predict(
             cc_dark: b.dark,
             contacts: b.contacts,
             contacts_dark: b.contacts_dark,
+            contacts_used: if basis == Basis::Contacts {
+                n.round() as usize
+            } else {
+                0
+            },
+            contacts_used_dark: if basis == Basis::Contacts {
+                k.round() as usize
+            } else {
+                0
+            },
             basis,
             predicted_drop: d,
             low: (lo - noise).max(0.0),

@@ -213,12 +213,46 @@ fn a_botnet_that_moved_is_commanded_from_where_its_bots_went_last() {
         .find(|x| x.botnet == "b")
         .unwrap();
     assert_eq!((b.contacts, b.contacts_dark), (150, 30));
-    // Counted alike the old contacts would say a fifth; weighed by age
-    // (half a day: 0.71 each; 4-6 days: 1/16-1/64) about 0.86.
-    let w30 = 30.0 * 0.5f64.sqrt();
-    let old = 40.0 * (1.0 / 64.0 + 1.0 / 32.0 + 1.0 / 16.0);
-    assert!((b.predicted_drop - w30 / (w30 + old)).abs() < 1e-9, "{b:?}");
-    assert!(b.predicted_drop > 0.8);
+    // Counted alike the week's contacts would say a fifth; since the
+    // move, all 30 go to the server the cut darkens.
+    assert_eq!((b.contacts_used, b.contacts_used_dark), (30, 30));
+    assert!((b.predicted_drop - 1.0).abs() < 1e-9, "{b:?}");
+}
+
+#[test]
+fn a_botnet_that_did_not_move_is_measured_on_all_its_contacts() {
+    let (mut h, hosting) = world();
+    // Half of b's bots talk to the server the cut darkens, every day of
+    // the week, in a different order each day.
+    h.contacts = (1..=6)
+        .flat_map(|d| {
+            let (first, second) = if d % 2 == 0 {
+                ("100.0.0.9", "30.0.0.9")
+            } else {
+                ("30.0.0.9", "100.0.0.9")
+            };
+            [
+                contacts(6, first, "b", T0 - d * DAY),
+                contacts(6, second, "b", T0 - d * DAY + HOUR),
+            ]
+            .concat()
+        })
+        .collect();
+    h.contacts.sort_by_key(|c| c.time);
+    let m = h.moment(&hosting, T0);
+    let cut = Cut {
+        asns: vec![10],
+        links: vec![],
+    };
+    let w = h.what_if(&hosting, &m, &cut, &[]);
+    let b = w
+        .prediction
+        .per_botnet
+        .iter()
+        .find(|x| x.botnet == "b")
+        .unwrap();
+    assert_eq!((b.contacts_used, b.contacts_used_dark), (72, 36), "{b:?}");
+    assert!((b.predicted_drop - 0.5).abs() < 1e-9, "{b:?}");
 }
 
 #[test]

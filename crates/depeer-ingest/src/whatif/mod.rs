@@ -432,6 +432,11 @@ pub struct BotnetOut {
     pub contacts: usize,
     /// Those whose server goes dark.
     pub contacts_dark: usize,
+    /// The contacts the dark share was measured on: those since the last
+    /// clear change of the share going dark (0 when on listings).
+    pub contacts_used: usize,
+    /// Those whose server goes dark.
+    pub contacts_used_dark: usize,
     /// What the dark share was measured on: `contacts` (bots seen per
     /// server) or `listings` (each listed server an equal part).
     pub basis: &'static str,
@@ -637,6 +642,8 @@ fn botnet_out(b: &depeer_analysis::whatif::predict::BotnetDrop) -> BotnetOut {
         cc_dark: b.cc_dark,
         contacts: b.contacts,
         contacts_dark: b.contacts_dark,
+        contacts_used: b.contacts_used,
+        contacts_used_dark: b.contacts_used_dark,
         basis: b.basis.as_str(),
         response: round6(b.response.ratio),
         response_events: b.response.events,

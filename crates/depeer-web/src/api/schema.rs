@@ -363,6 +363,17 @@ pub(crate) struct BotnetDropSchema {
     messages: u64,
     cc_listed: u64,
     cc_dark: u64,
+    /// Its bots seen talking to a routed C&C server in the week before.
+    contacts: u64,
+    /// Those whose server goes dark.
+    contacts_dark: u64,
+    /// The contacts since the last clear change of the share going dark:
+    /// the ones the dark share was measured on (0 when on listings).
+    contacts_used: u64,
+    /// Those whose server goes dark.
+    contacts_used_dark: u64,
+    /// `contacts` or `listings`.
+    basis: String,
     response: f64,
     response_events: u64,
     dispersion: f64,
