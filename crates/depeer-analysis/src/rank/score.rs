@@ -53,6 +53,13 @@ pub struct Weights {
     pub evidence_half: f64,
     /// Shrinkage prior strength in /24s (0: the median size).
     pub prior_size24: f64,
+    /// Density gate half-point: the share of the window's largest
+    /// density at which the corroborating features count half.
+    pub density_half: f64,
+    /// How much the network's share of the spam's dependencies (its
+    /// impact) multiplies the score: `score × (1 − impact + impact ×
+    /// dependency / the largest)`; 0 leaves the score additive.
+    pub impact: f64,
 }
 
 /// The 1-based line of the first line that sets `key` under `[section]`
@@ -159,6 +166,8 @@ impl Weights {
             persistence: DAY,
             evidence_half: 2.0,
             prior_size24: 0.0,
+            density_half: 0.05,
+            impact: 0.0,
         };
         if let Some(params) = doc.get("params") {
             let params = params
@@ -181,11 +190,18 @@ impl Weights {
                     }
                     "evidence_half" => w.evidence_half = num()?,
                     "prior_size24" => w.prior_size24 = num()?,
+                    "density_half" => w.density_half = num()?,
+                    "impact" => {
+                        w.impact = num()?;
+                        if w.impact > 1.0 {
+                            return Err(err(line, format!("impact: {v:?} is not between 0 and 1")));
+                        }
+                    }
                     _ => {
                         return Err(err(
                             line,
                             format!(
-                                "unknown parameter {k:?} (persistence, evidence_half, prior_size24)"
+                                "unknown parameter {k:?} (persistence, evidence_half, prior_size24, density_half, impact)"
                             ),
                         ));
                     }
@@ -391,6 +407,19 @@ fn evidence_of(t: &Tally) -> bool {
 }
 
 /// depeer's score of one tally: (score, raw features, contributions).
+///
+/// Two gates keep what corroborates hosting evidence from making a
+/// network rogue alone. The count gate `n / (n + evidence_half)` of its
+/// persistent listings `n`; and the density gate `D / (D +
+/// density_half)`, `D` the larger of its two hosting densities on the
+/// 0..1 scale: a large legitimate hoster passes the first by its sheer
+/// number of listings, but its density is a small fraction of a rogue
+/// network's, so its lifetimes, moves, routing and the spam's
+/// dependency on it (which all grow with size) count for little.
+/// Then the impact factor `1 − impact + impact × dependency / the
+/// largest × the density gate`: among networks alike rogue, the one the
+/// spam depends on most comes first (the next McColo is the one whose
+/// cut matters).
 fn depeer_score(
     t: &Tally,
     s: &Scale,
@@ -401,22 +430,37 @@ fn depeer_score(
     let n = t.hosting() as f64;
     let gate = n / (n + w.evidence_half.max(1e-9));
     let cone_gate = t.cone_count / (t.cone_count + w.evidence_half.max(1e-9));
-    let (mut score, mut feats, mut contrib) = (0.0, BTreeMap::new(), BTreeMap::new());
-    for (k, (value, unit)) in raw(t, s, window_days) {
-        let mut x = unit;
+    let features = raw(t, s, window_days);
+    let unit = |k: &str, v: f64| {
         if BY_MAX.contains(&k) || k == "cone" {
             let m = s.max.get(k).copied().unwrap_or(0.0);
-            x = if m > 0.0 { (x / m).min(1.0) } else { 0.0 };
+            if m > 0.0 { (v / m).min(1.0) } else { 0.0 }
+        } else {
+            v
         }
-        x *= match k {
-            "cc_density" | "site_density" | "bot_density" | "dependency" => 1.0,
-            "cone" => cone_gate,
-            _ => gate,
-        };
-        let c = w.get(k) * x / total;
+    };
+    let scaled = |k: &str| features.get(k).map_or(0.0, |&(_, v)| unit(k, v));
+    let per24 = |k: &str| features.get(k).map_or(0.0, |&(v, _)| v);
+    let density = per24("cc_density").max(per24("site_density"));
+    let density_gate = if w.density_half > 0.0 {
+        density / (density + w.density_half)
+    } else {
+        1.0
+    };
+    let impact = 1.0 - w.impact + w.impact * scaled("dependency") * density_gate;
+    let (mut score, mut feats, mut contrib) = (0.0, BTreeMap::new(), BTreeMap::new());
+    for (k, (value, u)) in &features {
+        let x = unit(k, *u)
+            * match *k {
+                "cc_density" | "site_density" | "bot_density" => 1.0,
+                "dependency" => density_gate,
+                "cone" => cone_gate,
+                _ => gate * density_gate,
+            };
+        let c = w.get(k) * x / total * impact;
         score += c;
-        feats.insert(k.to_string(), round6(value));
-        contrib.insert(k.to_string(), round6(c));
+        feats.insert((*k).to_string(), round6(*value));
+        contrib.insert((*k).to_string(), round6(c));
     }
     (score, feats, contrib)
 }

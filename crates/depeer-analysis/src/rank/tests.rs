@@ -309,7 +309,7 @@ fn explain_lists_the_evidence_of_each_feature() {
 #[test]
 fn weights_files_are_validated_with_file_and_line() {
     assert!(Weights::builtin().is_ok());
-    let bad = DEFAULT_WEIGHTS.replace("moves = 1.0", "movez = 1.0");
+    let bad = DEFAULT_WEIGHTS.replace("moves = 2.0", "movez = 2.0");
     let e = Weights::parse(&bad, "w.toml").unwrap_err();
     let line = DEFAULT_WEIGHTS
         .lines()
@@ -336,11 +336,114 @@ fn weights_files_are_validated_with_file_and_line() {
     assert_eq!(Weights::parse(syntax, "s.toml").unwrap_err().line, 3);
     let e = Weights::parse("version = 2\n", "v.toml").unwrap_err();
     assert_eq!(e.line, 1);
+    let i = DEFAULT_WEIGHTS.replace("impact = 0.5", "impact = 1.5");
+    let e = Weights::parse(&i, "i.toml").unwrap_err();
+    assert!(e.to_string().contains("impact"), "{e}");
+    let w = Weights::parse(
+        &DEFAULT_WEIGHTS.replace("density_half = 0.02", "density_half = 0.1"),
+        "d.toml",
+    )
+    .unwrap();
+    assert_eq!((w.density_half, w.impact), (0.1, 0.5));
     let p = DEFAULT_WEIGHTS.replace("persistence = \"1d\"", "persistence = \"soon\"");
     assert!(
         Weights::parse(&p, "p.toml")
             .unwrap_err()
             .to_string()
             .contains("persistence")
+    );
+}
+
+#[test]
+fn among_rogue_networks_the_one_the_spam_depends_on_comes_first() {
+    // A second rogue network, a /24 far denser than the first, whose six
+    // C&C servers and six phishing sites serve nothing the traps saw (no
+    // dependency).
+    let mut input = world();
+    input.routes.push(route("50.0.0.0/24", 500));
+    input.upstreams.push(up(500, 1));
+    for i in 1..=6 {
+        input.listings.push(listing(
+            ListingKind::Cnc,
+            &format!("50.0.0.{i}"),
+            Some("waledac"),
+            20 * D,
+            39 * D,
+        ));
+        input.listings.push(listing(
+            ListingKind::Url,
+            &format!("http://50.0.0.{}/login", i + 10),
+            None,
+            20 * D,
+            39 * D,
+        ));
+    }
+    let w = Weights::builtin().unwrap();
+    let o = order(&rank(&input, By::As, Method::Depeer, &w));
+    let pos = |a: u32| o.iter().position(|&x| x == a).unwrap();
+    assert!(pos(100) < pos(500), "{o:?}");
+    // Additive only (impact 0), density decides.
+    let additive = Weights { impact: 0.0, ..w };
+    let r = rank(&input, By::As, Method::Depeer, &additive);
+    let o = order(&r);
+    let pos = |a: u32| o.iter().position(|&x| x == a).unwrap();
+    assert!(
+        pos(500) < pos(100),
+        "{:#?}",
+        r.rows
+            .iter()
+            .map(|x| (x.asn, x.score, &x.contributions))
+            .collect::<Vec<_>>()
+    );
+    // Either way the big cloud, which carries most of the spam's
+    // dependencies, stays below both: its density gate is small.
+    assert!(pos(200) > pos(100) && pos(200) > pos(500), "{o:?}");
+}
+
+#[test]
+fn a_big_hoster_that_moves_its_servers_is_still_no_rogue_network() {
+    // The cloud renumbers every one of its C&C servers after a listing
+    // (as the rogue network does one): moves and lifetimes grow with
+    // size, and its density gate keeps them from counting.
+    let mut input = world();
+    for i in 0..10 {
+        input.listings.push(listing(
+            ListingKind::Cnc,
+            &format!("20.0.{}.19", i + 100),
+            Some("cutwail"),
+            39 * D,
+            39 * D + H,
+        ));
+    }
+    let w = Weights::builtin().unwrap();
+    let r = rank(&input, By::As, Method::Depeer, &w);
+    let o = order(&r);
+    let pos = |a: u32| o.iter().position(|&x| x == a).unwrap();
+    assert_eq!(o.first(), Some(&100), "{o:?}");
+    let cloud = &r.rows[pos(200)];
+    assert!(cloud.features["dependency"] > r.rows[0].features["dependency"]);
+    let gated = |row: &RankRow| -> f64 {
+        ["moves", "longevity", "persistence", "dependency"]
+            .iter()
+            .map(|k| row.contributions[*k])
+            .sum()
+    };
+    // Without the density gate they would count more than twice as much
+    // (its 20 listings in 1,280 /24s: a gate of 0.44).
+    let ungated = rank(
+        &input,
+        By::As,
+        Method::Depeer,
+        &Weights {
+            density_half: 0.0,
+            ..w
+        },
+    );
+    let cloud0 = ungated.rows.iter().find(|x| x.asn == 200).unwrap();
+    assert!(
+        gated(cloud) < 0.5 * gated(cloud0),
+        "{:?} vs {:?}",
+        cloud.contributions,
+        cloud0.contributions
     );
 }
