@@ -22,9 +22,12 @@
 //! [`MIN_SEGMENT`] contacts long and begins at a later time than the
 //! one before it ends.
 
-/// Penalty per change, times ln n of the contacts searched: about three
-/// times BIC's, so that a botnet whose split did not change is split in
-/// well under one case in a hundred at a week's contacts.
+/// Penalty per change, times ln n of the contacts searched: 1.5 times
+/// BIC's 2·ln n for the two parameters a change adds (its place and the
+/// new share). A botnet whose split did not change is split anyway in
+/// about 1 % of cases at 70 contacts and a 50/50 split, 2.4 % at 30,
+/// 0.4 % at 200 (simulated, 4,000 sequences each; fewer at shares far
+/// from one half); the test below checks 1,000 at 70.
 pub const PENALTY: f64 = 3.0;
 /// The fewest contacts on each side of a change.
 pub const MIN_SEGMENT: usize = 5;
@@ -110,6 +113,26 @@ mod tests {
         assert_eq!(latest(&[]), 0);
         assert_eq!(latest(&timed(&[true; 3])), 0);
         assert_eq!(latest(&timed(&[true; 100])), 0);
+    }
+
+    #[test]
+    fn a_steady_split_is_seldom_cut() {
+        // 1,000 sequences of 70 contacts, each dark with probability
+        // one half (a xorshift generator: the test is deterministic).
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut cut = 0;
+        for _ in 0..1000 {
+            let v: Vec<(i64, bool)> = (0..70)
+                .map(|t| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (t, x >> 63 == 1)
+                })
+                .collect();
+            cut += usize::from(latest(&v) > 0);
+        }
+        assert!(cut <= 25, "{cut} of 1000 steady sequences cut");
     }
 
     #[test]
