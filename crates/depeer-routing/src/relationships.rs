@@ -14,7 +14,18 @@
 //!    the majority wins;
 //! 4. a link whose every vote came from the top of a path, between ASes
 //!    whose degrees differ by less than a factor `R = 60`, is a peering
-//!    link (Gao's phase 3).
+//!    link (Gao's phase 3);
+//! 5. but a link that would be a peering link between a stub (an AS never
+//!    seen between two others in a path: transit degree 0) and an AS that
+//!    gives transit is the stub's link to a provider. Gao's degree ratio
+//!    assumes the Internet's scale: a two-homed hoster (degree 2) and a
+//!    regional transit of degree 100 differ by less than 60 times, and a
+//!    stub's link to its second upstream, seen only from that upstream's
+//!    side, would be a peering (so a what-if that cuts its first upstream
+//!    darkens it). CAIDA's AS-Rank infers stub-to-clique links as
+//!    customer links for the same reason (Luckie et al., IMC 2013). The
+//!    cost: a stub's true peerings (a content network at an IXP) become
+//!    provider links, so reachability after a cut is overstated there.
 //!
 //! The map key is `(a, b)` with `a < b`; the value is what `b` is to `a`.
 
@@ -64,6 +75,15 @@ pub fn infer_relationships(paths: &[Vec<u32>]) -> HashMap<(u32, u32), Relationsh
         })
         .collect();
     let deg = |a: u32| degree.get(&a).copied().unwrap_or(0);
+    // ASes seen between two others: they give transit to someone.
+    let transit: std::collections::HashSet<u32> = paths
+        .iter()
+        .flat_map(|p| {
+            p.windows(3)
+                .filter(|w| w[0] != w[1] && w[1] != w[2])
+                .map(|w| w[1])
+        })
+        .collect();
     let mut votes: HashMap<(u32, u32), Votes> = HashMap::new();
     for p in paths {
         let Some(top) =
@@ -92,12 +112,19 @@ pub fn infer_relationships(paths: &[Vec<u32>]) -> HashMap<(u32, u32), Relationsh
             }
         }
     }
+    // A would-be peering of a stub with an AS that gives transit: the
+    // stub's provider link (rule 5).
+    let stub_link = |(a, b): (u32, u32)| match (transit.contains(&a), transit.contains(&b)) {
+        (true, false) => Some(Relationship::Customer),
+        (false, true) => Some(Relationship::Provider),
+        _ => None,
+    };
     votes
         .into_iter()
         .map(|(k, v)| {
             let total = v.low_provides + v.high_provides;
             let rel = if v.top_similar == total && total > 0 {
-                Relationship::Peer
+                stub_link(k).unwrap_or(Relationship::Peer)
             } else if v.low_provides > SIBLING_VOTES && v.high_provides > SIBLING_VOTES {
                 Relationship::Sibling
             } else if v.low_provides > v.high_provides {
@@ -106,7 +133,7 @@ pub fn infer_relationships(paths: &[Vec<u32>]) -> HashMap<(u32, u32), Relationsh
             } else if v.high_provides > v.low_provides {
                 Relationship::Provider
             } else {
-                Relationship::Peer
+                stub_link(k).unwrap_or(Relationship::Peer)
             };
             (k, rel)
         })
@@ -200,6 +227,27 @@ mod tests {
         assert_eq!(r[&(3356, 3549)], Relationship::Customer);
         assert_eq!(r[&(1239, 3356)], Relationship::Peer);
         assert!(r.values().all(|x| *x != Relationship::Unknown));
+    }
+
+    #[test]
+    fn a_stub_next_to_a_small_transits_top_is_its_customer() {
+        // A small world: transit 20 with 30 customers; the two-homed stub
+        // 99 is seen from 20's side only as the top's neighbour (degrees
+        // 31 and 2: under Gao's 60x), and from 10's side below it.
+        let mut paths = Vec::new();
+        for c in 100..130 {
+            paths.push(vec![20, c]);
+            paths.push(vec![10, 20, c]);
+        }
+        paths.push(vec![20, 99]);
+        paths.push(vec![10, 99]);
+        paths.push(vec![30, 10, 99]);
+        // 10 and 20 are transits that peer (each the other's top).
+        let r = infer_relationships(&paths);
+        assert_eq!(r[&(20, 99)], Relationship::Customer);
+        assert_eq!(r[&(10, 99)], Relationship::Customer);
+        // Two ASes that both give transit stay peers.
+        assert_eq!(r[&(10, 20)], Relationship::Peer);
     }
 
     #[test]
