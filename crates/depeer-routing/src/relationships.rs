@@ -79,9 +79,10 @@ pub fn infer_relationships(paths: &[Vec<u32>]) -> HashMap<(u32, u32), Relationsh
     let transit: std::collections::HashSet<u32> = paths
         .iter()
         .flat_map(|p| {
-            p.windows(3)
-                .filter(|w| w[0] != w[1] && w[1] != w[2])
-                .map(|w| w[1])
+            p.windows(3).filter_map(|w| match *w {
+                [a, x, b] if a != x && x != b => Some(x),
+                _ => None,
+            })
         })
         .collect();
     let mut votes: HashMap<(u32, u32), Votes> = HashMap::new();
