@@ -59,8 +59,12 @@ pub const MIN_LEARN_MESSAGES: u64 = 20;
 pub const MIN_LEARN_DARK: f64 = 0.1;
 /// The fewest observed bot contacts for a botnet's dark share to be
 /// measured on them rather than on its listings: fewer say little about
-/// how the bots are spread over the servers.
-pub const MIN_CONTACTS: usize = 20;
+/// how the bots are spread over the servers. (20 before: at scale 3,
+/// Asprox's 10-15 contacts, 9 of 10 with McColo, fell back on its two
+/// listings, one at McColo, and was put at 50 % against a true 96-100 %;
+/// the Wilson interval already widens with few contacts. Measured in
+/// docs/whatif.md.)
+pub const MIN_CONTACTS: usize = 10;
 
 /// One family at one past cut: the share of its listings that went dark
 /// and the drop of its volume that followed.
