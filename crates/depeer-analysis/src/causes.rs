@@ -14,6 +14,20 @@
 //! time of day cancels). A network that lost its upstreams minutes before
 //! a drop but hosted no C&C of the botnets that fell explains nothing and
 //! ranks after one that did; a drop no candidate explains gets no cause.
+//!
+//! A botnet can also fall with no routing change at all: its C&C servers
+//! are seized or taken down where they stand (Rustock, March 2011) and
+//! their networks stay routed. [`hosting_causes`] names those networks
+//! for a drop the routing events do not explain: each explains the share
+//! of the fallen parts' C&C addresses it hosted,
+//!
+//! ```text
+//! explains(X) = Σ_p min(Δp, 0) · n_p(X) / n_p  /  Σ_p min(Δp, 0)
+//! ```
+//!
+//! with n_p(X) the part's listed C&C addresses in X and n_p all of them:
+//! a network holding one of a botnet's five controllers explains a fifth
+//! of that botnet's fall, not all of it.
 
 /// A routing event near a volume event.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +102,47 @@ pub fn rank_causes(
     out
 }
 
+/// The networks hosting the C&C of the parts that fell at point `at`,
+/// with the share of the fall each explains (module docs), best first
+/// (then by AS number), those under `min_share` left out; nobody when the
+/// parts' sum did not fall. `hosted[p]`
+/// lists part `p`'s listed C&C addresses by the AS that routed each (an
+/// AS once per address). Empty for a rise or no change.
+#[must_use]
+pub fn hosting_causes(
+    parts: &[Vec<f64>],
+    hosted: &[Vec<u32>],
+    at: usize,
+    horizon: usize,
+    min_share: f64,
+) -> Vec<(u32, f64)> {
+    let deltas: Vec<f64> = parts.iter().map(|p| delta(p, at, horizon)).collect();
+    if deltas.iter().sum::<f64>() >= -f64::EPSILON {
+        return Vec::new();
+    }
+    let falls: Vec<f64> = deltas.iter().map(|d| d.min(0.0)).collect();
+    let total: f64 = falls.iter().sum();
+    let mut share: Vec<(u32, f64)> = Vec::new();
+    for (fall, asns) in falls.iter().zip(hosted) {
+        if *fall >= 0.0 || asns.is_empty() {
+            continue;
+        }
+        let each = fall / total / asns.len() as f64;
+        for asn in asns {
+            match share.iter_mut().find(|(a, _)| a == asn) {
+                Some((_, s)) => *s += each,
+                None => share.push((*asn, each)),
+            }
+        }
+    }
+    share.retain(|(_, s)| *s >= min_share);
+    for (_, s) in &mut share {
+        *s = s.clamp(0.0, 1.0);
+    }
+    share.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    share
+}
+
 /// Rate over `horizon` points from `at` minus the rate over the `horizon`
 /// before it (fewer at the ends of the series).
 fn delta(xs: &[f64], at: usize, horizon: usize) -> f64 {
@@ -153,6 +208,34 @@ mod tests {
         assert!((ranked[0].explains - 1.0).abs() < 1e-9);
         assert_eq!(ranked[1].asn, 400);
         assert!((ranked[1].explains - 0.25).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_networks_of_a_seized_botnet_share_its_fall() {
+        // Botnet 0 falls from 8 to 0 with 4 controllers: two in AS 10, one
+        // each in 20 and 30. Botnet 1 (C&C in 40) is unchanged; botnet 2
+        // (C&C in 50) falls from 2 to 1.
+        let parts = vec![
+            step(100, 50, 8.0, 0.0),
+            step(100, 50, 4.0, 4.0),
+            step(100, 50, 2.0, 1.0),
+        ];
+        let hosted = vec![vec![10, 10, 20, 30], vec![40], vec![50]];
+        let got = hosting_causes(&parts, &hosted, 50, 50, 0.05);
+        let asns: Vec<u32> = got.iter().map(|c| c.0).collect();
+        assert_eq!(asns, vec![10, 20, 30, 50], "{got:?}");
+        let explains = |asn: u32| got.iter().find(|c| c.0 == asn).map(|c| c.1);
+        assert!((explains(10).unwrap_or(0.0) - 8.0 / 18.0).abs() < 1e-9);
+        assert!((explains(50).unwrap_or(0.0) - 1.0 / 9.0).abs() < 1e-9);
+        assert!((explains(20).unwrap_or(0.0) - 2.0 / 9.0).abs() < 1e-9);
+        // A rise, or no change, names nobody, even where one part fell.
+        let rise = vec![step(100, 50, 1.0, 5.0), step(100, 50, 2.0, 1.0)];
+        assert!(hosting_causes(&rise, &[vec![10], vec![20]], 50, 50, 0.05).is_empty());
+        let flat = vec![step(100, 50, 3.0, 3.0)];
+        assert!(hosting_causes(&flat, &[vec![10]], 50, 50, 0.05).is_empty());
+        // A part with no listed C&C explains its fall to nobody.
+        let lone = vec![step(100, 50, 3.0, 0.0)];
+        assert!(hosting_causes(&lone, &[vec![]], 50, 50, 0.05).is_empty());
     }
 
     #[test]

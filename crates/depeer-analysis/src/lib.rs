@@ -32,7 +32,7 @@ mod series;
 mod volume;
 pub mod whatif;
 
-pub use causes::{Cause, CauseCandidate, rank_causes};
+pub use causes::{Cause, CauseCandidate, hosting_causes, rank_causes};
 pub use cost::Model;
 pub use csv::{MAX_ROWS, Series, parse_series, read_series};
 pub use depends::{

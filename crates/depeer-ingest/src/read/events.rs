@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use depeer_analysis::{
-    CauseCandidate, Hosting, VolumeEvent, VolumeParams, rank_causes, volume_events,
+    CauseCandidate, Hosting, VolumeEvent, VolumeParams, hosting_causes, rank_causes, volume_events,
     volume_events_in_parts,
 };
 use depeer_core::{RoutingEventKind, Timestamp};
@@ -209,13 +209,21 @@ pub struct CauseOut {
     pub asn: u32,
     /// Its organisation, when known.
     pub org: Option<String>,
-    /// The routing event's kind.
+    /// The routing event's kind (`upstream-lost`, `as-unreachable`,
+    /// `prefix-withdrawn`, ...), or `cc-hosted`: no routing change, the
+    /// network hosted C&C servers of the botnets that fell (a seizure or
+    /// a takedown where they stood).
     pub kind: String,
-    /// The routing event's time (RFC 3339).
+    /// The routing event's time (RFC 3339); for `cc-hosted` the start of
+    /// the drop's interval.
     pub time: String,
     /// Share of the change explained, 0..1.
     pub explains: f64,
 }
+
+/// The kind of a cause that is no routing event: the network hosted C&C
+/// servers of the botnets that fell and stayed routed.
+pub const CC_HOSTED: &str = "cc-hosted";
 
 /// Seconds per point of the series.
 const STEP: i64 = 60;
@@ -438,11 +446,12 @@ impl CauseData {
         // Where each botnet's C&C servers were routed before the first
         // candidate (after a cut they are not routed at all).
         let before = candidates.iter().map(|c| c.time).min().unwrap_or(t_low) - 60;
-        let hosted: Vec<Vec<u32>> = names
+        // Each listed address's origin ASes; every AS once for the
+        // routing causes, one per address for the shares of a seizure.
+        let origins: Vec<Vec<Vec<u32>>> = names
             .iter()
             .map(|name| {
-                let mut asns: Vec<u32> = self
-                    .cc
+                self.cc
                     .get(name.as_str())
                     .into_iter()
                     .flatten()
@@ -454,23 +463,62 @@ impl CauseData {
                             && before <= last.saturating_add(3 * 86_400)
                     })
                     .filter_map(|(ip, _, _)| self.hosting.locate(*ip, before * 1_000_000))
-                    .flat_map(|p| p.origins)
-                    .collect();
+                    .map(|p| p.origins)
+                    .collect()
+            })
+            .collect();
+        let by_address: Vec<Vec<u32>> = origins
+            .iter()
+            .map(|addrs| {
+                addrs
+                    .iter()
+                    .filter_map(|o| o.iter().min().copied())
+                    .collect()
+            })
+            .collect();
+        let hosted: Vec<Vec<u32>> = origins
+            .iter()
+            .map(|addrs| {
+                let mut asns: Vec<u32> = addrs.iter().flatten().copied().collect();
                 asns.sort_unstable();
                 asns.dedup();
                 asns
             })
             .collect();
-        rank_causes(series, &hosted, at, horizon, &candidates, 0.05)
-            .into_iter()
-            .map(|c| CauseOut {
-                asn: c.asn,
-                org: self.hosting.org(c.asn).map(str::to_string),
-                kind: c.kind,
-                time: Timestamp::from_secs(c.time).to_rfc3339(),
-                explains: c.explains,
-            })
-            .collect()
+        let mut causes: Vec<CauseOut> =
+            rank_causes(series, &hosted, at, horizon, &candidates, 0.05)
+                .into_iter()
+                .map(|c| CauseOut {
+                    asn: c.asn,
+                    org: self.hosting.org(c.asn).map(str::to_string),
+                    kind: c.kind,
+                    time: Timestamp::from_secs(c.time).to_rfc3339(),
+                    explains: c.explains,
+                })
+                .collect();
+        // A fall the routing does not explain (at least half of it), with
+        // no network gone dark near it: the networks that hosted the
+        // fallen botnets' C&C and stayed routed (a seizure or takedown
+        // where the servers stood). A network that went dark is a cause
+        // the feeds may not show (its servers not yet listed); then no
+        // still-routed network is named in its place.
+        let dark = candidates.iter().any(|c| c.kind == "as-unreachable");
+        if !dark && causes.first().is_none_or(|c| c.explains < 0.5) {
+            let time = Timestamp::from_secs(t_low).to_rfc3339();
+            for (asn, explains) in hosting_causes(series, &by_address, at, horizon, 0.05) {
+                if causes.iter().all(|c| c.asn != asn) {
+                    causes.push(CauseOut {
+                        asn,
+                        org: self.hosting.org(asn).map(str::to_string),
+                        kind: CC_HOSTED.to_string(),
+                        time: time.clone(),
+                        explains,
+                    });
+                }
+            }
+            causes.sort_by(|a, b| b.explains.total_cmp(&a.explains));
+        }
+        causes
     }
 }
 

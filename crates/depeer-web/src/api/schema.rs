@@ -226,11 +226,15 @@ pub(crate) struct RoutingSchema {
     detail: String,
 }
 
-/// A routing cause of an event.
+/// A cause of an event: a routing event, or (`kind` `cc-hosted`) a
+/// network that hosted C&C servers of the botnets that fell and stayed
+/// routed (a seizure or takedown).
 #[derive(ToSchema)]
 pub(crate) struct CauseSchema {
     asn: u32,
     org: Option<String>,
+    /// `upstream-lost`, `as-unreachable`, `prefix-withdrawn`, ... or
+    /// `cc-hosted`.
     kind: String,
     time: String,
     explains: f64,

@@ -180,3 +180,78 @@ fn follow_confirms_the_cut_as_the_days_arrive() {
         assert!(found, "{b} not followed online: {botnet_text}");
     }
 }
+
+/// A seizure leaves the routes as they were: `depeer events` names the
+/// networks that hosted the fallen botnet's C&C (kind `cc-hosted`), and
+/// they are the ones the truth seized.
+#[test]
+fn a_seizure_names_the_networks_that_hosted_the_cc() {
+    let dir = tempfile::tempdir().unwrap();
+    let (world, data) = (dir.path().join("world"), dir.path().join("data"));
+    ok(depeer()
+        .args(["-q", "sim", "--scenario", "rustock-2011", "--seed", "3"])
+        .args(["--scale", "4", "--out"])
+        .arg(&world));
+    let ingest = |args: &[&str], path: PathBuf| {
+        ok(depeer()
+            .args(["-q", "ingest"])
+            .args(args)
+            .arg("--data")
+            .arg(&data)
+            .arg(path));
+    };
+    ingest(&["mrt"], world.join("bgp"));
+    ingest(&["as2org"], world.join("as2org.jsonl"));
+    ingest(&["feed", "--kind", "cnc"], world.join("feeds/cc.csv"));
+    ingest(&["mail"], world.join("mail"));
+    ok(depeer().args(["-q", "attribute", "--data"]).arg(&data));
+    let out = depeer()
+        .args(["events", "--json", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let events: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    let truth: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(world.join("truth.json")).unwrap()).unwrap();
+    let seized: Vec<u64> = truth["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "seize")
+        .map(|e| e["asn"].as_u64().unwrap())
+        .collect();
+    assert!(seized.len() >= 3, "{seized:?}");
+    let at = truth["summary"]["main_event_time"].as_str().unwrap();
+    let t_main = depeer_core::Timestamp::parse(at).unwrap().secs();
+    let near: Vec<&serde_json::Value> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            let t = depeer_core::Timestamp::parse(e["time"].as_str().unwrap()).unwrap();
+            e["kind"] == "drop" && (t.secs() - t_main).abs() <= 90 * 60
+        })
+        .collect();
+    assert_eq!(near.len(), 1, "one drop near {at}: {events}");
+    let causes = near[0]["causes"].as_array().unwrap();
+    assert!(!causes.is_empty(), "{}", near[0]);
+    assert!(
+        causes.iter().all(|c| c["kind"] == "cc-hosted"),
+        "{causes:?}"
+    );
+    assert!(
+        seized.contains(&causes[0]["asn"].as_u64().unwrap()),
+        "{causes:?} {seized:?}"
+    );
+    let share = |in_truth: bool| -> f64 {
+        causes
+            .iter()
+            .filter(|c| seized.contains(&c["asn"].as_u64().unwrap()) == in_truth)
+            .map(|c| c["explains"].as_f64().unwrap())
+            .sum()
+    };
+    assert!(share(true) >= 0.75, "{causes:?} {seized:?}");
+    assert!(share(false) <= 0.15, "{causes:?} {seized:?}");
+}
