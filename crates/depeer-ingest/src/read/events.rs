@@ -403,7 +403,8 @@ impl CauseData {
             .into_iter()
             .filter_map(|r| Some((r.time.secs(), r.kind, r.asn?.0)))
             .collect();
-        let cc = load_cc_spans(ds, Timestamp::secs)?;
+        let mut cc = load_cc_spans(ds, Timestamp::secs)?;
+        add_contacted(ds, &mut cc)?;
         Ok(CauseData {
             hosting,
             routing,
@@ -520,6 +521,42 @@ impl CauseData {
         }
         causes
     }
+}
+
+/// Adds to `cc` the C&C addresses the bot lists saw bots contact (kind
+/// `bots`, `address` = the C&C), one span per family and address from the
+/// first contact to the last, where no C&C feed lists the address: a
+/// botnet's new controllers are contacted for days before a tracker lists
+/// them (Srizbi's Estonian servers in November 2008 were cut before any
+/// listing), and a network cut off then must still explain the fall.
+fn add_contacted(
+    ds: &Dataset,
+    cc: &mut HashMap<String, Vec<(IpAddr, i64, i64)>>,
+) -> Result<(), ReadError> {
+    let mut seen: HashMap<(String, IpAddr), (i64, i64)> = HashMap::new();
+    for f in ds.read_feed_entries()? {
+        let (Some(family), Some(ip)) = (
+            f.family.filter(|_| f.kind == "bots"),
+            f.address.as_deref().and_then(|a| a.parse::<IpAddr>().ok()),
+        ) else {
+            continue;
+        };
+        let first = f.first_seen.or(f.last_seen).map(Timestamp::secs);
+        let last = f.last_seen.or(f.first_seen).map(Timestamp::secs);
+        let (Some(first), Some(last)) = (first, last) else {
+            continue;
+        };
+        let span = seen.entry((family, ip)).or_insert((first, last));
+        span.0 = span.0.min(first);
+        span.1 = span.1.max(last);
+    }
+    for ((family, ip), (first, last)) in seen {
+        let listed = cc.entry(family).or_default();
+        if listed.iter().all(|(l, _, _)| *l != ip) {
+            listed.push((ip, first, last));
+        }
+    }
+    Ok(())
 }
 
 /// What [`build`] stored: events per scope, in scope order.

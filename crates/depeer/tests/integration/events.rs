@@ -203,6 +203,9 @@ fn a_seizure_names_the_networks_that_hosted_the_cc() {
     ingest(&["mrt"], world.join("bgp"));
     ingest(&["as2org"], world.join("as2org.jsonl"));
     ingest(&["feed", "--kind", "cnc"], world.join("feeds/cc.csv"));
+    // The bot lists name the C&C each bot contacted: controllers no
+    // tracker lists yet still count.
+    ingest(&["feed", "--kind", "bots"], world.join("feeds/bots.csv"));
     ingest(&["mail"], world.join("mail"));
     ok(depeer().args(["-q", "attribute", "--data"]).arg(&data));
     let out = depeer()
