@@ -263,8 +263,74 @@ pub(crate) fn evidence(input: &RankInput, hosting: &Hosting, p: &Params) -> Vec<
             service,
         });
     }
+    contacted(input, &place, p, &mut out);
     sites(input, &place, p, &mut out);
     out
+}
+
+/// C&C addresses no C&C feed lists but the bot lists saw bots contact
+/// (`bots` listings with an `address`): one piece per family and address,
+/// first contact to last. A tracker lists a new controller days after the
+/// bots start talking to it, and a network whose servers are known only
+/// from their bots is hosting C&C all the same.
+fn contacted(input: &RankInput, place: &Place<'_>, p: &Params, out: &mut Vec<Evidence>) {
+    let (at, start) = (input.at, input.at - input.window);
+    let listed: HashSet<IpAddr> = out
+        .iter()
+        .filter(|e| e.kind == EvidenceKind::Cnc)
+        .map(|e| e.address)
+        .collect();
+    let mut ports: HashMap<&str, u16> = HashMap::new();
+    for l in &input.listings {
+        if let (ListingKind::Cnc, Some(f), Some(port)) = (l.kind, l.family.as_deref(), l.port) {
+            ports.entry(f).or_insert(port);
+        }
+    }
+    // (family, address) -> (first, last, contacts, first source)
+    let mut seen_at: BTreeMap<(&str, IpAddr), (i64, i64, u64, String)> = BTreeMap::new();
+    for l in &input.listings {
+        let (ListingKind::Bots, Some(family)) = (l.kind, l.family.as_deref()) else {
+            continue;
+        };
+        let Some(address) = l
+            .address
+            .as_deref()
+            .and_then(|a| a.trim().parse::<IpAddr>().ok())
+        else {
+            continue;
+        };
+        let Some((first, last)) = seen(l, at).filter(|x| x.1 >= start) else {
+            continue;
+        };
+        if listed.contains(&address) {
+            continue;
+        }
+        let e = seen_at
+            .entry((family, address))
+            .or_insert_with(|| (first, last, 0, source(l)));
+        e.0 = e.0.min(first);
+        e.1 = e.1.max(last);
+        e.2 += 1;
+    }
+    for ((family, address), (first, last, n, src)) in seen_at {
+        let (prefix, origins) = place(address, last);
+        let port = ports.get(family).map_or(String::from("?"), u16::to_string);
+        out.push(Evidence {
+            kind: EvidenceKind::Cnc,
+            indicator: address.to_string(),
+            address,
+            family: Some(family.to_string()),
+            prefix,
+            origins,
+            first,
+            last,
+            persistent: last - first >= p.persistence,
+            messages: 0,
+            sources: vec![format!("contacted by {n} listed bot(s), first {src}")],
+            sample: None,
+            service: Some(format!("cc:{family}:{port}")),
+        });
+    }
 }
 
 type Place<'a> = dyn Fn(IpAddr, i64) -> (Option<String>, Vec<u32>) + 'a;

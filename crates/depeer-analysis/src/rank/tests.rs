@@ -447,3 +447,45 @@ fn a_big_hoster_that_moves_its_servers_is_still_no_rogue_network() {
         cloud0.contributions
     );
 }
+
+#[test]
+fn controllers_known_only_from_their_bots_count_as_cc() {
+    let w = Weights::builtin().unwrap();
+    let mut input = world();
+    input.routes.push(route("50.0.0.0/22", 500));
+    input.upstreams.push(up(500, 1));
+    // Bots of the access network seen talking to an unlisted controller
+    // in AS 500 over five days, and to a listed one in the rogue /22.
+    let contact = |bot: &str, cc: &str, day: i64| Listing {
+        address: Some(cc.into()),
+        ..listing(
+            ListingKind::Bots,
+            bot,
+            Some("kelihos"),
+            day * D,
+            day * D + H,
+        )
+    };
+    for day in 30..35 {
+        input
+            .listings
+            .push(contact(&format!("40.1.{day}.1"), "50.0.1.1", day));
+    }
+    input.listings.push(contact("40.1.99.1", "10.0.0.1", 31));
+    let r = rank(&input, By::As, Method::Depeer, &w);
+    let row = r.rows.iter().find(|x| x.asn == 500).expect("AS 500 ranked");
+    // One persistent C&C address (five contacts over five days), and the
+    // listed controller is not counted twice.
+    assert_eq!((row.tally.cc, row.tally.cc_all), (1, 1));
+    let rogue = r.rows.iter().find(|x| x.asn == 100).unwrap();
+    assert_eq!(rogue.tally.cc_all, 4);
+    let x = explain(&input, &r, 500).unwrap();
+    let cc = &x.features["cc_density"].evidence;
+    assert_eq!(cc.len(), 1, "{cc:?}");
+    assert!(
+        cc[0].sources[0].starts_with("contacted by 5 listed bot(s)"),
+        "{cc:?}"
+    );
+    assert_eq!(cc[0].first, 30 * D);
+    assert_eq!(cc[0].last, 34 * D + H);
+}
