@@ -436,6 +436,9 @@ fn cc_group(
     let seized = is_seize(w, hoster, &b.family, dead_from);
     let start = from.max(w.start);
     let end = w.end.min(until);
+    // Takedowns come from their own stream, so that every other draw of
+    // the world (campaigns, sites, mail) stays what it was without them.
+    let mut desk = Rng::stream(w.seed, "takedown", mix3(label(&b.family), gi as u64, 0));
     let servers = (0..c.servers)
         .map(|_| {
             let mut l = locations(w, rng, hoster, start, end.max(start + 1));
@@ -446,7 +449,7 @@ fn cc_group(
                     x.to = x.to.min(dead_from);
                 }
             }
-            l
+            abuse_desks(w, &mut desk, hoster, l)
         })
         .collect();
     Ok(CcGroup {
@@ -463,6 +466,52 @@ fn cc_group(
         note: c.note.clone(),
         primary: c.from.is_none(),
     })
+}
+
+/// A C&C server's addresses after the abuse desks of the hosters it sits
+/// at: a hoster with a `takedown` mean takes the server down after an
+/// exponential time (at least an hour) from when it came to that hoster;
+/// the botnet sets it up again at once at another ordinary hoster, whose
+/// own desk then does the same. The volume model does not see the moves
+/// (a botnet's bots follow their C&C); the feeds and the bots' contacts do.
+fn abuse_desks(w: &World, rng: &mut Rng, hoster: usize, chain: Vec<Loc>) -> Vec<Loc> {
+    let (Some(first), Some(last)) = (chain.first(), chain.last()) else {
+        return chain;
+    };
+    let (mut t, end) = (first.from, last.to);
+    let mut at = hoster;
+    let mut here = chain;
+    let mut out = Vec::new();
+    loop {
+        let down = w
+            .ases
+            .get(at)
+            .and_then(|a| a.takedown)
+            .map_or(i64::MAX, |m| t + rng.exp(m as f64) as i64 + 3600);
+        if down >= end {
+            out.extend(here);
+            return out;
+        }
+        out.extend(here.into_iter().filter(|l| l.from < down).map(|l| Loc {
+            to: l.to.min(down),
+            ..l
+        }));
+        let mut next = *rng.pick(&w.hosters);
+        for _ in 0..4 {
+            if next != at {
+                break;
+            }
+            next = *rng.pick(&w.hosters);
+        }
+        t = down;
+        at = next;
+        here = vec![Loc {
+            ip: w.host_in(next, rng.next_u64()),
+            asn: w.ases.get(next).map_or(0, |a| a.asn),
+            from: t,
+            to: end,
+        }];
+    }
 }
 
 /// Bot homes of a family (access networks, weighted, with a per-family

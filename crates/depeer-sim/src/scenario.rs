@@ -124,6 +124,25 @@ pub struct TopologyCfg {
     /// Upstream-link flaps of multihomed access networks per 1,000 ASes per day.
     #[serde(default)]
     pub link_flaps_per_day: f64,
+    /// Mean time an ordinary hoster leaves a C&C server up before its
+    /// abuse desk takes it down (exponential, from the server's start);
+    /// the botnet then sets the server up again at another ordinary
+    /// hoster. `"off"`: never. Default `"4d"`.
+    #[serde(default = "d_takedown")]
+    pub takedown: String,
+}
+
+fn d_takedown() -> String {
+    "4d".into()
+}
+
+/// A `takedown` value: `Some(None)` for `"off"`, `Some(Some(secs))` for a
+/// positive duration, `None` when it is neither.
+pub(crate) fn takedown_secs(text: &str) -> Option<Option<i64>> {
+    if text.trim().eq_ignore_ascii_case("off") {
+        return Some(None);
+    }
+    parse_duration(text).filter(|&s| s > 0).map(Some)
 }
 
 /// `[feeds]`: noise and delay of the threat feeds.
@@ -232,6 +251,11 @@ pub struct HosterCfg {
     /// Mean time between moves of a server to another address of the AS.
     #[serde(default)]
     pub move_every: Option<String>,
+    /// Mean time its abuse desk leaves a C&C server up before taking it
+    /// down (as `topology.takedown`); unset: never, whatever the topology
+    /// says (a named hoster's behaviour is the scenario's to give).
+    #[serde(default)]
+    pub takedown: Option<String>,
 }
 
 /// Kinds of event.
@@ -471,6 +495,8 @@ impl Scenario {
             parse_duration(d)
                 .ok_or_else(|| self.invalid("feeds", format!("bad duration {d:?}")))?;
         }
+        takedown_secs(&t.takedown)
+            .ok_or_else(|| self.invalid("topology.takedown", "a duration or \"off\""))?;
         self.validate_hosters()?;
         let event_keys = self.validate_events()?;
         if !event_keys.contains(self.main_event.as_str()) {
@@ -513,6 +539,14 @@ impl Scenario {
             if let Some(m) = &h.move_every {
                 parse_duration(m)
                     .ok_or_else(|| self.invalid("hoster.move_every", "bad duration"))?;
+            }
+            if let Some(m) = &h.takedown {
+                takedown_secs(m).ok_or_else(|| {
+                    self.invalid(
+                        format!("hoster.{}.takedown", h.key),
+                        "a duration or \"off\"",
+                    )
+                })?;
             }
         }
         Ok(())

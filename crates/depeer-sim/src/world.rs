@@ -63,6 +63,9 @@ pub(crate) struct AsNode {
     pub(crate) bot_weight: f64,
     /// Mean time between server moves (named hosters).
     pub(crate) move_every: Option<i64>,
+    /// Mean time its abuse desk leaves a C&C server up (ordinary hosters:
+    /// `topology.takedown`; named hosters: their own `takedown`).
+    pub(crate) takedown: Option<i64>,
 }
 
 /// A resolved event.
@@ -262,6 +265,7 @@ fn make_nodes(
         let mut key = None;
         let mut bulletproof = false;
         let mut move_every = None;
+        let mut takedown = None;
         match (role, named) {
             (Role::Tier1 | Role::Transit, Some(k)) if let Some(c) = sc.named_ases.get(k) => {
                 name = c.name.clone();
@@ -278,6 +282,11 @@ fn make_nodes(
                 key = Some(c.key.clone());
                 bulletproof = c.bulletproof;
                 move_every = c.move_every.as_deref().and_then(parse_duration);
+                takedown = c
+                    .takedown
+                    .as_deref()
+                    .and_then(crate::scenario::takedown_secs)
+                    .flatten();
                 country = COUNTRIES
                     .iter()
                     .find(|x| x.0 == c.country)
@@ -362,6 +371,11 @@ fn make_nodes(
                 0.0
             },
             move_every,
+            takedown: if role == Role::Hoster {
+                crate::scenario::takedown_secs(&sc.topology.takedown).flatten()
+            } else {
+                takedown
+            },
         });
     }
     (ases, keyed)

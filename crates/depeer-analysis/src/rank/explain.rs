@@ -122,6 +122,42 @@ fn service_rows(row: &RankRow) -> Vec<EvidenceRow> {
         .collect()
 }
 
+fn eviction_rows(row: &RankRow) -> Vec<EvidenceRow> {
+    row.tally
+        .evicted
+        .iter()
+        .map(|e| {
+            let elsewhere: Vec<String> = e
+                .now_at
+                .iter()
+                .map(|(k, n)| format!("{k} ({n})"))
+                .collect();
+            EvidenceRow {
+                kind: "eviction".into(),
+                indicator: format!("cc:{}", e.family),
+                address: Some(e.address.to_string()),
+                family: Some(e.family.clone()),
+                prefix: None,
+                first: e.first,
+                last: e.last,
+                messages: 0,
+                sources: vec![e.source.clone()],
+                sample: None,
+                detail: format!(
+                    "contacted by {} listed bot(s), then silent while the family's bots made {} contact(s) elsewhere: {}",
+                    e.contacts,
+                    e.after,
+                    if elsewhere.is_empty() {
+                        "(unplaced)".to_string()
+                    } else {
+                        elsewhere.join(", ")
+                    }
+                ),
+            }
+        })
+        .collect()
+}
+
 fn routing_rows(input: &RankInput, row: &RankRow, kinds: &[&str]) -> Vec<EvidenceRow> {
     row.tally
         .routing
@@ -206,6 +242,7 @@ pub fn explain(input: &RankInput, ranking: &Ranking, asn: u32) -> Option<Explana
                 ],
             ),
             "cone" => customer_rows(input, ranking, asn),
+            "evicted" => eviction_rows(&row),
             _ => Vec::new(),
         };
         let evidence = if f == "dependency" {

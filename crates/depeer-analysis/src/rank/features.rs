@@ -119,6 +119,11 @@ pub struct Tally {
     pub evidence: Vec<usize>,
     /// Indexes of its routing events in the input's list.
     pub routing: Vec<usize>,
+    /// C&C families whose listed bots stopped contacting it while they
+    /// went on contacting other networks (its abuse desk acted).
+    pub evicted: Vec<super::Eviction>,
+    /// C&C families with enough bot contacts there to tell.
+    pub judged: u64,
     seen: HashSet<(EvidenceKind, IpAddr)>,
 }
 
@@ -665,6 +670,7 @@ pub(crate) fn tally(
         per_as.entry(*a).or_default().dependency = *d;
     }
     cone(input, &mut per_as);
+    let (evicted, judged) = super::evicted::evictions(input, &hosting, by);
     let mut out: BTreeMap<String, Tally> = BTreeMap::new();
     match by {
         By::As => {
@@ -705,6 +711,10 @@ pub(crate) fn tally(
                 t.dependency = dep_prefix.get(pfx).copied().unwrap_or(0.0);
             }
         }
+    }
+    for (k, t) in &mut out {
+        t.evicted = evicted.get(k).cloned().unwrap_or_default();
+        t.judged = judged.get(k).copied().unwrap_or(0);
     }
     (ev, out)
 }

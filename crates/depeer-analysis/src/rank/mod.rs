@@ -16,6 +16,7 @@
 //! feature are documented in docs/rank.md.
 
 mod baselines;
+mod evicted;
 mod explain;
 mod features;
 mod score;
@@ -26,6 +27,7 @@ use std::collections::HashMap;
 
 use crate::hosting::{RouteSpan, UpstreamSpan};
 
+pub use evicted::Eviction;
 pub use explain::{EvidenceRow, Explanation, FeatureExplained, explain};
 pub use features::{Evidence, EvidenceKind, Tally};
 pub use score::{

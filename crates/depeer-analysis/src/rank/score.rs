@@ -16,7 +16,7 @@ const DAY: i64 = 86_400_000_000;
 pub const DEFAULT_WEIGHTS: &str = include_str!("weights.toml");
 
 /// depeer's features, in the order they are shown.
-pub const FEATURES: [&str; 11] = [
+pub const FEATURES: [&str; 12] = [
     "cc_density",
     "site_density",
     "bot_density",
@@ -28,6 +28,7 @@ pub const FEATURES: [&str; 11] = [
     "short_lived",
     "fragmentation",
     "cone",
+    "evicted",
 ];
 
 /// A weights file that cannot be used, with where.
@@ -351,6 +352,10 @@ fn raw(t: &Tally, s: &Scale, window_days: f64) -> BTreeMap<&'static str, (f64, f
             (t.prefixes as f64 / size, t.prefixes as f64 / size),
         ),
         ("cone", (ratio(t.cone_count, size + t.cone_size24), cone)),
+        ("evicted", {
+            let e = t.evicted.len() as f64;
+            (e, ratio(e, t.judged as f64).min(1.0))
+        }),
     ])
 }
 
@@ -426,7 +431,12 @@ fn depeer_score(
     w: &Weights,
     window_days: f64,
 ) -> (f64, BTreeMap<String, f64>, BTreeMap<String, f64>) {
-    let total: f64 = w.weights.values().sum();
+    let total: f64 = w
+        .weights
+        .iter()
+        .filter(|(k, _)| k.as_str() != "evicted")
+        .map(|(_, v)| v)
+        .sum();
     let n = t.hosting() as f64;
     let gate = n / (n + w.evidence_half.max(1e-9));
     let cone_gate = t.cone_count / (t.cone_count + w.evidence_half.max(1e-9));
@@ -457,10 +467,22 @@ fn depeer_score(
                 "cone" => cone_gate,
                 _ => gate * density_gate,
             };
+        if *k == "evicted" {
+            continue;
+        }
         let c = w.get(k) * x / total * impact;
         score += c;
         feats.insert((*k).to_string(), round6(*value));
         contrib.insert((*k).to_string(), round6(c));
+    }
+    // `evicted` multiplies what the rest adds up to: a network that took
+    // down every C&C address it could be judged on keeps 1 − weight of
+    // its score (weight clamped to 0..1); its contribution is the loss.
+    if let Some(&(value, share)) = features.get("evicted") {
+        let loss = score * w.get("evicted").clamp(0.0, 1.0) * share;
+        score -= loss;
+        feats.insert("evicted".to_string(), round6(value));
+        contrib.insert("evicted".to_string(), round6(-loss));
     }
     (score, feats, contrib)
 }

@@ -489,3 +489,73 @@ fn controllers_known_only_from_their_bots_count_as_cc() {
     assert_eq!(cc[0].first, 30 * D);
     assert_eq!(cc[0].last, 34 * D + H);
 }
+
+#[test]
+fn a_hoster_whose_controller_went_while_the_bots_went_on_is_evicted() {
+    let w = Weights::builtin().unwrap();
+    let mut input = world();
+    // AS 500 (a /22) hosts a kelihos controller from day 30 until day 33;
+    // then the family's bots talk to AS 600 (another ordinary hoster),
+    // until `at`. AS 700 hosts a second family's controller all along,
+    // replaced by a new address of its own on day 36 (a move, not an
+    // eviction).
+    for (p, a) in [
+        ("50.0.0.0/22", 500),
+        ("60.0.0.0/22", 600),
+        ("70.0.0.0/22", 700),
+    ] {
+        input.routes.push(route(p, a));
+        input.upstreams.push(up(a, 1));
+    }
+    let contact = |n: i64, family: &str, cc: &str, t: i64| Listing {
+        address: Some(cc.into()),
+        line: n as u64,
+        ..listing(
+            ListingKind::Bots,
+            &format!("40.2.{}.{}", n / 200, n % 200),
+            Some(family),
+            t,
+            t + H,
+        )
+    };
+    let mut n = 0;
+    // Four contacts a day per family.
+    let mut t = 30 * D;
+    while t < AT {
+        let (k, r) = if t < 33 * D {
+            ("50.0.1.1", "70.0.0.1")
+        } else {
+            ("60.0.2.2", "70.0.0.1")
+        };
+        let r = if t >= 36 * D { "70.0.0.9" } else { r };
+        input.listings.push(contact(n, "kelihos", k, t));
+        input.listings.push(contact(n + 1, "waledac", r, t));
+        n += 2;
+        t += 6 * H;
+    }
+    let r = rank(&input, By::As, Method::Depeer, &w);
+    let row = |a: u32| r.rows.iter().find(|x| x.asn == a).expect("ranked");
+    let gone = row(500);
+    assert_eq!(gone.tally.evicted.len(), 1, "{:?}", gone.tally.evicted);
+    assert_eq!(gone.features["evicted"], 1.0);
+    assert!(gone.contributions["evicted"] < 0.0);
+    let e = &gone.tally.evicted[0];
+    assert_eq!((e.family.as_str(), e.contacts), ("kelihos", 12));
+    assert_eq!(e.now_at.first().map(|x| x.0.as_str()), Some("600"));
+    // The network it went to, and the one that renumbered inside its own
+    // space, are not evicted.
+    assert!(row(600).tally.evicted.is_empty());
+    assert!(row(700).tally.evicted.is_empty());
+    // The network that took the controller down ranks below the one
+    // that hosts it now.
+    assert!(
+        gone.score < row(600).score,
+        "{} vs {}",
+        gone.score,
+        row(600).score
+    );
+    let x = explain(&input, &r, 500).unwrap();
+    let ev = &x.features["evicted"].evidence;
+    assert_eq!(ev.len(), 1);
+    assert!(ev[0].detail.contains("600"), "{}", ev[0].detail);
+}

@@ -14,3 +14,4 @@ mod determinism;
 mod mbox;
 mod mrt;
 mod scenarios;
+mod takedowns;
