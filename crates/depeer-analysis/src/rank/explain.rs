@@ -110,7 +110,7 @@ fn service_rows(row: &RankRow) -> Vec<EvidenceRow> {
                 detail: format!(
                     "{} address(es){}; up {:.1} days after first listing",
                     addrs.len(),
-                    if moved(spots) {
+                    if moved(spots, &row.tally.active) {
                         ", moved inside the network"
                     } else {
                         ""

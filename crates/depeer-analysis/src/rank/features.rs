@@ -71,6 +71,11 @@ pub struct Evidence {
     /// The service it belongs to (`cc:family:port`, `site:host`): a
     /// service seen at several addresses of one network has moved.
     pub service: Option<String>,
+    /// When the address was first seen active by any source (Unix µs):
+    /// a C&C address's first bot contact often comes days before a
+    /// tracker lists it. Only `moves` uses it (two servers side by side,
+    /// listed a day apart, are not one server renumbered).
+    pub active_from: i64,
 }
 
 /// The evidence of one network (AS, organisation or prefix), summed.
@@ -119,11 +124,14 @@ pub struct Tally {
     pub evidence: Vec<usize>,
     /// Indexes of its routing events in the input's list.
     pub routing: Vec<usize>,
-    /// C&C families whose listed bots stopped contacting it while they
-    /// went on contacting other networks (its abuse desk acted).
+    /// C&C addresses whose family's listed bots stopped contacting them
+    /// while they went on contacting other networks (its abuse desk
+    /// acted).
     pub evicted: Vec<super::Eviction>,
-    /// C&C families with enough bot contacts there to tell.
+    /// C&C addresses with enough bot contacts there to tell.
     pub judged: u64,
+    /// Each listed address's first activity (`Evidence::active_from`).
+    pub active: BTreeMap<IpAddr, i64>,
     seen: HashSet<(EvidenceKind, IpAddr)>,
 }
 
@@ -148,6 +156,8 @@ impl Tally {
             }
             EvidenceKind::Bot => (self.bots, self.bots_all) = (self.bots + p, self.bots_all + 1),
         }
+        let a = self.active.entry(e.address).or_insert(e.active_from);
+        *a = (*a).min(e.active_from);
         if let Some(s) = &e.service {
             self.services
                 .entry(s.clone())
@@ -178,11 +188,14 @@ pub(crate) fn span(spots: &[(IpAddr, i64, i64)]) -> (i64, i64) {
 /// Whether a service moved: an address of it first seen after another
 /// address of it had been listed, that one seen no more than a day after
 /// the new one appeared (a server replaced, not a second one beside it).
-pub(crate) fn moved(spots: &[(IpAddr, i64, i64)]) -> bool {
+/// An address's activity starts at the earlier of its listing and its
+/// first bot contact (`active`).
+pub(crate) fn moved(spots: &[(IpAddr, i64, i64)], active: &BTreeMap<IpAddr, i64>) -> bool {
+    let from = |x: &(IpAddr, i64, i64)| active.get(&x.0).map_or(x.1, |&t| t.min(x.1));
     spots.iter().any(|a| {
         spots
             .iter()
-            .any(|b| b.0 != a.0 && b.1 > a.1 && a.2 <= b.1 + DAY)
+            .any(|b| b.0 != a.0 && from(b) > from(a) && a.2 <= b.1 + DAY)
     })
 }
 
@@ -230,6 +243,19 @@ pub(crate) fn evidence(input: &RankInput, hosting: &Hosting, p: &Params) -> Vec<
             pl.map(|p| p.origins).unwrap_or_default(),
         )
     };
+    // First bot contact of each C&C address.
+    let mut contact: HashMap<IpAddr, i64> = HashMap::new();
+    for l in &input.listings {
+        let (ListingKind::Bots, Some(a), Some((t, _))) =
+            (l.kind, l.address.as_deref(), seen(l, at))
+        else {
+            continue;
+        };
+        if let Ok(ip) = a.trim().parse::<IpAddr>() {
+            let c = contact.entry(ip).or_insert(t);
+            *c = (*c).min(t);
+        }
+    }
     // C&C and bots: one piece per listing (an address listed twice is
     // counted once per network by the tally).
     for l in &input.listings {
@@ -266,6 +292,10 @@ pub(crate) fn evidence(input: &RankInput, hosting: &Hosting, p: &Params) -> Vec<
             sources: vec![source(l)],
             sample: None,
             service,
+            active_from: match kind {
+                EvidenceKind::Cnc => contact.get(&address).map_or(first, |&c| c.min(first)),
+                _ => first,
+            },
         });
     }
     contacted(input, &place, p, &mut out);
@@ -334,6 +364,7 @@ fn contacted(input: &RankInput, place: &Place<'_>, p: &Params, out: &mut Vec<Evi
             sources: vec![format!("contacted by {n} listed bot(s), first {src}")],
             sample: None,
             service: Some(format!("cc:{family}:{port}")),
+            active_from: first,
         });
     }
 }
@@ -427,6 +458,7 @@ fn sites(input: &RankInput, place: &Place<'_>, p: &Params, out: &mut Vec<Evidenc
                 sources,
                 sample: s.sample.clone(),
                 service: Some(format!("site:{}", bare(&host))),
+                active_from: first,
             });
         }
     }

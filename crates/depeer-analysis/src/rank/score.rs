@@ -148,15 +148,30 @@ impl Weights {
                 .or_else(|| v.as_integer().map(|i| i as f64))
                 .filter(|w| w.is_finite() && *w >= 0.0)
                 .ok_or_else(|| err(line, format!("weight of {k}: {v:?} is not a number >= 0")))?;
+            if k == "evicted" && w > 1.0 {
+                return Err(err(
+                    line,
+                    format!("weight of evicted: {v:?} is not between 0 and 1 (it multiplies)"),
+                ));
+            }
             weights.insert(k.clone(), w);
         }
+        // `evicted` came after the first weights files: one that does not
+        // name it ranks as it did (no eviction).
+        weights.entry("evicted".to_string()).or_insert(0.0);
         if let Some(missing) = FEATURES.iter().find(|f| !weights.contains_key(**f)) {
             return Err(err(
                 line_of(text, "weights", ""),
                 format!("[weights] does not name {missing:?} (give it 0 to leave it out)"),
             ));
         }
-        if weights.values().sum::<f64>() <= 0.0 {
+        if weights
+            .iter()
+            .filter(|(k, _)| k.as_str() != "evicted")
+            .map(|(_, v)| v)
+            .sum::<f64>()
+            <= 0.0
+        {
             return Err(err(
                 line_of(text, "weights", ""),
                 "every weight is 0".into(),
@@ -299,7 +314,11 @@ fn raw(t: &Tally, s: &Scale, window_days: f64) -> BTreeMap<&'static str, (f64, f
     } else {
         0.0
     };
-    let moved = t.services.values().filter(|v| features::moved(v)).count() as f64;
+    let moved = t
+        .services
+        .values()
+        .filter(|v| features::moved(v, &t.active))
+        .count() as f64;
     let size = t.size24.max(1.0);
     let cone = if t.cone_count > 0.0 {
         s.shrunk(t.cone_count, size + t.cone_size24, s.rate_cc + s.rate_site)
