@@ -3,6 +3,10 @@
 //! other networks and to no new one of this network: the network's abuse
 //! desk took the controller down and the botnet set it up elsewhere.
 //!
+//! An address is not counted when the network's share of its family's
+//! contacts held up after it went silent (at least three quarters of the
+//! share before): the family's other servers there took the load.
+//!
 //! A legitimate hoster with a reported C&C server on it looks like a rogue
 //! one for as long as the server is up; what tells them apart is what
 //! happens next. A bulletproof hoster keeps the server, or renumbers it
@@ -28,6 +32,10 @@ const MIN_CONTACTS: u64 = 3;
 /// rate, for its silence to count (Poisson: 5 expected, none seen,
 /// happens by chance 0.7 % of the time).
 const MIN_EXPECTED: f64 = 5.0;
+/// A network whose share of the family's contacts after the address
+/// went silent is at least this fraction of its share before has not
+/// turned the family away (its other servers took the load).
+const HELD_SHARE: f64 = 0.75;
 /// The shortest span an address's rate is taken over (a few contacts
 /// within minutes say little about its rate).
 const MIN_SPAN: i64 = 6 * HOUR;
@@ -134,9 +142,9 @@ pub(crate) fn evictions(
                 continue;
             }
             // The family went on: its contacts after this address's last.
-            let later = ts
-                .get(ts.partition_point(|x| x.0 <= a.last)..)
-                .unwrap_or(&[]);
+            let split = ts.partition_point(|x| x.0 <= a.last);
+            let earlier = ts.get(..split).unwrap_or(&[]);
+            let later = ts.get(split..).unwrap_or(&[]);
             if (later.len() as f64) < MIN_EXPECTED {
                 continue;
             }
@@ -164,7 +172,17 @@ pub(crate) fn evictions(
                         && a.last <= x.first + DAY
                         && x.keys.iter().any(|y| y == k)
                 });
-                if inside {
+                // The network's share of the family's contacts held up
+                // after the address went silent (its other servers there
+                // took the load): the network has not turned the family
+                // away, whatever became of this address.
+                let at_k = |xs: &[(i64, IpAddr)]| {
+                    xs.iter()
+                        .filter(|(_, b)| fam.get(b).is_some_and(|x| x.keys.contains(k)))
+                        .count() as f64
+                        / xs.len().max(1) as f64
+                };
+                if inside || at_k(later) >= HELD_SHARE * at_k(earlier) {
                     continue;
                 }
                 out.entry(k.clone()).or_default().push(Eviction {
