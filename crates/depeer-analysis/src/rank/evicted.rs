@@ -62,6 +62,7 @@ pub struct Eviction {
 }
 
 struct Addr {
+    address: IpAddr,
     keys: Vec<String>,
     contacts: u64,
     first: i64,
@@ -101,6 +102,7 @@ pub(crate) fn evictions(
             .or_default()
             .entry(address)
             .or_insert_with(|| Addr {
+                address,
                 keys: Vec::new(),
                 contacts: 0,
                 first: t,
@@ -128,9 +130,34 @@ pub(crate) fn evictions(
     let mut out: HashMap<String, Vec<Eviction>> = HashMap::new();
     let mut judged: HashMap<String, u64> = HashMap::new();
     for (family, fam) in &addrs {
-        let mut ts = times.get(family).cloned().unwrap_or_default();
+        let mut ts: Vec<i64> = times
+            .get(family)
+            .map(|v| v.iter().map(|x| x.0).collect())
+            .unwrap_or_default();
         ts.sort_unstable();
-        for (ip, a) in fam {
+        // Per network: the family's contact times there (sorted), and the
+        // latest first contact of an address of it there. Every question
+        // below is then a binary search, not a pass over the contacts:
+        // a real bot list can hold millions of rows.
+        let mut at_key: HashMap<&str, (Vec<i64>, i64)> = HashMap::new();
+        for x in fam.values() {
+            for k in &x.keys {
+                let e = at_key.entry(k.as_str()).or_insert((Vec::new(), i64::MIN));
+                e.1 = e.1.max(x.first);
+            }
+        }
+        for (t, ip) in times.get(family).map_or(&[][..], Vec::as_slice) {
+            for k in fam.get(ip).map_or(&[][..], |x| x.keys.as_slice()) {
+                if let Some(e) = at_key.get_mut(k.as_str()) {
+                    e.0.push(*t);
+                }
+            }
+        }
+        for v in at_key.values_mut() {
+            v.0.sort_unstable();
+        }
+        let upto = |v: &[i64], t: i64| v.partition_point(|&x| x <= t);
+        for a in fam.values() {
             if a.contacts < MIN_CONTACTS || a.keys.is_empty() {
                 continue;
             }
@@ -142,57 +169,46 @@ pub(crate) fn evictions(
                 continue;
             }
             // The family went on: its contacts after this address's last.
-            let split = ts.partition_point(|x| x.0 <= a.last);
-            let earlier = ts.get(..split).unwrap_or(&[]);
-            let later = ts.get(split..).unwrap_or(&[]);
-            if (later.len() as f64) < MIN_EXPECTED {
+            let split = upto(&ts, a.last);
+            let (earlier, later) = (split, ts.len() - split);
+            if (later as f64) < MIN_EXPECTED {
                 continue;
             }
-            let mut now: BTreeMap<&str, u64> = BTreeMap::new();
-            for (_, b) in later {
-                if let Some(x) = fam.get(b) {
-                    for k in &x.keys {
-                        *now.entry(k.as_str()).or_default() += 1;
-                    }
-                }
-            }
-            let mut now_at: Vec<(String, u64)> =
-                now.iter().map(|(k, n)| ((*k).to_string(), *n)).collect();
-            now_at.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
-            now_at.truncate(3);
             for k in &a.keys {
+                let Some((here, newest)) = at_key.get(k.as_str()) else {
+                    continue;
+                };
                 // A new address of the family in the same network: the
-                // server moved inside it (the `moves` feature), not out.
-                // (as `moved` has it: one that appeared after it, at most a
-                // day before it went silent; one beside it all along is a
-                // second server, not a replacement).
-                let inside = fam.iter().any(|(b, x)| {
-                    b != ip
-                        && x.first > a.first
-                        && a.last <= x.first + DAY
-                        && x.keys.iter().any(|y| y == k)
-                });
+                // server moved inside it (the `moves` feature), not out
+                // (as `moved` has it: one that appeared after it, at most
+                // a day before it went silent; one beside it all along is
+                // a second server, not a replacement).
+                let inside = *newest > a.first && *newest >= a.last - DAY;
                 // The network's share of the family's contacts held up
                 // after the address went silent (its other servers there
                 // took the load): the network has not turned the family
                 // away, whatever became of this address.
-                let at_k = |xs: &[(i64, IpAddr)]| {
-                    xs.iter()
-                        .filter(|(_, b)| fam.get(b).is_some_and(|x| x.keys.contains(k)))
-                        .count() as f64
-                        / xs.len().max(1) as f64
-                };
-                if inside || at_k(later) >= HELD_SHARE * at_k(earlier) {
+                let before_here = upto(here, a.last);
+                let after_here = here.len() - before_here;
+                let share = |n: usize, of: usize| n as f64 / of.max(1) as f64;
+                if inside || share(after_here, later) >= HELD_SHARE * share(before_here, earlier) {
                     continue;
                 }
+                let mut now_at: Vec<(String, u64)> = at_key
+                    .iter()
+                    .map(|(key, (v, _))| ((*key).to_string(), (v.len() - upto(v, a.last)) as u64))
+                    .filter(|x| x.1 > 0)
+                    .collect();
+                now_at.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+                now_at.truncate(3);
                 out.entry(k.clone()).or_default().push(Eviction {
                     family: (*family).to_string(),
-                    address: *ip,
+                    address: a.address,
                     contacts: a.contacts,
                     first: a.first,
                     last: a.last,
-                    after: later.len() as u64,
-                    now_at: now_at.clone(),
+                    after: later as u64,
+                    now_at,
                     source: a.source.clone(),
                 });
             }
